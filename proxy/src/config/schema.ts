@@ -1,0 +1,234 @@
+import { z } from 'zod'
+
+// The proxy's configuration: the keys of the performance guide, with their documented defaults.
+// Times are in seconds, as in the guide; sizes in MB. Every object is strict so a misspelt key is
+// reported instead of silently ignored.
+
+const seconds = z.number().nonnegative()
+const positiveSeconds = z.number().positive()
+const percent = z.number().min(1).max(100)
+const fraction = z.number().min(0).max(1)
+const port = z.number().int().min(0).max(65535)
+const statusCode = z.number().int().min(100).max(599)
+
+// A section whose keys all have defaults, so an absent section is filled in too.
+const obj = <T extends z.ZodRawShape>(shape: T) => z.strictObject(shape).prefault({} as never)
+
+const App = obj({
+  environment: z.enum(['development', 'staging', 'production']).default('development'),
+  debug: z.boolean().default(false),
+})
+
+const Server = obj({
+  host: z.string().min(1).default('127.0.0.1'),
+  port: port.default(8000),
+  workers: z.number().int().min(1).max(256).default(1),
+  worker_connections: z.number().int().positive().default(1000),
+  max_requests: z.number().int().nonnegative().default(0),
+  max_requests_jitter: z.number().int().nonnegative().default(0),
+  body_limit_mb: z.number().positive().default(10),
+  keep_alive_timeout: positiveSeconds.default(72),
+  shutdown_timeout: positiveSeconds.default(30),
+})
+
+const Auth = obj({
+  api_keys: z.array(z.string().min(8)).default([]),
+  admin_keys: z.array(z.string().min(8)).default([]),
+})
+
+const PoolLimits = obj({
+  max_connections: z.number().int().positive().default(100),
+  max_keepalive_connections: z.number().int().nonnegative().default(30),
+  keepalive_timeout: positiveSeconds.default(30),
+})
+
+const RetryBudget = obj({
+  ratio: fraction.default(0.2),
+  min_retries_per_second: z.number().nonnegative().default(5),
+  window: positiveSeconds.default(10),
+})
+
+const HttpClient = obj({
+  timeout: positiveSeconds.default(30),
+  connect_timeout: positiveSeconds.default(10),
+  read_timeout: positiveSeconds.default(30),
+  pool_limits: PoolLimits,
+  retry_attempts: z.number().int().min(0).max(10).optional(),
+  retry_backoff_factor: seconds.optional(),
+  retry_status_codes: z.array(statusCode).default([429, 500, 502, 503, 504]),
+  retry_max_backoff: positiveSeconds.default(8),
+  retry_after_max: seconds.default(30),
+  retry_budget: RetryBudget,
+  // The guide also spells the retry settings this way; both are accepted, the flat keys win.
+  retry_config: z
+    .strictObject({
+      attempts: z.number().int().min(0).max(10).optional(),
+      backoff_factor: seconds.optional(),
+    })
+    .optional(),
+})
+
+const CircuitBreaker = obj({
+  enabled: z.boolean().default(true),
+  failure_threshold: z.number().int().positive().default(5),
+  error_threshold_percentage: percent.default(50),
+  recovery_timeout: positiveSeconds.default(60),
+  half_open_max_calls: z.number().int().positive().default(3),
+  expected_exception: z.string().default('ProviderError'),
+  count_status_codes: z.array(statusCode).default([500, 502, 503, 504]),
+  adaptive_thresholds: z.boolean().default(true),
+  success_rate_tracking: z.boolean().default(true),
+  dynamic_recovery_timeout: z.boolean().default(true),
+  max_recovery_timeout: positiveSeconds.default(600),
+})
+
+const Streaming = obj({
+  ping_interval: seconds.default(10),
+  inject_usage: z.boolean().default(true),
+})
+
+const CacheSection = (maxSizeMb: number, ttl: number) =>
+  obj({
+    enabled: z.boolean().default(true),
+    max_size_mb: z.number().positive().default(maxSizeMb),
+    ttl: positiveSeconds.default(ttl),
+    compression: z.boolean().default(true),
+  })
+
+const Caching = obj({
+  enabled: z.boolean().default(true),
+  response_cache: CacheSection(100, 1800),
+  summary_cache: CacheSection(50, 3600),
+  model_cache: obj({ ttl: positiveSeconds.default(300) }),
+  warming: obj({
+    enabled: z.boolean().default(true),
+    interval: positiveSeconds.default(300),
+    preload_popular: z.boolean().default(true),
+    preload_threshold: z.number().int().positive().default(10),
+  }),
+  redis: obj({
+    url: z.string().optional(),
+    key_prefix: z.string().default('llmproxy:'),
+    operation_timeout: positiveSeconds.default(0.05),
+  }),
+})
+
+const Memory = obj({
+  max_usage_percent: percent.default(85),
+  gc_threshold_percent: percent.default(80),
+  monitoring_interval: positiveSeconds.default(30),
+  cache_cleanup_interval: positiveSeconds.default(300),
+})
+
+const Profiling = obj({
+  enabled: z.boolean().default(false),
+  dump_on_high_usage: z.boolean().default(true),
+  profile_interval: positiveSeconds.default(300),
+  max_dumps: z.number().int().nonnegative().default(5),
+})
+
+const AlertRule = z.strictObject({
+  name: z.string().min(1),
+  condition: z.string().min(1),
+  severity: z.enum(['info', 'warning', 'critical']).default('warning'),
+  channels: z.array(z.string()).default([]),
+  for: z.string().optional(),
+})
+
+const Alerting = obj({
+  enabled: z.boolean().default(false),
+  evaluation_interval: positiveSeconds.default(15),
+  rules: z.array(AlertRule).default([]),
+  channels: z.record(z.string(), z.record(z.string(), z.unknown())).default({}),
+})
+
+const Logging = obj({
+  level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  performance: z.boolean().default(true),
+  http_client: z.boolean().default(false),
+  cache: z.boolean().default(false),
+})
+
+const Performance = obj({
+  monitoring_enabled: z.boolean().default(true),
+  profiling_enabled: z.boolean().default(false),
+  debug_logging: z.boolean().default(false),
+  cache_ttl_multiplier: z.number().positive().max(10).optional(),
+  http_client: obj({
+    dns_cache_ttl: seconds.default(300),
+    tcp_keepalive: z.boolean().default(true),
+    tcp_keepalive_idle: positiveSeconds.default(60),
+    tcp_keepalive_interval: positiveSeconds.default(30),
+    tcp_keepalive_count: z.number().int().positive().default(3),
+  }),
+  cache: obj({
+    enable_compression: z.boolean().default(true),
+    compression_algorithm: z.enum(['gzip', 'brotli', 'zstd']).default('gzip'),
+    compression_level: z.number().int().min(1).max(22).default(6),
+    enable_serialization: z.boolean().default(false),
+    serialization_format: z.enum(['json', 'msgpack']).default('msgpack'),
+  }),
+  memory: obj({
+    enable_advanced_gc: z.boolean().default(false),
+    gc_generations: z.array(z.number()).optional(),
+    enable_memory_profiling: z.boolean().default(false),
+    memory_dump_path: z.string().default('/tmp/memory_dumps'),
+  }),
+  circuit_breaker: obj({
+    enable_adaptive_thresholds: z.boolean().default(true),
+    success_rate_window: positiveSeconds.default(60),
+    failure_rate_window: positiveSeconds.default(60),
+    recovery_success_threshold: fraction.default(0.8),
+  }),
+})
+
+const providerName = z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/, 'letters, digits, _ . - only')
+
+const Provider = z.strictObject({
+  name: providerName,
+  wire: z.enum(['openai', 'anthropic']),
+  base_url: z.url({ protocol: /^https?$/ }),
+  api_key: z.string().min(1).optional(),
+  api_key_env: z.string().min(1).optional(),
+  headers: z.record(z.string(), z.string()).default({}),
+  anthropic_version: z.string().default('2023-06-01'),
+  default_max_tokens: z.number().int().positive().default(4096),
+  models: z.array(z.string()).default([]),
+})
+
+const Deployment = z.strictObject({
+  provider: z.string().min(1),
+  model: z.string().min(1).optional(),
+  weight: z.number().positive().default(1),
+})
+
+const Route = z.strictObject({
+  strategy: z.enum(['priority', 'weighted']).default('priority'),
+  deployments: z.array(Deployment).min(1),
+  aliases: z.array(z.string().min(1)).default([]),
+  context_window: z.number().int().positive().optional(),
+})
+
+export const ConfigSchema = z.strictObject({
+  app: App,
+  server: Server,
+  auth: Auth,
+  http_client: HttpClient,
+  circuit_breaker: CircuitBreaker,
+  streaming: Streaming,
+  caching: Caching,
+  memory: Memory,
+  profiling: Profiling,
+  alerting: Alerting,
+  logging: Logging,
+  performance: Performance,
+  providers: z.array(Provider).default([]),
+  models: z.record(z.string(), Route).default({}),
+  environments: z.record(z.string(), z.record(z.string(), z.unknown())).default({}),
+})
+
+export type RawConfig = z.infer<typeof ConfigSchema>
+export type ProviderConfig = z.infer<typeof Provider>
+export type RouteConfig = z.infer<typeof Route>
+export type DeploymentConfig = z.infer<typeof Deployment>
+export type AlertRuleConfig = z.infer<typeof AlertRule>

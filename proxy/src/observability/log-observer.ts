@@ -1,0 +1,40 @@
+import type { Logger } from 'pino'
+import type { Observer } from './observer.ts'
+
+/** One log line per request with the fields that explain its latency; no bodies, no keys. */
+export function createLogObserver(logger: Logger, level: 'info' | 'debug' = 'info'): Observer {
+  return {
+    request(o) {
+      if (!logger.isLevelEnabled(level)) return
+      logger[level](
+        {
+          reqId: o.requestId,
+          route: o.route,
+          model: o.model,
+          provider: o.provider,
+          status: o.status,
+          stream: o.stream,
+          ms: round(o.durationMs),
+          upstream_ms: round(o.upstreamMs),
+          wait_ms: o.waitMs > 0 ? round(o.waitMs) : undefined,
+          ttft_ms: o.ttftMs === undefined ? undefined : round(o.ttftMs),
+          attempts: o.attempts,
+          cache: o.cache,
+          tokens: o.usage ? o.usage.total_tokens : undefined,
+          error: o.errorCode,
+          truncated: o.truncated || undefined,
+          aborted: o.aborted || undefined,
+        },
+        'request completed',
+      )
+    },
+    attempt() {},
+    breaker(provider, state) {
+      logger.warn({ provider, state }, `circuit breaker ${state}`)
+    },
+  }
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 100) / 100
+}

@@ -1,0 +1,123 @@
+import type { DeepReadonly } from '../config/load.ts'
+import type { ProviderConfig } from '../config/schema.ts'
+import type { SseEvent } from './sse.ts'
+import { SSE_DONE } from './sse.ts'
+import type {
+  ChatOptions,
+  ChatRequest,
+  CompletionResult,
+  Json,
+  ProviderErrorBody,
+  StreamTranslator,
+  Usage,
+  WireAdapter,
+} from './types.ts'
+
+/** The OpenAI wire: requests and answers pass through as bytes, read only where the proxy must. */
+export function createOpenAIAdapter(provider: DeepReadonly<ProviderConfig>): WireAdapter {
+  const basePath = new URL(provider.base_url).pathname.replace(/\/+$/, '')
+  const headers: Record<string, string> = { 'content-type': 'application/json', ...provider.headers }
+  if (provider.api_key) headers.authorization = `Bearer ${provider.api_key}`
+  const chatPath = `${basePath}/chat/completions`
+
+  return {
+    wire: 'openai',
+    modelsPath: `${basePath}/models`,
+
+    chatRequest(req: ChatRequest, options: ChatOptions) {
+      const wantsUsage = req.stream && options.injectUsage && !req.includeUsage
+      if (req.body.model === options.model && !wantsUsage) return { path: chatPath, headers, body: req.raw }
+      const body: Record<string, Json> = { ...req.body, model: options.model }
+      if (wantsUsage) body.stream_options = { ...req.body.stream_options, include_usage: true }
+      return { path: chatPath, headers, body: JSON.stringify(body) }
+    },
+
+    completion(body: Buffer): CompletionResult {
+      const parsed = JSON.parse(body.toString('utf8'))
+      if (parsed === null || typeof parsed !== 'object' || !Array.isArray(parsed.choices)) {
+        throw new TypeError('chat completion without choices')
+      }
+      return { body, usage: readUsage(parsed.usage) }
+    },
+
+    streamTranslator(req: ChatRequest): StreamTranslator {
+      return new OpenAIStream(req.includeUsage)
+    },
+
+    errorBody: openAIErrorBody,
+
+    models(body: Buffer) {
+      const parsed = JSON.parse(body.toString('utf8'))
+      if (!Array.isArray(parsed?.data)) throw new TypeError('model list without data')
+      return parsed.data.filter((m: Json) => typeof m?.id === 'string')
+    },
+  }
+}
+
+class OpenAIStream implements StreamTranslator {
+  done = false
+  contentEvents = 0
+  usage: Usage | undefined
+  error: ProviderErrorBody | undefined
+  readonly #forwardUsage: boolean
+
+  constructor(forwardUsage: boolean) {
+    this.#forwardUsage = forwardUsage
+  }
+
+  translate(event: SseEvent, out: Buffer[]): void {
+    const data = event.data
+    if (data === '') return // comments and keep-alives: the proxy sends its own
+    if (data === '[DONE]') {
+      this.done = true
+      out.push(SSE_DONE)
+      return
+    }
+    // Usage arrives alone in a last chunk with no choices; read it, forward it only if asked.
+    if (data.includes('"choices":[]') || data.includes('"error"')) {
+      const parsed = safeParse(data)
+      if (parsed?.error) {
+        this.error = errorFromJson(parsed.error)
+      } else if (parsed?.usage) {
+        this.usage = readUsage(parsed.usage)
+        if (!this.#forwardUsage) return
+      }
+    }
+    this.contentEvents++
+    out.push(event.raw)
+  }
+}
+
+function safeParse(text: string): Json {
+  try {
+    return JSON.parse(text)
+  } catch {
+    return undefined
+  }
+}
+
+export function readUsage(usage: Json): Usage | undefined {
+  if (!usage || typeof usage.prompt_tokens !== 'number') return undefined
+  const completion = typeof usage.completion_tokens === 'number' ? usage.completion_tokens : 0
+  return {
+    prompt_tokens: usage.prompt_tokens,
+    completion_tokens: completion,
+    total_tokens:
+      typeof usage.total_tokens === 'number' ? usage.total_tokens : usage.prompt_tokens + completion,
+  }
+}
+
+function errorFromJson(error: Json): ProviderErrorBody {
+  return {
+    message: typeof error?.message === 'string' ? error.message : 'provider error',
+    type: typeof error?.type === 'string' ? error.type : 'upstream_error',
+    code: typeof error?.code === 'string' ? error.code : null,
+    param: typeof error?.param === 'string' ? error.param : null,
+  }
+}
+
+export function openAIErrorBody(status: number, body: Buffer): ProviderErrorBody {
+  const parsed = safeParse(body.toString('utf8'))
+  if (parsed?.error) return errorFromJson(parsed.error)
+  return { message: `provider answered ${status}`, type: 'upstream_error', code: null, param: null }
+}

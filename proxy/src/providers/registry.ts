@@ -1,0 +1,123 @@
+import type { LookupFunction } from 'node:net'
+import type { Clock, Random } from '../clock.ts'
+import type { Config, DeepReadonly } from '../config/load.ts'
+import type { ProviderConfig } from '../config/schema.ts'
+import { type BreakerSettings, ProviderBreaker } from '../resilience/breaker.ts'
+import { createAnthropicAdapter } from './anthropic.ts'
+import { createOpenAIAdapter } from './openai.ts'
+import type { WireAdapter } from './types.ts'
+import { poolOptions, Upstream } from './upstream.ts'
+
+export interface ProviderRuntime {
+  readonly name: string
+  readonly config: DeepReadonly<ProviderConfig>
+  readonly adapter: WireAdapter
+  readonly upstream: Upstream
+  readonly breaker: ProviderBreaker
+  /** Until when (epoch ms) the provider asked us to stay away (429 Retry-After). */
+  cooldownUntil: number
+  lastError: { at: string; kind: string; status?: number; message: string } | undefined
+}
+
+export interface Deployment {
+  readonly provider: ProviderRuntime
+  /** The model name the provider knows. */
+  readonly model: string
+  readonly weight: number
+}
+
+export interface Route {
+  readonly name: string
+  readonly strategy: 'priority' | 'weighted'
+  readonly deployments: readonly Deployment[]
+  readonly contextWindow: number | undefined
+}
+
+export function breakerSettings(config: Config): BreakerSettings {
+  const cb = config.circuit_breaker
+  const adaptive = config.performance.circuit_breaker
+  const adaptiveOn = cb.adaptive_thresholds && adaptive.enable_adaptive_thresholds
+  return {
+    enabled: cb.enabled,
+    failureThreshold: cb.failure_threshold,
+    errorThresholdPercentage: cb.error_threshold_percentage,
+    windowMs: adaptive.failure_rate_window * 1000,
+    recoveryTimeoutMs: cb.recovery_timeout * 1000,
+    maxRecoveryTimeoutMs: Math.max(cb.max_recovery_timeout, cb.recovery_timeout) * 1000,
+    halfOpenMaxCalls: cb.half_open_max_calls,
+    recoverySuccessThreshold: adaptiveOn ? adaptive.recovery_success_threshold : 1,
+    dynamicRecoveryTimeout: cb.dynamic_recovery_timeout,
+  }
+}
+
+/** Providers (one pool and one breaker each) and the routes from model names to deployments. */
+export class ProviderRegistry {
+  readonly providers = new Map<string, ProviderRuntime>()
+  readonly #routes = new Map<string, Route>()
+  readonly #random: Random
+
+  constructor(config: Config, deps: { clock: Clock; random: Random; lookup?: LookupFunction }) {
+    this.#random = deps.random
+    const pool = poolOptions(config, deps.lookup)
+    const breaker = breakerSettings(config)
+    for (const p of config.providers) {
+      const adapter =
+        p.wire === 'anthropic' ? createAnthropicAdapter(p, deps.clock.now) : createOpenAIAdapter(p)
+      this.providers.set(p.name, {
+        name: p.name,
+        config: p,
+        adapter,
+        upstream: new Upstream(p.base_url, pool),
+        breaker: new ProviderBreaker(p.name, breaker, deps.clock),
+        cooldownUntil: 0,
+        lastError: undefined,
+      })
+    }
+    for (const [name, r] of Object.entries(config.models)) {
+      const route: Route = {
+        name,
+        strategy: r.strategy,
+        contextWindow: r.context_window,
+        deployments: r.deployments.map((d) => ({
+          provider: this.providers.get(d.provider)!,
+          model: d.model ?? name,
+          weight: d.weight,
+        })),
+      }
+      this.#routes.set(name, route)
+      for (const alias of r.aliases) this.#routes.set(alias, route)
+    }
+  }
+
+  route(model: string): Route | undefined {
+    return this.#routes.get(model)
+  }
+
+  /** Model names clients can use (aliases included), each with the route it resolves to. */
+  routes(): IterableIterator<[string, Route]> {
+    return this.#routes.entries()
+  }
+
+  /** The order in which a request tries the route's deployments. */
+  order(route: Route): readonly Deployment[] {
+    if (route.strategy === 'priority' || route.deployments.length < 2) return route.deployments
+    // Weighted: draw without replacement, each draw proportional to the remaining weights.
+    const remaining = route.deployments.slice()
+    const ordered: Deployment[] = []
+    while (remaining.length > 0) {
+      let total = 0
+      for (const d of remaining) total += d.weight
+      let pick = this.#random() * total
+      let i = 0
+      while (i < remaining.length - 1 && pick >= remaining[i].weight) pick -= remaining[i++].weight
+      ordered.push(remaining[i])
+      remaining.splice(i, 1)
+    }
+    return ordered
+  }
+
+  async close(): Promise<void> {
+    for (const p of this.providers.values()) p.breaker.shutdown()
+    await Promise.all([...this.providers.values()].map((p) => p.upstream.close()))
+  }
+}

@@ -1,0 +1,75 @@
+import type { SseEvent } from './sse.ts'
+
+export type Wire = 'openai' | 'anthropic'
+
+// biome-ignore lint/suspicious/noExplicitAny: the OpenAI request is open-ended JSON; routes check the parts they use.
+export type Json = any
+
+/** A client's chat completion request, parsed once and checked by the route. */
+export interface ChatRequest {
+  readonly body: Record<string, Json>
+  /** The body as received: forwarded untouched when nothing in it has to change. */
+  readonly raw: Buffer
+  readonly stream: boolean
+  /** The client asked for `stream_options.include_usage`. */
+  readonly includeUsage: boolean
+}
+
+export interface UpstreamRequest {
+  readonly path: string
+  readonly headers: Record<string, string>
+  readonly body: string | Buffer
+}
+
+export interface Usage {
+  prompt_tokens: number
+  completion_tokens: number
+  total_tokens: number
+}
+
+export interface CompletionResult {
+  /** The OpenAI chat.completion body to send to the client. */
+  readonly body: Buffer
+  readonly usage: Usage | undefined
+}
+
+/** An error body sent by a provider, in OpenAI terms. */
+export interface ProviderErrorBody {
+  message: string
+  type: string
+  code: string | null
+  param: string | null
+}
+
+/** Turns one upstream stream into OpenAI chunks, event by event. */
+export interface StreamTranslator {
+  /** Appends to `out` the bytes to send to the client for this upstream event. */
+  translate(event: SseEvent, out: Buffer[]): void
+  /** The upstream sent its terminator ([DONE] / message_stop). */
+  readonly done: boolean
+  /** Events that carried content or a finish reason (a retry after one would repeat output). */
+  readonly contentEvents: number
+  readonly usage: Usage | undefined
+  /** Set when the upstream sent an error event inside the stream. */
+  readonly error: ProviderErrorBody | undefined
+}
+
+export interface ChatOptions {
+  /** The model name the upstream knows. */
+  readonly model: string
+  /** Ask the upstream for usage in streams even when the client did not. */
+  readonly injectUsage: boolean
+}
+
+/** What differs between provider wire formats; everything else is shared. */
+export interface WireAdapter {
+  readonly wire: Wire
+  chatRequest(req: ChatRequest, options: ChatOptions): UpstreamRequest
+  /** Reads a successful non-streaming body; throws when it cannot. */
+  completion(body: Buffer, req: ChatRequest): CompletionResult
+  streamTranslator(req: ChatRequest, options: ChatOptions): StreamTranslator
+  errorBody(status: number, body: Buffer): ProviderErrorBody
+  readonly modelsPath: string
+  /** Model ids (and owners) from the provider's model list. */
+  models(body: Buffer): { id: string; owned_by?: string; created?: number }[]
+}

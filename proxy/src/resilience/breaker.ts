@@ -1,0 +1,178 @@
+import { EventEmitter } from 'node:events'
+import CircuitBreaker from 'opossum'
+import type { Clock } from '../clock.ts'
+import { UpstreamFailure } from './failure.ts'
+
+export type BreakerState = 'closed' | 'open' | 'half_open'
+
+export interface BreakerSettings {
+  readonly enabled: boolean
+  /** Calls in the window before the breaker may open (opossum volumeThreshold). */
+  readonly failureThreshold: number
+  /** Failure percentage in the window above which it opens. */
+  readonly errorThresholdPercentage: number
+  readonly windowMs: number
+  readonly recoveryTimeoutMs: number
+  readonly maxRecoveryTimeoutMs: number
+  /** Trial calls let through while half-open. */
+  readonly halfOpenMaxCalls: number
+  /** Share of the trial calls that must succeed to close (1 = all of them). */
+  readonly recoverySuccessThreshold: number
+  /** Double the recovery timeout each time a half-open trial fails, up to the maximum. */
+  readonly dynamicRecoveryTimeout: boolean
+}
+
+/**
+ * A provider's circuit breaker. opossum keeps the rolling window and decides when to open, and
+ * runs the recovery timer; this class adds what opossum lacks: several trial calls while
+ * half-open judged against a success threshold, and a recovery timeout that backs off while the
+ * provider stays down. Percentiles are off: opossum sorts every latency in the window to compute
+ * them, on every failure.
+ */
+export class ProviderBreaker extends EventEmitter<{ state: [BreakerState] }> {
+  readonly name: string
+  readonly #settings: BreakerSettings
+  readonly #clock: Clock
+  readonly #opossum: CircuitBreaker<[() => Promise<unknown>], unknown>
+  #state: BreakerState = 'closed'
+  #openedAt = 0
+  #recoveryMs: number
+  #probesStarted = 0
+  #probeSuccesses = 0
+  #probeFailures = 0
+  #opens = 0
+
+  constructor(name: string, settings: BreakerSettings, clock: Clock) {
+    super()
+    this.name = name
+    this.#settings = settings
+    this.#clock = clock
+    this.#recoveryMs = settings.recoveryTimeoutMs
+    this.#opossum = new CircuitBreaker((action: () => Promise<unknown>) => action(), {
+      name,
+      timeout: false,
+      resetTimeout: settings.recoveryTimeoutMs,
+      errorThresholdPercentage: settings.errorThresholdPercentage,
+      volumeThreshold: settings.failureThreshold,
+      rollingCountTimeout: settings.windowMs,
+      rollingCountBuckets: 10,
+      rollingPercentilesEnabled: false,
+      enableSnapshots: false,
+      errorFilter: (err: unknown) => !(err instanceof UpstreamFailure && err.countsAsFailure),
+    })
+    if (!settings.enabled) this.#opossum.disable()
+    this.#opossum.on('open', () => this.#enter('open'))
+    this.#opossum.on('halfOpen', () => this.#enter('half_open'))
+    this.#opossum.on('close', () => this.#enter('closed'))
+  }
+
+  get state(): BreakerState {
+    return this.#state
+  }
+
+  /** Whether a call would be let through now. */
+  canAttempt(): boolean {
+    if (this.#state === 'closed') return true
+    if (this.#state === 'open') return false
+    return this.#probesStarted < this.#settings.halfOpenMaxCalls
+  }
+
+  /** Milliseconds until the breaker lets a trial call through; 0 unless open. */
+  retryAfterMs(): number {
+    if (this.#state !== 'open') return 0
+    return Math.max(0, this.#openedAt + this.#recoveryMs - this.#clock.now())
+  }
+
+  run<T>(action: () => Promise<T>): Promise<T> {
+    if (this.#state === 'closed') return this.#opossum.fire(action) as Promise<T>
+    if (!this.canAttempt()) return Promise.reject(this.#openError())
+    return this.#probe(action)
+  }
+
+  /** A failure noticed after the call had already succeeded (a stream cut mid-answer). */
+  recordFailure(failure: UpstreamFailure): void {
+    if (this.#state === 'closed') this.#opossum.fire(() => Promise.reject(failure)).catch(() => {})
+  }
+
+  snapshot() {
+    const stats = this.#opossum.stats
+    return {
+      state: this.#state,
+      opened_at: this.#state === 'closed' ? null : new Date(this.#openedAt).toISOString(),
+      retry_after_ms: this.retryAfterMs(),
+      recovery_timeout_ms: this.#recoveryMs,
+      times_opened: this.#opens,
+      window: {
+        calls: stats.fires,
+        failures: stats.failures,
+        successes: stats.successes,
+        rejects: stats.rejects,
+      },
+    }
+  }
+
+  shutdown(): void {
+    this.#opossum.shutdown()
+  }
+
+  async #probe<T>(action: () => Promise<T>): Promise<T> {
+    this.#probesStarted++
+    try {
+      const result = await action()
+      this.#probeSuccesses++
+      this.#judge()
+      return result
+    } catch (err) {
+      if (err instanceof UpstreamFailure && !err.countsAsFailure) this.#probesStarted--
+      else {
+        this.#probeFailures++
+        this.#judge()
+      }
+      throw err
+    }
+  }
+
+  #judge(): void {
+    if (this.#state !== 'half_open') return
+    const { halfOpenMaxCalls, recoverySuccessThreshold } = this.#settings
+    const needed = Math.ceil(halfOpenMaxCalls * recoverySuccessThreshold - 1e-9)
+    if (this.#probeSuccesses >= needed) {
+      this.#setRecovery(this.#settings.recoveryTimeoutMs)
+      this.#opossum.close()
+    } else if (this.#probeFailures > halfOpenMaxCalls - needed) {
+      if (this.#settings.dynamicRecoveryTimeout) {
+        this.#setRecovery(Math.min(this.#recoveryMs * 2, this.#settings.maxRecoveryTimeoutMs))
+      }
+      this.#opossum.open()
+    }
+  }
+
+  /** opossum reads options.resetTimeout each time it starts its recovery timer. */
+  #setRecovery(ms: number): void {
+    this.#recoveryMs = ms
+    ;(this.#opossum as unknown as { options: { resetTimeout: number } }).options.resetTimeout = ms
+  }
+
+  #enter(state: BreakerState): void {
+    if (state === this.#state) return
+    this.#state = state
+    if (state === 'open') {
+      this.#openedAt = this.#clock.now()
+      this.#opens++
+    }
+    this.#probesStarted = 0
+    this.#probeSuccesses = 0
+    this.#probeFailures = 0
+    this.emit('state', state)
+  }
+
+  #openError(): UpstreamFailure {
+    return new UpstreamFailure('breaker_open', {
+      message: `circuit breaker of ${this.name} is ${this.#state.replace('_', '-')}`,
+      retryAfterMs: this.retryAfterMs(),
+      retryable: false,
+      failover: true,
+      countsAsFailure: false,
+    })
+  }
+}

@@ -1,0 +1,152 @@
+// Runs in the report page (inlined by assets.ts): draws every chart spec from the embedded JSON with
+// uPlot. Plain browser JavaScript, no imports: the page must work offline from a file:// URL.
+/* global uPlot */
+;(() => {
+  const HEIGHT = 260
+  const AXIS = '#475569'
+  const GRID = '#e2e8f0'
+  const TIME_STEPS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200]
+  const FONT = '12px system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif'
+
+  const trim = (text) => text.replace(/\.0+$|(\.\d*?)0+$/, '$1')
+  const num = (v) => {
+    const a = Math.abs(v)
+    if (a >= 1000)
+      return Math.round(v)
+        .toString()
+        .replace(/\B(?=(\d{3})+(?!\d))/g, ',')
+    return trim(v.toFixed(a >= 100 ? 0 : a >= 10 ? 1 : 2))
+  }
+  const UNITS = {
+    ms: { title: 'ms', fmt: (v) => `${num(v)} ms` },
+    pct: { title: '%', fmt: (v) => `${num(v)} %` },
+    rps: { title: 'requests / s', fmt: (v) => `${num(v)} req/s` },
+    mb: { title: 'MB', fmt: (v) => `${num(v)} MB` },
+    users: { title: 'active users', fmt: (v) => num(v) },
+    count: { title: 'requests', fmt: (v) => num(v) },
+  }
+  const clock = (s) => {
+    const t = Math.round(s)
+    const m = Math.floor(t / 60)
+    const r = t % 60
+    return `${m}:${String(r).padStart(2, '0')}`
+  }
+  const show = (fmt) => (_u, v) => (v === null || v === undefined ? '\u2014' : fmt(v))
+
+  function axis(unit, side) {
+    return {
+      scale: side === 1 ? 'y2' : 'y',
+      side: side === 1 ? 1 : 3,
+      label: UNITS[unit].title,
+      labelFont: FONT,
+      font: FONT,
+      stroke: AXIS,
+      size: 64,
+      grid: { show: side !== 1, stroke: GRID, width: 1 },
+      ticks: { show: false },
+      values: (_u, splits) => splits.map((v) => (v === null ? '' : num(v))),
+    }
+  }
+
+  function xAxis(spec) {
+    const base = {
+      label: spec.xTitle,
+      labelFont: FONT,
+      labelSize: 18,
+      font: FONT,
+      stroke: AXIS,
+      size: 28,
+      grid: { stroke: GRID, width: 1 },
+    }
+    if (spec.kind !== 'bars') {
+      return { ...base, ticks: { show: false }, incrs: TIME_STEPS, values: (_u, splits) => splits.map(clock) }
+    }
+    const labels = spec.xLabels
+    return {
+      ...base,
+      grid: { show: false },
+      ticks: { show: false },
+      splits: (u) => {
+        const step = Math.max(
+          1,
+          Math.ceil(labels.length / Math.max(1, Math.floor(u.bbox.width / devicePixelRatio / 56))),
+        )
+        const out = []
+        for (let i = 0; i < labels.length; i += step) out.push(i)
+        return out
+      },
+      values: (_u, splits) => splits.map((i) => labels[i] ?? ''),
+    }
+  }
+
+  function options(spec, width) {
+    const bars = spec.kind === 'bars'
+    const zeroBased = (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1]
+    const scales = {
+      x: bars ? { time: false, range: () => [-0.5, spec.x.length - 0.5] } : { time: false },
+      y: { range: zeroBased },
+    }
+    const axes = [xAxis(spec), axis(spec.unit, 3)]
+    if (spec.unit2) {
+      scales.y2 = { range: zeroBased }
+      axes.push(axis(spec.unit2, 1))
+    }
+    const series = [
+      {
+        label: bars ? 'bucket' : 'time',
+        value: bars
+          ? (_u, i) => (spec.xLabels[i] === undefined ? '\u2014' : `${spec.xLabels[i]} ms`)
+          : show(clock),
+      },
+    ]
+    for (const s of spec.series) {
+      const unit = s.scale === 'y2' ? spec.unit2 : spec.unit
+      series.push({
+        label: s.label,
+        scale: s.scale ?? 'y',
+        stroke: s.color,
+        fill: s.fill,
+        width: s.dash ? 1.5 : 2,
+        dash: s.dash,
+        spanGaps: false,
+        points: { show: false },
+        value: show(UNITS[unit].fmt),
+        paths: bars ? uPlot.paths.bars({ size: [0.85, 80], align: 0 }) : undefined,
+      })
+    }
+    return {
+      width,
+      height: HEIGHT,
+      scales,
+      axes,
+      series,
+      legend: { show: true, live: true },
+      cursor: { drag: { x: false, y: false }, points: { size: 6 } },
+    }
+  }
+
+  const plots = []
+  const data = JSON.parse(document.getElementById('report-charts').textContent)
+  for (const figure of document.querySelectorAll('[data-chart]')) {
+    const spec = data[figure.getAttribute('data-chart')]
+    const target = figure.querySelector('.chart-plot')
+    if (!spec || !target) continue
+    const columns = [spec.x, ...spec.series.map((s) => s.values)]
+    const plot = new uPlot(options(spec, target.clientWidth || 600), columns, target)
+    plots.push({ plot, target })
+    figure.setAttribute('data-drawn', 'true')
+  }
+
+  const fit = () => {
+    for (const { plot, target } of plots) {
+      const width = target.clientWidth
+      if (width > 0 && width !== plot.width) plot.setSize({ width, height: HEIGHT })
+    }
+  }
+  if (typeof ResizeObserver === 'function') {
+    const observer = new ResizeObserver(fit)
+    for (const { target } of plots) observer.observe(target)
+  }
+  window.addEventListener('beforeprint', fit)
+  window.addEventListener('afterprint', fit)
+})()

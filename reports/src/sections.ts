@@ -1,0 +1,194 @@
+// The report's header (verdict and key figures) and its descriptive sections: the generator's
+// health, the tier definition and the run environment.
+import { escapeHtml } from './escape.ts'
+import {
+  formatDuration,
+  formatInt,
+  formatMs,
+  formatNumber,
+  formatPercent,
+  formatRate,
+  formatTimestamp,
+} from './format.ts'
+import type { RunSummary } from './summary.ts'
+
+const STATUS_TEXT: Record<RunSummary['status'], string> = {
+  passed: 'Passed',
+  failed: 'Failed',
+  broken: 'Broken',
+}
+
+const STATUS_HINT: Record<RunSummary['status'], string> = {
+  passed: 'Every baseline held.',
+  failed: 'At least one baseline failed or a metric regressed.',
+  broken: 'The run itself broke; its numbers are incomplete.',
+}
+
+function definitionList(items: [string, string][]): string {
+  return `<dl class="facts">${items.map(([k, v]) => `<div><dt>${escapeHtml(k)}</dt><dd>${v}</dd></div>`).join('')}</dl>`
+}
+
+type Kpi = { label: string; value: string; detail: string; state: 'good' | 'bad' | 'neutral' }
+
+function kpi(k: Kpi): string {
+  return `<div class="kpi kpi--${k.state}"><div class="kpi-label">${escapeHtml(k.label)}</div><div class="kpi-value">${k.value}</div><div class="kpi-detail">${k.detail}</div></div>`
+}
+
+function percentileOf(summary: RunSummary): number | undefined {
+  const l = summary.totals.latency_ms
+  if (!l) return undefined
+  const p = summary.tier.latency_target.percentile
+  const known: Record<number, number> = { 50: l.p50, 90: l.p90, 95: l.p95, 99: l.p99 }
+  return known[p]
+}
+
+function kpis(summary: RunSummary): string {
+  const { totals, tier } = summary
+  const target = tier.latency_target
+  const p = percentileOf(summary)
+  const items: Kpi[] = [
+    {
+      label: 'Requests',
+      value: formatInt(totals.requests),
+      detail: totals.dropped_iterations
+        ? `${formatInt(totals.dropped_iterations)} iterations dropped`
+        : 'completed or failed',
+      state: 'neutral',
+    },
+    {
+      label: 'Throughput',
+      value: formatRate(totals.rps, 'req/s'),
+      detail: `expected ${formatNumber(tier.expected_rps)} req/s`,
+      state: totals.rps >= tier.expected_rps * 0.95 ? 'good' : 'bad',
+    },
+    {
+      label: `Latency p${formatNumber(target.percentile)}`,
+      value: formatMs(p),
+      detail: `target below ${formatMs(target.max_ms)}`,
+      state: p === undefined ? 'neutral' : p < target.max_ms ? 'good' : 'bad',
+    },
+    {
+      label: 'Error rate',
+      value: formatPercent(totals.error_rate),
+      detail: `limit ${formatPercent(tier.error_rate_max)}`,
+      state: totals.error_rate <= tier.error_rate_max ? 'good' : 'bad',
+    },
+  ]
+  const stream = totals.stream
+  if (stream) {
+    items.push(
+      {
+        label: 'TTFT p95',
+        value: formatMs(stream.ttft_ms.p95),
+        detail: `p50 ${formatMs(stream.ttft_ms.p50)}, ${formatInt(stream.streams)} streams`,
+        state: 'neutral',
+      },
+      {
+        label: 'Truncated streams',
+        value: formatPercent(stream.truncated_rate),
+        detail: `${formatInt(stream.truncated)} cut before the end`,
+        state: stream.truncated === 0 ? 'good' : 'neutral',
+      },
+    )
+  }
+  // A broken run's numbers are incomplete: show them without judging them.
+  const shown = summary.status === 'broken' ? items.map((k) => ({ ...k, state: 'neutral' as const })) : items
+  return `<div class="kpis">${shown.map(kpi).join('')}</div>`
+}
+
+export function header(summary: RunSummary): string {
+  const { run, status } = summary
+  const reason = summary.status_reason
+    ? `<p class="verdict-reason">${escapeHtml(summary.status_reason)}</p>`
+    : ''
+  const scale = run.duration_scale === 1 ? '' : ` (time scale ${formatNumber(run.duration_scale)})`
+  const meta: [string, string][] = [
+    ['Tier', `<strong>${escapeHtml(run.tier)}</strong>`],
+    ['Engine', `${escapeHtml(run.engine)}${run.engine_version ? ` ${escapeHtml(run.engine_version)}` : ''}`],
+    ['Load model', run.load_model === 'open' ? 'open (arrival rate)' : 'closed (users with think time)'],
+    ['Duration', `${formatDuration(run.duration_s)}${scale}`],
+    ['Started', formatTimestamp(run.started_at)],
+    ['Target', `<code>${escapeHtml(run.target_url)}</code>`],
+  ]
+  return `<header class="masthead status-${status}">
+<div class="verdict"><span class="verdict-badge">${STATUS_TEXT[status]}</span><div><h1>Load report: ${escapeHtml(run.tier)} tier</h1><p class="verdict-hint">${STATUS_HINT[status]} Run <code>${escapeHtml(run.id)}</code>.</p>${reason}</div></div>
+${definitionList(meta)}
+${kpis(summary)}
+</header>`
+}
+
+export function generatorBanner(summary: RunSummary): string {
+  const g = summary.generator
+  if (!g?.limited) return ''
+  const intended =
+    g.intended_rps === undefined ? '' : ` of the intended ${formatRate(g.intended_rps, 'req/s')}`
+  const cpu =
+    g.cpu_percent_max === undefined ? '' : `, generator CPU peaked at ${formatNumber(g.cpu_percent_max)} %`
+  return `<aside class="banner banner--warn" role="note"><strong>The load generator was the limit.</strong> It achieved ${formatRate(g.achieved_rps, 'req/s')}${intended}${cpu}: the numbers below measure the harness as much as the proxy.${g.note ? ` ${escapeHtml(g.note)}` : ''}</aside>`
+}
+
+export function tierSection(summary: RunSummary): string {
+  const { tier } = summary
+  const think = tier.think_time_s
+  const totalWeight = tier.scenarios.reduce((sum, s) => sum + s.weight, 0)
+  const mix = tier.scenarios
+    .map(
+      (s) =>
+        `${escapeHtml(s.name)} ${totalWeight > 0 ? formatPercent(s.weight / totalWeight) : formatNumber(s.weight)}`,
+    )
+    .join(', ')
+  const items: [string, string][] = [
+    ['Users', formatInt(tier.users)],
+    ['Duration', formatDuration(tier.duration_s)],
+    ['Ramp-up', formatDuration(tier.ramp_up_s)],
+    ['Expected rate', formatRate(tier.expected_rps, 'req/s')],
+    [
+      'Latency target',
+      `p${formatNumber(tier.latency_target.percentile)} below ${formatMs(tier.latency_target.max_ms)}`,
+    ],
+    ['Error-rate limit', formatPercent(tier.error_rate_max)],
+    [
+      'Think time',
+      think
+        ? think.min === think.max
+          ? `${formatNumber(think.min)} s`
+          : `${formatNumber(think.min)}\u2013${formatNumber(think.max)} s`
+        : 'none',
+    ],
+    ['Scenario mix', mix],
+  ]
+  return `<section id="tier" class="card"><h2>Tier definition: ${escapeHtml(tier.name)}</h2>${definitionList(items)}</section>`
+}
+
+export function environmentSection(summary: RunSummary): string {
+  const { environment: env, run, generator } = summary
+  const items: [string, string][] = [
+    ['Node.js', escapeHtml(env.node_version)],
+    ['OS', escapeHtml(env.arch ? `${env.os} (${env.arch})` : env.os)],
+    ['CPU', `${escapeHtml(env.cpu_model)} \u00d7 ${formatInt(env.cpu_count)}`],
+    ['Memory', `${formatNumber(env.total_memory_mb / 1024)} GiB`],
+    ['Git commit', env.git_commit ? `<code>${escapeHtml(env.git_commit)}</code>` : 'unknown'],
+    ['Mock profile', run.mock_profile ? escapeHtml(run.mock_profile) : 'none (external target)'],
+    ['Seed', escapeHtml(String(run.seed))],
+    ['Ended', formatTimestamp(run.ended_at)],
+  ]
+  if (generator) {
+    const cpu =
+      generator.cpu_percent_mean === undefined
+        ? ''
+        : `, CPU mean ${formatNumber(generator.cpu_percent_mean)} %${generator.cpu_percent_max === undefined ? '' : ` / max ${formatNumber(generator.cpu_percent_max)} %`}`
+    const intended =
+      generator.intended_rps === undefined
+        ? ''
+        : ` of ${formatRate(generator.intended_rps, 'req/s')} intended`
+    items.push([
+      'Generator',
+      `${formatRate(generator.achieved_rps, 'req/s')}${intended}${cpu}; ${generator.limited ? '<strong class="bad">limited the run</strong>' : 'not the limit'}`,
+    ])
+  }
+  const notes = env.generator_notes?.length
+    ? `<ul class="notes">${env.generator_notes.map((n) => `<li>${escapeHtml(n)}</li>`).join('')}</ul>`
+    : ''
+  return `<section id="environment" class="card"><h2>Run environment</h2>${definitionList(items)}
+<p class="command"><span>Command</span><code>${escapeHtml(run.command)}</code></p>${notes}</section>`
+}

@@ -1,0 +1,308 @@
+// The engine-neutral run summary: what every load run writes as summary.json and the only input
+// of the report renderer and the CI gate. Field meanings are documented in reports/SUMMARY.md.
+import { z } from 'zod'
+
+export const SCHEMA_VERSION = 1
+
+const count = z.int().nonnegative()
+const ms = z.number().nonnegative()
+const fraction = z.number().min(0).max(1)
+const seconds = z.number().nonnegative()
+
+const ordered =
+  (keys: readonly string[]) => (value: Record<string, number | undefined>, ctx: z.RefinementCtx) => {
+    const present = keys.filter((key) => value[key] !== undefined)
+    for (let i = 1; i < present.length; i++) {
+      const lower = present[i - 1]
+      const upper = present[i]
+      if (value[lower]! > value[upper]!) {
+        ctx.addIssue({ code: 'custom', path: [upper], message: `${upper} must be >= ${lower}` })
+      }
+    }
+  }
+
+/** Latency of completed requests, in milliseconds. */
+export const LatencyStats = z
+  .strictObject({ min: ms, mean: ms, p50: ms, p90: ms, p95: ms, p99: ms, max: ms })
+  .superRefine(ordered(['min', 'p50', 'p90', 'p95', 'p99', 'max']))
+
+export const Percentiles = z
+  .strictObject({ p50: ms, p90: ms.optional(), p95: ms, p99: ms })
+  .superRefine(ordered(['p50', 'p90', 'p95', 'p99']))
+
+/** Streaming (SSE) measurements: TTFT = first content chunk, ITL = every gap between chunks. */
+export const StreamStats = z.strictObject({
+  streams: count,
+  ttft_ms: Percentiles,
+  itl_ms: Percentiles,
+  tokens_per_s: z.number().nonnegative(),
+  truncated: count,
+  truncated_rate: fraction,
+})
+
+export const Run = z.strictObject({
+  id: z.string().min(1),
+  tier: z.string().min(1),
+  engine: z.enum(['k6', 'autocannon']),
+  engine_version: z.string().optional(),
+  started_at: z.iso.datetime({ offset: true }),
+  ended_at: z.iso.datetime({ offset: true }),
+  duration_s: seconds,
+  duration_scale: z.number().positive(),
+  seed: z.int(),
+  target_url: z.url(),
+  /** null when the run targeted an external proxy (--target) and started no mocks. */
+  mock_profile: z.string().nullable(),
+  load_model: z.enum(['open', 'closed']),
+  command: z.string(),
+})
+
+export const Environment = z.strictObject({
+  node_version: z.string(),
+  os: z.string(),
+  arch: z.string().optional(),
+  cpu_model: z.string(),
+  cpu_count: z.int().positive(),
+  total_memory_mb: z.number().positive(),
+  git_commit: z.string().nullable(),
+  generator_notes: z.array(z.string()).optional(),
+})
+
+export const TierDefinition = z.strictObject({
+  name: z.string().min(1),
+  users: z.int().positive(),
+  duration_s: z.number().positive(),
+  ramp_up_s: seconds,
+  expected_rps: z.number().positive(),
+  latency_target: z.strictObject({ percentile: z.number().gt(0).lt(100), max_ms: z.number().positive() }),
+  error_rate_max: fraction,
+  think_time_s: z
+    .strictObject({ min: seconds, max: seconds })
+    .refine((t) => t.min <= t.max, { message: 'min must be <= max', path: ['max'] })
+    .optional(),
+  scenarios: z.array(z.strictObject({ name: z.string().min(1), weight: z.number().nonnegative() })).min(1),
+})
+
+export const Totals = z.strictObject({
+  requests: count,
+  errors: count,
+  error_rate: fraction,
+  rps: z.number().nonnegative(),
+  dropped_iterations: count.optional(),
+  /** Absent only when no request completed. */
+  latency_ms: LatencyStats.optional(),
+  stream: StreamStats.optional(),
+})
+
+export const ScenarioResult = z
+  .strictObject({
+    name: z.string().min(1),
+    weight: z.number().nonnegative(),
+    requests: count,
+    errors: count,
+    error_rate: fraction,
+    rps: z.number().nonnegative(),
+    latency_ms: LatencyStats.optional(),
+    stream: StreamStats.optional(),
+    /** Present when the scenario could not run (e.g. its endpoint does not exist yet). */
+    skipped: z.strictObject({ reason: z.string().min(1) }).optional(),
+  })
+  .superRefine((s, ctx) => {
+    if (s.errors > s.requests)
+      ctx.addIssue({ code: 'custom', path: ['errors'], message: 'errors > requests' })
+    if (s.skipped && s.requests > 0) {
+      ctx.addIssue({ code: 'custom', path: ['skipped'], message: 'a skipped scenario has no requests' })
+    }
+  })
+
+const nullableMs = ms.nullable()
+
+/** One fixed-width bucket; latency fields are null when no request completed in it. */
+export const TimePoint = z.strictObject({
+  t: seconds,
+  requests: count.optional(),
+  rps: z.number().nonnegative(),
+  error_rate: fraction,
+  p50_ms: nullableMs,
+  p95_ms: nullableMs,
+  p99_ms: nullableMs,
+  active_users: count,
+  ttft_p50_ms: nullableMs.optional(),
+  ttft_p95_ms: nullableMs.optional(),
+  itl_p50_ms: nullableMs.optional(),
+  itl_p95_ms: nullableMs.optional(),
+})
+
+export const TimeSeries = z
+  .strictObject({ bucket_s: z.number().positive(), points: z.array(TimePoint) })
+  .superRefine(increasing('points', 't'))
+
+/** Histogram bucket: `count` requests took more than the previous bound and at most `le_ms`. */
+export const LatencyHistogram = z
+  .strictObject({ buckets: z.array(z.strictObject({ le_ms: z.number().positive(), count })).min(1) })
+  .superRefine(increasing('buckets', 'le_ms'))
+
+export const BreakerState = z.enum(['closed', 'open', 'half_open'])
+
+export const ProxySample = z.strictObject({
+  t: seconds,
+  rss_mb: z.number().nonnegative().optional(),
+  heap_used_mb: z.number().nonnegative().optional(),
+  cache_hit_rate: fraction.optional(),
+  breakers: z.record(z.string(), BreakerState).optional(),
+})
+
+export const ProxyMetrics = z
+  .strictObject({ source: z.string().optional(), samples: z.array(ProxySample) })
+  .superRefine(increasing('samples', 't'))
+
+export const Comparator = z.enum(['<', '<=', '>', '>='])
+
+export const BaselineUnit = z.enum(['ms', 'ratio', 'rps', 'count', 'mb', 'tokens_per_s'])
+
+export const BaselineResult = z.strictObject({
+  name: z.string().min(1),
+  metric: z.string().min(1),
+  comparator: Comparator,
+  threshold: z.number(),
+  unit: BaselineUnit.optional(),
+  /** null when the metric was not measured; such a baseline fails. */
+  actual: z.number().nullable(),
+  passed: z.boolean(),
+  /** Signed fraction of the threshold: positive is headroom, negative a breach; null when undefined. */
+  margin: z.number().nullable(),
+})
+
+export const RegressionVerdict = z.strictObject({
+  metric: z.string().min(1),
+  baseline: z.number(),
+  current: z.number(),
+  /** Relative change (current - baseline) / baseline, and its confidence interval. */
+  change: z.number(),
+  interval: z
+    .strictObject({ low: z.number(), high: z.number(), confidence: z.number().gt(0).lt(1) })
+    .refine((i) => i.low <= i.high, { message: 'low must be <= high', path: ['high'] }),
+  verdict: z.enum(['regressed', 'improved', 'unchanged', 'inconclusive']),
+})
+
+export const Regression = z.strictObject({
+  reference: z.strictObject({
+    name: z.string().min(1),
+    run_id: z.string().optional(),
+    git_commit: z.string().optional(),
+    created_at: z.iso.datetime({ offset: true }).optional(),
+  }),
+  method: z.string().min(1),
+  verdicts: z.array(RegressionVerdict),
+})
+
+export const GeneratorHealth = z.strictObject({
+  intended_rps: z.number().nonnegative().optional(),
+  achieved_rps: z.number().nonnegative(),
+  /** Generator process CPU, 100 = one core fully busy. */
+  cpu_percent_mean: z.number().nonnegative().optional(),
+  cpu_percent_max: z.number().nonnegative().optional(),
+  /** True when the generator, not the target, was the bottleneck. */
+  limited: z.boolean(),
+  note: z.string().optional(),
+})
+
+export const RunSummary = z
+  .strictObject({
+    schema_version: z.literal(SCHEMA_VERSION),
+    status: z.enum(['passed', 'failed', 'broken']),
+    status_reason: z.string().optional(),
+    run: Run,
+    environment: Environment,
+    tier: TierDefinition,
+    totals: Totals,
+    scenarios: z.array(ScenarioResult),
+    timeseries: TimeSeries.optional(),
+    latency_histogram: LatencyHistogram.optional(),
+    proxy_metrics: ProxyMetrics.optional(),
+    baselines: z.array(BaselineResult),
+    regression: Regression.optional(),
+    generator: GeneratorHealth.optional(),
+    /** Errors by kind: `http_<status>` for HTTP statuses, otherwise a short kind (timeout, reset, ...). */
+    errors_by_kind: z.record(z.string(), count),
+  })
+  .superRefine((s, ctx) => {
+    if (Date.parse(s.run.ended_at) < Date.parse(s.run.started_at)) {
+      ctx.addIssue({ code: 'custom', path: ['run', 'ended_at'], message: 'ended_at is before started_at' })
+    }
+    if (s.totals.errors > s.totals.requests) {
+      ctx.addIssue({ code: 'custom', path: ['totals', 'errors'], message: 'errors > requests' })
+    }
+    const failing = s.baselines.some((b) => !b.passed)
+    const regressed = s.regression?.verdicts.some((v) => v.verdict === 'regressed') ?? false
+    if (s.status === 'passed' && (failing || regressed)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['status'],
+        message: 'status is passed but a baseline failed or a metric regressed',
+      })
+    }
+    if (s.status === 'failed' && !failing && !regressed) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['status'],
+        message: 'status is failed but every baseline passed and nothing regressed',
+      })
+    }
+  })
+
+export type RunSummary = z.infer<typeof RunSummary>
+export type LatencyStats = z.infer<typeof LatencyStats>
+export type StreamStats = z.infer<typeof StreamStats>
+export type ScenarioResult = z.infer<typeof ScenarioResult>
+export type TimePoint = z.infer<typeof TimePoint>
+export type ProxySample = z.infer<typeof ProxySample>
+export type BaselineResult = z.infer<typeof BaselineResult>
+export type BaselineUnit = z.infer<typeof BaselineUnit>
+export type Comparator = z.infer<typeof Comparator>
+export type RegressionVerdict = z.infer<typeof RegressionVerdict>
+
+export type SummaryIssue = { path: string; message: string }
+
+/** Thrown by parseSummary; `issues` lists every violation, each named by its path. */
+export class SummaryError extends Error {
+  readonly issues: SummaryIssue[]
+  constructor(issues: SummaryIssue[]) {
+    super(`invalid run summary:\n${issues.map((i) => `  - ${i.path}: ${i.message}`).join('\n')}`)
+    this.name = 'SummaryError'
+    this.issues = issues
+  }
+}
+
+/** Validates a summary given as JSON text or as an already parsed value. */
+export function parseSummary(json: unknown): RunSummary {
+  let value = json
+  if (typeof json === 'string') {
+    try {
+      value = JSON.parse(json)
+    } catch (error) {
+      throw new SummaryError([{ path: '(root)', message: `not JSON: ${(error as Error).message}` }])
+    }
+  }
+  const result = RunSummary.safeParse(value)
+  if (result.success) return result.data
+  throw new SummaryError(result.error.issues.map((i) => ({ path: formatPath(i.path), message: i.message })))
+}
+
+function formatPath(path: readonly PropertyKey[]): string {
+  if (path.length === 0) return '(root)'
+  return path
+    .map((part, i) => (typeof part === 'number' ? `[${part}]` : `${i === 0 ? '' : '.'}${String(part)}`))
+    .join('')
+}
+
+function increasing(list: string, key: string) {
+  return (value: Record<string, unknown>, ctx: z.RefinementCtx) => {
+    const items = value[list] as Record<string, number>[]
+    for (let i = 1; i < items.length; i++) {
+      if (items[i][key] <= items[i - 1][key]) {
+        ctx.addIssue({ code: 'custom', path: [list, i, key], message: `${key} must increase` })
+      }
+    }
+  }
+}

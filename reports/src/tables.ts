@@ -1,0 +1,181 @@
+// The report's tables: baselines, scenarios, errors by kind, regression verdicts, circuit breakers.
+// Every value from the summary is escaped here or formatted into digits first.
+import { escapeHtml } from './escape.ts'
+import {
+  formatInt,
+  formatMargin,
+  formatMs,
+  formatNumber,
+  formatPercent,
+  formatRate,
+  formatValue,
+} from './format.ts'
+import type { BaselineResult, RegressionVerdict, RunSummary, ScenarioResult, StreamStats } from './summary.ts'
+
+const DASH = '\u2014'
+
+function badge(kind: 'pass' | 'fail' | 'warn' | 'muted', text: string): string {
+  return `<span class="badge badge--${kind}">${escapeHtml(text)}</span>`
+}
+
+function section(id: string, title: string, body: string, lead = ''): string {
+  const intro = lead ? `<p class="lead">${lead}</p>` : ''
+  return `<section id="${id}" class="card"><h2>${escapeHtml(title)}</h2>${intro}${body}</section>`
+}
+
+function num(text: string): string {
+  return `<td class="num">${text}</td>`
+}
+
+export function baselineTable(baselines: BaselineResult[]): string {
+  if (baselines.length === 0) {
+    return section('baselines', 'Baselines', '<p class="empty">This run checked no baselines.</p>')
+  }
+  const rows = baselines.map((b) => {
+    const margin = b.margin === null ? DASH : formatMargin(b.margin)
+    const marginClass = b.margin === null ? '' : b.margin < 0 ? ' bad' : ' good'
+    return `<tr class="${b.passed ? 'row-pass' : 'row-fail'}">
+<td>${b.passed ? badge('pass', 'pass') : badge('fail', 'fail')}</td>
+<td>${escapeHtml(b.name)}</td>
+<td><code>${escapeHtml(b.metric)}</code></td>
+${num(`${escapeHtml(b.comparator)} ${formatValue(b.threshold, b.unit)}`)}
+${num(formatValue(b.actual, b.unit))}
+<td class="num${marginClass}">${margin}</td>
+</tr>`
+  })
+  const failed = baselines.filter((b) => !b.passed).length
+  const lead = failed
+    ? `<strong class="bad">${failed} of ${baselines.length}</strong> baselines failed.`
+    : `All ${baselines.length} baselines held.`
+  return section(
+    'baselines',
+    'Baselines',
+    `<div class="table-wrap"><table>
+<thead><tr><th>Result</th><th>Check</th><th>Metric</th><th class="num">Threshold</th><th class="num">Actual</th><th class="num">Margin</th></tr></thead>
+<tbody>${rows.join('\n')}</tbody></table></div>
+<p class="note">Margin: headroom as a share of the threshold; negative means the threshold was breached.</p>`,
+    lead,
+  )
+}
+
+function scenarioRow(s: ScenarioResult, totalWeight: number): string {
+  const share = totalWeight > 0 ? formatPercent(s.weight / totalWeight) : formatNumber(s.weight)
+  const name = `<th scope="row">${escapeHtml(s.name)}</th>`
+  if (s.skipped) {
+    return `<tr class="row-skipped">${name}${num(share)}<td colspan="8">${badge('warn', 'skipped')} ${escapeHtml(s.skipped.reason)}</td></tr>`
+  }
+  const l = s.latency_ms
+  return `<tr>${name}${num(share)}${num(formatInt(s.requests))}${num(formatNumber(s.rps))}${num(formatInt(s.errors))}<td class="num${s.error_rate > 0 ? ' bad' : ''}">${formatPercent(s.error_rate)}</td>${num(formatMs(l?.p50))}${num(formatMs(l?.p95))}${num(formatMs(l?.p99))}${num(formatMs(l?.max))}</tr>`
+}
+
+function streamRow(name: string, stream: StreamStats): string {
+  return `<tr><th scope="row">${escapeHtml(name)}</th>${num(formatInt(stream.streams))}${num(formatMs(stream.ttft_ms.p50))}${num(formatMs(stream.ttft_ms.p95))}${num(formatMs(stream.ttft_ms.p99))}${num(formatMs(stream.itl_ms.p50))}${num(formatMs(stream.itl_ms.p95))}${num(formatRate(stream.tokens_per_s, 'tok/s'))}<td class="num${stream.truncated > 0 ? ' bad' : ''}">${formatInt(stream.truncated)} (${formatPercent(stream.truncated_rate)})</td></tr>`
+}
+
+function streamTable(summary: RunSummary): string {
+  const rows = summary.scenarios.flatMap((s) => (s.stream ? [streamRow(s.name, s.stream)] : []))
+  const total = summary.totals.stream
+  if (rows.length === 0 && !total) return ''
+  const foot = total && rows.length !== 1 ? `<tfoot>${streamRow('All streams', total)}</tfoot>` : ''
+  return `<h3 class="subhead">Streams</h3><div class="table-wrap"><table>
+<thead><tr><th>Scenario</th><th class="num">Streams</th><th class="num">TTFT p50</th><th class="num">TTFT p95</th><th class="num">TTFT p99</th><th class="num">ITL p50</th><th class="num">ITL p95</th><th class="num">Tokens/s</th><th class="num">Truncated</th></tr></thead>
+<tbody>${rows.length ? rows.join('\n') : streamRow('All streams', total!)}</tbody>${foot}</table></div>
+<p class="note">TTFT: time to the first content chunk. ITL: gap between consecutive chunks. Truncated: streams cut before their end.</p>`
+}
+
+export function scenarioTable(summary: RunSummary): string {
+  const { scenarios, totals } = summary
+  if (scenarios.length === 0) {
+    return section('scenarios', 'Scenarios', '<p class="empty">No scenario results were recorded.</p>')
+  }
+  const totalWeight = scenarios.reduce((sum, s) => sum + s.weight, 0)
+  const rows = scenarios.map((s) => scenarioRow(s, totalWeight))
+  const all: ScenarioResult = { ...totals, name: 'All scenarios', weight: totalWeight }
+  return section(
+    'scenarios',
+    'Scenarios',
+    `<div class="table-wrap"><table>
+<thead><tr><th>Scenario</th><th class="num">Mix</th><th class="num">Requests</th><th class="num">Req/s</th><th class="num">Errors</th><th class="num">Error rate</th><th class="num">p50</th><th class="num">p95</th><th class="num">p99</th><th class="num">Max</th></tr></thead>
+<tbody>${rows.join('\n')}</tbody>
+<tfoot>${scenarioRow(all, totalWeight)}</tfoot></table></div>
+${streamTable(summary)}`,
+  )
+}
+
+export function errorTable(summary: RunSummary): string {
+  const entries = Object.entries(summary.errors_by_kind)
+    .filter(([, count]) => count > 0)
+    .sort(([ka, a], [kb, b]) => b - a || (ka < kb ? -1 : ka > kb ? 1 : 0))
+  if (entries.length === 0) {
+    return section('errors', 'Errors by kind', '<p class="empty">No request failed.</p>')
+  }
+  const total = entries.reduce((sum, [, count]) => sum + count, 0)
+  const rows = entries.map(([kind, count]) => {
+    const share = count / total
+    return `<tr><td><code>${escapeHtml(kind)}</code></td>${num(formatInt(count))}<td class="share"><span class="bar"><span style="width:${(share * 100).toFixed(1)}%"></span></span>${formatPercent(share)}</td></tr>`
+  })
+  return section(
+    'errors',
+    'Errors by kind',
+    `<div class="table-wrap"><table class="narrow">
+<thead><tr><th>Kind</th><th class="num">Count</th><th>Share of errors</th></tr></thead>
+<tbody>${rows.join('\n')}</tbody></table></div>`,
+    `${formatInt(total)} failed requests of ${formatInt(summary.totals.requests)} (${formatPercent(summary.totals.error_rate)}).`,
+  )
+}
+
+const VERDICTS: Record<RegressionVerdict['verdict'], 'pass' | 'fail' | 'warn' | 'muted'> = {
+  regressed: 'fail',
+  improved: 'pass',
+  unchanged: 'muted',
+  inconclusive: 'warn',
+}
+
+export function regressionTable(summary: RunSummary): string {
+  const regression = summary.regression
+  if (!regression) return ''
+  const ref = regression.reference
+  const refParts = [
+    `<strong>${escapeHtml(ref.name)}</strong>`,
+    ref.run_id ? `run <code>${escapeHtml(ref.run_id)}</code>` : '',
+    ref.git_commit ? `commit <code>${escapeHtml(ref.git_commit.slice(0, 12))}</code>` : '',
+  ].filter(Boolean)
+  const rows = regression.verdicts.map((v) => {
+    const ci = `${formatMargin(v.interval.low)} \u2026 ${formatMargin(v.interval.high)} (${formatNumber(v.interval.confidence * 100)} %)`
+    return `<tr><td><code>${escapeHtml(v.metric)}</code></td>${num(formatNumber(v.baseline))}${num(formatNumber(v.current))}${num(formatMargin(v.change))}${num(ci)}<td>${badge(VERDICTS[v.verdict], v.verdict)}</td></tr>`
+  })
+  const body =
+    rows.length === 0
+      ? '<p class="empty">No metric was compared.</p>'
+      : `<div class="table-wrap"><table>
+<thead><tr><th>Metric</th><th class="num">Reference</th><th class="num">This run</th><th class="num">Change</th><th class="num">Interval of the change</th><th>Verdict</th></tr></thead>
+<tbody>${rows.join('\n')}</tbody></table></div>`
+  return section(
+    'regression',
+    'Regression against the reference',
+    `${body}<p class="note">Method: ${escapeHtml(regression.method)}</p>`,
+    `Compared with ${refParts.join(', ')}.`,
+  )
+}
+
+export function breakerTable(summary: RunSummary): string {
+  const samples = summary.proxy_metrics?.samples.filter((s) => s.breakers) ?? []
+  if (samples.length === 0) return ''
+  const providers = [...new Set(samples.flatMap((s) => Object.keys(s.breakers!)))].sort()
+  const rows = providers.map((provider) => {
+    const states = samples.map((s) => ({ t: s.t, state: s.breakers![provider] })).filter((s) => s.state)
+    const notClosed = states.filter((s) => s.state !== 'closed')
+    const last = states[states.length - 1].state
+    const firstOpen = states.find((s) => s.state === 'open')
+    const lastBadge =
+      last === 'closed' ? badge('pass', 'closed') : badge(last === 'open' ? 'fail' : 'warn', last)
+    return `<tr><td>${escapeHtml(provider)}</td><td>${lastBadge}</td>${num(formatPercent(notClosed.length / states.length))}${num(firstOpen ? `${formatNumber(firstOpen.t)} s` : DASH)}</tr>`
+  })
+  return section(
+    'breakers',
+    'Circuit breakers',
+    `<div class="table-wrap"><table class="narrow">
+<thead><tr><th>Provider</th><th>Last state</th><th class="num">Samples not closed</th><th class="num">First opened at</th></tr></thead>
+<tbody>${rows.join('\n')}</tbody></table></div>`,
+  )
+}
