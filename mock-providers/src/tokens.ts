@@ -1,0 +1,30 @@
+import { countTokens } from 'gpt-tokenizer/encoding/o200k_base'
+
+/**
+ * Token accounting, one method everywhere (both wires, prompts and embeddings): text is counted
+ * with the o200k_base tokenizer (gpt-4o's); a chat or messages prompt costs MESSAGE_OVERHEAD
+ * tokens per message (system prompt included) plus its text, plus REPLY_PRIMING once.
+ * Completions are built from one-token pieces, so their count is exact by construction.
+ */
+export const MESSAGE_OVERHEAD = 4
+export const REPLY_PRIMING = 3
+
+const MEMO_ENTRIES = 4096
+const MEMO_MAX_CHARS = 16_384
+
+/** Counts tokens of text; remembers recent strings because load tests repeat their prompts. */
+export class TokenCounter {
+  readonly #memo = new Map<string, number>()
+
+  count(text: string): number {
+    if (text.length === 0) return 0
+    let n = this.#memo.get(text)
+    if (n !== undefined) return n
+    n = countTokens(text)
+    if (text.length <= MEMO_MAX_CHARS) {
+      if (this.#memo.size >= MEMO_ENTRIES) this.#memo.clear()
+      this.#memo.set(text, n)
+    }
+    return n
+  }
+}

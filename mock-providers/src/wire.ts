@@ -1,0 +1,86 @@
+import type { Completion } from './content.ts'
+import type { MockError } from './errors.ts'
+import type { AnthropicModel, OpenAIModel, RouteName } from './profile-schema.ts'
+import type { TokenCounter } from './tokens.ts'
+
+export type WireName = 'openai' | 'anthropic'
+
+export type HeaderBag = Readonly<Record<string, string | string[] | undefined>>
+
+/** A chat completion (OpenAI) or a message (Anthropic). */
+export interface GenerationRequest {
+  kind: 'generation'
+  route: RouteName
+  model: string
+  stream: boolean
+  includeUsage: boolean
+  maxTokens: number | null
+  promptTokens: number
+  /** Hash of the model and prompt text; the core mixes in the seed. */
+  contentHash: number
+}
+
+export interface EmbeddingsRequest {
+  kind: 'embeddings'
+  route: 'embeddings'
+  model: string
+  /** Each input as a string (token arrays are joined) to derive its vector. */
+  inputs: string[]
+  promptTokens: number
+  dimensions: number | null
+  base64: boolean
+  contentHash: number
+}
+
+export interface ModelsRequest {
+  kind: 'models'
+  route: 'models'
+  limit: number
+  afterId: string | null
+  beforeId: string | null
+}
+
+export type ParsedRequest = GenerationRequest | EmbeddingsRequest | ModelsRequest
+
+/** What the wire needs to render a generated answer. */
+export interface GenerationView {
+  id: string
+  created: number
+  model: string
+  /** The model id as a JSON string. */
+  modelJson: string
+  promptTokens: number
+  completion: Completion
+  includeUsage: boolean
+}
+
+export interface ModelsView {
+  openai: readonly OpenAIModel[]
+  anthropic: readonly AnthropicModel[]
+}
+
+/** One provider's wire format: routing, request validation and body rendering. No I/O. */
+export interface Wire {
+  readonly name: WireName
+  /** Events a stream sends before its first token (role chunk; message_start, content_block_start, ping). */
+  readonly streamLead: number
+  route(method: string, path: string): RouteName | null
+  /** The API key the client sent, if any, in this provider's header. */
+  apiKey(headers: HeaderBag): string | undefined
+  parse(route: RouteName, body: string, query: string, tokens: TokenCounter): ParsedRequest | MockError
+  errorBody(error: MockError): string
+  /** A non-streaming answer is head + tail: the head holds what changes per request (id, created). */
+  completionHead(view: GenerationView): string
+  /** The rest of the answer; a function of the request and the profile, so it can be cached. */
+  completionTail(view: GenerationView): string
+  /** SSE events, each complete with its trailing blank line; the terminator last. */
+  streamEvents(view: GenerationView): string[]
+  /** The same event with its JSON broken (for the malformed fault). */
+  malformEvent(event: string): string
+  modelsBody(models: ModelsView, request: ModelsRequest): string
+  embeddingsBody(request: EmbeddingsRequest, vectors: Float32Array[]): string
+  notFound(method: string, path: string): MockError
+  unauthorized(): MockError
+  modelNotFound(model: string, route: RouteName): MockError
+  contextLengthExceeded(promptTokens: number, window: number, route: RouteName): MockError
+}
