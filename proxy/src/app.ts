@@ -2,8 +2,10 @@ import { randomUUID } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
 import type { LookupFunction } from 'node:net'
 import CacheableLookup from 'cacheable-lookup'
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify'
 import pino, { type Logger } from 'pino'
+import type { ConfigCache } from './cache/config-cache.ts'
+import { type ChatServices, createChatServices } from './cache/services.ts'
 import { type Clock, type Random, systemClock } from './clock.ts'
 import type { Config } from './config/load.ts'
 import { KeyChecker } from './http/auth.ts'
@@ -11,11 +13,15 @@ import { registerJsonBody } from './http/body.ts'
 import { registerErrorHandling } from './http/errors.ts'
 import { createLogObserver } from './observability/log-observer.ts'
 import { combineObservers, type Observer } from './observability/observer.ts'
+import { registerObservability } from './observability/register.ts'
+import type { CacheMetricsSource, MemoryPressureTarget } from './observability/sources.ts'
+import { type MonitoringDeps, Telemetry } from './observability/telemetry.ts'
 import { ProviderRegistry } from './providers/registry.ts'
 import { Executor } from './resilience/executor.ts'
 import { RetryBudget } from './resilience/retry-budget.ts'
+import { registerCacheAdminRoutes } from './routes/cache-admin.ts'
 import { registerChatRoute } from './routes/chat.ts'
-import { registerHealthRoutes } from './routes/health.ts'
+import { registerCondenseRoute } from './routes/condense.ts'
 import { registerModelsRoute } from './routes/models.ts'
 
 export interface AppDeps {
@@ -25,6 +31,16 @@ export interface AppDeps {
   readonly logger?: Logger
   readonly observers?: readonly Observer[]
   readonly lookup?: LookupFunction
+  /** Caches the memory manager may shrink under pressure (the cache module adds its own). */
+  readonly memoryTargets?: readonly MemoryPressureTarget[]
+  /** The caches' figures for /metrics and /health (the cache module sets its own). */
+  readonly cacheMetrics?: CacheMetricsSource
+  /** Test seams of the memory manager and metrics, and a cluster worker's link to its primary. */
+  readonly monitoring?: MonitoringDeps
+  /** The configuration cache the entry point loaded the config through (reported and shrunk with the others). */
+  readonly configCache?: ConfigCache
+  /** Names this instance in Redis invalidation messages (default: a random UUID). */
+  readonly instanceId?: string
 }
 
 /** Paths of secrets pino must never print, whatever object they turn up in. */
@@ -36,6 +52,10 @@ export const LOG_REDACT = [
   '*.api_key',
   '*.api_keys',
   '*.admin_keys',
+  '*.webhook_url',
+  '*.routing_key',
+  '*.password',
+  'req.headers.cookie',
 ]
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/
@@ -52,7 +72,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
 
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
-    disableRequestLogging: true,
+    // One line per request comes from the log observer, with the fields that explain latency.
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: Math.floor(config.server.body_limit_mb * 1024 * 1024),
     keepAliveTimeout: config.server.keep_alive_timeout * 1000,
     return503OnClosing: true,
@@ -63,8 +84,17 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   })
 
   const observers = [...(deps.observers ?? [])]
-  if (config.logging.performance) observers.push(createLogObserver(logger))
-  const observer = combineObservers(observers.length ? observers : [createLogObserver(logger, 'debug')])
+  if (config.logging.performance)
+    observers.push(createLogObserver(logger, 'info', { attempts: config.logging.http_client }))
+  if (observers.length === 0) observers.push(createLogObserver(logger, 'debug'))
+  // Metrics (Prometheus and the JSON /metrics windows); performance.monitoring_enabled: false leaves them out.
+  const telemetry = new Telemetry(config, { clock, logger, deps: deps.monitoring })
+  if (telemetry.observer) observers.push(telemetry.observer)
+  const observer = combineObservers(observers)
+  // What the memory manager may shrink and what /metrics reports of the caches: the cache module
+  // pushes its caches here and sets `caches.metrics`.
+  const memoryTargets: MemoryPressureTarget[] = [...(deps.memoryTargets ?? [])]
+  const caches: { metrics: CacheMetricsSource | undefined } = { metrics: deps.cacheMetrics }
 
   const lookup = deps.lookup ?? dnsCache(config.performance.http_client.dns_cache_ttl)
   const registry = new ProviderRegistry(config, { clock, random, lookup })
@@ -111,12 +141,11 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
 
   registerJsonBody(app, Math.floor(config.server.body_limit_mb * 1024 * 1024))
   registerErrorHandling(app)
-  registerChatRoute(app, {
+  // Caches, model discovery, context condensation and cache warming (proxy/src/cache/services.ts).
+  const services = createChatServices(config, {
+    clock,
     registry,
     executor,
-    clock,
-    observer,
-    pingMs: config.streaming.ping_interval * 1000,
     attempt: {
       injectUsage: config.streaming.inject_usage,
       now: clock.now,
@@ -125,11 +154,40 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
         breakerStatuses: new Set(config.circuit_breaker.count_status_codes),
       },
     },
+    configCache: deps.configCache,
+    instanceId: deps.instanceId,
   })
-  registerModelsRoute(app, registry, Math.floor(clock.now() / 1000))
-  registerHealthRoutes(app, registry)
+  memoryTargets.push(...services.caches.targets())
+  caches.metrics ??= services.caches
+  registerChatRoute(app, {
+    registry,
+    upstream: services.upstream,
+    chatCache: services.chatCache,
+    clock,
+    observer,
+    pingMs: config.streaming.ping_interval * 1000,
+  })
+  registerModelsRoute(app, services.catalog)
+  if (services.condenser) {
+    registerCondenseRoute(app, {
+      registry,
+      condenser: services.condenser,
+      windowOf: (route) => route.contextWindow ?? services.catalog.contextWindow(route),
+      margin: config.condensation.safety_margin,
+    })
+  }
+  registerCacheAdminRoutes(app, {
+    caches: services.caches,
+    chatCache: services.chatCache,
+    warmer: services.warmer,
+    keys,
+  })
+  services.start()
+  registerObservability(app, telemetry, { registry, keys, clock, memoryTargets, cache: () => caches.metrics })
 
   app.decorate('registry', registry)
+  app.decorate('services', services)
+  app.addHook('onClose', () => services.close())
   app.addHook('onClose', () => registry.close())
   return app
 }
@@ -144,5 +202,6 @@ function dnsCache(ttlSeconds: number): LookupFunction | undefined {
 declare module 'fastify' {
   interface FastifyInstance {
     registry: ProviderRegistry
+    services: ChatServices
   }
 }

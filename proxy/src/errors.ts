@@ -39,8 +39,11 @@ export const ERRORS = {
   all_providers_unavailable: spec(503, 'upstream_error', 'Every provider for this model is unavailable.'),
   upstream_timeout: spec(504, 'upstream_error', 'The provider did not answer in time.'),
   stream_truncated: spec(502, 'upstream_error', 'The provider ended the stream before it was complete.'),
+  condensation_failed: spec(502, 'upstream_error', 'The conversation could not be condensed.'),
+  cache_disabled: spec(409, 'invalid_request_error', 'The response cache is disabled in the configuration.'),
   shutting_down: spec(503, 'server_error', 'The proxy is shutting down.'),
   overloaded: spec(503, 'server_error', 'The proxy is overloaded.'),
+  profile_in_progress: spec(409, 'invalid_request_error', 'A CPU profile is already being taken.'),
   internal_error: spec(500, 'server_error', 'Internal error.'),
 } as const satisfies Record<string, ErrorSpec>
 

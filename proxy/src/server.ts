@@ -1,10 +1,16 @@
+import cluster from 'node:cluster'
 import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { buildApp, createLogger } from './app.ts'
-import { ConfigError, loadConfig } from './config/load.ts'
+import { type Config, ConfigError, loadConfig } from './config/load.ts'
 import { redactSecrets } from './config/redact.ts'
+import { prepareDrain } from './workers/drain.ts'
+import { Primary } from './workers/primary.ts'
+import { superviseWorker, WorkerLink } from './workers/worker.ts'
 
 // The proxy's entry point: the only module that reads process.env and argv.
+// One process when server.workers is 1 and server.max_requests is 0; otherwise a node:cluster
+// primary (this same file) forks the workers, which share the port.
 
 const HELP = `Usage: npm start -- [--config <file>] [--print-config]
 
@@ -25,7 +31,7 @@ async function main(): Promise<number> {
     return 0
   }
   const file = resolve(values.config ?? process.env.PROXY_CONFIG ?? 'proxy/config.yaml')
-  let config: ReturnType<typeof loadConfig>
+  let config: Config
   try {
     config = loadConfig({ file, env: process.env })
   } catch (err) {
@@ -41,22 +47,39 @@ async function main(): Promise<number> {
   }
 
   const logger = createLogger(config)
-  const app = await buildApp(config, { logger })
-  const address = await app.listen({ host: config.server.host, port: config.server.port })
-  logger.info({ address, environment: config.app.environment, config: file }, 'llm proxy listening')
+  // The listening lines are printed whatever the level: scripts wait for them.
+  const announce = logger.child({}, { level: 'info' })
+  const clustered = config.server.workers > 1 || config.server.max_requests > 0
 
-  let closing = false
+  if (clustered && cluster.isPrimary) {
+    announce.info({ workers: config.server.workers, config: file }, 'llm proxy primary starting workers')
+    new Primary(config, logger).start()
+    return -1
+  }
+
+  if (cluster.isWorker) {
+    const link = new WorkerLink(config.server.workers)
+    const app = await buildApp(config, { logger, monitoring: { cluster: link } })
+    superviseWorker(app, config, logger, Math.random)
+    const address = await app.listen({ host: config.server.host, port: config.server.port })
+    announce.info(
+      { address, worker: link.workerId, environment: config.app.environment },
+      'llm proxy listening',
+    )
+    return -1
+  }
+
+  const app = await buildApp(config, { logger })
+  const drainer = prepareDrain(app, () => {
+    app.telemetry.shuttingDown = true
+  })
+  const address = await app.listen({ host: config.server.host, port: config.server.port })
+  announce.info({ address, environment: config.app.environment, config: file }, 'llm proxy listening')
+
   const shutdown = (signal: string) => {
-    if (closing) return
-    closing = true
     logger.info({ signal }, 'draining in-flight requests')
-    const deadline = setTimeout(() => {
-      logger.warn('shutdown deadline reached, closing remaining connections')
-      process.exit(1)
-    }, config.server.shutdown_timeout * 1000)
-    deadline.unref()
-    app.close().then(
-      () => process.exit(0),
+    drainer.drain({ timeoutMs: config.server.shutdown_timeout * 1000, logger }).then(
+      (clean) => process.exit(clean ? 0 : 1),
       (err) => {
         logger.error({ err }, 'error while closing')
         process.exit(1)

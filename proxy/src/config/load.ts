@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { parse as parseYaml } from 'yaml'
 import type { z } from 'zod'
+import { resolveChannelSecrets } from '../observability/alert-config.ts'
 import { applyEnv, type Env } from './env.ts'
 import { ConfigSchema, type RawConfig } from './schema.ts'
 
@@ -158,7 +159,8 @@ function normalize(raw: RawConfig, env: Env, problems: string[]): Normalized {
   if (raw.app.environment === 'production' && raw.auth.api_keys.length === 0) {
     problems.push('auth.api_keys: production needs at least one client key (or PROXY_API_KEYS)')
   }
-  return { ...raw, http_client, performance, providers }
+  const alerting = resolveChannelSecrets(raw.alerting, env, problems)
+  return { ...raw, http_client, performance, providers, alerting }
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { AlertingSchema } from '../observability/alert-config.ts'
 
 // The proxy's configuration: the keys of the performance guide, with their documented defaults.
 // Times are in seconds, as in the guide; sizes in MB. Every object is strict so a misspelt key is
@@ -87,30 +88,51 @@ const Streaming = obj({
   inject_usage: z.boolean().default(true),
 })
 
-const CacheSection = (maxSizeMb: number, ttl: number) =>
+const CacheSection = <E extends z.ZodRawShape>(maxSizeMb: number, ttl: number, extra: E) =>
   obj({
     enabled: z.boolean().default(true),
     max_size_mb: z.number().positive().default(maxSizeMb),
     ttl: positiveSeconds.default(ttl),
     compression: z.boolean().default(true),
+    ...extra,
   })
 
 const Caching = obj({
   enabled: z.boolean().default(true),
-  response_cache: CacheSection(100, 1800),
-  summary_cache: CacheSection(50, 3600),
-  model_cache: obj({ ttl: positiveSeconds.default(300) }),
+  response_cache: CacheSection(100, 1800, {
+    // Requests with temperature > 0 (or unset) or n > 1 are cached too (the guide caches
+    // responses); false caches only temperature 0 or seeded single-choice requests.
+    cache_non_deterministic: z.boolean().default(true),
+  }),
+  summary_cache: CacheSection(50, 3600, {}),
+  model_cache: obj({ ttl: positiveSeconds.default(300), max_size_mb: z.number().positive().default(5) }),
   warming: obj({
     enabled: z.boolean().default(true),
     interval: positiveSeconds.default(300),
     preload_popular: z.boolean().default(true),
     preload_threshold: z.number().int().positive().default(10),
+    max_per_run: z.number().int().positive().default(100),
+    concurrency: z.number().int().positive().default(4),
+    max_tracked_mb: z.number().positive().default(8),
   }),
   redis: obj({
-    url: z.string().optional(),
+    url: z.url({ protocol: /^rediss?$/, error: 'expected a redis:// or rediss:// URL' }).optional(),
     key_prefix: z.string().default('llmproxy:'),
     operation_timeout: positiveSeconds.default(0.05),
+    connect_timeout: positiveSeconds.default(2),
   }),
+})
+
+const Condensation = obj({
+  enabled: z.boolean().default(true),
+  // Condense an over-long chat request before sending it, and retry once after an upstream
+  // context_length_exceeded.
+  auto: z.boolean().default(true),
+  // The routed model that writes summaries; default: the model of the request being condensed.
+  model: z.string().min(1).optional(),
+  summary_max_tokens: z.number().int().positive().default(512),
+  // Share of the context window left free when condensing for it (tokenizers differ).
+  safety_margin: z.number().min(0).max(0.5).default(0.1),
 })
 
 const Memory = obj({
@@ -118,6 +140,8 @@ const Memory = obj({
   gc_threshold_percent: percent.default(80),
   monitoring_interval: positiveSeconds.default(30),
   cache_cleanup_interval: positiveSeconds.default(300),
+  // A budget of its own instead of the heap or cgroup limit (see observability/memory-limit.ts).
+  limit_mb: z.number().positive().optional(),
 })
 
 const Profiling = obj({
@@ -127,20 +151,8 @@ const Profiling = obj({
   max_dumps: z.number().int().nonnegative().default(5),
 })
 
-const AlertRule = z.strictObject({
-  name: z.string().min(1),
-  condition: z.string().min(1),
-  severity: z.enum(['info', 'warning', 'critical']).default('warning'),
-  channels: z.array(z.string()).default([]),
-  for: z.string().optional(),
-})
-
-const Alerting = obj({
-  enabled: z.boolean().default(false),
-  evaluation_interval: positiveSeconds.default(15),
-  rules: z.array(AlertRule).default([]),
-  channels: z.record(z.string(), z.record(z.string(), z.unknown())).default({}),
-})
+// Rules, conditions and channels are checked in depth by the alerting module's own schema.
+const Alerting = AlertingSchema
 
 const Logging = obj({
   level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -164,8 +176,11 @@ const Performance = obj({
   cache: obj({
     enable_compression: z.boolean().default(true),
     compression_algorithm: z.enum(['gzip', 'brotli', 'zstd']).default('gzip'),
+    // Clamped to the algorithm's scale: gzip 1-9, brotli 0-11, zstd 1-22.
     compression_level: z.number().int().min(1).max(22).default(6),
-    enable_serialization: z.boolean().default(false),
+    // Records below this are stored uncompressed: measured by `npm run bench:codec`.
+    compression_threshold_bytes: z.number().int().nonnegative().default(2048),
+    enable_serialization: z.boolean().default(true),
     serialization_format: z.enum(['json', 'msgpack']).default('msgpack'),
   }),
   memory: obj({
@@ -217,6 +232,7 @@ export const ConfigSchema = z.strictObject({
   circuit_breaker: CircuitBreaker,
   streaming: Streaming,
   caching: Caching,
+  condensation: Condensation,
   memory: Memory,
   profiling: Profiling,
   alerting: Alerting,
@@ -231,4 +247,4 @@ export type RawConfig = z.infer<typeof ConfigSchema>
 export type ProviderConfig = z.infer<typeof Provider>
 export type RouteConfig = z.infer<typeof Route>
 export type DeploymentConfig = z.infer<typeof Deployment>
-export type AlertRuleConfig = z.infer<typeof AlertRule>
+export type { AlertRuleConfig } from '../observability/alert-config.ts'

@@ -11,7 +11,8 @@ declare module 'fastify' {
 /** JSON bodies parsed once, with the bytes kept; unreadable JSON is a 400 in the OpenAI shape. */
 export function registerJsonBody(app: FastifyInstance, bodyLimitBytes: number): void {
   app.decorateRequest('rawBody', null)
-  app.removeContentTypeParser(['application/json'])
+  // JSON only: any other content type is answered 415 in the OpenAI shape.
+  app.removeAllContentTypeParsers()
   app.addContentTypeParser(
     'application/json',
     { parseAs: 'buffer', bodyLimit: bodyLimitBytes },

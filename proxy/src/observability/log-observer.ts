@@ -2,7 +2,12 @@ import type { Logger } from 'pino'
 import type { Observer } from './observer.ts'
 
 /** One log line per request with the fields that explain its latency; no bodies, no keys. */
-export function createLogObserver(logger: Logger, level: 'info' | 'debug' = 'info'): Observer {
+export function createLogObserver(
+  logger: Logger,
+  level: 'info' | 'debug' = 'info',
+  options: { attempts?: boolean } = {},
+): Observer {
+  const attempts = options.attempts === true
   return {
     request(o) {
       if (!logger.isLevelEnabled(level)) return
@@ -28,7 +33,14 @@ export function createLogObserver(logger: Logger, level: 'info' | 'debug' = 'inf
         'request completed',
       )
     },
-    attempt() {},
+    // logging.http_client: every call to a provider, retries and failovers included.
+    attempt(e) {
+      if (!attempts || !logger.isLevelEnabled('debug')) return
+      logger.debug(
+        { provider: e.provider, outcome: e.outcome, status: e.status, ms: round(e.durationMs) },
+        'upstream attempt',
+      )
+    },
     breaker(provider, state) {
       logger.warn({ provider, state }, `circuit breaker ${state}`)
     },

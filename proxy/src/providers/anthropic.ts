@@ -21,6 +21,7 @@ export function createAnthropicAdapter(
   return {
     wire: 'anthropic',
     modelsPath: `${basePath}/v1/models`.replace('/v1/v1/', '/v1/'),
+    headers,
 
     chatRequest(req: ChatRequest, options: ChatOptions) {
       return {
@@ -54,6 +55,7 @@ export function createAnthropicAdapter(
           id: m.id,
           owned_by: 'anthropic',
           created: m.created_at ? Math.floor(Date.parse(m.created_at) / 1000) : undefined,
+          context_window: typeof m.max_input_tokens === 'number' ? m.max_input_tokens : undefined,
         }))
     },
   }

@@ -23,6 +23,7 @@ export function createOpenAIAdapter(provider: DeepReadonly<ProviderConfig>): Wir
   return {
     wire: 'openai',
     modelsPath: `${basePath}/models`,
+    headers,
 
     chatRequest(req: ChatRequest, options: ChatOptions) {
       const wantsUsage = req.stream && options.injectUsage && !req.includeUsage

@@ -70,6 +70,8 @@ export interface WireAdapter {
   streamTranslator(req: ChatRequest, options: ChatOptions): StreamTranslator
   errorBody(status: number, body: Buffer): ProviderErrorBody
   readonly modelsPath: string
-  /** Model ids (and owners) from the provider's model list. */
-  models(body: Buffer): { id: string; owned_by?: string; created?: number }[]
+  /** Headers every request to the provider carries (credentials, API version). */
+  readonly headers: Readonly<Record<string, string>>
+  /** Model ids (and owners, context windows when the provider tells) from the provider's model list. */
+  models(body: Buffer): { id: string; owned_by?: string; created?: number; context_window?: number }[]
 }

@@ -1,8 +1,30 @@
 import type { ServerResponse } from 'node:http'
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { FlightOpening, StreamFlight } from '../cache/flights.ts'
+import type { Clock } from '../clock.ts'
+import type { ChatUpstream, UpstreamRun } from '../context/upstream.ts'
 import { ProxyError } from '../errors.ts'
+import { asProxyError } from '../http/errors.ts'
+import { serverTiming } from '../http/timing.ts'
+import type { CacheStatus } from '../observability/observer.ts'
 import type { StreamStart } from '../providers/attempt.ts'
+import type { Route } from '../providers/registry.ts'
 import { SSE_PING, sseData } from '../providers/sse.ts'
-import { networkFailure, UpstreamFailure } from '../resilience/failure.ts'
+import { type ChunkSink, pump } from '../providers/stream-pump.ts'
+import type { ChatRequest, Usage } from '../providers/types.ts'
+import { UpstreamFailure } from '../resilience/failure.ts'
+
+/** What a chat request reports to the observer when it ends. */
+export interface Tally {
+  model: string
+  provider: string | undefined
+  upstreamMs: number
+  waitMs: number
+  attempts: number
+  ttftMs: number | undefined
+  usage: Usage | undefined
+  truncated: boolean
+}
 
 export const SSE_HEADERS = {
   'content-type': 'text/event-stream; charset=utf-8',
@@ -17,7 +39,7 @@ export const SSE_HEADERS = {
  * load balancers' idle timeouts do not kill the connection. Until then, a failure can still be
  * answered with a plain error status.
  */
-export class SseWriter {
+export class SseWriter implements ChunkSink {
   readonly raw: ServerResponse
   readonly #headers: Record<string, string>
   readonly #pingMs: number
@@ -94,61 +116,6 @@ export class SseWriter {
   }
 }
 
-/**
- * Forwards the rest of a provider stream event by event, translating on the way. Resolves with
- * the failure that ended it early, or undefined when the provider finished it properly. After
- * the terminator the body is still read to its end so the connection can be reused.
- */
-export async function pump(
-  start: StreamStart,
-  writer: SseWriter,
-  signal: AbortSignal,
-): Promise<UpstreamFailure | undefined> {
-  const { translator, parser, chunks } = start
-  const out: Buffer[] = []
-  try {
-    for (const chunk of start.first) await writer.write(chunk)
-    for (;;) {
-      if (translator.error) break
-      const next = await chunks.next()
-      if (next.done) break
-      if (translator.done) continue
-      for (const event of parser.push(next.value)) translator.translate(event, out)
-      for (let i = 0; i < out.length; i++) {
-        const wait = writer.write(out[i])
-        if (wait) await wait
-      }
-      out.length = 0
-    }
-  } catch (err) {
-    if (translator.done) return undefined
-    start.body.destroy()
-    if (err instanceof SyntaxError) {
-      return new UpstreamFailure('bad_response', {
-        message: err.message,
-        retryable: false,
-        countsAsFailure: true,
-      })
-    }
-    return networkFailure(err, signal)
-  }
-  if (translator.done) return undefined
-  start.body.destroy()
-  if (translator.error) {
-    return new UpstreamFailure('stream_error', {
-      message: `provider stream error: ${translator.error.message}`,
-      providerError: translator.error,
-      retryable: false,
-      countsAsFailure: true,
-    })
-  }
-  return new UpstreamFailure('stream_cut', {
-    message: `the provider ended the stream after ${translator.contentEvents} events without its terminator`,
-    retryable: false,
-    countsAsFailure: true,
-  })
-}
-
 export function streamFailureError(failure: UpstreamFailure): ProxyError {
   const code = failure.kind === 'timeout' ? 'upstream_timeout' : 'stream_truncated'
   return new ProxyError(code, {
@@ -159,4 +126,206 @@ export function streamFailureError(failure: UpstreamFailure): ProxyError {
     cause: failure,
     provider: failure.provider,
   })
+}
+
+/** What one streamed request needs to answer and report itself. */
+export interface StreamContext {
+  readonly request: FastifyRequest
+  readonly reply: FastifyReply
+  readonly req: ChatRequest
+  readonly started: number
+  readonly tally: Tally
+  readonly clock: Clock
+  readonly pingMs: number
+  readonly finish: (status: number, cache: CacheStatus, errorCode?: string) => void
+}
+
+export function openWriter(ctx: StreamContext, cache: CacheStatus): SseWriter {
+  return new SseWriter(
+    ctx.reply.raw,
+    { 'x-request-id': ctx.request.id, 'x-cache': cache },
+    ctx.pingMs,
+    ctx.clock.monotonic,
+  )
+}
+
+/** The call failed before its first event: an error status, or an error event if a ping went out. */
+function failBeforeStart(
+  ctx: StreamContext,
+  writer: SseWriter,
+  err: unknown,
+  cache: CacheStatus,
+  gone: boolean,
+): void {
+  writer.stop()
+  const error = asProxyError(err)
+  if (err instanceof UpstreamFailure) ctx.tally.provider = err.provider
+  ctx.finish(error.status, cache, error.code)
+  if (gone) {
+    ctx.reply.raw.destroy()
+    return
+  }
+  if (writer.committed) {
+    writer.fail(error)
+    return
+  }
+  if (error.status >= 500) ctx.request.log.warn({ code: error.code, provider: error.provider }, error.message)
+  ctx.reply.raw.writeHead(error.status, {
+    'content-type': 'application/json',
+    'x-request-id': ctx.request.id,
+    'x-cache': cache,
+    ...error.headers,
+  })
+  ctx.reply.raw.end(JSON.stringify(error.toJSON()))
+}
+
+/** Headers of an answer once its upstream call started: who answered, how, and what it cost. */
+export function openingHeaders(
+  ctx: StreamContext | { started: number; clock: Clock },
+  o: FlightOpening,
+  coalesced: boolean,
+) {
+  const headers: Record<string, string> = {
+    'x-proxy-provider': o.provider,
+    'x-proxy-attempts': String(o.attempts),
+    'server-timing': serverTiming(ctx.clock.monotonic() - ctx.started, o.upstreamMs, o.waitMs),
+  }
+  if (coalesced) headers['x-cache-coalesced'] = 'true'
+  if (o.condensed) Object.assign(headers, condensedHeaders(o.condensed))
+  return headers
+}
+
+export function condensedHeaders(c: { before: number; after: number }): Record<string, string> {
+  return {
+    'x-context-condensed': 'true',
+    'x-context-tokens-before': String(c.before),
+    'x-context-tokens-after': String(c.after),
+  }
+}
+
+/** Commits the headers; if a ping already did, says the conversation was condensed in a comment. */
+function commit(writer: SseWriter, headers: Record<string, string>, o: FlightOpening): void {
+  if (writer.committed && o.condensed) {
+    writer.write(
+      Buffer.from(`: x-context-condensed tokens ${o.condensed.before} -> ${o.condensed.after}\n\n`),
+    )
+  }
+  writer.commit(headers)
+}
+
+/** Ends the answer after its stream ended: [DONE] was relayed, or the failure is reported. */
+function conclude(
+  ctx: StreamContext,
+  writer: SseWriter,
+  failure: UpstreamFailure | undefined,
+  cache: CacheStatus,
+): void {
+  if (!failure) {
+    writer.end()
+    ctx.finish(200, cache)
+    return
+  }
+  ctx.tally.truncated = true
+  if (failure.kind === 'aborted') {
+    writer.stop()
+    ctx.finish(200, cache, 'client_aborted')
+    return
+  }
+  if (failure.kind === 'stream_error') {
+    writer.end() // the provider's error event was relayed
+    ctx.finish(200, cache, 'upstream_stream_error')
+    return
+  }
+  const error = streamFailureError(failure)
+  ctx.request.log.warn(
+    { code: error.code, provider: failure.provider, cause: failure.message },
+    error.message,
+  )
+  writer.fail(error)
+  ctx.finish(200, cache, error.code)
+}
+
+/** A stream that bypasses the cache: relayed from the provider to this one client. */
+export async function relayDirect(
+  ctx: StreamContext,
+  upstream: ChatUpstream,
+  route: Route,
+  signal: AbortSignal,
+): Promise<void> {
+  const writer = openWriter(ctx, 'BYPASS')
+  let out: UpstreamRun<StreamStart>
+  try {
+    out = await upstream.stream(route, ctx.req, signal)
+  } catch (err) {
+    return failBeforeStart(ctx, writer, err, 'BYPASS', signal.aborted)
+  }
+  const { run } = out
+  const provider = run.deployment.provider
+  const opening: FlightOpening = {
+    provider: provider.name,
+    attempts: run.attempts,
+    upstreamMs: run.upstreamMs,
+    waitMs: run.waitMs,
+    condensed: out.condensed,
+  }
+  Object.assign(ctx.tally, {
+    provider: provider.name,
+    attempts: run.attempts,
+    waitMs: run.waitMs,
+    upstreamMs: run.upstreamMs,
+  })
+  commit(writer, openingHeaders(ctx, opening, false), opening)
+  ctx.tally.ttftMs = ctx.clock.monotonic() - ctx.started
+  const failure = await pump(run.value, writer, signal)
+  ctx.tally.usage = run.value.translator.usage
+  if (failure) {
+    failure.provider = provider.name
+    if (failure.kind !== 'aborted') provider.breaker.recordFailure(failure)
+  }
+  conclude(ctx, writer, failure, 'BYPASS')
+}
+
+/**
+ * A stream answered from a flight (a cacheable miss, maybe coalesced with other clients): the
+ * flight's events are relayed at this client's pace, the usage chunk only if it asked for it.
+ */
+export async function relayFlight(
+  ctx: StreamContext,
+  flight: StreamFlight,
+  joined: boolean,
+  cache: CacheStatus,
+  gone: () => boolean,
+): Promise<void> {
+  const writer = openWriter(ctx, cache)
+  while (flight.opening === undefined && !flight.ended) await flight.changed(0)
+  const opening = flight.opening
+  if (opening === undefined) return failBeforeStart(ctx, writer, flight.openError, cache, gone())
+  Object.assign(ctx.tally, {
+    provider: opening.provider,
+    attempts: opening.attempts,
+    waitMs: opening.waitMs,
+    upstreamMs: opening.upstreamMs,
+  })
+  commit(writer, openingHeaders(ctx, opening, joined), opening)
+  ctx.tally.ttftMs = ctx.clock.monotonic() - ctx.started
+  let i = 0
+  for (;;) {
+    while (i < flight.chunks.length) {
+      if (i !== flight.usageIndex || ctx.req.includeUsage) {
+        const wait = writer.write(flight.chunks[i])
+        if (wait) await wait
+      }
+      i++
+      if (gone()) {
+        writer.stop()
+        ctx.finish(200, cache, 'client_aborted')
+        return
+      }
+    }
+    if (flight.ended) break
+    const wait = flight.changed(i)
+    if (wait) await wait
+  }
+  ctx.tally.usage = flight.usage
+  conclude(ctx, writer, flight.failure, cache)
 }

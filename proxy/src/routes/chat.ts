@@ -1,190 +1,260 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { CachedAnswer } from '../cache/answer.ts'
+import type { ChatCache } from '../cache/chat-cache.ts'
+import type { CacheMode } from '../cache/policy.ts'
+import { sseReplay } from '../cache/replay.ts'
 import type { Clock } from '../clock.ts'
+import type { ChatUpstream, UpstreamRun } from '../context/upstream.ts'
 import { ProxyError } from '../errors.ts'
 import { asProxyError } from '../http/errors.ts'
 import { serverTiming } from '../http/timing.ts'
 import type { CacheStatus, Observer } from '../observability/observer.ts'
-import { type AttemptContext, completeOnce, openStream, type StreamStart } from '../providers/attempt.ts'
 import type { ProviderRegistry, Route } from '../providers/registry.ts'
-import type { ChatRequest, Usage } from '../providers/types.ts'
-import type { Execution, Executor } from '../resilience/executor.ts'
+import type { ChatRequest, CompletionResult } from '../providers/types.ts'
 import { UpstreamFailure } from '../resilience/failure.ts'
 import { parseChatRequest } from './chat-request.ts'
-import { pump, SseWriter, streamFailureError } from './chat-stream.ts'
+import {
+  condensedHeaders,
+  openingHeaders,
+  relayDirect,
+  relayFlight,
+  SSE_HEADERS,
+  type StreamContext,
+  type Tally,
+} from './chat-stream.ts'
 
 export interface ChatDeps {
   readonly registry: ProviderRegistry
-  readonly executor: Executor
+  /** Provider calls with failover, retries and context condensation. */
+  readonly upstream: ChatUpstream
+  /** The response cache; undefined when caching is off (every answer is then a BYPASS). */
+  readonly chatCache: ChatCache | undefined
   readonly clock: Clock
   readonly observer: Observer
-  readonly attempt: AttemptContext
   readonly pingMs: number
 }
 
-interface Tally {
-  model: string
-  provider: string | undefined
-  upstreamMs: number
-  waitMs: number
-  attempts: number
-  ttftMs: number | undefined
-  usage: Usage | undefined
-  truncated: boolean
-}
+const EMPTY = Buffer.alloc(0)
 
-/** POST /v1/chat/completions: OpenAI wire in and out, whatever the provider speaks. */
+/**
+ * POST /v1/chat/completions: OpenAI wire in and out, whatever the provider speaks, behind the
+ * response cache (see cache/policy.ts for HIT, MISS and BYPASS).
+ */
 export function registerChatRoute(app: FastifyInstance, deps: ChatDeps): void {
-  const { registry, executor, clock, observer } = deps
-
-  app.post('/v1/chat/completions', async (request: FastifyRequest, reply: FastifyReply) => {
-    const started = clock.monotonic()
-    const req = parseChatRequest(request.body, request.rawBody ?? Buffer.alloc(0))
-    const model: string = req.body.model
-    const route = registry.route(model)
-    if (!route) {
-      throw new ProxyError('model_not_found', {
-        param: 'model',
-        message: `The model '${model}' does not exist or is not routed by this proxy.`,
-      })
-    }
-    const abort = new AbortController()
-    reply.raw.once('close', () => {
-      if (!reply.raw.writableFinished) abort.abort()
-    })
-    const tally: Tally = {
-      model,
-      provider: undefined,
-      upstreamMs: 0,
-      waitMs: 0,
-      attempts: 0,
-      ttftMs: undefined,
-      usage: undefined,
-      truncated: false,
-    }
-    const finish = (status: number, cache: CacheStatus, errorCode?: string) =>
-      observer.request({
-        requestId: request.id,
-        route: 'chat',
-        model,
-        provider: tally.provider,
-        status,
-        stream: req.stream,
-        durationMs: clock.monotonic() - started,
-        upstreamMs: tally.upstreamMs,
-        waitMs: tally.waitMs,
-        attempts: tally.attempts,
-        cache,
-        ttftMs: tally.ttftMs,
-        usage: tally.usage,
-        errorCode,
-        truncated: tally.truncated,
-        aborted: abort.signal.aborted,
-      })
-
-    if (req.stream) {
-      reply.hijack()
-      await streamAnswer(request, reply, req, route, deps, abort.signal, started, tally, finish)
-      return reply
-    }
-    try {
-      const run = await executor.run(
-        registry.order(route),
-        (d, signal) => completeOnce(d, req, signal, deps.attempt),
-        abort.signal,
-      )
-      Object.assign(tally, {
-        provider: run.deployment.provider.name,
-        upstreamMs: run.upstreamMs,
-        waitMs: run.waitMs,
-        attempts: run.attempts,
-        usage: run.value.usage,
-      })
-      reply.headers({
-        'content-type': 'application/json',
-        'x-request-id': request.id,
-        'x-cache': 'BYPASS',
-        'x-proxy-provider': run.deployment.provider.name,
-        'x-proxy-attempts': String(run.attempts),
-        'server-timing': serverTiming(clock.monotonic() - started, run.upstreamMs, run.waitMs),
-      })
-      finish(200, 'BYPASS')
-      return reply.send(run.value.body)
-    } catch (err) {
-      const error = asProxyError(err)
-      if (err instanceof UpstreamFailure) tally.provider = err.provider
-      finish(error.status, 'BYPASS', error.code)
-      throw error
-    }
-  })
+  app.post('/v1/chat/completions', { onSend: markBypass }, (request, reply) =>
+    handleChat(request, reply, deps),
+  )
 }
 
-async function streamAnswer(
+async function handleChat(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  deps: ChatDeps,
+): Promise<FastifyReply> {
+  const { clock, chatCache } = deps
+  const started = clock.monotonic()
+  const req = parseChatRequest(request.body, request.rawBody ?? EMPTY)
+  const model: string = req.body.model
+  const route = deps.registry.route(model)
+  if (!route) {
+    throw new ProxyError('model_not_found', {
+      param: 'model',
+      message: `The model '${model}' does not exist or is not routed by this proxy.`,
+    })
+  }
+  const mode: CacheMode = chatCache ? chatCache.mode(request.headers['cache-control'], req.body) : 'bypass'
+  let key = ''
+  if (chatCache && mode !== 'bypass') {
+    key = chatCache.key(route, req)
+    chatCache.touch(key, req)
+  }
+  if (chatCache && mode === 'use') {
+    const response = chatCache.response
+    const hit = response.local(key) ?? (response.l2 ? await response.shared(key) : undefined)
+    if (hit) return sendHit(request, reply, req, hit, started, deps)
+  } else if (chatCache) chatCache.response.bypasses++
+
+  const abort = new AbortController()
+  reply.raw.once('close', () => {
+    if (!reply.raw.writableFinished) abort.abort()
+  })
+  const tally: Tally = {
+    model,
+    provider: undefined,
+    upstreamMs: 0,
+    waitMs: 0,
+    attempts: 0,
+    ttftMs: undefined,
+    usage: undefined,
+    truncated: false,
+  }
+  const finish = (status: number, cache: CacheStatus, errorCode?: string) =>
+    deps.observer.request({
+      requestId: request.id,
+      route: 'chat',
+      model,
+      provider: tally.provider,
+      status,
+      stream: req.stream,
+      durationMs: clock.monotonic() - started,
+      upstreamMs: tally.upstreamMs,
+      waitMs: tally.waitMs,
+      attempts: tally.attempts,
+      cache,
+      ttftMs: tally.ttftMs,
+      usage: tally.usage,
+      errorCode,
+      truncated: tally.truncated,
+      aborted: abort.signal.aborted,
+    })
+  const miss: Miss = { route, key, mode, abort, tally, finish, started }
+  if (req.stream) {
+    reply.hijack()
+    await answerStream(
+      { request, reply, req, started, tally, clock, pingMs: deps.pingMs, finish },
+      miss,
+      deps,
+    )
+    return reply
+  }
+  return answerCompletion(reply, req, miss, deps)
+}
+
+/** A request the cache could not answer (or was told not to). */
+interface Miss {
+  readonly route: Route
+  readonly key: string
+  readonly mode: CacheMode
+  readonly abort: AbortController
+  readonly tally: Tally
+  readonly finish: StreamContext['finish']
+  readonly started: number
+}
+
+const statusOf = (mode: CacheMode): CacheStatus => (mode === 'use' ? 'MISS' : 'BYPASS')
+
+/** Leaves a flight once: when this client goes away, or when its answer is done. */
+function membership(abort: AbortController, leave: () => void): () => void {
+  let left = false
+  const once = () => {
+    if (left) return
+    left = true
+    leave()
+  }
+  abort.signal.addEventListener('abort', once)
+  return once
+}
+
+async function answerStream(ctx: StreamContext, miss: Miss, deps: ChatDeps): Promise<void> {
+  const { chatCache } = deps
+  if (!chatCache || miss.mode === 'bypass')
+    return relayDirect(ctx, deps.upstream, miss.route, miss.abort.signal)
+  const { flight, joined } = chatCache.stream(miss.key, miss.route, ctx.req, miss.mode)
+  const leave = membership(miss.abort, () => flight.leave())
+  try {
+    await relayFlight(ctx, flight, joined, statusOf(miss.mode), () => miss.abort.signal.aborted)
+  } finally {
+    leave()
+  }
+}
+
+async function answerCompletion(reply: FastifyReply, req: ChatRequest, miss: Miss, deps: ChatDeps) {
+  const { chatCache, clock } = deps
+  const { tally, finish } = miss
+  const status = statusOf(miss.mode)
+  let out: UpstreamRun<CompletionResult>
+  let joined = false
+  try {
+    if (!chatCache || miss.mode === 'bypass')
+      out = await deps.upstream.complete(miss.route, req, miss.abort.signal)
+    else {
+      const entry = chatCache.completion(miss.key, miss.route, req, miss.mode)
+      joined = entry.joined
+      const leave = membership(miss.abort, () => entry.flight.leave())
+      try {
+        out = (await entry.flight.result).upstream
+      } finally {
+        leave()
+      }
+    }
+  } catch (err) {
+    const error = asProxyError(err)
+    if (err instanceof UpstreamFailure) tally.provider = err.provider
+    finish(error.status, status, error.code)
+    reply.header('x-cache', status)
+    throw error
+  }
+  const { run } = out
+  const opening = {
+    provider: run.deployment.provider.name,
+    attempts: run.attempts,
+    upstreamMs: run.upstreamMs,
+    waitMs: run.waitMs,
+    condensed: out.condensed,
+  }
+  Object.assign(tally, {
+    provider: opening.provider,
+    attempts: opening.attempts,
+    upstreamMs: opening.upstreamMs,
+    waitMs: opening.waitMs,
+    usage: run.value.usage,
+  })
+  reply.headers({
+    'content-type': 'application/json',
+    'x-cache': status,
+    ...openingHeaders({ started: miss.started, clock }, opening, joined),
+  })
+  finish(200, status)
+  return reply.send(run.value.body)
+}
+
+/** Every answer says how the cache treated it; one that never reached the cache (a 400, a 401) is a BYPASS. */
+function markBypass(
+  _request: FastifyRequest,
+  reply: FastifyReply,
+  payload: unknown,
+  done: (err: null, payload: unknown) => void,
+) {
+  if (!reply.hasHeader('x-cache')) reply.header('x-cache', 'BYPASS')
+  done(null, payload)
+}
+
+/** An answer from the cache: the stored body, or its SSE replay for a streamed request. */
+function sendHit(
   request: FastifyRequest,
   reply: FastifyReply,
   req: ChatRequest,
-  route: Route,
-  deps: ChatDeps,
-  signal: AbortSignal,
+  hit: CachedAnswer,
   started: number,
-  tally: Tally,
-  finish: (status: number, cache: CacheStatus, errorCode?: string) => void,
-): Promise<void> {
-  const { clock, executor, registry } = deps
-  const writer = new SseWriter(
-    reply.raw,
-    { 'x-request-id': request.id, 'x-cache': 'BYPASS' },
-    deps.pingMs,
-    clock.monotonic,
-  )
-  let run: Execution<StreamStart>
-  try {
-    run = await executor.run(registry.order(route), (d, s) => openStream(d, req, s, deps.attempt), signal)
-  } catch (err) {
-    writer.stop()
-    const error = asProxyError(err)
-    if (err instanceof UpstreamFailure) tally.provider = err.provider
-    finish(error.status, 'BYPASS', error.code)
-    if (signal.aborted) return void reply.raw.destroy()
-    if (writer.committed) return writer.fail(error)
-    if (error.status >= 500) request.log.warn({ code: error.code, provider: error.provider }, error.message)
-    reply.raw.writeHead(error.status, {
-      'content-type': 'application/json',
-      'x-request-id': request.id,
-      ...error.headers,
-    })
-    return void reply.raw.end(JSON.stringify(error.toJSON()))
+  deps: ChatDeps,
+): FastifyReply {
+  const { clock } = deps
+  const durationMs = clock.monotonic() - started
+  const headers: Record<string, string> = {
+    'x-cache': 'HIT',
+    age: String(Math.max(0, Math.floor((clock.now() - hit.storedAt) / 1000))),
+    'server-timing': serverTiming(durationMs, 0, 0),
   }
-
-  const provider = run.deployment.provider
-  tally.provider = provider.name
-  tally.attempts = run.attempts
-  tally.waitMs = run.waitMs
-  tally.upstreamMs = run.upstreamMs
-  writer.commit({
-    'x-proxy-provider': provider.name,
-    'x-proxy-attempts': String(run.attempts),
-    'server-timing': serverTiming(clock.monotonic() - started, run.upstreamMs, run.waitMs),
+  if (hit.condensed) Object.assign(headers, condensedHeaders(hit.condensed))
+  deps.observer.request({
+    requestId: request.id,
+    route: 'chat',
+    model: req.body.model,
+    provider: undefined,
+    status: 200,
+    stream: req.stream,
+    durationMs,
+    upstreamMs: 0,
+    waitMs: 0,
+    attempts: 0,
+    cache: 'HIT',
+    ttftMs: req.stream ? durationMs : undefined,
+    // No provider tokens were spent on a hit.
+    usage: undefined,
+    errorCode: undefined,
+    truncated: false,
+    aborted: false,
   })
-  tally.ttftMs = clock.monotonic() - started
-  const failure = await pump(run.value, writer, signal)
-  tally.usage = run.value.translator.usage
-  if (!failure) {
-    writer.end()
-    return finish(200, 'BYPASS')
-  }
-  failure.provider = provider.name
-  tally.truncated = true
-  if (failure.kind === 'aborted') {
-    writer.stop()
-    return finish(200, 'BYPASS', 'client_aborted')
-  }
-  provider.breaker.recordFailure(failure)
-  if (failure.kind === 'stream_error') {
-    writer.end()
-    return finish(200, 'BYPASS', 'upstream_stream_error')
-  }
-  const error = streamFailureError(failure)
-  request.log.warn({ code: error.code, provider: provider.name, cause: failure.message }, error.message)
-  writer.fail(error)
-  finish(200, 'BYPASS', error.code)
+  if (req.stream) return reply.headers({ ...SSE_HEADERS, ...headers }).send(sseReplay(hit, req.includeUsage))
+  return reply.header('content-type', 'application/json').headers(headers).send(hit.body)
 }

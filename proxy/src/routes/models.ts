@@ -1,19 +1,54 @@
 import type { FastifyInstance } from 'fastify'
-import type { ProviderRegistry } from '../providers/registry.ts'
+import { ProxyError } from '../errors.ts'
+import type { ModelCatalog, ModelEntry } from '../providers/discovery.ts'
 
-/** GET /v1/models: the model names this proxy routes, aliases included, in the OpenAI list shape. */
-export function registerModelsRoute(app: FastifyInstance, registry: ProviderRegistry, created: number): void {
+interface ModelsQuery {
+  provider?: string
+  owned_by?: string
+  q?: string
+}
+
+function filtered(data: ModelEntry[], query: ModelsQuery): ModelEntry[] {
+  const q = query.q?.toLowerCase()
+  return data.filter(
+    (m) =>
+      (!query.provider || m.providers.includes(query.provider)) &&
+      (!query.owned_by || m.owned_by === query.owned_by) &&
+      (!q || m.id.toLowerCase().includes(q)),
+  )
+}
+
+/**
+ * GET /v1/models: the OpenAI model list, aggregated from every provider's list (model cache)
+ * and the names this proxy routes (`routed: true`; aliases carry `alias_of`). Filters:
+ * ?provider= (served or listed by it), ?owned_by=, ?q= (case-insensitive substring of the id).
+ * A provider whose list cannot be read is left out and named in `warnings` (header
+ * x-models-partial: true); the answer is still 200. x-cache: HIT when every list came from the
+ * model cache. GET /v1/models/:id answers one entry.
+ */
+export function registerModelsRoute(app: FastifyInstance, catalog: ModelCatalog): void {
   app.get('/v1/models', async (request, reply) => {
-    const data = []
-    for (const [id, route] of registry.routes()) {
-      data.push({
-        id,
-        object: 'model',
-        created,
-        owned_by: route.deployments[0]?.provider.name ?? 'llm-proxy',
+    const catalogue = await catalog.list()
+    reply.header('x-cache', catalogue.cached ? 'HIT' : 'MISS')
+    if (catalogue.warnings.length > 0) reply.header('x-models-partial', 'true')
+    return {
+      object: 'list',
+      data: filtered(catalogue.data, request.query as ModelsQuery),
+      ...(catalogue.warnings.length > 0 ? { warnings: catalogue.warnings } : {}),
+    }
+  })
+
+  app.get('/v1/models/:id', async (request, reply) => {
+    const { id } = request.params as { id: string }
+    const catalogue = await catalog.list()
+    reply.header('x-cache', catalogue.cached ? 'HIT' : 'MISS')
+    const model = catalogue.data.find((m) => m.id === id)
+    if (!model) {
+      throw new ProxyError('model_not_found', {
+        param: 'model',
+        message: `The model '${id}' does not exist.`,
       })
     }
-    reply.header('x-request-id', request.id)
-    return { object: 'list', data }
+    return model
   })
 }

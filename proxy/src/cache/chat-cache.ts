@@ -1,0 +1,220 @@
+import type { Clock } from '../clock.ts'
+import type { ChatUpstream, UpstreamRun } from '../context/upstream.ts'
+import type { StreamStart } from '../providers/attempt.ts'
+import type { Route } from '../providers/registry.ts'
+import { pump } from '../providers/stream-pump.ts'
+import type { ChatRequest, CompletionResult, Json } from '../providers/types.ts'
+import { type AnswerOrigin, answerFromCompletion, answerFromStream, type CachedAnswer } from './answer.ts'
+import { CompletionFlight, FlightTable, StreamFlight } from './flights.ts'
+import { responseKey, routeSignature } from './key.ts'
+import type { KeyMemo } from './key-memo.ts'
+import { type CacheMode, cacheMode, type PolicySettings } from './policy.ts'
+import type { PopularityTracker } from './popularity.ts'
+import type { ResponseCache } from './response-cache.ts'
+
+export interface CompletionOutcome {
+  readonly upstream: UpstreamRun<CompletionResult>
+  readonly answer: CachedAnswer
+}
+
+export interface Joined<F> {
+  readonly flight: F
+  /** The client joined a call another client started (coalesced). */
+  readonly joined: boolean
+}
+
+/** The request as the upstream sees it in a cached stream: usage always asked for (see StreamFlight.usageIndex). */
+function withUsage(req: ChatRequest): ChatRequest {
+  if (req.includeUsage) return req
+  const body: Record<string, Json> = {
+    ...req.body,
+    stream_options: { ...req.body.stream_options, include_usage: true },
+  }
+  return { body, raw: Buffer.from(JSON.stringify(body)), stream: true, includeUsage: true }
+}
+
+/**
+ * The response cache in front of the providers for chat completions: the policy and key of a
+ * request, lookups, and the upstream calls behind misses, one per key at a time (coalescing),
+ * whose complete answers are stored. Streams and plain requests coalesce separately (one call
+ * each per key); both store the same normalized answer. Also runs the cache warmer's refreshes,
+ * which no request ever waits for: they are not registered as flights.
+ */
+export class ChatCache {
+  readonly response: ResponseCache
+  readonly tracker: PopularityTracker | undefined
+  readonly settings: PolicySettings
+  readonly completions = new FlightTable<CompletionFlight<CompletionOutcome>>()
+  readonly streams = new FlightTable<StreamFlight>()
+  readonly #upstream: ChatUpstream
+  readonly #clock: Clock
+  readonly #signatures = new WeakMap<Route, string>()
+  readonly #memo: KeyMemo | undefined
+
+  constructor(deps: {
+    response: ResponseCache
+    tracker?: PopularityTracker
+    upstream: ChatUpstream
+    settings: PolicySettings
+    clock: Clock
+    /** Remembers the key of each distinct body (optional: keys are then computed every time). */
+    keyMemo?: KeyMemo
+  }) {
+    this.#memo = deps.keyMemo
+    this.response = deps.response
+    this.tracker = deps.tracker
+    this.settings = deps.settings
+    this.#upstream = deps.upstream
+    this.#clock = deps.clock
+  }
+
+  mode(cacheControl: string | string[] | undefined, body: Record<string, Json>): CacheMode {
+    return cacheMode(cacheControl, body, this.settings)
+  }
+
+  key(route: Route, req: ChatRequest): string {
+    return this.#memo ? this.#memo.key(req.raw, () => this.#key(route, req.body)) : this.#key(route, req.body)
+  }
+
+  #key(route: Route, body: Record<string, Json>): string {
+    let signature = this.#signatures.get(route)
+    if (signature === undefined) {
+      signature = routeSignature(route)
+      this.#signatures.set(route, signature)
+    }
+    return responseKey(body, signature)
+  }
+
+  /** A lookup for the key: counts towards its popularity (cache warming). */
+  touch(key: string, req: ChatRequest): void {
+    this.tracker?.touch(key, req.raw, req.stream)
+  }
+
+  completion(
+    key: string,
+    route: Route,
+    req: ChatRequest,
+    mode: CacheMode,
+  ): Joined<CompletionFlight<CompletionOutcome>> {
+    const coalesce = mode === 'use'
+    const existing = coalesce ? this.completions.get(key) : undefined
+    if (existing) {
+      existing.join()
+      return { flight: existing, joined: true }
+    }
+    const flight = this.#startCompletion(key, route, req, false, coalesce)
+    flight.join()
+    return { flight, joined: false }
+  }
+
+  stream(key: string, route: Route, req: ChatRequest, mode: CacheMode): Joined<StreamFlight> {
+    const coalesce = mode === 'use'
+    const existing = coalesce ? this.streams.get(key) : undefined
+    if (existing) {
+      existing.join()
+      return { flight: existing, joined: true }
+    }
+    const flight = this.#startStream(key, route, req, false, coalesce)
+    flight.join()
+    return { flight, joined: false }
+  }
+
+  /** Fetches and stores one answer in the background (warming); resolves true when stored. */
+  async prefetch(key: string, route: Route, req: ChatRequest): Promise<boolean> {
+    if (req.stream) {
+      const flight = this.#startStream(key, route, req, true, false)
+      await flight.stored
+      if (flight.openError !== undefined) throw flight.openError
+      if (flight.failure !== undefined) throw flight.failure
+      return true
+    }
+    const flight = this.#startCompletion(key, route, req, true, false)
+    await flight.result
+    return true
+  }
+
+  #origin(provider: string, route: Route, condensed: AnswerOrigin['condensed']): AnswerOrigin {
+    return { provider, model: route.name, storedAt: this.#clock.now(), condensed }
+  }
+
+  #startCompletion(
+    key: string,
+    route: Route,
+    req: ChatRequest,
+    pinned: boolean,
+    register: boolean,
+  ): CompletionFlight<CompletionOutcome> {
+    const flight = new CompletionFlight<CompletionOutcome>(pinned)
+    if (register) this.completions.add(key, flight)
+    flight.result = this.#upstream
+      .complete(route, req, flight.abort.signal)
+      .then((upstream) => {
+        const { value, deployment } = upstream.run
+        const answer = answerFromCompletion(
+          value.body,
+          value.usage,
+          this.#origin(deployment.provider.name, route, upstream.condensed),
+        )
+        this.response.store(key, answer)
+        return { upstream, answer }
+      })
+      .finally(() => {
+        flight.settled = true
+        this.completions.remove(key, flight)
+      })
+    // Clients that left before the end would leave the rejection unobserved.
+    flight.result.catch(() => {})
+    return flight
+  }
+
+  #startStream(
+    key: string,
+    route: Route,
+    req: ChatRequest,
+    pinned: boolean,
+    register: boolean,
+  ): StreamFlight {
+    const flight = new StreamFlight(pinned)
+    if (register) this.streams.add(key, flight)
+    flight.stored = this.#runStream(key, route, withUsage(req), flight).finally(() =>
+      this.streams.remove(key, flight),
+    )
+    return flight
+  }
+
+  async #runStream(key: string, route: Route, req: ChatRequest, flight: StreamFlight): Promise<void> {
+    const signal = flight.abort.signal
+    let upstream: UpstreamRun<StreamStart>
+    try {
+      upstream = await this.#upstream.stream(route, req, signal)
+    } catch (err) {
+      flight.fail(err)
+      return
+    }
+    const { run } = upstream
+    const provider = run.deployment.provider
+    flight.open({
+      provider: provider.name,
+      attempts: run.attempts,
+      upstreamMs: run.upstreamMs,
+      waitMs: run.waitMs,
+      condensed: upstream.condensed,
+    })
+    const failure = await pump(run.value, flight, signal)
+    flight.usage = run.value.translator.usage
+    if (failure) {
+      failure.provider = provider.name
+      if (failure.kind !== 'aborted') provider.breaker.recordFailure(failure)
+      flight.end(failure)
+      return
+    }
+    flight.end(undefined)
+    // Only a stream that ended with its terminator is stored; a cut one never is.
+    const answer = answerFromStream(
+      flight.chunks,
+      run.value.translator.usage,
+      this.#origin(provider.name, route, upstream.condensed),
+    )
+    if (answer) this.response.store(key, answer)
+  }
+}

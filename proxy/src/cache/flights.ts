@@ -1,0 +1,135 @@
+import type { ChunkSink } from '../providers/stream-pump.ts'
+import type { Usage } from '../providers/types.ts'
+import type { UpstreamFailure } from '../resilience/failure.ts'
+
+// Request coalescing: concurrent identical cache misses share one upstream call. A flight is that
+// call; clients join it and leave it. The upstream call is aborted only when every client has
+// left (one client going away must not cut the answer of the others). A pinned flight (cache
+// warming) is never aborted for want of clients.
+
+/** What every client of a flight learns when its upstream call has started answering. */
+export interface FlightOpening {
+  readonly provider: string
+  readonly attempts: number
+  readonly upstreamMs: number
+  readonly waitMs: number
+  readonly condensed: { before: number; after: number } | null
+}
+
+class Members {
+  readonly abort = new AbortController()
+  readonly pinned: boolean
+  #count = 0
+  settled = false
+
+  constructor(pinned: boolean) {
+    this.pinned = pinned
+  }
+
+  join(): void {
+    this.#count++
+  }
+
+  leave(): void {
+    this.#count--
+    if (this.#count <= 0 && !this.settled && !this.pinned) this.abort.abort()
+  }
+
+  get count(): number {
+    return this.#count
+  }
+}
+
+/** A non-streamed upstream call shared by coalesced clients. */
+export class CompletionFlight<T> extends Members {
+  result!: Promise<T>
+}
+
+/**
+ * A streamed upstream call shared by coalesced clients: the client-ready events are logged as
+ * they come, and each client reads the log at its own pace (a slow client does not slow the
+ * others or the provider). The log is also what the cache stores once the stream completed.
+ */
+export class StreamFlight extends Members implements ChunkSink {
+  readonly chunks: Buffer[] = []
+  /** Index of the usage chunk in `chunks` (sent only to clients that asked for usage), or -1. */
+  usageIndex = -1
+  opening: FlightOpening | undefined
+  /** Why the call failed before its first event (each client answers it with an error status). */
+  openError: unknown
+  ended = false
+  /** Why the stream ended early; undefined when it ended with its terminator. */
+  failure: UpstreamFailure | undefined
+  /** Token usage the provider reported, once the stream is over. */
+  usage: Usage | undefined
+  /** Settles once the call is over and its answer, if complete, stored. */
+  stored: Promise<void> = Promise.resolve()
+  #wake: (() => void)[] = []
+
+  write(chunk: Buffer): undefined {
+    if (this.usageIndex === -1 && chunk.includes('"choices":[]')) this.usageIndex = this.chunks.length
+    this.chunks.push(chunk)
+    this.#notify()
+    return undefined
+  }
+
+  open(opening: FlightOpening): void {
+    this.opening = opening
+    this.#notify()
+  }
+
+  fail(error: unknown): void {
+    this.openError = error
+    this.ended = true
+    this.settled = true
+    this.#notify()
+  }
+
+  end(failure: UpstreamFailure | undefined): void {
+    this.failure = failure
+    this.ended = true
+    this.settled = true
+    this.#notify()
+  }
+
+  /** Resolves when there is news past `seen` chunks (a chunk, the opening, the end). */
+  changed(seen: number): Promise<void> | undefined {
+    if (this.ended || this.chunks.length > seen) return undefined
+    return new Promise((resolve) => this.#wake.push(resolve))
+  }
+
+  #notify(): void {
+    if (this.#wake.length === 0) return
+    const wake = this.#wake
+    this.#wake = []
+    for (const resolve of wake) resolve()
+  }
+}
+
+/** The flights in progress, by cache key; a flight leaves the table when its call settles. */
+export class FlightTable<F extends { readonly abort: AbortController }> {
+  readonly #flights = new Map<string, F>()
+  /** Clients that joined a flight started by another (each one upstream call saved). */
+  coalesced = 0
+
+  /** The flight a client can join: not one being aborted because its last client left. */
+  get(key: string): F | undefined {
+    const flight = this.#flights.get(key)
+    if (flight === undefined || flight.abort.signal.aborted) return undefined
+    this.coalesced++
+    return flight
+  }
+
+  add(key: string, flight: F): void {
+    this.#flights.set(key, flight)
+  }
+
+  /** Removes the flight if it is still the one registered under `key`. */
+  remove(key: string, flight: F): void {
+    if (this.#flights.get(key) === flight) this.#flights.delete(key)
+  }
+
+  get size(): number {
+    return this.#flights.size
+  }
+}

@@ -1,0 +1,84 @@
+import { createHash } from 'node:crypto'
+import type { Route } from '../providers/registry.ts'
+import type { Json } from '../providers/types.ts'
+
+/**
+ * Request fields that do not change the answer, left out of the key: how it is delivered
+ * (stream, stream_options: a streamed and a plain request share one entry) and bookkeeping the
+ * provider does not generate from (user, metadata, store). Every other field is in the key,
+ * unknown ones included: a field the proxy does not know might change the answer.
+ */
+const DELIVERY_ONLY = new Set(['model', 'stream', 'stream_options', 'user', 'metadata', 'store'])
+
+/** Bump when the key or the record layout changes: old entries (in Redis too) are then never read. */
+export const KEY_VERSION = 'v1'
+
+/**
+ * JSON with object keys in code-point order at every depth, no whitespace: the same request
+ * always gives the same text whatever order its client wrote the fields in. Array order is kept
+ * (messages, stop sequences and tools are ordered). `undefined` members are dropped, as
+ * JSON.stringify does.
+ */
+export function canonicalJson(value: Json): string {
+  if (value === null || typeof value !== 'object') {
+    return value === undefined ? 'null' : JSON.stringify(value)
+  }
+  if (Array.isArray(value)) {
+    let out = '['
+    for (let i = 0; i < value.length; i++) {
+      if (i > 0) out += ','
+      const item = value[i]
+      out += item === undefined ? 'null' : canonicalJson(item)
+    }
+    return `${out}]`
+  }
+  const keys = Object.keys(value).sort()
+  let out = '{'
+  let first = true
+  for (const key of keys) {
+    const item = value[key]
+    if (item === undefined) continue
+    if (!first) out += ','
+    first = false
+    out += `${JSON.stringify(key)}:${canonicalJson(item)}`
+  }
+  return `${out}}`
+}
+
+/**
+ * The route as the cache sees it: the canonical model name and its deployments in order. An
+ * alias shares its model's entries; a route changed in the configuration starts afresh.
+ */
+export function routeSignature(route: Route): string {
+  let sig = route.name
+  for (const d of route.deployments) sig += `|${d.provider.name}/${d.model}`
+  return sig
+}
+
+/**
+ * The response cache key: sha256 over the key version, the route signature and the canonical
+ * form of every answer-changing field of the body (messages, temperature, top_p, max_tokens,
+ * stop, seed, n, tools, tool_choice, response_format, ...). Hex, 64 characters.
+ */
+export function responseKey(body: Record<string, Json>, signature: string): string {
+  // One string, one update: each update() is a call into native code.
+  let text = `${KEY_VERSION}\0${signature}\0`
+  const keys = Object.keys(body).sort()
+  for (const key of keys) {
+    // null is the API's way of saying "the default", as is leaving the field out.
+    if (DELIVERY_ONLY.has(key) || body[key] == null) continue
+    text += `${JSON.stringify(key)}:${canonicalJson(body[key])},`
+  }
+  return createHash('sha256').update(text).digest('hex')
+}
+
+/** sha256 hex of a canonical value (summary cache keys). */
+export function digest(...parts: Json[]): string {
+  const hash = createHash('sha256')
+  hash.update(KEY_VERSION)
+  for (const part of parts) {
+    hash.update('\0')
+    hash.update(typeof part === 'string' ? part : canonicalJson(part))
+  }
+  return hash.digest('hex')
+}

@@ -1,0 +1,84 @@
+import { LRUCache } from 'lru-cache'
+import { ENTRY_OVERHEAD } from './store.ts'
+
+/** What a tracked key remembers: its decayed access count and the request that fetches it. */
+export interface Tracked {
+  score: number
+  /** The decay epoch `score` was last brought up to date in. */
+  epoch: number
+  /** The request body as a client sent it (a private copy), to fetch the answer again. */
+  readonly request: Buffer
+  readonly stream: boolean
+}
+
+export interface PopularEntry {
+  readonly key: string
+  readonly score: number
+  readonly request: Buffer
+  readonly stream: boolean
+}
+
+/**
+ * Access counts per response cache key, for cache warming. Bounded in bytes (least recently
+ * accessed keys are forgotten first) and decaying: every `decay()` (once a warming interval)
+ * halves all counts, lazily, so popularity follows recent traffic, and a key accessed
+ * preload_threshold times in the last interval or so counts as popular.
+ */
+export class PopularityTracker {
+  readonly #lru: LRUCache<string, Tracked>
+  #epoch = 0
+
+  constructor(maxBytes: number) {
+    this.#lru = new LRUCache<string, Tracked>({
+      maxSize: Math.max(4096, Math.floor(maxBytes)),
+      sizeCalculation: (t, key) => t.request.length + key.length * 2 + ENTRY_OVERHEAD,
+    })
+  }
+
+  /** Counts one access; `request` is copied the first time a key is seen (never retained as given). */
+  touch(key: string, request: Buffer, stream: boolean): void {
+    const t = this.#lru.get(key)
+    if (t === undefined) {
+      this.#lru.set(key, { score: 1, epoch: this.#epoch, request: Buffer.from(request), stream })
+      return
+    }
+    if (t.epoch !== this.#epoch) {
+      t.score = t.score / 2 ** (this.#epoch - t.epoch)
+      t.epoch = this.#epoch
+    }
+    t.score += 1
+  }
+
+  score(key: string): number {
+    const t = this.#lru.peek(key)
+    return t === undefined ? 0 : t.score / 2 ** (this.#epoch - t.epoch)
+  }
+
+  /** Halves every count (lazily: each entry catches up when next read or touched). */
+  decay(): void {
+    this.#epoch++
+  }
+
+  /** Keys with a score of at least `threshold`, most popular first, at most `limit`. */
+  popular(threshold: number, limit: number): PopularEntry[] {
+    const out: PopularEntry[] = []
+    for (const [key, t] of this.#lru.entries()) {
+      const score = t.score / 2 ** (this.#epoch - t.epoch)
+      if (score >= threshold) out.push({ key, score, request: t.request, stream: t.stream })
+    }
+    out.sort((a, b) => b.score - a.score)
+    return out.length > limit ? out.slice(0, limit) : out
+  }
+
+  forget(key: string): void {
+    this.#lru.delete(key)
+  }
+
+  get size(): number {
+    return this.#lru.size
+  }
+
+  bytes(): number {
+    return this.#lru.calculatedSize
+  }
+}

@@ -1,0 +1,144 @@
+import { type AttemptContext, completeOnce, openStream, type StreamStart } from '../providers/attempt.ts'
+import type { Deployment, ProviderRegistry, Route } from '../providers/registry.ts'
+import type { ChatRequest, CompletionResult, Json } from '../providers/types.ts'
+import type { Execution, Executor } from '../resilience/executor.ts'
+import { UpstreamFailure } from '../resilience/failure.ts'
+import type { Condenser } from './condenser.ts'
+
+export interface Condensed {
+  readonly before: number
+  readonly after: number
+}
+
+export interface UpstreamRun<T> {
+  readonly run: Execution<T>
+  /** Set when the conversation was condensed to fit the model's context window. */
+  readonly condensed: Condensed | null
+}
+
+export interface AutoCondense {
+  readonly condenser: Condenser
+  /** Share of the window left free for tokenizer differences (condensation.safety_margin). */
+  readonly margin: number
+  /** The route's context window: configuration first, then model discovery. */
+  readonly windowOf: (route: Route) => number | undefined
+}
+
+type Attempt<T> = (d: Deployment, signal: AbortSignal, req: ChatRequest) => Promise<T>
+
+/** A provider's way of saying the prompt is over its context window. */
+export function isContextOverflow(err: unknown): err is UpstreamFailure {
+  if (!(err instanceof UpstreamFailure) || err.status !== 400) return false
+  const detail = err.providerError
+  if (detail?.code === 'context_length_exceeded') return true
+  return /context length|context window|prompt is too long|too many tokens/i.test(detail?.message ?? '')
+}
+
+/** The window a provider named in its error, e.g. "maximum context length is 8192 tokens", "> 200000 maximum". */
+export function windowFromError(failure: UpstreamFailure): number | undefined {
+  const message = failure.providerError?.message ?? ''
+  const match = /context length is (\d+)/i.exec(message) ?? /> ?(\d+) maximum/i.exec(message)
+  return match ? Number(match[1]) : undefined
+}
+
+export function withMessages(req: ChatRequest, messages: Json[]): ChatRequest {
+  const body = { ...req.body, messages }
+  return { body, raw: Buffer.from(JSON.stringify(body)), stream: req.stream, includeUsage: req.includeUsage }
+}
+
+/**
+ * Calls providers for a chat request through the executor (failover, retries, breakers) and
+ * keeps an over-long conversation from failing: when the route's context window is known and
+ * the prompt plus max_tokens exceeds it, the conversation is condensed before it is sent; when
+ * a provider answers context_length_exceeded, it is condensed and sent once more. Never more
+ * than one condensation per request.
+ */
+export class ChatUpstream {
+  readonly #registry: ProviderRegistry
+  readonly #executor: Executor
+  readonly #attempt: AttemptContext
+  readonly #auto: AutoCondense | undefined
+
+  constructor(deps: {
+    registry: ProviderRegistry
+    executor: Executor
+    attempt: AttemptContext
+    auto?: AutoCondense
+  }) {
+    this.#registry = deps.registry
+    this.#executor = deps.executor
+    this.#attempt = deps.attempt
+    this.#auto = deps.auto
+  }
+
+  complete(route: Route, req: ChatRequest, signal: AbortSignal): Promise<UpstreamRun<CompletionResult>> {
+    return this.#run(route, req, signal, (d, s, r) => completeOnce(d, r, s, this.#attempt))
+  }
+
+  stream(route: Route, req: ChatRequest, signal: AbortSignal): Promise<UpstreamRun<StreamStart>> {
+    return this.#run(route, req, signal, (d, s, r) => openStream(d, r, s, this.#attempt))
+  }
+
+  async #run<T>(
+    route: Route,
+    req: ChatRequest,
+    signal: AbortSignal,
+    attempt: Attempt<T>,
+  ): Promise<UpstreamRun<T>> {
+    const execute = (r: ChatRequest) =>
+      this.#executor.run(this.#registry.order(route), (d, s) => attempt(d, s, r), signal)
+    const auto = this.#auto
+    if (!auto) return { run: await execute(req), condensed: null }
+
+    const reserve = reservedTokens(req.body)
+    const window = auto.windowOf(route)
+    // Text never has more tokens than UTF-8 bytes: a body smaller than the window needs no count.
+    if (window !== undefined && req.raw.length + reserve > window) {
+      const before = await auto.condenser.tokens.messages(req.body.messages)
+      if (before + reserve > window) {
+        const fitted = await this.#condense(route, req, window, reserve)
+        if (fitted) return { run: await execute(fitted.req), condensed: fitted.condensed }
+      }
+    }
+    try {
+      return { run: await execute(req), condensed: null }
+    } catch (err) {
+      if (!isContextOverflow(err)) throw err
+      const limit = windowFromError(err) ?? window
+      let fitted: { req: ChatRequest; condensed: Condensed } | undefined
+      try {
+        fitted = await this.#condense(route, req, limit, reserve)
+      } catch {
+        throw err // the provider's answer says more than the summarizer's failure
+      }
+      if (!fitted) throw err
+      return { run: await execute(fitted.req), condensed: fitted.condensed }
+    }
+  }
+
+  async #condense(
+    route: Route,
+    req: ChatRequest,
+    window: number | undefined,
+    reserve: number,
+  ): Promise<{ req: ChatRequest; condensed: Condensed } | undefined> {
+    const auto = this.#auto!
+    const messages = req.body.messages
+    const target =
+      window === undefined
+        ? Math.floor((await auto.condenser.tokens.messages(messages)) / 2)
+        : Math.floor((window - reserve) * (1 - auto.margin))
+    if (target <= 0) return undefined
+    const result = await auto.condenser.condense({ model: route.name, messages, targetTokens: target })
+    if (!result.condensed) return undefined
+    return {
+      req: withMessages(req, result.messages),
+      condensed: { before: result.tokensBefore, after: result.tokensAfter },
+    }
+  }
+}
+
+function reservedTokens(body: Record<string, Json>): number {
+  const n = body.max_completion_tokens ?? body.max_tokens
+  return typeof n === 'number' ? n : 0
+}

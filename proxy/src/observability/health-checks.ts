@@ -1,0 +1,105 @@
+import type { ProviderRegistry } from '../providers/registry.ts'
+import type { MemoryManager } from './memory-manager.ts'
+import type { RequestStats } from './request-stats.ts'
+import type { CacheMetricsSource, HealthCheck } from './sources.ts'
+
+// The checks behind /health, /health/detailed and /health/providers. `unavailable` anywhere (no
+// provider can take a call, memory past max_usage_percent, shutting down) makes the answer 503,
+// so a load balancer stops sending traffic; `degraded` still answers 200.
+
+export type Status = HealthCheck['status']
+
+export interface HealthSources {
+  readonly registry: ProviderRegistry
+  readonly stats: RequestStats | undefined
+  readonly memory: MemoryManager
+  readonly cache: () => CacheMetricsSource | undefined
+  readonly shuttingDown: () => boolean
+  readonly now: () => number
+}
+
+const RANK: Record<Status, number> = { ok: 0, degraded: 1, unavailable: 2 }
+
+export function worst(statuses: Iterable<Status>): Status {
+  let out: Status = 'ok'
+  for (const s of statuses) if (RANK[s] > RANK[out]) out = s
+  return out
+}
+
+export function memoryCheck(memory: MemoryManager): HealthCheck {
+  const s = memory.status()
+  const status: Status = s.level === 'critical' ? 'unavailable' : s.level === 'high' ? 'degraded' : 'ok'
+  return { status, ...s }
+}
+
+export function providersCheck(registry: ProviderRegistry, now: number): HealthCheck {
+  const providers: Record<string, { status: Status; breaker: string; cooling_down: boolean }> = {}
+  let available = 0
+  for (const p of registry.providers.values()) {
+    const cooling = p.cooldownUntil > now
+    const open = p.breaker.canAttempt() && !cooling
+    if (open) available++
+    const status: Status = !open ? 'unavailable' : p.breaker.state === 'closed' ? 'ok' : 'degraded'
+    providers[p.name] = { status, breaker: p.breaker.state, cooling_down: cooling }
+  }
+  const total = registry.providers.size
+  let status: Status = 'ok'
+  if (total === 0) status = 'degraded'
+  else if (available === 0) status = 'unavailable'
+  else if (available < total || Object.values(providers).some((p) => p.status !== 'ok')) status = 'degraded'
+  return { status, available, total, providers }
+}
+
+export function cacheCheck(source: CacheMetricsSource | undefined): HealthCheck {
+  if (!source) return { status: 'ok', enabled: false }
+  try {
+    return { enabled: true, ...source.health() }
+  } catch (err) {
+    return { status: 'degraded', enabled: true, error: (err as Error).message }
+  }
+}
+
+export function healthChecks(s: HealthSources) {
+  const checks = {
+    memory: memoryCheck(s.memory),
+    providers: providersCheck(s.registry, s.now()),
+    cache: cacheCheck(s.cache()),
+  }
+  const shuttingDown = s.shuttingDown()
+  const status = shuttingDown ? 'unavailable' : worst(Object.values(checks).map((c) => c.status))
+  return { status, shutting_down: shuttingDown, checks }
+}
+
+/** Per provider: breaker, recent latency and error rate over the stats window, last error, cooldown. */
+export function providerDetails(s: HealthSources) {
+  const now = s.now()
+  const out: Record<string, unknown> = {}
+  for (const p of s.registry.providers.values()) {
+    const w = s.stats?.providerWindow(p.name)
+    const breaker = p.breaker.snapshot()
+    const available = p.breaker.canAttempt() && p.cooldownUntil <= now
+    out[p.name] = {
+      status: !available ? 'unavailable' : breaker.state === 'closed' ? 'ok' : 'degraded',
+      wire: p.adapter.wire,
+      origin: p.upstream.origin,
+      breaker,
+      recent: w
+        ? {
+            requests: w.requests,
+            failures: w.failures,
+            error_rate: w.error_rate,
+            latency_ms: { avg: w.avg_ms, p50: w.p50_ms, p95: w.p95_ms, p99: w.p99_ms },
+          }
+        : null,
+      last_error: p.lastError ? { ...p.lastError, message: maskSecrets(p.lastError.message) } : null,
+      cooldown_until: p.cooldownUntil > now ? new Date(p.cooldownUntil).toISOString() : null,
+      pool: p.upstream.stats(),
+    }
+  }
+  return out
+}
+
+/** Provider messages sometimes quote the key they refused; these answers are unauthenticated. */
+export function maskSecrets(text: string): string {
+  return text.replace(/\b(sk|pk|rk|key|token)[-_][A-Za-z0-9_*-]{4,}/gi, '[redacted]')
+}

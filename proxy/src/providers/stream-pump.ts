@@ -1,0 +1,63 @@
+import { networkFailure, UpstreamFailure } from '../resilience/failure.ts'
+import type { StreamStart } from './attempt.ts'
+
+/** Where a relayed stream goes: a client's SSE writer, or a flight shared by coalesced clients. */
+export interface ChunkSink {
+  /** Takes one client-ready event; resolves when more can be written (backpressure). */
+  write(chunk: Buffer): Promise<void> | undefined
+}
+
+/**
+ * Forwards the rest of a provider stream event by event, translating on the way. Resolves with
+ * the failure that ended it early, or undefined when the provider finished it properly. After
+ * the terminator the body is still read to its end so the connection can be reused.
+ */
+export async function pump(
+  start: StreamStart,
+  writer: ChunkSink,
+  signal: AbortSignal,
+): Promise<UpstreamFailure | undefined> {
+  const { translator, parser, chunks } = start
+  const out: Buffer[] = []
+  try {
+    for (const chunk of start.first) await writer.write(chunk)
+    for (;;) {
+      if (translator.error) break
+      const next = await chunks.next()
+      if (next.done) break
+      if (translator.done) continue
+      for (const event of parser.push(next.value)) translator.translate(event, out)
+      for (let i = 0; i < out.length; i++) {
+        const wait = writer.write(out[i])
+        if (wait) await wait
+      }
+      out.length = 0
+    }
+  } catch (err) {
+    if (translator.done) return undefined
+    start.body.destroy()
+    if (err instanceof SyntaxError) {
+      return new UpstreamFailure('bad_response', {
+        message: err.message,
+        retryable: false,
+        countsAsFailure: true,
+      })
+    }
+    return networkFailure(err, signal)
+  }
+  if (translator.done) return undefined
+  start.body.destroy()
+  if (translator.error) {
+    return new UpstreamFailure('stream_error', {
+      message: `provider stream error: ${translator.error.message}`,
+      providerError: translator.error,
+      retryable: false,
+      countsAsFailure: true,
+    })
+  }
+  return new UpstreamFailure('stream_cut', {
+    message: `the provider ended the stream after ${translator.contentEvents} events without its terminator`,
+    retryable: false,
+    countsAsFailure: true,
+  })
+}

@@ -1,0 +1,237 @@
+import { mkdtempSync, utimesSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { Codec, type CodecSettings } from '../src/cache/codec.ts'
+import { ConfigCache } from '../src/cache/config-cache.ts'
+import { globToRegExp } from '../src/cache/glob.ts'
+import { canonicalJson, responseKey } from '../src/cache/key.ts'
+import { isDeterministic } from '../src/cache/policy.ts'
+import { PopularityTracker } from '../src/cache/popularity.ts'
+import { RecordCache } from '../src/cache/store.ts'
+import { loadConfig } from '../src/config/load.ts'
+import { FakeClock } from './fake-clock.ts'
+
+const plain: CodecSettings = {
+  compress: false,
+  algorithm: 'gzip',
+  level: 6,
+  thresholdBytes: 0,
+  format: 'msgpack',
+}
+
+function cache(clock: FakeClock, maxBytes = 1024 * 1024, ttlMs = 60_000, codec = new Codec(plain)) {
+  return new RecordCache<{ text: string }, { provider: string }>({
+    name: 'test',
+    maxBytes,
+    ttlMs,
+    codec,
+    now: clock.monotonic,
+  })
+}
+
+describe('RecordCache', () => {
+  it('expires an entry when its TTL has passed on the injected clock, and says why', () => {
+    const clock = new FakeClock()
+    const c = cache(clock, 1024 * 1024, 30_000)
+    c.set('k', { text: 'hello' }, { provider: 'p' })
+    clock.advance(29_999)
+    expect(c.get('k')).toBeDefined()
+    expect(c.remainingTtl('k')).toBe(1)
+    clock.advance(2)
+    expect(c.get('k')).toBeUndefined()
+    expect(c.figures()).toMatchObject({ hits: 1, misses: 1, entries: 0, evictions: { expire: 1 } })
+  })
+
+  it('keeps its byte bound when filled with ten times the cap', () => {
+    const clock = new FakeClock()
+    const maxBytes = 256 * 1024
+    const c = cache(clock, maxBytes)
+    const text = 'x'.repeat(1000)
+    let written = 0
+    for (let i = 0; written < maxBytes * 10; i++) {
+      const slot = c.set(`key-${i}`, { text: `${i}${text}` }, { provider: 'p' })
+      written += slot!.record.length
+      expect(c.bytes()).toBeLessThanOrEqual(maxBytes)
+    }
+    const f = c.figures()
+    expect(f.bytes).toBeGreaterThan(maxBytes * 0.9)
+    expect(f.evictions.evict).toBeGreaterThan(f.entries * 8)
+    // Least recently used go first: the newest entries are still there.
+    expect(c.peek(`key-${f.evictions.evict + f.entries - 1}`)).toBeDefined()
+    expect(c.peek('key-0')).toBeUndefined()
+  })
+
+  it('refuses an entry larger than an eighth of its bound', () => {
+    const c = cache(new FakeClock(), 64 * 1024)
+    expect(c.set('big', { text: 'y'.repeat(10_000) }, { provider: 'p' })).toBeUndefined()
+    expect(c.size).toBe(0)
+  })
+
+  it('counts removals by reason: replaced, deleted by filter, cleared, shrunk', () => {
+    const c = cache(new FakeClock())
+    for (let i = 0; i < 10; i++) c.set(`k${i}`, { text: String(i) }, { provider: i < 3 ? 'a' : 'b' })
+    c.set('k9', { text: 'again' }, { provider: 'b' })
+    expect(c.deleteWhere((_k, meta) => meta.provider === 'a', 'provider')).toBe(3)
+    const before = c.bytes()
+    const freed = c.shrink(0.5)
+    expect(freed).toBeGreaterThanOrEqual(before / 2)
+    expect(c.bytes()).toBe(before - freed)
+    c.clear('manual')
+    expect(c.figures().evictions).toEqual({ set: 1, provider: 3, memory_pressure: 4, manual: 3 })
+  })
+})
+
+describe('Codec', () => {
+  const value = { body: 'the answer is '.repeat(400), events: '', n: 3 }
+
+  it.each([
+    ['gzip', 'msgpack'],
+    ['brotli', 'msgpack'],
+    ['zstd', 'json'],
+    ['gzip', 'json'],
+  ] as const)('round-trips with %s and %s, smaller than it came', (algorithm, format) => {
+    const codec = new Codec({ compress: true, algorithm, level: 6, thresholdBytes: 1024, format })
+    const { record, rawBytes } = codec.encode(value)
+    expect(record.length).toBeLessThan(rawBytes / 4)
+    expect(codec.decode(record)).toEqual(value)
+  })
+
+  it('leaves records under the threshold uncompressed', () => {
+    const codec = new Codec({
+      compress: true,
+      algorithm: 'gzip',
+      level: 6,
+      thresholdBytes: 1024,
+      format: 'msgpack',
+    })
+    const small = { body: 'short' }
+    const { record, rawBytes } = codec.encode(small)
+    expect(record[0] & 0b11).toBe(0)
+    expect(record.length).toBe(rawBytes)
+    expect(codec.decode(record)).toEqual(small)
+  })
+
+  it('keeps byte fields as bytes, in msgpack and in JSON', () => {
+    const bytes = { body: Buffer.from('{"id":"x"}'), n: 1 }
+    for (const format of ['msgpack', 'json'] as const) {
+      const codec = new Codec({ ...plain, format })
+      const back = codec.decode<{ body: Uint8Array; n: number }>(codec.encode(bytes).record)
+      expect(Buffer.from(back.body).toString()).toBe('{"id":"x"}')
+      expect(back.n).toBe(1)
+    }
+  })
+
+  it('reads records written with other settings (another instance, through Redis)', () => {
+    const writer = new Codec({
+      compress: true,
+      algorithm: 'brotli',
+      level: 5,
+      thresholdBytes: 0,
+      format: 'json',
+    })
+    const reader = new Codec(plain)
+    expect(reader.decode(writer.encode(value).record)).toEqual(value)
+  })
+})
+
+describe('cache key', () => {
+  const sig = 'gpt-4o-mini|openai-a/gpt-4o-mini'
+  const base = {
+    model: 'gpt-4o-mini',
+    messages: [{ role: 'user', content: 'hi' }],
+    temperature: 0,
+    max_tokens: 9,
+  }
+
+  it('is the same whatever the order of fields, and whether streamed or not', () => {
+    const reordered = {
+      max_tokens: 9,
+      temperature: 0,
+      messages: [{ content: 'hi', role: 'user' }],
+      model: 'alias',
+    }
+    expect(responseKey(reordered, sig)).toBe(responseKey(base, sig))
+    const streamed = { ...base, stream: true, stream_options: { include_usage: true }, user: 'u1' }
+    expect(responseKey(streamed, sig)).toBe(responseKey(base, sig))
+    expect(responseKey({ ...base, seed: null }, sig)).toBe(responseKey(base, sig))
+  })
+
+  it('changes with every field that changes the answer, and with the route', () => {
+    const keys = new Set(
+      [
+        base,
+        { ...base, temperature: 0.2 },
+        { ...base, top_p: 0.5 },
+        { ...base, max_tokens: 10 },
+        { ...base, stop: ['\n'] },
+        { ...base, seed: 1 },
+        { ...base, n: 2 },
+        { ...base, tools: [{ type: 'function', function: { name: 'f' } }] },
+        { ...base, tool_choice: 'none' },
+        { ...base, response_format: { type: 'json_object' } },
+        { ...base, messages: [{ role: 'user', content: 'hi!' }] },
+        { ...base, some_future_param: 1 },
+      ].map((b) => responseKey(b, sig)),
+    )
+    expect(keys.size).toBe(12)
+    expect(responseKey(base, `${sig}|anthropic-a/claude`)).not.toBe(responseKey(base, sig))
+  })
+
+  it('writes canonical JSON: sorted keys at every depth, arrays in order', () => {
+    expect(canonicalJson({ b: [2, { d: 1, c: 2 }], a: 'x', u: undefined })).toBe(
+      '{"a":"x","b":[2,{"c":2,"d":1}]}',
+    )
+  })
+})
+
+describe('small pieces', () => {
+  it('globs match model names', () => {
+    expect(globToRegExp('gpt-4o*').test('gpt-4o-mini')).toBe(true)
+    expect(globToRegExp('gpt-4o*').test('xgpt-4o')).toBe(false)
+    expect(globToRegExp('claude-?-*').test('claude-3-haiku')).toBe(true)
+    expect(globToRegExp('a.b').test('axb')).toBe(false)
+  })
+
+  it('calls a request deterministic with one choice and temperature 0 or a seed', () => {
+    expect(isDeterministic({ temperature: 0 })).toBe(true)
+    expect(isDeterministic({ seed: 4, temperature: 1 })).toBe(true)
+    expect(isDeterministic({})).toBe(false)
+    expect(isDeterministic({ temperature: 0, n: 2 })).toBe(false)
+  })
+
+  it('tracks popularity with decay, in bounded memory', () => {
+    const t = new PopularityTracker(64 * 1024)
+    for (let i = 0; i < 12; i++) t.touch('hot', Buffer.from('{}'), false)
+    t.touch('cold', Buffer.from('{}'), false)
+    expect(t.popular(10, 10).map((p) => p.key)).toEqual(['hot'])
+    t.decay()
+    expect(t.score('hot')).toBe(6)
+    expect(t.popular(10, 10)).toEqual([])
+    for (let i = 0; i < 5000; i++) t.touch(`k${i}`, Buffer.alloc(100), false)
+    expect(t.bytes()).toBeLessThanOrEqual(64 * 1024)
+  })
+})
+
+describe('ConfigCache', () => {
+  it('parses a file once per modification time and environment', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'config-cache-'))
+    const file = join(dir, 'config.yaml')
+    writeFileSync(file, 'server:\n  port: 8123\n')
+    let loads = 0
+    const configs = new ConfigCache({
+      load: (o) => {
+        loads++
+        return loadConfig(o)
+      },
+    })
+    const first = configs.load(file, {})
+    expect(configs.load(file, {})).toBe(first)
+    expect(loads).toBe(1)
+    expect(configs.load(file, { PORT: '8124' }).server.port).toBe(8124)
+    writeFileSync(file, 'server:\n  port: 8200\n')
+    utimesSync(file, new Date(), new Date(Date.now() + 5000))
+    expect(configs.load(file, {}).server.port).toBe(8200)
+    expect(configs.figures()).toMatchObject({ hits: 1, misses: 3, entries: 3 })
+  })
+})

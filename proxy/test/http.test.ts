@@ -1,0 +1,115 @@
+import { spawnSync } from 'node:child_process'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { CLIENT_KEY, chatBody, type Harness, postChat, startAll } from './helpers.ts'
+
+describe('HTTP surface', () => {
+  let h: Harness
+  beforeAll(async () => {
+    h = await startAll({ overrides: { server: { body_limit_mb: 0.01 } } })
+  })
+  afterAll(() => h.close())
+
+  it('answers unreadable JSON with 400 invalid_json', async () => {
+    const res = await postChat(h.url, '{"model": ')
+    expect(res.status).toBe(400)
+    expect((await res.json()).error).toMatchObject({ code: 'invalid_json', type: 'invalid_request_error' })
+  })
+
+  it('names the offending parameter of an invalid request', async () => {
+    const cases: [unknown, string][] = [
+      [{ messages: [{ role: 'user', content: 'x' }] }, 'model'],
+      [{ model: 'gpt-4o-mini', messages: 'hi' }, 'messages'],
+      [{ model: 'gpt-4o-mini', messages: [{ role: 'robot', content: 'x' }] }, 'messages[0].role'],
+      [{ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 5 }] }, 'messages[0].content'],
+      [chatBody({ stream: 'yes' }), 'stream'],
+      [chatBody({ max_tokens: -1 }), 'max_tokens'],
+      [chatBody({ temperature: 3 }), 'temperature'],
+      [[1, 2], ''],
+    ]
+    for (const [body, param] of cases) {
+      const res = await postChat(h.url, body)
+      expect(res.status, JSON.stringify(body)).toBe(400)
+      const { error } = await res.json()
+      expect(error.code).toBe('invalid_request')
+      if (param) expect(error.param).toBe(param)
+    }
+  })
+
+  it('refuses a body over the configured limit with 413', async () => {
+    const res = await postChat(h.url, chatBody({ messages: [{ role: 'user', content: 'x'.repeat(20_000) }] }))
+    expect(res.status).toBe(413)
+    expect((await res.json()).error.code).toBe('request_too_large')
+  })
+
+  it('refuses a body that is not JSON with 415', async () => {
+    const res = await fetch(`${h.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain', authorization: `Bearer ${CLIENT_KEY}` },
+      body: 'hello',
+    })
+    expect(res.status).toBe(415)
+    expect((await res.json()).error.code).toBe('unsupported_media_type')
+  })
+
+  it('needs a client key, and says which problem it is', async () => {
+    const none = await fetch(`${h.url}/v1/models`)
+    expect(none.status).toBe(401)
+    expect((await none.json()).error.code).toBe('missing_api_key')
+    const wrong = await fetch(`${h.url}/v1/models`, {
+      headers: { authorization: 'Bearer sk-nope-nope-nope' },
+    })
+    expect(wrong.status).toBe(401)
+    const body = await wrong.text()
+    expect(JSON.parse(body).error.code).toBe('invalid_api_key')
+    expect(body).not.toContain('sk-nope')
+  })
+
+  it('answers unknown routes with 404 in the OpenAI shape and a request id', async () => {
+    const res = await fetch(`${h.url}/v2/nothing?key=secret`)
+    expect(res.status).toBe(404)
+    expect(res.headers.get('x-request-id')).toBeTruthy()
+    const { error } = await res.json()
+    expect(error).toMatchObject({ code: 'not_found', message: 'Unknown route: GET /v2/nothing' })
+  })
+
+  it('keeps a client request id and replaces an unsafe one', async () => {
+    const kept = await postChat(h.url, chatBody(), { 'x-request-id': 'trace-123.abc' })
+    expect(kept.headers.get('x-request-id')).toBe('trace-123.abc')
+    const replaced = await postChat(h.url, chatBody(), { 'x-request-id': 'bad id <script>' })
+    expect(replaced.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/)
+  })
+
+  it('never sends a provider key to the client', async () => {
+    h.mocks.openai.setProfile({ faults: [{ type: 'status', status: 401, rate: 1 }] })
+    const res = await postChat(h.url, chatBody())
+    const text = await res.text()
+    expect(res.status).toBe(502)
+    expect(JSON.parse(text).error.code).toBe('upstream_auth_failed')
+    expect(text).not.toContain('sk-provider-secret')
+    h.mocks.openai.reset()
+  })
+})
+
+describe('npm start', () => {
+  it('prints the effective configuration with secrets redacted', () => {
+    const out = spawnSync(process.execPath, ['proxy/src/server.ts', '--print-config'], {
+      env: { ...process.env, PROXY_API_KEYS: 'sk-very-secret-client', HTTP_TIMEOUT: '12' },
+      encoding: 'utf8',
+    })
+    expect(out.status).toBe(0)
+    const config = JSON.parse(out.stdout)
+    expect(config.http_client.timeout).toBe(12)
+    expect(config.auth.api_keys).toEqual(['[redacted]'])
+    expect(out.stdout).not.toContain('sk-very-secret-client')
+  })
+
+  it('exits with every problem listed when the configuration is invalid', () => {
+    const out = spawnSync(process.execPath, ['proxy/src/server.ts', '--print-config'], {
+      env: { ...process.env, HTTP_TIMEOUT: 'never', WORKERS: '0' },
+      encoding: 'utf8',
+    })
+    expect(out.status).toBe(2)
+    expect(out.stderr).toContain('HTTP_TIMEOUT: expected a number')
+    expect(out.stderr).toContain('server.workers')
+  })
+})

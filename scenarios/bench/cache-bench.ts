@@ -1,0 +1,279 @@
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import { request } from 'undici'
+import { stringify } from 'yaml'
+import { loadTiers } from '../tiers.ts'
+import { createWorkload } from '../workload.ts'
+import { type Measurement, measure, median } from './measure.ts'
+import { pinSelf, type Service, startService } from './services.ts'
+
+// npm run bench:cache: the response cache's hit path against the minimal fastify + undici
+// pass-through of `npm run bench` (goal: hits at >= 1.5x its throughput), side by side in one run,
+// rounds alternating; then the hit rate of the mixed workload (tiers.yaml's corpus: Zipf-drawn
+// prompts, the default scenario mix) through a proxy with an empty cache.
+// Layout as in proxy-bench.ts: servers under test on CPU 0, load generator and mocks on CPU 1.
+
+const { values } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '8' },
+    rounds: { type: 'string', default: '3' },
+    connections: { type: 'string', default: '50' },
+    warmup: { type: 'string', default: '2' },
+    requests: { type: 'string', default: '6000' },
+    concurrency: { type: 'string', default: '20' },
+    seed: { type: 'string', default: '42' },
+    out: { type: 'string' },
+  },
+})
+const seconds = Number(values.seconds)
+const rounds = Number(values.rounds)
+const connections = Number(values.connections)
+const KEY = 'sk-bench-client-key-000000'
+const ADMIN = 'sk-bench-admin-key-000000'
+const body = JSON.stringify({
+  model: 'gpt-4o-mini',
+  messages: [
+    { role: 'system', content: 'You are a helpful assistant.' },
+    { role: 'user', content: 'Summarise the benefits of connection pooling in two sentences.' },
+  ],
+  max_tokens: 32,
+})
+const streamBody = JSON.stringify({ ...JSON.parse(body), stream: true })
+const services: Service[] = []
+
+async function freePort(): Promise<number> {
+  const server = createServer().listen(0, '127.0.0.1')
+  await new Promise((resolve) => server.once('listening', resolve))
+  const { port } = server.address() as { port: number }
+  await new Promise((resolve) => server.close(resolve))
+  return port
+}
+
+async function start(options: Parameters<typeof startService>[0]): Promise<Service> {
+  const service = await startService(options)
+  services.push(service)
+  return service
+}
+
+function proxyConfig(openai: string, anthropic: string, cache: boolean): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'bench-cache-')), 'config.yaml')
+  writeFileSync(
+    file,
+    stringify({
+      server: { host: '127.0.0.1', port: 0 },
+      logging: { level: 'info' },
+      caching: { enabled: cache, warming: { enabled: false } },
+      providers: [
+        { name: 'mock-openai', wire: 'openai', base_url: `${openai}/v1` },
+        { name: 'mock-anthropic', wire: 'anthropic', base_url: anthropic },
+      ],
+      models: {
+        'gpt-4o-mini': { deployments: [{ provider: 'mock-openai' }] },
+        'claude-3-5-haiku-latest': { deployments: [{ provider: 'mock-anthropic' }] },
+      },
+    }),
+  )
+  return file
+}
+
+async function startProxy(name: string, openai: string, anthropic: string, cache: boolean): Promise<Service> {
+  return start({
+    name,
+    script: 'proxy/src/server.ts',
+    args: ['--config', proxyConfig(openai, anthropic, cache)],
+    env: { APP_ENV: 'production', LOG_LEVEL: 'warn', PROXY_API_KEYS: KEY, PROXY_ADMIN_KEYS: ADMIN },
+    cpu: 0,
+    ready: /"address":"(http:\/\/[^"]+)"/,
+  })
+}
+
+type Target = { name: string; url: string; body: string; headers: Record<string, string> }
+
+async function run(t: Target, s: number): Promise<Measurement> {
+  const m = await measure({
+    url: t.url,
+    path: '/v1/chat/completions',
+    body: t.body,
+    headers: t.headers,
+    connections,
+    seconds: s,
+  })
+  if (m.errors > 0 || m.non2xx > 0)
+    throw new Error(`${t.name}: ${m.errors} errors, ${m.non2xx} non-2xx answers`)
+  return m
+}
+
+async function xCache(url: string, payload: string): Promise<string> {
+  const res = await request(`${url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` },
+    body: payload,
+  })
+  await res.body.dump()
+  return String(res.headers['x-cache'])
+}
+
+async function hitPath(openai: string, anthropic: string) {
+  const passthrough = await start({
+    name: 'passthrough',
+    script: 'scenarios/bench/passthrough.ts',
+    args: ['--upstream', `${openai}/v1`],
+    cpu: 0,
+    ready: /passthrough listening on (http:\/\/\S+)/,
+  })
+  const cached = await startProxy('proxy (cache on)', openai, anthropic, true)
+  const uncached = await startProxy('proxy (cache off)', openai, anthropic, false)
+  // Fill the cache: from now on every request of the run is a hit (checked).
+  for (const payload of [body, streamBody]) {
+    await xCache(cached.url, payload)
+    const status = await xCache(cached.url, payload)
+    if (status !== 'HIT') throw new Error(`the warmed proxy answered x-cache ${status}, not HIT`)
+  }
+  const auth = { authorization: `Bearer ${KEY}` }
+  const targets: Target[] = [
+    { name: 'fastify+undici pass-through', url: passthrough.url, body, headers: {} },
+    { name: 'proxy, cache off (MISS path)', url: uncached.url, body, headers: auth },
+    { name: 'proxy, cache hit', url: cached.url, body, headers: auth },
+    { name: 'proxy, cache hit, stream replay', url: cached.url, body: streamBody, headers: auth },
+  ]
+  const results = new Map<string, Measurement[]>(targets.map((t) => [t.name, []]))
+  for (const t of targets) await run(t, Number(values.warmup))
+  for (let round = 0; round < rounds; round++) {
+    for (const t of round % 2 ? [...targets].reverse() : targets) {
+      const m = await run(t, seconds)
+      results.get(t.name)!.push(m)
+      process.stderr.write(
+        `round ${round + 1}/${rounds} ${t.name}: ${m.rps.toFixed(0)} req/s, p50 ${m.p50.toFixed(3)} ms\n`,
+      )
+    }
+  }
+  const stats = await (
+    await fetch(`${cached.url}/api/cache/stats`, { headers: { authorization: `Bearer ${ADMIN}` } })
+  ).json()
+  const rows = [...results].map(([name, ms]) => ({
+    name,
+    rps: median(ms.map((m) => m.rps)),
+    p50: median(ms.map((m) => m.p50)),
+    p99: median(ms.map((m) => m.p99)),
+  }))
+  const base = rows[0]
+  // Per round, each target against the pass-through of the same round: robust to a machine whose
+  // load drifts between rounds (the targets of one round run back to back).
+  const perRound = (name: string) =>
+    median(results.get(name)!.map((m, i) => m.rps / results.get(targets[0].name)![i].rps))
+  console.log(
+    [
+      `cache hit path: ${rounds} rounds x ${seconds}s, ${connections} connections, zero-latency mock, server on one core`,
+      '',
+      '| target | req/s (median) | x pass-through (medians) | x pass-through (median of rounds) | p50 ms | p99 ms |',
+      '|---|---|---|---|---|---|',
+      ...rows.map(
+        (r) =>
+          `| ${r.name} | ${r.rps.toFixed(0)} | ${(r.rps / base.rps).toFixed(2)} | ${perRound(r.name).toFixed(2)} | ${r.p50.toFixed(3)} | ${r.p99.toFixed(3)} |`,
+      ),
+      '',
+      `hit / pass-through throughput: ${perRound(targets[2].name).toFixed(2)}x, median of per-round ratios (goal >= 1.5x); response cache hit rate during the run ${(stats.hit_rate * 100).toFixed(2)} %`,
+    ].join('\n'),
+  )
+  return { rows, results: Object.fromEntries(results) }
+}
+
+async function mixedHitRate(openai: string, anthropic: string) {
+  const proxy = await startProxy('proxy (mixed workload)', openai, anthropic, true)
+  const catalog = loadTiers()
+  const tier = catalog.tiers.get('medium')!
+  const workload = createWorkload({
+    mix: tier.scenarios,
+    corpus: catalog.corpus,
+    seed: Number(values.seed),
+    apiKey: KEY,
+  })
+  const total = Number(values.requests)
+  const checkpoints = [500, 1500, 3000, 6000, 12000, 24000].filter((n) => n < total).concat(total)
+  const counts: Record<string, Record<string, number>> = {}
+  const curve: { requests: number; chat_hit_rate: number }[] = []
+  let sent = 0
+  let done = 0
+  let chatHits = 0
+  let chatLookups = 0
+  let errors = 0
+  const worker = async () => {
+    while (sent < total) {
+      sent++
+      const spec = workload.next()
+      const res = await request(`${proxy.url}${spec.path}`, {
+        method: spec.method,
+        headers: spec.headers,
+        body: spec.body,
+      })
+      await res.body.dump()
+      if (res.statusCode !== 200) errors++
+      const status = String(res.headers['x-cache'] ?? 'none')
+      counts[spec.scenario] ??= {}
+      counts[spec.scenario][status] = (counts[spec.scenario][status] ?? 0) + 1
+      if (spec.scenario === 'chat' || spec.scenario === 'chat-stream') {
+        chatLookups++
+        if (status === 'HIT') chatHits++
+      }
+      done++
+      if (done === checkpoints[curve.length])
+        curve.push({ requests: done, chat_hit_rate: chatHits / chatLookups })
+    }
+  }
+  await Promise.all(Array.from({ length: Number(values.concurrency) }, worker))
+  const stats = await (
+    await fetch(`${proxy.url}/api/cache/stats`, { headers: { authorization: `Bearer ${ADMIN}` } })
+  ).json()
+  console.log(
+    [
+      '',
+      `mixed workload hit rate: ${total} requests, tiers.yaml corpus (${catalog.corpus.size} prompts, Zipf s=${catalog.corpus.zipfExponent}, models ${catalog.corpus.models.join(', ')}), medium tier mix ${tier.scenarios.map((s) => `${s.name} ${s.weight}`).join(', ')}, seed ${values.seed}, cache empty at start, ${errors} errors`,
+      '',
+      '| requests sent | chat + chat-stream hit rate so far |',
+      '|---|---|',
+      ...curve.map((c) => `| ${c.requests} | ${(c.chat_hit_rate * 100).toFixed(1)} % |`),
+      '',
+      `x-cache by scenario: ${JSON.stringify(counts)}`,
+      `response cache (proxy's own figures): hit rate ${(stats.caches.response.hit_rate * 100).toFixed(1)} %, ${stats.caches.response.entries} entries, ${(stats.caches.response.bytes / 1024).toFixed(0)} KiB, compression ratio ${stats.caches.response.compression_ratio?.toFixed(2)}; summary cache hit rate ${(stats.caches.summary.hit_rate * 100).toFixed(1)} %; model cache hit rate ${(stats.caches.model.hit_rate * 100).toFixed(1)} %; coalesced ${stats.coalescing?.coalesced}`,
+    ].join('\n'),
+  )
+  return { curve, counts, stats }
+}
+
+async function main(): Promise<void> {
+  pinSelf(1)
+  const [openaiPort, anthropicPort] = [await freePort(), await freePort()]
+  await start({
+    name: 'mocks (cpu 1)',
+    script: 'mock-providers/src/cli.ts',
+    args: [
+      '--profile',
+      'zero',
+      '--openai-port',
+      String(openaiPort),
+      '--anthropic-port',
+      String(anthropicPort),
+    ],
+    cpu: 1,
+    ready: /mock-anthropic listening on (http:\/\/\S+)/,
+  })
+  const openai = `http://127.0.0.1:${openaiPort}`
+  const anthropic = `http://127.0.0.1:${anthropicPort}`
+  const hit = await hitPath(openai, anthropic)
+  const mixed = await mixedHitRate(openai, anthropic)
+  const out =
+    values.out ?? join('reports', 'out', `bench-cache-${new Date().toISOString().replace(/[:.]/g, '-')}.json`)
+  mkdirSync(join(out, '..'), { recursive: true })
+  writeFileSync(out, JSON.stringify({ seconds, rounds, connections, hit, mixed }, null, 2))
+  console.log(`\nraw results: ${out}`)
+}
+
+main()
+  .catch((err) => {
+    console.error(err)
+    process.exitCode = 1
+  })
+  .finally(() => Promise.all(services.map((s) => s.stop())))

@@ -1,0 +1,64 @@
+import autocannon from 'autocannon'
+import hdr from 'hdr-histogram-js'
+
+export interface Measurement {
+  readonly rps: number
+  readonly requests: number
+  readonly errors: number
+  readonly non2xx: number
+  /** Latency percentiles in ms, at microsecond resolution. */
+  readonly p50: number
+  readonly p90: number
+  readonly p99: number
+}
+
+export interface LoadOptions {
+  readonly url: string
+  readonly path: string
+  readonly body: string
+  readonly headers?: Record<string, string>
+  readonly connections: number
+  readonly seconds: number
+}
+
+/**
+ * One closed-loop autocannon run. Latency comes from each response's own timing (float ms) into
+ * an HDR histogram in microseconds: autocannon's own histogram rounds to whole milliseconds,
+ * too coarse for a proxy that adds a fraction of one.
+ */
+export async function measure(options: LoadOptions): Promise<Measurement> {
+  const histogram = hdr.build({
+    lowestDiscernibleValue: 1,
+    highestTrackableValue: 60_000_000,
+    numberOfSignificantValueDigits: 3,
+  })
+  const instance = autocannon({
+    url: options.url + options.path,
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...options.headers },
+    body: options.body,
+    connections: options.connections,
+    duration: options.seconds,
+  }) as unknown as Promise<autocannon.Result> & NodeJS.EventEmitter
+  instance.on('response', (_client: unknown, _status: number, _bytes: number, ms: number) => {
+    histogram.recordValue(Math.max(1, Math.round(ms * 1000)))
+  })
+  const result = await instance
+  const out: Measurement = {
+    rps: result.requests.total / options.seconds,
+    requests: result.requests.total,
+    errors: result.errors + result.timeouts,
+    non2xx: result.non2xx,
+    p50: histogram.getValueAtPercentile(50) / 1000,
+    p90: histogram.getValueAtPercentile(90) / 1000,
+    p99: histogram.getValueAtPercentile(99) / 1000,
+  }
+  histogram.destroy()
+  return out
+}
+
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  const mid = sorted.length >> 1
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
+}

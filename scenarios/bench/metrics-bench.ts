@@ -1,0 +1,225 @@
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import pino from 'pino'
+import { stringify } from 'yaml'
+import { systemClock } from '../../proxy/src/clock.ts'
+import { loadConfig } from '../../proxy/src/config/load.ts'
+import type { RequestOutcome } from '../../proxy/src/observability/observer.ts'
+import { Telemetry } from '../../proxy/src/observability/telemetry.ts'
+import { type Measurement, measure, median } from './measure.ts'
+import { pinSelf, type Service, startService } from './services.ts'
+
+// npm run bench:metrics: what the proxy's metrics cost on the hot path. Two proxies, identical
+// but for performance.monitoring_enabled (the Prometheus histograms and counters plus the
+// sliding-window HDR histograms behind the JSON /metrics), take turns on CPU 0 against the same
+// zero-latency mock on CPU 1 (with the load generator). Rounds alternate the order; medians.
+// First, the same observers timed in-process (no HTTP, no noise from other processes): the
+// cost of one request's observations in nanoseconds.
+
+const { values } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '8' },
+    rounds: { type: 'string', default: '4' },
+    connections: { type: 'string', default: '50' },
+    warmup: { type: 'string', default: '3' },
+    stream: { type: 'boolean', default: false },
+    out: { type: 'string' },
+  },
+})
+const seconds = Number(values.seconds)
+const rounds = Number(values.rounds)
+const connections = Number(values.connections)
+const warmup = Number(values.warmup)
+
+const KEY = 'sk-bench-client-key-000000'
+const body = JSON.stringify({
+  model: 'gpt-4o-mini',
+  messages: [
+    { role: 'system', content: 'You are a helpful assistant.' },
+    { role: 'user', content: 'Summarise the benefits of connection pooling in two sentences.' },
+  ],
+  max_tokens: 32,
+  ...(values.stream ? { stream: true } : {}),
+})
+
+const services: Service[] = []
+let micro: Record<string, number> = {}
+
+async function start(options: Parameters<typeof startService>[0]): Promise<Service> {
+  const service = await startService(options)
+  services.push(service)
+  return service
+}
+
+function proxyConfig(mockUrl: string, monitoring: boolean): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'bench-metrics-')), 'config.yaml')
+  writeFileSync(
+    file,
+    stringify({
+      server: { host: '127.0.0.1', port: 0 },
+      logging: { level: 'info' },
+      caching: { enabled: false },
+      performance: { monitoring_enabled: monitoring },
+      providers: [{ name: 'mock-openai', wire: 'openai', base_url: `${mockUrl}/v1` }],
+      models: { 'gpt-4o-mini': { deployments: [{ provider: 'mock-openai' }] } },
+    }),
+  )
+  return file
+}
+
+async function run(url: string, s: number): Promise<Measurement> {
+  const m = await measure({
+    url,
+    path: '/v1/chat/completions',
+    body,
+    headers: { authorization: `Bearer ${KEY}` },
+    connections,
+    seconds: s,
+  })
+  if (m.errors > 0 || m.non2xx > 0) throw new Error(`${url}: ${m.errors} errors, ${m.non2xx} non-2xx answers`)
+  return m
+}
+
+/** Nanoseconds per request for the metrics observers alone: one outcome and one attempt each. */
+function inProcessCost(): Record<string, number> {
+  const config = loadConfig({
+    document: {
+      providers: [{ name: 'mock-openai', wire: 'openai', base_url: 'http://127.0.0.1:1/v1' }],
+      models: { 'gpt-4o-mini': { deployments: [{ provider: 'mock-openai' }] } },
+    },
+  })
+  const t = new Telemetry(config, { clock: systemClock, logger: pino({ level: 'silent' }) })
+  const outcome: RequestOutcome = {
+    requestId: 'bench',
+    route: 'chat',
+    model: 'gpt-4o-mini',
+    provider: 'mock-openai',
+    status: 200,
+    stream: false,
+    durationMs: 5.3,
+    upstreamMs: 4.1,
+    waitMs: 0,
+    attempts: 1,
+    cache: 'BYPASS',
+    ttftMs: undefined,
+    usage: { prompt_tokens: 20, completion_tokens: 32, total_tokens: 52 },
+    errorCode: undefined,
+    truncated: false,
+    aborted: false,
+  }
+  const attempt = { provider: 'mock-openai', durationMs: 4.1, outcome: 'ok', status: 200 } as const
+  const out: Record<string, number> = {}
+  const observers = { 'sliding windows (JSON /metrics)': t.stats!, 'prom-client': t.prom, both: t.observer! }
+  for (const [name, o] of Object.entries(observers)) {
+    for (let i = 0; i < 200_000; i++) {
+      o.request(outcome)
+      o.attempt(attempt)
+    }
+    const samples: number[] = []
+    for (let r = 0; r < 5; r++) {
+      const n = 500_000
+      const start = performance.now()
+      for (let i = 0; i < n; i++) {
+        o.request(outcome)
+        o.attempt(attempt)
+      }
+      samples.push(((performance.now() - start) * 1e6) / n)
+    }
+    out[name] = median(samples)
+  }
+  return out
+}
+
+async function main(): Promise<void> {
+  pinSelf(1)
+  micro = inProcessCost()
+  const mock = await start({
+    name: 'mock',
+    script: 'mock-providers/src/cli.ts',
+    args: ['--profile', 'zero', '--openai-port', '0', '--anthropic-port', '0'],
+    cpu: 1,
+    ready: /mock-openai listening on (http:\/\/\S+)/,
+  })
+  const targets: { name: string; url: string }[] = []
+  for (const monitoring of [true, false]) {
+    const proxy = await start({
+      name: `proxy (metrics ${monitoring ? 'on' : 'off'})`,
+      script: 'proxy/src/server.ts',
+      args: ['--config', proxyConfig(mock.url, monitoring)],
+      env: { APP_ENV: 'production', LOG_LEVEL: 'warn', PROXY_API_KEYS: KEY },
+      cpu: 0,
+      ready: /"address":"(http:\/\/[^"]+)"/,
+    })
+    targets.push({ name: proxy.name, url: proxy.url })
+    const metrics = await (await fetch(`${proxy.url}/metrics`)).json()
+    if (metrics.monitoring_enabled !== monitoring)
+      throw new Error(`${proxy.name}: monitoring_enabled is not ${monitoring}`)
+  }
+  const results = new Map<string, Measurement[]>(targets.map((t) => [t.name, []]))
+  for (const t of targets) await run(t.url, warmup)
+  for (let round = 0; round < rounds; round++) {
+    for (const t of round % 2 ? [...targets].reverse() : targets) {
+      const m = await run(t.url, seconds)
+      results.get(t.name)!.push(m)
+      process.stderr.write(
+        `round ${round + 1}/${rounds} ${t.name}: ${m.rps.toFixed(0)} req/s, p50 ${m.p50.toFixed(3)} ms, p99 ${m.p99.toFixed(3)} ms\n`,
+      )
+    }
+  }
+  report(results)
+}
+
+function report(results: Map<string, Measurement[]>): void {
+  const rows = [...results].map(([name, ms]) => ({
+    name,
+    rps: median(ms.map((m) => m.rps)),
+    p50: median(ms.map((m) => m.p50)),
+    p99: median(ms.map((m) => m.p99)),
+  }))
+  const [on, off] = rows
+  const lines = [
+    `metrics cost benchmark: ${rounds} rounds x ${seconds}s, ${connections} connections, ${values.stream ? 'streaming' : 'non-streaming'}, zero-latency mock`,
+    '',
+    '| proxy | req/s (median) | p50 ms | p99 ms |',
+    '|---|---|---|---|',
+    ...rows.map((r) => `| ${r.name} | ${r.rps.toFixed(0)} | ${r.p50.toFixed(3)} | ${r.p99.toFixed(3)} |`),
+    '',
+    `throughput with metrics / without: ${((on.rps / off.rps) * 100).toFixed(1)} %`,
+    `p50 added by metrics: ${(on.p50 - off.p50).toFixed(3)} ms, p99: ${(on.p99 - off.p99).toFixed(3)} ms`,
+    `per request (from throughput): ${((1 / on.rps - 1 / off.rps) * 1e6).toFixed(1)} us of CPU 0`,
+    '',
+    'in-process, the observers alone (one request outcome + one upstream attempt):',
+    ...Object.entries(micro).map(([name, ns]) => `  ${name}: ${ns.toFixed(0)} ns per request`),
+  ]
+  console.log(lines.join('\n'))
+  const out =
+    values.out ??
+    join('reports', 'out', `bench-metrics-${new Date().toISOString().replace(/[:.]/g, '-')}.json`)
+  mkdirSync(join(out, '..'), { recursive: true })
+  writeFileSync(
+    out,
+    JSON.stringify(
+      {
+        seconds,
+        rounds,
+        connections,
+        stream: values.stream,
+        results: Object.fromEntries(results),
+        summary: rows,
+        in_process_ns: micro,
+      },
+      null,
+      2,
+    ),
+  )
+  console.log(`\nraw results: ${out}`)
+}
+
+main()
+  .catch((err) => {
+    console.error(err)
+    process.exitCode = 1
+  })
+  .finally(() => Promise.all(services.map((s) => s.stop())))
