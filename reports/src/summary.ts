@@ -43,7 +43,7 @@ export const StreamStats = z.strictObject({
 export const Run = z.strictObject({
   id: z.string().min(1),
   tier: z.string().min(1),
-  engine: z.enum(['k6', 'autocannon']),
+  engine: z.enum(['native', 'autocannon']),
   engine_version: z.string().optional(),
   started_at: z.iso.datetime({ offset: true }),
   ended_at: z.iso.datetime({ offset: true }),

@@ -101,7 +101,7 @@ export function passedSummary(): RunSummary {
   }
 }
 
-/** The heavy tier, open model, k6: p95 and the error rate break their baselines and p95 regressed. */
+/** The heavy tier, open model, native engine: p95 and the error rate break their baselines and p95 regressed. */
 export function failedSummary(): RunSummary {
   const tier: RunSummary['tier'] = {
     name: 'heavy',
@@ -128,8 +128,8 @@ export function failedSummary(): RunSummary {
     run: {
       id: '20260504-140000-heavy-c3d4',
       tier: 'heavy',
-      engine: 'k6',
-      engine_version: 'v1.4.2 (xk6-sse v0.1.12)',
+      engine: 'native',
+      engine_version: 'native (undici 8.13.1)',
       started_at: '2026-05-04T14:00:00.000Z',
       ended_at: '2026-05-04T14:15:03.000Z',
       duration_s: 903,
@@ -138,7 +138,7 @@ export function failedSummary(): RunSummary {
       target_url: 'http://127.0.0.1:8000',
       mock_profile: 'degraded',
       load_model: 'open',
-      command: 'npm run load:heavy -- --engine k6 --mock-profile degraded --seed 7',
+      command: 'npm run load:heavy -- --engine native --mock-profile degraded --seed 7',
     },
     environment: { ...environment(), cpu_count: 4, total_memory_mb: 15_872 },
     tier,
@@ -270,12 +270,12 @@ export function streamingSummary(): RunSummary {
       ...base.run,
       id: '20260504-150000-medium-e5f6',
       tier: 'medium',
-      engine: 'k6',
-      engine_version: 'v1.4.2 (xk6-sse v0.1.12)',
+      engine: 'native',
+      engine_version: 'native (undici 8.13.1)',
       started_at: '2026-05-04T15:00:00.000Z',
       ended_at: '2026-05-04T15:05:01.000Z',
       duration_s: 301,
-      command: 'npm run load:medium -- --engine k6',
+      command: 'npm run load:medium -- --engine native',
     },
     tier,
     totals: {

@@ -57,6 +57,17 @@ describe('parseSummary', () => {
     )
   })
 
+  it('knows the two engines of the harness, native and autocannon, and no other', () => {
+    for (const engine of ['native', 'autocannon']) {
+      const summary = passedSummary()
+      summary.run.engine = engine as RunSummary['run']['engine']
+      expect(parseSummary(summary).run.engine).toBe(engine)
+    }
+    const k6 = passedSummary() as unknown as Invalid
+    k6.run.engine = 'k6'
+    expect(paths(k6)).toEqual(['run.engine'])
+  })
+
   it('lists the violations in the error message, one per line', () => {
     const bad = passedSummary() as unknown as Invalid
     bad.run.seed = 1.5

@@ -1,0 +1,127 @@
+// ci/baselines/<tier>.json: the reference a CI run is compared with. It holds up to five earlier
+// runs of the tier (same engine, model, scale and seed), each with its headline figures and its
+// latency samples by 1-second bucket: the gate resamples runs, then buckets, so the noise between
+// runs (a busier machine, another JIT path) widens the interval as much as it should.
+import { execFileSync } from 'node:child_process'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { z } from 'zod'
+import type { RunSummary } from '../reports/src/summary.ts'
+
+export const BASELINES_DIR = new URL('./baselines/', import.meta.url).pathname
+const REPO_ROOT = new URL('..', import.meta.url).pathname
+
+const BaselineRun = z.strictObject({
+  run_id: z.string().min(1),
+  created_at: z.iso.datetime({ offset: true }),
+  git_commit: z.string().nullable(),
+  latency_ms: z.number().nonnegative().nullable(),
+  error_rate: z.number().min(0).max(1),
+  rps: z.number().nonnegative(),
+  /** Latencies (ms) of successful requests by 1-second bucket. */
+  samples_ms: z.array(z.array(z.number().nonnegative())),
+})
+export type BaselineRun = z.infer<typeof BaselineRun>
+
+export const BaselineFile = z.strictObject({
+  schema_version: z.literal(1),
+  tier: z.string().min(1),
+  engine: z.enum(['native', 'autocannon']),
+  load_model: z.enum(['open', 'closed']),
+  duration_scale: z.number().positive(),
+  seed: z.int(),
+  mock_profile: z.string().nullable(),
+  latency_percentile: z.number().gt(0).lt(100),
+  updated_at: z.iso.datetime({ offset: true }),
+  environment: z.strictObject({
+    cpu_model: z.string(),
+    cpu_count: z.int().positive(),
+    node_version: z.string(),
+  }),
+  runs: z.array(BaselineRun).min(1).max(5),
+})
+export type BaselineFile = z.infer<typeof BaselineFile>
+
+export const SamplesFile = z.object({
+  bucket_s: z.number().positive(),
+  latency_ms: z.array(z.array(z.number())),
+})
+export type SamplesFile = z.infer<typeof SamplesFile>
+
+export function baselinePath(tier: string, dir = BASELINES_DIR): string {
+  return join(dir, `${tier}.json`)
+}
+
+export function readBaseline(tier: string, dir = BASELINES_DIR): BaselineFile | null {
+  const file = baselinePath(tier, dir)
+  if (!existsSync(file)) return null
+  return BaselineFile.parse(JSON.parse(readFileSync(file, 'utf8')))
+}
+
+export function readSamples(runDir: string): SamplesFile {
+  return SamplesFile.parse(JSON.parse(readFileSync(join(runDir, 'samples.json'), 'utf8')))
+}
+
+/** Runs are comparable when they ran the same tier the same way. */
+export function sameSetup(a: RunSummary, b: RunSummary): boolean {
+  return (
+    a.run.tier === b.run.tier &&
+    a.run.engine === b.run.engine &&
+    a.run.load_model === b.run.load_model &&
+    a.run.duration_scale === b.run.duration_scale &&
+    a.run.seed === b.run.seed &&
+    a.run.mock_profile === b.run.mock_profile
+  )
+}
+
+/** The baseline file of finished runs (newest first), each with its summary and samples.json. */
+export function baselineFromRuns(
+  runs: readonly { summary: RunSummary; samples: SamplesFile }[],
+): BaselineFile {
+  if (runs.length === 0) throw new Error('a baseline needs at least one run')
+  const [{ summary: first }] = runs
+  const p = first.tier.latency_target.percentile
+  return BaselineFile.parse({
+    schema_version: 1,
+    tier: first.run.tier,
+    engine: first.run.engine,
+    load_model: first.run.load_model,
+    duration_scale: first.run.duration_scale,
+    seed: first.run.seed,
+    mock_profile: first.run.mock_profile,
+    latency_percentile: p,
+    updated_at: new Date().toISOString(),
+    environment: {
+      cpu_model: first.environment.cpu_model,
+      cpu_count: first.environment.cpu_count,
+      node_version: first.environment.node_version,
+    },
+    runs: runs.map(({ summary, samples }) => ({
+      run_id: summary.run.id,
+      created_at: summary.run.ended_at,
+      git_commit: summary.environment.git_commit,
+      latency_ms: summary.baselines.find((b) => b.metric === `latency_p${p}_ms`)?.actual ?? null,
+      error_rate: summary.totals.error_rate,
+      rps: summary.baselines.find((b) => b.metric === 'rps_after_ramp_up')?.actual ?? summary.totals.rps,
+      samples_ms: samples.latency_ms,
+    })),
+  })
+}
+
+export function writeBaseline(baseline: BaselineFile, dir = BASELINES_DIR): string {
+  const file = baselinePath(baseline.tier, dir)
+  writeFileSync(file, `${JSON.stringify(BaselineFile.parse(baseline), null, 2)}\n`)
+  formatWithBiome(file)
+  return file
+}
+
+/** Lays the file out as `npm run check` wants it (number arrays filled to the line width), when biome is installed. */
+function formatWithBiome(file: string): void {
+  const biome = join(REPO_ROOT, 'node_modules/.bin/biome')
+  if (!existsSync(biome)) return
+  try {
+    execFileSync(biome, ['format', '--write', file], { cwd: REPO_ROOT, stdio: 'ignore' })
+  } catch {
+    // Formatting is cosmetic; the content is already written and valid.
+  }
+}

@@ -1,0 +1,82 @@
+// `npm run baseline:update`: writes ci/baselines/<tier>.json from the latest load:ci runs of each
+// tier (up to --runs, default 3, newest first, all run the same way as the newest). With --fresh, or
+// when there are none, it runs the load:ci tiers first. A run that broke or failed a seed baseline
+// is never taken; one that failed only on the regression gate may be (an accepted change).
+import { existsSync, readdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import type { RunSummary } from '../reports/src/summary.ts'
+import { REPORTS_OUT } from '../scenarios/run/runner.ts'
+import { readSummary } from './apply-gate.ts'
+import { baselineFromRuns, readSamples, sameSetup, writeBaseline } from './baseline-file.ts'
+import { CI_TIERS, runCi } from './load-ci.ts'
+
+/** load:ci run directories of a tier, newest first. */
+export function ciRunsOf(tier: string, out = REPORTS_OUT): string[] {
+  if (!existsSync(out)) return []
+  return readdirSync(out)
+    .filter((name) => name.startsWith('ci-') && existsSync(join(out, name, tier, 'summary.json')))
+    .sort()
+    .reverse()
+    .map((name) => join(out, name, tier))
+}
+
+function acceptable(summary: RunSummary): boolean {
+  return summary.status !== 'broken' && summary.baselines.every((b) => b.passed)
+}
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      fresh: { type: 'boolean', default: false },
+      tiers: { type: 'string' },
+      runs: { type: 'string', default: '3' },
+    },
+  })
+  const tiers = values.tiers?.split(',') ?? [...CI_TIERS]
+  const wanted = Math.min(5, Math.max(1, Number(values.runs)))
+  if (values.fresh || tiers.some((t) => ciRunsOf(t).length === 0)) {
+    process.stderr.write('running the load:ci tiers to take a new baseline run\n')
+    await runCi({ tiers, gate: false })
+  }
+  let missing = 0
+  for (const tier of tiers) {
+    const runs: { summary: RunSummary; samples: ReturnType<typeof readSamples> }[] = []
+    for (const dir of ciRunsOf(tier)) {
+      const summary = readSummary(dir)
+      if (!acceptable(summary)) {
+        process.stderr.write(
+          `${tier}: skipping ${summary.run.id} (${summary.status}: ${summary.status_reason ?? ''})\n`,
+        )
+        continue
+      }
+      if (runs.length > 0 && !sameSetup(runs[0].summary, summary)) continue
+      runs.push({ summary, samples: readSamples(dir) })
+      if (runs.length === wanted) break
+    }
+    if (runs.length === 0) {
+      process.stderr.write(`${tier}: no passing load:ci run to take\n`)
+      missing++
+      continue
+    }
+    const file = writeBaseline(baselineFromRuns(runs))
+    const ids = runs.map((r) => r.summary.run.id).join(', ')
+    process.stdout.write(`${tier}: ${file} from ${runs.length} run(s): ${ids}\n`)
+    if (runs.length < wanted) {
+      process.stderr.write(
+        `${tier}: only ${runs.length} of ${wanted} runs; run load:ci again and update, for a baseline that knows the run-to-run noise\n`,
+      )
+    }
+  }
+  return missing > 0 ? 99 : 0
+}
+
+if (import.meta.main) {
+  main().then(
+    (code) => process.exit(code),
+    (error: unknown) => {
+      process.stderr.write(`${(error as Error)?.stack ?? error}\n`)
+      process.exit(1)
+    },
+  )
+}

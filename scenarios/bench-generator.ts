@@ -1,0 +1,193 @@
+// `npm run bench:generator`: how many requests per second one core of the harness can generate, for
+// each engine, against zero-latency servers on another core: a bare node:http server (`plain`) and
+// mock-openai with the `zero` profile (`mock-zero`). Closed loop, no think time, chat completions.
+// Each run's rate is also expressed per fully busy core (req/s * 100 / generator CPU %), which stays
+// meaningful when the server, not the generator, held a run back. The best of each engine is its
+// ceiling, written to scenarios/generator-capacity.json; a tier's report then says when it came near
+// that ceiling (the generator, not the proxy, may be the limit).
+import { execFileSync, spawnSync } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import { runEngine } from './engines/engine-process.ts'
+import { ENGINES, type EngineName, type EnginePlan } from './engines/plan.ts'
+import { collectEnvironment } from './run/environment.ts'
+import { type BenchRun, CAPACITY_FILE, writeCapacity } from './run/generator-capacity.ts'
+import { ProcessGroup } from './run/processes.ts'
+import { REPO_ROOT } from './run/stack.ts'
+
+const PLAIN_SERVER = `
+const http = require('node:http')
+const body = JSON.stringify({ id: 'x', object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant', content: 'ok' }, finish_reason: 'stop' }], usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 } })
+const server = http.createServer((req, res) => { req.resume(); req.on('end', () => { res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }); res.end(body) }) })
+server.keepAliveTimeout = 60000
+server.listen(0, '127.0.0.1', () => console.log('plain listening on http://127.0.0.1:' + server.address().port))
+`
+
+function canPin(): boolean {
+  return spawnSync('taskset', ['-c', '0', 'true']).status === 0
+}
+
+/** Pins a running process to one core (best effort). */
+function pin(pid: number, core: number): void {
+  try {
+    execFileSync('taskset', ['-pc', String(core), String(pid)], { stdio: 'ignore' })
+  } catch {
+    // not pinned: the note in the capacity file says so
+  }
+}
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      duration: { type: 'string', default: '10' },
+      connections: { type: 'string', default: '32' },
+      'dry-run': { type: 'boolean', default: false },
+    },
+  })
+  const durationS = Number(values.duration)
+  const connections = Number(values.connections)
+  const pinned = canPin()
+  const serverCore = pinned ? ['taskset', '-c', '1'] : []
+  const group = new ProcessGroup()
+  const logs = mkdtempSync(join(tmpdir(), 'bench-generator-'))
+  const runs: BenchRun[] = []
+  try {
+    const start = (name: string, args: string[]) =>
+      group.start(
+        name,
+        serverCore[0] ?? process.execPath,
+        [...serverCore.slice(1), ...(serverCore.length ? [process.execPath] : []), ...args],
+        {
+          logFile: join(logs, `${name}.log`),
+          cwd: REPO_ROOT,
+        },
+      )
+    const plain = start('plain', ['-e', PLAIN_SERVER])
+    const mock = start('mock-zero', [
+      join(REPO_ROOT, 'mock-providers/src/cli.ts'),
+      '--openai-port',
+      '0',
+      '--anthropic-port',
+      '0',
+      '--profile',
+      'zero',
+    ])
+    const urlOf = (p: typeof plain, pattern: RegExp) => p.waitFor((line) => pattern.exec(line)?.[1], 15_000)
+    const targets = {
+      plain: await urlOf(plain, /^plain listening on (\S+)/),
+      'mock-zero': await urlOf(mock, /^mock-openai listening on (\S+)/),
+    }
+    for (const [target, url] of Object.entries(targets)) {
+      for (const engine of ENGINES) {
+        const plan: EnginePlan = {
+          engine,
+          targetUrl: url,
+          apiKey: 'bench',
+          loadModel: 'closed',
+          arrival: 'constant',
+          users: connections,
+          rps: 0,
+          durationS,
+          rampUpS: 0,
+          thinkTimeS: undefined,
+          mix: [{ name: 'chat', weight: 1 }],
+          corpus: { size: 1000, zipfExponent: 1, models: ['gpt-4o-mini'] },
+          seed: 1,
+          requestTimeoutS: 10,
+          drainS: 5,
+          bucketS: 1,
+          latencyPercentile: 95,
+          samplesPerBucket: 1,
+        }
+        process.stderr.write(
+          `${engine} -> ${target} (${connections} connections, ${durationS} s)${pinned ? ', generator on core 0, server on core 1' : ''}\n`,
+        )
+        const result = await runEngine(plan, { onSpawn: (pid) => pinned && pin(pid, 0) })
+        // The first second warms the JIT and opens the connections: measure from the second one.
+        const steady = result.ticks.slice(1, -1)
+        const rps = steady.length
+          ? steady.reduce((a, t) => a + t.rps, 0) / steady.length
+          : result.requests / result.durationS
+        const cpu = steady.length
+          ? steady.reduce((a, t) => a + t.cpu_percent, 0) / steady.length
+          : result.cpu.mean
+        runs.push({
+          engine,
+          target,
+          connections,
+          rps: Math.round(rps),
+          cpu_percent: Math.round(cpu * 10) / 10,
+          rps_per_core: cpu > 0 ? Math.round((rps * 100) / cpu) : 0,
+          p50_ms: result.latency_ms?.p50 ?? null,
+          errors: result.errors,
+        })
+      }
+    }
+  } finally {
+    await group.stopAll()
+    rmSync(logs, { recursive: true, force: true })
+  }
+  // A run whose server failed (errors) measured how fast errors come back, not the generator.
+  const best = (engine: EngineName) => {
+    const own = runs.filter((r) => r.engine === engine)
+    const clean = own.filter((r) => r.errors === 0)
+    return (clean.length ? clean : own).sort((a, b) => b.rps_per_core - a.rps_per_core)[0]
+  }
+  const env = collectEnvironment(REPO_ROOT)
+  const capacity = {
+    measured_at: new Date().toISOString(),
+    cpu_model: env.cpu_model,
+    cpu_count: env.cpu_count,
+    node_version: env.node_version,
+    pinned,
+    scenario: 'chat (POST /v1/chat/completions, non-streaming), closed loop without think time',
+    duration_s: durationS,
+    engines: { native: best('native'), autocannon: best('autocannon') },
+    runs,
+  }
+  const header = ['engine', 'target', 'req/s', 'gen CPU %', 'req/s/core', 'p50 ms', 'errors']
+  const rows = runs.map((r) => [
+    r.engine,
+    r.target,
+    String(r.rps),
+    r.cpu_percent.toFixed(1),
+    String(r.rps_per_core),
+    (r.p50_ms ?? 0).toFixed(2),
+    String(r.errors),
+  ])
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)))
+  process.stdout.write(
+    `\n${[header, ...rows]
+      .map((row) =>
+        row
+          .map((c, i) => c.padEnd(widths[i]))
+          .join('  ')
+          .trimEnd(),
+      )
+      .join('\n')}\n`,
+  )
+  process.stdout.write(
+    `\nceiling on one core: native ${capacity.engines.native.rps_per_core} req/s, autocannon ${capacity.engines.autocannon.rps_per_core} req/s\n`,
+  )
+  const held = runs.filter((r) => r.cpu_percent < 80)
+  if (held.length > 0) {
+    process.stdout.write(
+      `note: ${held.length} run(s) did not saturate the generator (CPU < 80 %): the server or a busy machine held them back, and their req/s/core is extrapolated from the CPU cost per request.\n`,
+    )
+  }
+  if (!values['dry-run']) {
+    writeCapacity(capacity)
+    process.stdout.write(`written to ${CAPACITY_FILE}\n`)
+  }
+  return 0
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`${(error as Error)?.stack ?? error}\n`)
+    process.exit(1)
+  },
+)

@@ -1,0 +1,13 @@
+// Every scenario by name: the one registry both engines and the runner look scenarios up in.
+import { chat } from './chat.ts'
+import { chatStream } from './chat-stream.ts'
+import { condense } from './condense.ts'
+import { models } from './models.ts'
+import type { Scenario, ScenarioName } from './scenario.ts'
+
+export const SCENARIOS: Readonly<Record<ScenarioName, Scenario>> = Object.freeze({
+  chat,
+  'chat-stream': chatStream,
+  models,
+  condense,
+})

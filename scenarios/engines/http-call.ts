@@ -1,0 +1,94 @@
+// One request of the native engine on an undici pool: send, read the answer (as SSE when streaming),
+// and turn what happened into an Outcome. The latency origin is given by the caller: the intended
+// send time in the open model, the actual send time in the closed model.
+import type { Dispatcher } from 'undici'
+import type { RequestSpec } from '../scenario.ts'
+import type { Outcome } from './recorder.ts'
+import { SseMeter } from './sse.ts'
+
+const SERVER_TIMING_PROXY = /(?:^|,)\s*proxy;dur=([\d.]+)/
+
+export type CallContext = {
+  readonly dispatcher: Dispatcher
+  /** Prepended to the scenario's path (the target URL's path, without a trailing slash). */
+  readonly pathPrefix: string
+  readonly now: () => number
+  readonly signal: AbortSignal
+}
+
+export async function call(ctx: CallContext, spec: RequestSpec, startMs: number): Promise<Outcome> {
+  let meter: SseMeter | null = null
+  try {
+    const response = await ctx.dispatcher.request({
+      method: spec.method,
+      path: ctx.pathPrefix + spec.path,
+      headers: spec.headers,
+      body: spec.body,
+      signal: ctx.signal,
+    })
+    const proxyMs = serverTimingProxy(response.headers['server-timing'])
+    if (response.statusCode < 200 || response.statusCode >= 300) {
+      await response.body.dump({ limit: 1 << 20 })
+      return outcome(ctx, spec, startMs, false, `http_${response.statusCode}`, null, proxyMs)
+    }
+    if (!spec.stream) {
+      for await (const _ of response.body) {
+        // read to the last byte: the latency is the time to the complete answer
+      }
+      return outcome(ctx, spec, startMs, true, null, null, proxyMs)
+    }
+    meter = new SseMeter(startMs, ctx.now)
+    for await (const chunk of response.body) meter.push(chunk as Uint8Array)
+    const verdict = meter.finish()
+    return outcome(ctx, spec, startMs, verdict.kind === null, verdict.kind, verdict, proxyMs)
+  } catch (error) {
+    // A stream cut mid-way (reset, timeout) keeps what it measured, and is truncated.
+    const verdict = meter?.finish() ?? null
+    const stream = verdict ? { ...verdict, truncated: true } : null
+    return outcome(ctx, spec, startMs, false, errorKind(error, ctx.signal), stream, Number.NaN)
+  }
+}
+
+function outcome(
+  ctx: CallContext,
+  spec: RequestSpec,
+  startMs: number,
+  ok: boolean,
+  kind: string | null,
+  stream: Outcome['stream'],
+  proxyMs: number,
+): Outcome {
+  const endMs = ctx.now()
+  return { scenario: spec.scenario, ok, kind, latencyMs: endMs - startMs, endMs, stream, proxyMs }
+}
+
+function serverTimingProxy(header: string | string[] | undefined): number {
+  if (header === undefined) return Number.NaN
+  const match = SERVER_TIMING_PROXY.exec(Array.isArray(header) ? header.join(',') : header)
+  return match ? Number(match[1]) : Number.NaN
+}
+
+/** A short, stable name for a transport failure. */
+export function errorKind(error: unknown, signal?: AbortSignal): string {
+  if (signal?.aborted) return 'interrupted'
+  const code = (error as { code?: string })?.code ?? ''
+  switch (code) {
+    case 'UND_ERR_HEADERS_TIMEOUT':
+    case 'UND_ERR_BODY_TIMEOUT':
+    case 'UND_ERR_CONNECT_TIMEOUT':
+    case 'ETIMEDOUT':
+      return 'timeout'
+    case 'ECONNREFUSED':
+      return 'connect_refused'
+    case 'ECONNRESET':
+    case 'EPIPE':
+    case 'UND_ERR_SOCKET':
+    case 'UND_ERR_CLOSED':
+      return 'reset'
+    case 'UND_ERR_ABORTED':
+    case 'ABORT_ERR':
+      return 'interrupted'
+    default:
+      return code ? code.toLowerCase() : 'network'
+  }
+}

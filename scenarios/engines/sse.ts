@@ -1,0 +1,131 @@
+// Measures one server-sent-events stream as it arrives: time to the first content chunk (TTFT),
+// every gap between content chunks (ITL), tokens, and whether it ended properly. A stream is
+// truncated when it ends without `data: [DONE]` or carries an error event: such a stream counts as
+// truncated AND as an error, since a client got a cut answer under a 200 status.
+import type { StreamOutcome } from './recorder.ts'
+
+export type StreamVerdict = StreamOutcome & {
+  /** null for a healthy stream, else the error kind. */
+  readonly kind: 'truncated_stream' | 'stream_error' | 'malformed_chunk' | null
+  readonly chunks: number
+}
+
+export class SseMeter {
+  readonly #startMs: number
+  readonly #now: () => number
+  readonly #decoder = new TextDecoder()
+  #buffer = ''
+  #event = ''
+  #data: string[] = []
+  #lastContentMs = Number.NaN
+  #ttftMs = Number.NaN
+  readonly #itl: number[] = []
+  #chunks = 0
+  #usageTokens = -1
+  #done = false
+  #errorEvent = false
+  #malformed = false
+
+  /** startMs: the request's start (its intended send time in the open model), on the `now` clock. */
+  constructor(startMs: number, now: () => number) {
+    this.#startMs = startMs
+    this.#now = now
+  }
+
+  push(chunk: Uint8Array | string): void {
+    const text = typeof chunk === 'string' ? chunk : this.#decoder.decode(chunk, { stream: true })
+    const at = this.#now()
+    this.#buffer += text
+    let newline = this.#buffer.indexOf('\n')
+    while (newline >= 0) {
+      const line =
+        this.#buffer.charCodeAt(newline - 1) === 13
+          ? this.#buffer.slice(0, newline - 1)
+          : this.#buffer.slice(0, newline)
+      this.#buffer = this.#buffer.slice(newline + 1)
+      this.#line(line, at)
+      newline = this.#buffer.indexOf('\n')
+    }
+  }
+
+  /** The stream ended (or was cut): the verdict. */
+  finish(): StreamVerdict {
+    if (this.#buffer.length > 0) this.#line(this.#buffer, this.#now())
+    this.#buffer = ''
+    if (this.#data.length > 0) this.#dispatch(this.#now())
+    const truncated = !this.#done || this.#errorEvent
+    const kind = this.#errorEvent
+      ? 'stream_error'
+      : !this.#done
+        ? 'truncated_stream'
+        : this.#malformed
+          ? 'malformed_chunk'
+          : null
+    return {
+      ttftMs: this.#ttftMs,
+      itlMs: this.#itl,
+      tokens: this.#usageTokens >= 0 ? this.#usageTokens : this.#chunks,
+      truncated,
+      kind,
+      chunks: this.#chunks,
+    }
+  }
+
+  #line(line: string, at: number): void {
+    if (line === '') {
+      if (this.#data.length > 0) this.#dispatch(at)
+      this.#event = ''
+      return
+    }
+    if (line.charCodeAt(0) === 58) return // ':' comment, e.g. `: ping` keep-alives
+    const colon = line.indexOf(':')
+    const field = colon < 0 ? line : line.slice(0, colon)
+    let value = colon < 0 ? '' : line.slice(colon + 1)
+    if (value.charCodeAt(0) === 32) value = value.slice(1)
+    if (field === 'data') this.#data.push(value)
+    else if (field === 'event') this.#event = value
+  }
+
+  #dispatch(at: number): void {
+    const data = this.#data.join('\n')
+    this.#data = []
+    if (this.#event === 'error') {
+      this.#errorEvent = true
+      return
+    }
+    if (data === '[DONE]') {
+      this.#done = true
+      return
+    }
+    let payload: ChunkPayload
+    try {
+      payload = JSON.parse(data)
+    } catch {
+      this.#malformed = true
+      return
+    }
+    if (payload === null || typeof payload !== 'object') {
+      this.#malformed = true
+      return
+    }
+    if (payload.error) {
+      this.#errorEvent = true
+      return
+    }
+    const tokens = payload.usage?.completion_tokens
+    if (typeof tokens === 'number') this.#usageTokens = tokens
+    const content = payload.choices?.[0]?.delta?.content
+    if (typeof content === 'string' && content.length > 0) {
+      this.#chunks++
+      if (Number.isNaN(this.#lastContentMs)) this.#ttftMs = at - this.#startMs
+      else this.#itl.push(at - this.#lastContentMs)
+      this.#lastContentMs = at
+    }
+  }
+}
+
+type ChunkPayload = {
+  error?: unknown
+  usage?: { completion_tokens?: unknown } | null
+  choices?: { delta?: { content?: unknown } }[]
+} | null

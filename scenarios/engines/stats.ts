@@ -1,0 +1,104 @@
+// Small statistics helpers shared by the engines: HDR histograms in microseconds (so sub-millisecond
+// latencies keep three significant digits), nearest-rank percentiles of small arrays, and the
+// report's latency-histogram ladder.
+import { build, type Histogram } from 'hdr-histogram-js'
+import type { LatencyStats, StreamStats } from '../../reports/src/summary.ts'
+
+export function histogram(): Histogram {
+  return build({ numberOfSignificantValueDigits: 3, useWebAssembly: false })
+}
+
+export function recordMs(h: Histogram, ms: number): void {
+  h.recordValue(Math.max(1, Math.round(ms * 1000)))
+}
+
+const r2 = (value: number) => Math.round(value * 100) / 100
+
+/** min, mean, p50..p99, max of an HDR histogram in µs, in ms, forced into non-decreasing order. */
+export function latencyStats(h: Histogram): LatencyStats | undefined {
+  if (h.totalCount === 0) return undefined
+  const min = r2(h.minNonZeroValue / 1000)
+  const p50 = Math.max(min, r2(h.getValueAtPercentile(50) / 1000))
+  const p90 = Math.max(p50, r2(h.getValueAtPercentile(90) / 1000))
+  const p95 = Math.max(p90, r2(h.getValueAtPercentile(95) / 1000))
+  const p99 = Math.max(p95, r2(h.getValueAtPercentile(99) / 1000))
+  const max = Math.max(p99, r2(h.maxValue / 1000))
+  return { min, mean: r2(h.mean / 1000), p50, p90, p95, p99, max }
+}
+
+export function percentilesOf(h: Histogram): { p50: number; p90: number; p95: number; p99: number } {
+  const s = latencyStats(h)
+  return s ? { p50: s.p50, p90: s.p90, p95: s.p95, p99: s.p99 } : { p50: 0, p90: 0, p95: 0, p99: 0 }
+}
+
+/** Nearest-rank percentile of an ascending array; null when empty. */
+export function percentileSorted(sorted: ArrayLike<number>, percentile: number): number | null {
+  if (sorted.length === 0) return null
+  const rank = Math.max(1, Math.ceil((percentile / 100) * sorted.length))
+  return sorted[Math.min(sorted.length, rank) - 1]
+}
+
+/** Streaming measurements of one scenario or of the whole run. */
+export class StreamAccumulator {
+  readonly ttft = histogram()
+  readonly itl = histogram()
+  /** Time per output token after the first: (e2e - ttft) / (tokens - 1), vLLM's TPOT. */
+  readonly tpot = histogram()
+  streams = 0
+  truncated = 0
+
+  stats(): StreamStats | undefined {
+    if (this.streams === 0) return undefined
+    const tpotMedianMs = this.tpot.totalCount === 0 ? 0 : this.tpot.getValueAtPercentile(50) / 1000
+    return {
+      streams: this.streams,
+      ttft_ms: percentilesOf(this.ttft),
+      itl_ms: percentilesOf(this.itl),
+      // The median stream's decoding speed; TPOT is floored at 1 µs, so a mock that sends every token at
+      // once reads as 1e6 tokens/s rather than infinity.
+      tokens_per_s: tpotMedianMs > 0 ? r2(1000 / tpotMedianMs) : 0,
+      truncated: this.truncated,
+      truncated_rate: Math.round((this.truncated / this.streams) * 10_000) / 10_000,
+    }
+  }
+}
+
+/** Bounds (ms) of the report's latency histogram: fine below 10 ms, where the mocks answer. */
+export const HISTOGRAM_BOUNDS_MS: readonly number[] = [
+  0.25, 0.5, 0.75, 1, 1.5, 2, 3, 4, 5, 6, 8, 10, 12.5, 15, 20, 25, 30, 40, 50, 60, 75, 100, 125, 150, 200,
+  250, 300, 400, 500, 600, 750, 1000, 1250, 1500, 2000, 2500, 3000, 4000, 5000, 7500, 10_000, 15_000, 20_000,
+  30_000, 45_000, 60_000, 120_000, 300_000, 600_000,
+]
+
+export function bucketIndex(bounds: readonly number[], value: number): number {
+  let low = 0
+  let high = bounds.length
+  while (low < high) {
+    const mid = (low + high) >>> 1
+    if (bounds[mid] >= value) high = mid
+    else low = mid + 1
+  }
+  return low
+}
+
+/** Counts -> the summary's buckets, without empty leading and trailing buckets. */
+export function histogramBuckets(
+  counts: ArrayLike<number>,
+  maxMs: number,
+): { le_ms: number; count: number }[] {
+  let first = -1
+  let last = -1
+  for (let i = 0; i < counts.length; i++) {
+    if (counts[i] > 0) {
+      if (first < 0) first = i
+      last = i
+    }
+  }
+  if (first < 0) return []
+  const buckets: { le_ms: number; count: number }[] = []
+  for (let i = first; i <= last; i++) {
+    const le = i < HISTOGRAM_BOUNDS_MS.length ? HISTOGRAM_BOUNDS_MS[i] : Math.ceil(maxMs)
+    buckets.push({ le_ms: le, count: counts[i] })
+  }
+  return buckets
+}

@@ -1,0 +1,223 @@
+// Runs one tier end to end: boot mocks + proxy (unless --target), wait for health, probe optional
+// endpoints, drive the engine in its own process while sampling /metrics and drawing progress, then
+// stop everything it started (whatever happened), write summary.json (validated), report.html and
+// the engine's raw output, and return the exit code: 0 passed, 99 a baseline failed, 1 broken.
+import { randomBytes } from 'node:crypto'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { renderReport } from '../../reports/src/render.ts'
+import { parseSummary, type RunSummary } from '../../reports/src/summary.ts'
+import { runEngine } from '../engines/engine-process.ts'
+import type { EngineName, EnginePlan, EngineResult } from '../engines/plan.ts'
+import { effectiveMix } from '../mixed.ts'
+import type { ScenarioName } from '../scenario.ts'
+import { getTier, loadTiers, scaleTier, TIERS_FILE } from '../tiers.ts'
+import { collectEnvironment } from './environment.ts'
+import { readCapacity } from './generator-capacity.ts'
+import { probeScenarios, waitForHealth } from './probe.ts'
+import { ProcessGroup } from './processes.ts'
+import { createProgress } from './progress.ts'
+import { startMetricsSampler } from './proxy-metrics.ts'
+import { bootStack, REPO_ROOT, type Stack } from './stack.ts'
+import { buildSummary } from './summary-build.ts'
+
+export const REPORTS_OUT = join(REPO_ROOT, 'reports/out')
+export const EXIT = { passed: 0, failed: 99, broken: 1, interrupted: 130 } as const
+
+export type RunOptions = {
+  readonly tier: string
+  readonly engine?: EngineName
+  readonly durationScale?: number
+  /** Load an existing proxy instead of booting mocks + proxy. */
+  readonly target?: string
+  readonly apiKey?: string | null
+  readonly mockProfile?: string
+  readonly seed?: number
+  /** The run directory (default reports/out/<run-id>). */
+  readonly out?: string
+  readonly loadModel?: 'open' | 'closed'
+  readonly arrival?: 'poisson' | 'constant'
+  readonly tiersFile?: string
+  readonly proxyConfig?: string
+  readonly command?: string
+  readonly signal?: AbortSignal
+  /** Progress output (default: process.stderr); null draws nothing. */
+  readonly progress?: (NodeJS.WritableStream & { isTTY?: boolean; columns?: number }) | null
+  readonly now?: () => Date
+  /** Told the PIDs of the mocks and the proxy once they are up (tests use it to kill one). */
+  readonly onStackReady?: (processes: readonly { name: string; pid: number }[]) => void
+}
+
+export type RunOutcome = {
+  summary: RunSummary
+  dir: string
+  exitCode: number
+  /** The processes the run started (all stopped by now). */
+  processes: readonly { name: string; pid: number }[]
+}
+
+export async function runTier(options: RunOptions): Promise<RunOutcome> {
+  const now = options.now ?? (() => new Date())
+  const catalog = loadTiers(options.tiersFile ?? TIERS_FILE)
+  const scale = options.durationScale ?? 1
+  const base = scaleTier(getTier(catalog, options.tier), scale)
+  const tier = { ...base, arrival: options.arrival ?? base.arrival }
+  const engine = options.engine ?? 'native'
+  const loadModel = engine === 'autocannon' ? 'closed' : (options.loadModel ?? tier.loadModel)
+  const seed = options.seed ?? 42
+  const startedAt = now()
+  const runId = `${stamp(startedAt)}-${tier.name}-${engine}-${randomBytes(2).toString('hex')}`
+  const dir = options.out ?? join(REPORTS_OUT, runId)
+  mkdirSync(dir, { recursive: true })
+
+  const group = new ProcessGroup()
+  const engineProcesses: { name: string; pid: number }[] = []
+  let stack: Stack | null = null
+  let targetUrl = options.target?.replace(/\/$/, '') ?? 'http://127.0.0.1'
+  let result: EngineResult | null = null
+  let broken: string | null = null
+  let skipped = new Map<ScenarioName, string>()
+  let mix = [...tier.scenarios]
+  let proxyMetrics: RunSummary['proxy_metrics']
+  const progressOut = options.progress === undefined ? process.stderr : options.progress
+  try {
+    let apiKey = options.apiKey ?? null
+    if (!options.target) {
+      stack = await bootStack({
+        group,
+        runDir: dir,
+        mockProfile: options.mockProfile ?? 'baseline',
+        seed,
+        proxyConfig: options.proxyConfig,
+      })
+      targetUrl = stack.targetUrl
+      apiKey = stack.apiKey
+      options.onStackReady?.(stack.processes.map((p) => ({ name: p.name, pid: p.pid })))
+    }
+    await waitForHealth(targetUrl, 20_000, options.signal)
+    skipped = await probeScenarios(targetUrl, apiKey, tier.scenarios)
+    mix = effectiveMix(tier.scenarios, skipped)
+    const plan: EnginePlan = {
+      engine,
+      targetUrl,
+      apiKey,
+      loadModel,
+      arrival: tier.arrival,
+      users: tier.users,
+      rps: tier.expectedRps,
+      durationS: tier.durationS,
+      rampUpS: tier.rampUpS,
+      thinkTimeS: tier.thinkTimeS,
+      mix,
+      corpus: catalog.corpus,
+      seed,
+      requestTimeoutS: tier.requestTimeoutS,
+      drainS: tier.drainS,
+      bucketS: 1,
+      latencyPercentile: tier.latency.percentile,
+      samplesPerBucket: 500,
+    }
+    const engineStart = performance.now()
+    const sampler = startMetricsSampler({
+      targetUrl,
+      apiKey,
+      elapsedS: () => (performance.now() - engineStart) / 1000,
+    })
+    const progress = progressOut
+      ? createProgress({
+          out: progressOut,
+          label: `${tier.name} ${engine} ${loadModel}`,
+          totalS: tier.durationS,
+        })
+      : null
+    // A mock or proxy that dies mid-run makes the rest of the run meaningless: stop the engine at once.
+    const stackDied = new AbortController()
+    const unexpectedExit = watchUnexpectedExits(stack, () => stackDied.abort())
+    try {
+      result = await runEngine(plan, {
+        onTick: (tick) => progress?.update(tick),
+        signal: options.signal ? AbortSignal.any([options.signal, stackDied.signal]) : stackDied.signal,
+        onSpawn: (pid) => engineProcesses.push({ name: `${engine} engine`, pid }),
+      })
+    } finally {
+      progress?.done()
+      proxyMetrics = await sampler.stop()
+    }
+    broken = options.signal?.aborted ? 'interrupted (SIGINT) before the end of the run' : unexpectedExit()
+  } catch (error) {
+    broken = options.signal?.aborted ? 'interrupted (SIGINT)' : `run broken: ${(error as Error).message}`
+  } finally {
+    await group.stopAll()
+    stack?.cleanup()
+  }
+  const endedAt = now()
+  const summary = parseSummary(
+    buildSummary({
+      runId,
+      tier,
+      durationScale: scale,
+      engine,
+      loadModel,
+      seed,
+      targetUrl,
+      mockProfile: options.target ? null : (options.mockProfile ?? 'baseline'),
+      command: options.command ?? `node scenarios/cli.ts ${tier.name} --engine ${engine}`,
+      startedAt,
+      endedAt,
+      environment: collectEnvironment(REPO_ROOT),
+      sharedHost: !options.target || /^https?:\/\/(127\.|localhost|\[::1\])/.test(targetUrl),
+      result,
+      mix,
+      skipped,
+      proxyMetrics,
+      broken,
+      capacity: readCapacity(),
+    }),
+  )
+  writeRunFiles(dir, summary, result)
+  const exitCode =
+    summary.status === 'passed'
+      ? EXIT.passed
+      : summary.status === 'failed'
+        ? EXIT.failed
+        : options.signal?.aborted
+          ? EXIT.interrupted
+          : EXIT.broken
+  return { summary, dir, exitCode, processes: [...group.started, ...engineProcesses] }
+}
+
+/** summary.json, report.html, the engine's raw output (raw.json, ticks.ndjson) and the gate's samples. */
+export function writeRunFiles(dir: string, summary: RunSummary, result: EngineResult | null): void {
+  writeFileSync(join(dir, 'summary.json'), `${JSON.stringify(parseSummary(summary), null, 2)}\n`)
+  writeFileSync(join(dir, 'report.html'), renderReport(summary))
+  if (!result) return
+  const { samples, ticks, raw, ...aggregates } = result
+  writeFileSync(
+    join(dir, 'raw.json'),
+    `${JSON.stringify({ aggregates, engine_output: raw ?? null }, null, 2)}\n`,
+  )
+  writeFileSync(
+    join(dir, 'ticks.ndjson'),
+    ticks.map((t) => JSON.stringify(t)).join('\n') + (ticks.length ? '\n' : ''),
+  )
+  writeFileSync(join(dir, 'samples.json'), `${JSON.stringify({ bucket_s: 1, latency_ms: samples })}\n`)
+}
+
+/** Returns a function telling whether a process of the stack died on its own during the run. */
+function watchUnexpectedExits(stack: Stack | null, onExit: () => void): () => string | null {
+  let reason: string | null = null
+  for (const p of stack?.processes ?? []) {
+    void p.exited.then((exit) => {
+      if (!p.stopping && reason === null) {
+        reason = `${p.name} (pid ${p.pid}) exited during the run (${exit.signal ?? `code ${exit.code}`}); see its log`
+        onExit()
+      }
+    })
+  }
+  return () => reason
+}
+
+function stamp(date: Date): string {
+  const iso = date.toISOString()
+  return `${iso.slice(0, 10).replaceAll('-', '')}-${iso.slice(11, 19).replaceAll(':', '')}`
+}

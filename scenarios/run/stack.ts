@@ -1,0 +1,117 @@
+// Boots what a tier runs against: the mock providers and the proxy, each in its own process on free
+// ports, the proxy configured from proxy/config.yaml with its providers pointed at the mocks. The
+// caller's ProcessGroup owns the processes and stops them.
+import { randomBytes } from 'node:crypto'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { parse as parseYaml, stringify } from 'yaml'
+import type { ManagedProcess, ProcessGroup } from './processes.ts'
+
+export const REPO_ROOT = new URL('../..', import.meta.url).pathname
+const MOCK_CLI = join(REPO_ROOT, 'mock-providers/src/cli.ts')
+const PROXY_SERVER = join(REPO_ROOT, 'proxy/src/server.ts')
+export const PROXY_CONFIG = join(REPO_ROOT, 'proxy/config.yaml')
+
+export type StackOptions = {
+  readonly group: ProcessGroup
+  /** Where mock.log and proxy.log go. */
+  readonly runDir: string
+  readonly mockProfile: string
+  readonly seed: number
+  readonly proxyConfig?: string
+  readonly readyTimeoutMs?: number
+}
+
+export type Stack = {
+  readonly targetUrl: string
+  readonly apiKey: string
+  readonly mocks: { readonly openai: string; readonly anthropic: string }
+  readonly processes: readonly ManagedProcess[]
+  /** Removes the generated configuration (it holds the run's API key). */
+  cleanup(): void
+}
+
+const MOCK_LINE = /^(mock-openai|mock-anthropic) listening on (http:\/\/\S+)/
+
+export async function bootStack(options: StackOptions): Promise<Stack> {
+  const timeoutMs = options.readyTimeoutMs ?? 20_000
+  const mock = options.group.start(
+    'mock providers',
+    process.execPath,
+    [
+      MOCK_CLI,
+      '--openai-port',
+      '0',
+      '--anthropic-port',
+      '0',
+      '--profile',
+      options.mockProfile,
+      '--seed',
+      String(options.seed),
+    ],
+    { logFile: join(options.runDir, 'mock.log'), cwd: REPO_ROOT },
+  )
+  const seen: Record<string, string> = {}
+  const mocks = await mock.waitFor((line) => {
+    const match = MOCK_LINE.exec(line)
+    if (match) seen[match[1]] = match[2]
+    return seen['mock-openai'] && seen['mock-anthropic']
+      ? { openai: seen['mock-openai'], anthropic: seen['mock-anthropic'] }
+      : undefined
+  }, timeoutMs)
+
+  const apiKey = `load-${randomBytes(12).toString('hex')}`
+  const configDir = mkdtempSync(join(tmpdir(), 'load-proxy-'))
+  const cleanup = () => rmSync(configDir, { recursive: true, force: true })
+  try {
+    const configFile = join(configDir, 'config.yaml')
+    writeFileSync(
+      configFile,
+      proxyConfigFor(readFileSync(options.proxyConfig ?? PROXY_CONFIG, 'utf8'), mocks, apiKey),
+    )
+    const proxy = options.group.start('proxy', process.execPath, [PROXY_SERVER, '--config', configFile], {
+      logFile: join(options.runDir, 'proxy.log'),
+      cwd: REPO_ROOT,
+      env: { ...process.env, APP_ENV: 'production' },
+    })
+    const targetUrl = await proxy.waitFor(listeningAddress, timeoutMs)
+    return { targetUrl, apiKey, mocks, processes: [mock, proxy], cleanup }
+  } catch (error) {
+    cleanup()
+    throw error
+  }
+}
+
+/** The proxy's configuration for a run: providers on the mocks (by wire), port 0, one client key. */
+export function proxyConfigFor(
+  yamlText: string,
+  mocks: { openai: string; anthropic: string },
+  apiKey: string,
+): string {
+  const config = (parseYaml(yamlText) ?? {}) as Record<string, unknown>
+  const server = (config.server ?? {}) as Record<string, unknown>
+  config.server = { ...server, host: '127.0.0.1', port: 0 }
+  const auth = (config.auth ?? {}) as Record<string, unknown>
+  config.auth = { ...auth, api_keys: [apiKey] }
+  const providers = (config.providers ?? []) as Record<string, unknown>[]
+  config.providers = providers.map((p) => {
+    if (p.wire === 'openai') return { ...p, base_url: `${mocks.openai}/v1` }
+    if (p.wire === 'anthropic') return { ...p, base_url: mocks.anthropic }
+    return p
+  })
+  return stringify(config)
+}
+
+/** The address in the proxy's `llm proxy listening` log line (pino JSON). */
+export function listeningAddress(line: string): string | undefined {
+  if (!line.includes('llm proxy listening')) return undefined
+  try {
+    const entry = JSON.parse(line) as { msg?: string; address?: string }
+    return entry.msg === 'llm proxy listening' && typeof entry.address === 'string'
+      ? entry.address
+      : undefined
+  } catch {
+    return undefined
+  }
+}
