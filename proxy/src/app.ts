@@ -1,5 +1,3 @@
-import { randomUUID } from 'node:crypto'
-import type { IncomingMessage } from 'node:http'
 import type { LookupFunction } from 'node:net'
 import CacheableLookup from 'cacheable-lookup'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify'
@@ -11,6 +9,8 @@ import type { Config } from './config/load.ts'
 import { KeyChecker } from './http/auth.ts'
 import { registerJsonBody } from './http/body.ts'
 import { registerErrorHandling } from './http/errors.ts'
+import { createRequestIds } from './http/request-id.ts'
+import { lazyChildLoggerFactory } from './observability/lazy-logger.ts'
 import { createLogObserver } from './observability/log-observer.ts'
 import { combineObservers, type Observer } from './observability/observer.ts'
 import { registerObservability } from './observability/register.ts'
@@ -58,8 +58,6 @@ export const LOG_REDACT = [
   'req.headers.cookie',
 ]
 
-const REQUEST_ID = /^[\w.:-]{1,128}$/
-
 export function createLogger(config: Config): Logger {
   return pino({ level: config.logging.level, redact: { paths: LOG_REDACT, censor: '[redacted]' } })
 }
@@ -74,13 +72,11 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     loggerInstance: logger as FastifyBaseLogger,
     // One line per request comes from the log observer, with the fields that explain latency.
     logController: new LogController({ disableRequestLogging: true }),
+    childLoggerFactory: lazyChildLoggerFactory,
     bodyLimit: Math.floor(config.server.body_limit_mb * 1024 * 1024),
     keepAliveTimeout: config.server.keep_alive_timeout * 1000,
     return503OnClosing: true,
-    genReqId: (req: IncomingMessage) => {
-      const incoming = req.headers['x-request-id']
-      return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID()
-    },
+    genReqId: createRequestIds(),
   })
 
   const observers = [...(deps.observers ?? [])]
@@ -129,6 +125,9 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     logger.warn('auth.api_keys is empty: client routes accept requests without a key')
   app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id)
+    // Every chat answer says how the cache treated it; one refused before the cache (a 400,
+    // a 401) is a BYPASS. The route overrides it with HIT or MISS.
+    if (request.url === '/v1/chat/completions') reply.header('x-cache', 'BYPASS')
     if (request.url.startsWith('/v1/')) {
       try {
         keys.checkClient(request)

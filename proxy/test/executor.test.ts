@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { Cancel } from '../src/cancel.ts'
 import type { Deployment, ProviderRuntime } from '../src/providers/registry.ts'
 import { ProviderBreaker } from '../src/resilience/breaker.ts'
 import { type AttemptEvent, Executor } from '../src/resilience/executor.ts'
@@ -58,7 +59,7 @@ function setup(options: { attempts?: number; budget?: number } = {}) {
       onAttempt: (e) => events.push(e),
     },
   )
-  return { clock, events, executor, signal: new AbortController().signal }
+  return { clock, events, executor, signal: new Cancel() }
 }
 
 /** An attempt function answering from a script: one entry per call, an Error to fail. */
@@ -183,7 +184,7 @@ describe('executor', () => {
 
   it('stops at once when the client goes away during a wait', async () => {
     const { clock, executor } = setup()
-    const abort = new AbortController()
+    const abort = new Cancel()
     const { fn } = scripted([status(503), 'never'])
     const wrapped = async (d: Deployment) => {
       const v = await fn(d).catch((e) => {
@@ -192,7 +193,7 @@ describe('executor', () => {
       })
       return v
     }
-    await expect(executor.run([deployment('a', clock)], wrapped, abort.signal)).rejects.toMatchObject({
+    await expect(executor.run([deployment('a', clock)], wrapped, abort)).rejects.toMatchObject({
       kind: 'aborted',
     })
   })

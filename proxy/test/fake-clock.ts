@@ -1,3 +1,4 @@
+import type { CancelSignal } from '../src/cancel.ts'
 import type { Clock } from '../src/clock.ts'
 
 /** A clock that only moves when told to, and records every sleep asked of it. */
@@ -8,8 +9,8 @@ export class FakeClock implements Clock {
   now = (): number => this.time
   monotonic = (): number => this.time
 
-  sleep = async (ms: number, signal?: AbortSignal): Promise<void> => {
-    signal?.throwIfAborted()
+  sleep = async (ms: number, cancel?: CancelSignal): Promise<void> => {
+    if (cancel?.aborted) throw cancel.reason
     this.sleeps.push(ms)
     this.time += ms
   }

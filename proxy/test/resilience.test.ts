@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import type { ProfileInput } from '../../mock-providers/src/profile-schema.ts'
+import type { RequestOutcome } from '../src/observability/observer.ts'
 import { FakeClock } from './fake-clock.ts'
 import { chatBody, type Harness, postChat, sseData, startAll } from './helpers.ts'
 
@@ -172,13 +173,18 @@ describe('streams', () => {
   })
 
   it('aborts a non-streaming upstream request when the client goes away', async () => {
-    h = await startAll({ profile: { latency: { ttft: '2s', itl: 0 } } })
+    const outcomes: RequestOutcome[] = []
+    const observer = { request: (o: RequestOutcome) => outcomes.push(o), attempt() {}, breaker() {} }
+    h = await startAll({ profile: { latency: { ttft: '2s', itl: 0 } }, deps: { observers: [observer] } })
     const abort = new AbortController()
     const pending = postChatWithSignal(h.url, chatBody(), abort.signal)
     await waitFor(() => h.mocks.openai.stats().in_flight === 1)
     abort.abort()
     await pending.catch(() => {})
     await waitFor(() => h.mocks.openai.stats().aborted === 1)
+    // Counted as the client's doing (499), not as a proxy failure.
+    await waitFor(() => outcomes.length === 1)
+    expect(outcomes[0]).toMatchObject({ status: 499, aborted: true, errorCode: 'client_closed_request' })
   })
 
   it('keeps a slow stream alive with : ping comments before the first token', async () => {

@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
 import { once } from 'node:events'
+import { readFileSync } from 'node:fs'
 
 /** A server in a child process, started for a benchmark and stopped by its PID. */
 export interface Service {
@@ -78,3 +79,11 @@ export function pinSelf(cpu: number): boolean {
   if (!hasTaskset) return false
   return spawnSync('taskset', ['-cp', String(cpu), String(process.pid)]).status === 0
 }
+
+/** CPU time (user + system) a process has used so far, in milliseconds, from /proc. */
+export function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
+  return (Number(fields[11]) + Number(fields[12])) * (1000 / CLOCK_TICKS)
+}
+
+const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100

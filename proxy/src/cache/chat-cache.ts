@@ -147,7 +147,7 @@ export class ChatCache {
     const flight = new CompletionFlight<CompletionOutcome>(pinned)
     if (register) this.completions.add(key, flight)
     flight.result = this.#upstream
-      .complete(route, req, flight.abort.signal)
+      .complete(route, req, flight.abort)
       .then((upstream) => {
         const { value, deployment } = upstream.run
         const answer = answerFromCompletion(
@@ -183,7 +183,7 @@ export class ChatCache {
   }
 
   async #runStream(key: string, route: Route, req: ChatRequest, flight: StreamFlight): Promise<void> {
-    const signal = flight.abort.signal
+    const signal = flight.abort
     let upstream: UpstreamRun<StreamStart>
     try {
       upstream = await this.#upstream.stream(route, req, signal)

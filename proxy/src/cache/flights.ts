@@ -1,3 +1,4 @@
+import { Cancel } from '../cancel.ts'
 import type { ChunkSink } from '../providers/stream-pump.ts'
 import type { Usage } from '../providers/types.ts'
 import type { UpstreamFailure } from '../resilience/failure.ts'
@@ -17,7 +18,7 @@ export interface FlightOpening {
 }
 
 class Members {
-  readonly abort = new AbortController()
+  readonly abort = new Cancel()
   readonly pinned: boolean
   #count = 0
   settled = false
@@ -107,7 +108,7 @@ export class StreamFlight extends Members implements ChunkSink {
 }
 
 /** The flights in progress, by cache key; a flight leaves the table when its call settles. */
-export class FlightTable<F extends { readonly abort: AbortController }> {
+export class FlightTable<F extends { readonly abort: Cancel }> {
   readonly #flights = new Map<string, F>()
   /** Clients that joined a flight started by another (each one upstream call saved). */
   coalesced = 0
@@ -115,7 +116,7 @@ export class FlightTable<F extends { readonly abort: AbortController }> {
   /** The flight a client can join: not one being aborted because its last client left. */
   get(key: string): F | undefined {
     const flight = this.#flights.get(key)
-    if (flight === undefined || flight.abort.signal.aborted) return undefined
+    if (flight === undefined || flight.abort.aborted) return undefined
     this.coalesced++
     return flight
   }

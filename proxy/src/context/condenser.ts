@@ -1,5 +1,6 @@
 import { digest } from '../cache/key.ts'
 import type { RecordCache } from '../cache/store.ts'
+import { NEVER } from '../cancel.ts'
 import type { Json } from '../providers/types.ts'
 import type { Summarizer } from './summarizer.ts'
 import { MESSAGE_OVERHEAD, REPLY_PRIMING, type TokenCounter } from './tokens.ts'
@@ -174,7 +175,7 @@ export class Condenser {
    */
   async #write(model: string, older: Json[], sizes: number[], maxTokens: number): Promise<string> {
     // Not tied to one client: the summary is cached for the next one even if this one leaves.
-    const signal = new AbortController().signal
+    const signal = NEVER
     const window = this.#windowOf(model)
     const limit = window === undefined ? Number.POSITIVE_INFINITY : Math.floor(window * 0.8) - maxTokens - 200
     const total = sizes.reduce((a, b) => a + b, 0)

@@ -1,3 +1,4 @@
+import type { CancelSignal } from '../cancel.ts'
 import { ProxyError } from '../errors.ts'
 import { type AttemptContext, completeOnce } from '../providers/attempt.ts'
 import type { ProviderRegistry } from '../providers/registry.ts'
@@ -34,7 +35,7 @@ export class Summarizer {
     model: string,
     messages: readonly Json[],
     maxTokens: number,
-    signal: AbortSignal,
+    signal: CancelSignal,
   ): Promise<string> {
     const route = this.#registry.route(model)
     if (!route) {

@@ -1,3 +1,4 @@
+import type { CancelSignal } from '../cancel.ts'
 import { type AttemptContext, completeOnce, openStream, type StreamStart } from '../providers/attempt.ts'
 import type { Deployment, ProviderRegistry, Route } from '../providers/registry.ts'
 import type { ChatRequest, CompletionResult, Json } from '../providers/types.ts'
@@ -24,7 +25,7 @@ export interface AutoCondense {
   readonly windowOf: (route: Route) => number | undefined
 }
 
-type Attempt<T> = (d: Deployment, signal: AbortSignal, req: ChatRequest) => Promise<T>
+type Attempt<T> = (d: Deployment, signal: CancelSignal, req: ChatRequest) => Promise<T>
 
 /** A provider's way of saying the prompt is over its context window. */
 export function isContextOverflow(err: unknown): err is UpstreamFailure {
@@ -71,18 +72,18 @@ export class ChatUpstream {
     this.#auto = deps.auto
   }
 
-  complete(route: Route, req: ChatRequest, signal: AbortSignal): Promise<UpstreamRun<CompletionResult>> {
+  complete(route: Route, req: ChatRequest, signal: CancelSignal): Promise<UpstreamRun<CompletionResult>> {
     return this.#run(route, req, signal, (d, s, r) => completeOnce(d, r, s, this.#attempt))
   }
 
-  stream(route: Route, req: ChatRequest, signal: AbortSignal): Promise<UpstreamRun<StreamStart>> {
+  stream(route: Route, req: ChatRequest, signal: CancelSignal): Promise<UpstreamRun<StreamStart>> {
     return this.#run(route, req, signal, (d, s, r) => openStream(d, r, s, this.#attempt))
   }
 
   async #run<T>(
     route: Route,
     req: ChatRequest,
-    signal: AbortSignal,
+    signal: CancelSignal,
     attempt: Attempt<T>,
   ): Promise<UpstreamRun<T>> {
     const execute = (r: ChatRequest) =>

@@ -1,13 +1,16 @@
 import type { Readable } from 'node:stream'
 import type { Dispatcher } from 'undici'
+import type { CancelSignal } from '../cancel.ts'
 import { retryAfterMs } from '../resilience/backoff.ts'
 import { type FailurePolicy, networkFailure, statusFailure, UpstreamFailure } from '../resilience/failure.ts'
+import { type Answer, AnswerTooLarge } from './buffered-call.ts'
 import type { Deployment } from './registry.ts'
 import { SseParser } from './sse.ts'
 import type { ChatRequest, CompletionResult, StreamTranslator } from './types.ts'
 
 const ERROR_BODY_LIMIT = 64 * 1024
 const BODY_LIMIT = 64 * 1024 * 1024
+const LIMITS = { success: BODY_LIMIT, error: ERROR_BODY_LIMIT }
 
 export interface AttemptContext {
   readonly policy: FailurePolicy
@@ -19,27 +22,28 @@ export interface AttemptContext {
 export async function completeOnce(
   d: Deployment,
   req: ChatRequest,
-  signal: AbortSignal,
+  cancel: CancelSignal,
   ctx: AttemptContext,
 ): Promise<CompletionResult> {
   const { adapter, upstream } = d.provider
-  const res = await send(d, req, signal, ctx)
-  let body: Buffer
+  const upstreamRequest = adapter.chatRequest(req, { model: d.model, injectUsage: ctx.injectUsage })
+  let answer: Answer
   try {
-    body = await readBody(res.body, res.statusCode >= 400 ? ERROR_BODY_LIMIT : BODY_LIMIT)
+    answer = await upstream.call(upstreamRequest, cancel, LIMITS)
   } catch (err) {
-    throw networkFailure(err, signal)
+    if (err instanceof AnswerTooLarge) throw tooLarge(err.limit)
+    throw networkFailure(err, cancel)
   }
-  if (res.statusCode >= 300) {
+  if (answer.status >= 300) {
     throw statusFailure(
-      res.statusCode,
-      adapter.errorBody(res.statusCode, body),
-      retryAfterMs(res.headers, ctx.now()),
+      answer.status,
+      adapter.errorBody(answer.status, answer.body),
+      retryAfterMs(answer.headers, ctx.now()),
       ctx.policy,
     )
   }
   try {
-    return adapter.completion(body, req)
+    return adapter.completion(answer.body, req)
   } catch (err) {
     throw badResponse(err, upstream.origin)
   }
@@ -63,10 +67,11 @@ export interface StreamStart {
 export async function openStream(
   d: Deployment,
   req: ChatRequest,
-  signal: AbortSignal,
+  cancel: CancelSignal,
   ctx: AttemptContext,
 ): Promise<StreamStart> {
   const { adapter } = d.provider
+  const signal = cancel.asAbortSignal()
   const res = await send(d, req, signal, ctx)
   if (res.statusCode >= 300) {
     let body: Buffer
@@ -138,20 +143,30 @@ function badResponse(cause: unknown, origin: string): UpstreamFailure {
 }
 
 /** Reads a whole body, destroying it past `limit` bytes. */
-export async function readBody(body: Dispatcher.ResponseData['body'], limit: number): Promise<Buffer> {
-  const chunks: Buffer[] = []
-  let size = 0
-  for await (const chunk of body) {
-    size += chunk.length
-    if (size > limit) {
-      body.destroy()
-      throw new UpstreamFailure('bad_response', {
-        message: `the provider's answer is larger than ${limit} bytes`,
-        retryable: false,
-        countsAsFailure: true,
-      })
-    }
-    chunks.push(chunk)
-  }
-  return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size)
+export function readBody(body: Dispatcher.ResponseData['body'], limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    let first: Buffer | undefined
+    let rest: Buffer[] | undefined
+    let size = 0
+    body.on('data', (chunk: Buffer) => {
+      size += chunk.length
+      if (size > limit) {
+        body.destroy(tooLarge(limit))
+        return
+      }
+      if (first === undefined) first = chunk
+      else if (rest === undefined) rest = [first, chunk]
+      else rest.push(chunk)
+    })
+    body.once('error', reject)
+    body.once('end', () => resolve(rest ? Buffer.concat(rest, size) : (first ?? Buffer.alloc(0))))
+  })
+}
+
+function tooLarge(limit: number): UpstreamFailure {
+  return new UpstreamFailure('bad_response', {
+    message: `the provider's answer is larger than ${limit} bytes`,
+    retryable: false,
+    countsAsFailure: true,
+  })
 }

@@ -34,6 +34,12 @@ export function createOpenAIAdapter(provider: DeepReadonly<ProviderConfig>): Wir
     },
 
     completion(body: Buffer): CompletionResult {
+      // The body goes to the client as received; only its usage is read, without parsing the
+      // whole answer when the usage object can be cut out of it.
+      if (looksLikeCompletion(body)) {
+        const usage = usageSlice(body)
+        if (usage !== undefined) return { body, usage }
+      }
       const parsed = JSON.parse(body.toString('utf8'))
       if (parsed === null || typeof parsed !== 'object' || !Array.isArray(parsed.choices)) {
         throw new TypeError('chat completion without choices')
@@ -87,6 +93,46 @@ class OpenAIStream implements StreamTranslator {
     this.contentEvents++
     out.push(event.raw)
   }
+}
+
+const CHOICES = Buffer.from('"choices"')
+const USAGE = Buffer.from('"usage"')
+
+function looksLikeCompletion(body: Buffer): boolean {
+  let first = 0
+  while (first < body.length && body[first] <= 0x20) first++
+  let last = body.length - 1
+  while (last > first && body[last] <= 0x20) last--
+  return body[first] === 0x7b && body[last] === 0x7d && body.indexOf(CHOICES) !== -1
+}
+
+/**
+ * The token counts of a completion's usage object, read from the bytes after `"usage"` without
+ * parsing the answer (or the usage's nested details); undefined when they cannot be read that way.
+ */
+function usageSlice(body: Buffer): Usage | undefined {
+  const at = body.lastIndexOf(USAGE)
+  if (at === -1) return undefined
+  const tail = body.toString('latin1', at + USAGE.length)
+  const prompt = numberAfter(tail, '"prompt_tokens"')
+  const completion = numberAfter(tail, '"completion_tokens"')
+  if (prompt === undefined || completion === undefined) return undefined
+  return {
+    prompt_tokens: prompt,
+    completion_tokens: completion,
+    total_tokens: numberAfter(tail, '"total_tokens"') ?? prompt + completion,
+  }
+}
+
+function numberAfter(text: string, key: string): number | undefined {
+  let i = text.indexOf(key)
+  if (i === -1) return undefined
+  i += key.length
+  while (text.charCodeAt(i) === 32 || text.charCodeAt(i) === 58 /* : */) i++
+  let n = 0
+  const start = i
+  for (let c = text.charCodeAt(i); c >= 48 && c <= 57; c = text.charCodeAt(++i)) n = n * 10 + (c - 48)
+  return i > start ? n : undefined
 }
 
 function safeParse(text: string): Json {

@@ -1,3 +1,4 @@
+import type { CancelSignal } from '../cancel.ts'
 import { networkFailure, UpstreamFailure } from '../resilience/failure.ts'
 import type { StreamStart } from './attempt.ts'
 
@@ -15,7 +16,7 @@ export interface ChunkSink {
 export async function pump(
   start: StreamStart,
   writer: ChunkSink,
-  signal: AbortSignal,
+  signal: CancelSignal,
 ): Promise<UpstreamFailure | undefined> {
   const { translator, parser, chunks } = start
   const out: Buffer[] = []

@@ -1,6 +1,8 @@
 import type { LookupFunction } from 'node:net'
 import { type Dispatcher, Pool } from 'undici'
+import type { CancelSignal } from '../cancel.ts'
 import type { Config } from '../config/load.ts'
+import { type Answer, BufferedCall } from './buffered-call.ts'
 import type { UpstreamRequest } from './types.ts'
 
 export interface PoolStats {
@@ -57,6 +59,21 @@ export class Upstream {
     this.#pool = new Pool(this.origin, options)
   }
 
+  /** A whole non-streaming answer, gathered without a Readable (see BufferedCall). */
+  call(
+    req: UpstreamRequest,
+    cancel: CancelSignal,
+    limits: { success: number; error: number },
+  ): Promise<Answer> {
+    return new Promise((resolve, reject) => {
+      this.#pool.dispatch(
+        { method: 'POST', path: req.path, headers: req.headers, body: req.body },
+        new BufferedCall(cancel, limits, resolve, reject),
+      )
+    })
+  }
+
+  /** A streamed answer: the body as a Readable, read chunk by chunk. */
   request(req: UpstreamRequest, signal: AbortSignal | undefined): Promise<Dispatcher.ResponseData> {
     return this.#pool.request({
       method: 'POST',

@@ -1,3 +1,4 @@
+import type { CancelSignal } from '../cancel.ts'
 import type { Clock, Random } from '../clock.ts'
 import type { Deployment } from '../providers/registry.ts'
 import { backoffMs } from './backoff.ts'
@@ -56,8 +57,8 @@ export class Executor {
 
   async run<T>(
     order: readonly Deployment[],
-    attempt: (d: Deployment, signal: AbortSignal) => Promise<T>,
-    signal: AbortSignal,
+    attempt: (d: Deployment, signal: CancelSignal) => Promise<T>,
+    signal: CancelSignal,
   ): Promise<Execution<T>> {
     const clock = this.#clock
     this.#budget.recordRequest()

@@ -95,7 +95,7 @@ const TIMEOUT_CODES = new Set([
 const ABORT_CODES = new Set(['UND_ERR_ABORTED', 'ABORT_ERR'])
 
 /** Classifies an error thrown by the upstream client (undici) or by reading its body. */
-export function networkFailure(err: unknown, signal?: AbortSignal): UpstreamFailure {
+export function networkFailure(err: unknown, signal?: { readonly aborted: boolean }): UpstreamFailure {
   if (err instanceof UpstreamFailure) return err
   const e = err as { code?: string; name?: string; message?: string }
   const code = e?.code ?? ''

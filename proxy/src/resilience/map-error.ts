@@ -24,7 +24,7 @@ export function toClientError(failure: UpstreamFailure): ProxyError {
     case 'breaker_open':
       return new ProxyError('all_providers_unavailable', base)
     case 'aborted':
-      return new ProxyError('internal_error', { ...base, message: 'The request was aborted.' })
+      return new ProxyError('client_closed_request', base)
     case 'stream_error':
     case 'status':
       return fromStatus(failure, base)

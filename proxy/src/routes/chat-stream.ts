@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { FlightOpening, StreamFlight } from '../cache/flights.ts'
+import type { CancelSignal } from '../cancel.ts'
 import type { Clock } from '../clock.ts'
 import type { ChatUpstream, UpstreamRun } from '../context/upstream.ts'
 import { ProxyError } from '../errors.ts'
@@ -250,7 +251,7 @@ export async function relayDirect(
   ctx: StreamContext,
   upstream: ChatUpstream,
   route: Route,
-  signal: AbortSignal,
+  signal: CancelSignal,
 ): Promise<void> {
   const writer = openWriter(ctx, 'BYPASS')
   let out: UpstreamRun<StreamStart>

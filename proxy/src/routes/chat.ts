@@ -3,6 +3,7 @@ import type { CachedAnswer } from '../cache/answer.ts'
 import type { ChatCache } from '../cache/chat-cache.ts'
 import type { CacheMode } from '../cache/policy.ts'
 import { sseReplay } from '../cache/replay.ts'
+import { Cancel } from '../cancel.ts'
 import type { Clock } from '../clock.ts'
 import type { ChatUpstream, UpstreamRun } from '../context/upstream.ts'
 import { ProxyError } from '../errors.ts'
@@ -41,9 +42,7 @@ const EMPTY = Buffer.alloc(0)
  * response cache (see cache/policy.ts for HIT, MISS and BYPASS).
  */
 export function registerChatRoute(app: FastifyInstance, deps: ChatDeps): void {
-  app.post('/v1/chat/completions', { onSend: markBypass }, (request, reply) =>
-    handleChat(request, reply, deps),
-  )
+  app.post('/v1/chat/completions', (request, reply) => handleChat(request, reply, deps))
 }
 
 async function handleChat(
@@ -74,7 +73,7 @@ async function handleChat(
     if (hit) return sendHit(request, reply, req, hit, started, deps)
   } else if (chatCache) chatCache.response.bypasses++
 
-  const abort = new AbortController()
+  const abort = new Cancel()
   reply.raw.once('close', () => {
     if (!reply.raw.writableFinished) abort.abort()
   })
@@ -105,7 +104,7 @@ async function handleChat(
       usage: tally.usage,
       errorCode,
       truncated: tally.truncated,
-      aborted: abort.signal.aborted,
+      aborted: abort.aborted,
     })
   const miss: Miss = { route, key, mode, abort, tally, finish, started }
   if (req.stream) {
@@ -125,7 +124,7 @@ interface Miss {
   readonly route: Route
   readonly key: string
   readonly mode: CacheMode
-  readonly abort: AbortController
+  readonly abort: Cancel
   readonly tally: Tally
   readonly finish: StreamContext['finish']
   readonly started: number
@@ -134,25 +133,24 @@ interface Miss {
 const statusOf = (mode: CacheMode): CacheStatus => (mode === 'use' ? 'MISS' : 'BYPASS')
 
 /** Leaves a flight once: when this client goes away, or when its answer is done. */
-function membership(abort: AbortController, leave: () => void): () => void {
+function membership(abort: Cancel, leave: () => void): () => void {
   let left = false
   const once = () => {
     if (left) return
     left = true
     leave()
   }
-  abort.signal.addEventListener('abort', once)
+  abort.onAbort(once)
   return once
 }
 
 async function answerStream(ctx: StreamContext, miss: Miss, deps: ChatDeps): Promise<void> {
   const { chatCache } = deps
-  if (!chatCache || miss.mode === 'bypass')
-    return relayDirect(ctx, deps.upstream, miss.route, miss.abort.signal)
+  if (!chatCache || miss.mode === 'bypass') return relayDirect(ctx, deps.upstream, miss.route, miss.abort)
   const { flight, joined } = chatCache.stream(miss.key, miss.route, ctx.req, miss.mode)
   const leave = membership(miss.abort, () => flight.leave())
   try {
-    await relayFlight(ctx, flight, joined, statusOf(miss.mode), () => miss.abort.signal.aborted)
+    await relayFlight(ctx, flight, joined, statusOf(miss.mode), () => miss.abort.aborted)
   } finally {
     leave()
   }
@@ -165,8 +163,7 @@ async function answerCompletion(reply: FastifyReply, req: ChatRequest, miss: Mis
   let out: UpstreamRun<CompletionResult>
   let joined = false
   try {
-    if (!chatCache || miss.mode === 'bypass')
-      out = await deps.upstream.complete(miss.route, req, miss.abort.signal)
+    if (!chatCache || miss.mode === 'bypass') out = await deps.upstream.complete(miss.route, req, miss.abort)
     else {
       const entry = chatCache.completion(miss.key, miss.route, req, miss.mode)
       joined = entry.joined
@@ -181,6 +178,12 @@ async function answerCompletion(reply: FastifyReply, req: ChatRequest, miss: Mis
     const error = asProxyError(err)
     if (err instanceof UpstreamFailure) tally.provider = err.provider
     finish(error.status, status, error.code)
+    if (miss.abort.aborted) {
+      // Nobody is left to answer: no error log, no 5xx in the metrics (499, as nginx counts it).
+      reply.hijack()
+      reply.raw.destroy()
+      return reply
+    }
     reply.header('x-cache', status)
     throw error
   }
@@ -206,17 +209,6 @@ async function answerCompletion(reply: FastifyReply, req: ChatRequest, miss: Mis
   })
   finish(200, status)
   return reply.send(run.value.body)
-}
-
-/** Every answer says how the cache treated it; one that never reached the cache (a 400, a 401) is a BYPASS. */
-function markBypass(
-  _request: FastifyRequest,
-  reply: FastifyReply,
-  payload: unknown,
-  done: (err: null, payload: unknown) => void,
-) {
-  if (!reply.hasHeader('x-cache')) reply.header('x-cache', 'BYPASS')
-  done(null, payload)
 }
 
 /** An answer from the cache: the stored body, or its SSE replay for a streamed request. */

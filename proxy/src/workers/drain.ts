@@ -40,13 +40,10 @@ export function prepareDrain(app: FastifyInstance, onDrain?: () => void): Draine
     sockets.add(socket)
     socket.once('close', () => sockets.delete(socket))
   })
+  // Node merges headers set on the raw response into writeHead, fastify's and ours alike.
   app.addHook('onRequest', (_request, reply, done) => {
     if (state.draining) reply.raw.setHeader('connection', 'close')
     done()
-  })
-  app.addHook('onSend', (_request, reply, payload, done) => {
-    if (state.draining) reply.header('connection', 'close')
-    done(null, payload)
   })
 
   let drained: Promise<boolean> | undefined
