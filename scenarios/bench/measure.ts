@@ -62,3 +62,53 @@ export function median(values: readonly number[]): number {
   const mid = sorted.length >> 1
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
 }
+
+export interface PairedTarget {
+  readonly url: string
+  readonly headers?: Record<string, string>
+  /** The server's process id, to read its CPU time. */
+  readonly pid: number
+}
+
+export interface PairedResult {
+  /** Server CPU time per request, in microseconds. */
+  readonly cpuUs: number
+  readonly rps: number
+}
+
+/**
+ * Loads every target at the same time (one closed-loop generator each) and reads each server's
+ * CPU time per request from /proc. Whatever slows a shared machine slows them all alike, so the
+ * ratio of CPU per request is the throughput ratio on equal CPU, far steadier than req/s taken
+ * one target after another.
+ */
+export async function measureTogether(
+  targets: readonly PairedTarget[],
+  options: {
+    path: string
+    body: string
+    connections: number
+    seconds: number
+    cpuMs: (pid: number) => number
+  },
+): Promise<PairedResult[]> {
+  const before = targets.map((t) => options.cpuMs(t.pid))
+  const runs = await Promise.all(
+    targets.map((t) =>
+      measure({
+        url: t.url,
+        path: options.path,
+        body: options.body,
+        headers: t.headers,
+        connections: options.connections,
+        seconds: options.seconds,
+      }),
+    ),
+  )
+  return targets.map((t, i) => {
+    const m = runs[i]
+    if (m.errors > 0 || m.non2xx > 0)
+      throw new Error(`${t.url}: ${m.errors} errors, ${m.non2xx} non-2xx answers`)
+    return { cpuUs: ((options.cpuMs(t.pid) - before[i]) * 1000) / m.requests, rps: m.rps }
+  })
+}

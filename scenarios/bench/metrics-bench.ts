@@ -8,8 +8,8 @@ import { systemClock } from '../../proxy/src/clock.ts'
 import { loadConfig } from '../../proxy/src/config/load.ts'
 import type { RequestOutcome } from '../../proxy/src/observability/observer.ts'
 import { Telemetry } from '../../proxy/src/observability/telemetry.ts'
-import { type Measurement, measure, median } from './measure.ts'
-import { pinSelf, type Service, startService } from './services.ts'
+import { type Measurement, measure, measureTogether, median } from './measure.ts'
+import { cpuMs, pinSelf, type Service, startService } from './services.ts'
 
 // npm run bench:metrics: what the proxy's metrics cost on the hot path. Two proxies, identical
 // but for performance.monitoring_enabled (the Prometheus histograms and counters plus the
@@ -142,7 +142,7 @@ async function main(): Promise<void> {
     cpu: 1,
     ready: /mock-openai listening on (http:\/\/\S+)/,
   })
-  const targets: { name: string; url: string }[] = []
+  const targets: { name: string; url: string; pid: number; headers: Record<string, string> }[] = []
   for (const monitoring of [true, false]) {
     const proxy = await start({
       name: `proxy (metrics ${monitoring ? 'on' : 'off'})`,
@@ -152,7 +152,12 @@ async function main(): Promise<void> {
       cpu: 0,
       ready: /"address":"(http:\/\/[^"]+)"/,
     })
-    targets.push({ name: proxy.name, url: proxy.url })
+    targets.push({
+      name: proxy.name,
+      url: proxy.url,
+      pid: proxy.child.pid!,
+      headers: { authorization: `Bearer ${KEY}` },
+    })
     const metrics = await (await fetch(`${proxy.url}/metrics`)).json()
     if (metrics.monitoring_enabled !== monitoring)
       throw new Error(`${proxy.name}: monitoring_enabled is not ${monitoring}`)
@@ -168,10 +173,24 @@ async function main(): Promise<void> {
       )
     }
   }
-  report(results)
+  const paired: number[][] = []
+  for (let round = 0; round < rounds; round++) {
+    const r = await measureTogether(targets, {
+      path: '/v1/chat/completions',
+      body,
+      connections,
+      seconds,
+      cpuMs,
+    })
+    paired.push(r.map((x) => x.cpuUs))
+    process.stderr.write(
+      `paired ${round + 1}/${rounds}: CPU per request on ${r[0].cpuUs.toFixed(1)} us, off ${r[1].cpuUs.toFixed(1)} us\n`,
+    )
+  }
+  report(results, paired)
 }
 
-function report(results: Map<string, Measurement[]>): void {
+function report(results: Map<string, Measurement[]>, paired: number[][]): void {
   const rows = [...results].map(([name, ms]) => ({
     name,
     rps: median(ms.map((m) => m.rps)),
@@ -189,6 +208,9 @@ function report(results: Map<string, Measurement[]>): void {
     `throughput with metrics / without: ${((on.rps / off.rps) * 100).toFixed(1)} %`,
     `p50 added by metrics: ${(on.p50 - off.p50).toFixed(3)} ms, p99: ${(on.p99 - off.p99).toFixed(3)} ms`,
     `per request (from throughput): ${((1 / on.rps - 1 / off.rps) * 1e6).toFixed(1)} us of CPU 0`,
+    '',
+    `paired (both loaded at once on CPU 0): CPU per request with metrics ${median(paired.map((p) => p[0])).toFixed(1)} us, without ${median(paired.map((p) => p[1])).toFixed(1)} us`,
+    `paired: metrics cost ${median(paired.map((p) => p[0] - p[1])).toFixed(1)} us per request, throughput with / without on equal CPU ${(100 * median(paired.map((p) => p[1] / p[0]))).toFixed(1)} %`,
     '',
     'in-process, the observers alone (one request outcome + one upstream attempt):',
     ...Object.entries(micro).map(([name, ns]) => `  ${name}: ${ns.toFixed(0)} ns per request`),

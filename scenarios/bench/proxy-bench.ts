@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { stringify } from 'yaml'
-import { type Measurement, measure, median } from './measure.ts'
+import { type Measurement, measure, measureTogether, median } from './measure.ts'
 import { cpuMs, pinSelf, type Service, startService } from './services.ts'
 
 // npm run bench: the proxy's overhead, side by side in one run with two references: the mock
@@ -109,15 +109,14 @@ async function main(): Promise<void> {
 
   const paired: { passCpuUs: number; proxyCpuUs: number; passRps: number; proxyRps: number }[] = []
   for (let round = 0; round < rounds; round++) {
-    const before = [cpuMs(pass.pid), cpuMs(proxied.pid)]
-    const [a, b] = await Promise.all([run(pass, seconds), run(proxied, seconds)])
-    const used = [cpuMs(pass.pid) - before[0], cpuMs(proxied.pid) - before[1]]
-    const r = {
-      passCpuUs: (used[0] * 1000) / a.requests,
-      proxyCpuUs: (used[1] * 1000) / b.requests,
-      passRps: a.rps,
-      proxyRps: b.rps,
-    }
+    const [a, b] = await measureTogether([pass, proxied], {
+      path: '/v1/chat/completions',
+      body,
+      connections,
+      seconds,
+      cpuMs,
+    })
+    const r = { passCpuUs: a.cpuUs, proxyCpuUs: b.cpuUs, passRps: a.rps, proxyRps: b.rps }
     paired.push(r)
     process.stderr.write(
       `paired ${round + 1}/${rounds}: CPU per request pass-through ${r.passCpuUs.toFixed(1)} us, proxy ${r.proxyCpuUs.toFixed(1)} us\n`,
