@@ -45,7 +45,11 @@ export const ERRORS = {
   overloaded: spec(503, 'server_error', 'The proxy is overloaded.'),
   profile_in_progress: spec(409, 'invalid_request_error', 'A CPU profile is already being taken.'),
   internal_error: spec(500, 'server_error', 'Internal error.'),
-  client_closed_request: spec(499, 'invalid_request_error', 'The client closed the request before the answer was ready.'),
+  client_closed_request: spec(
+    499,
+    'invalid_request_error',
+    'The client closed the request before the answer was ready.',
+  ),
 } as const satisfies Record<string, ErrorSpec>
 
 export type ErrorCode = keyof typeof ERRORS

@@ -1,12 +1,9 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { request } from 'undici'
-import { stringify } from 'yaml'
 import { loadTiers } from '../tiers.ts'
 import { createWorkload } from '../workload.ts'
+import { BENCH_KEY, CHAT_REQUEST, saveResults, writeProxyConfig } from './common.ts'
 import { type Measurement, measure, median } from './measure.ts'
 import { pinSelf, type Service, startService } from './services.ts'
 
@@ -31,16 +28,9 @@ const { values } = parseArgs({
 const seconds = Number(values.seconds)
 const rounds = Number(values.rounds)
 const connections = Number(values.connections)
-const KEY = 'sk-bench-client-key-000000'
+const KEY = BENCH_KEY
 const ADMIN = 'sk-bench-admin-key-000000'
-const body = JSON.stringify({
-  model: 'gpt-4o-mini',
-  messages: [
-    { role: 'system', content: 'You are a helpful assistant.' },
-    { role: 'user', content: 'Summarise the benefits of connection pooling in two sentences.' },
-  ],
-  max_tokens: 32,
-})
+const body = JSON.stringify(CHAT_REQUEST)
 const streamBody = JSON.stringify({ ...JSON.parse(body), stream: true })
 const services: Service[] = []
 
@@ -59,24 +49,19 @@ async function start(options: Parameters<typeof startService>[0]): Promise<Servi
 }
 
 function proxyConfig(openai: string, anthropic: string, cache: boolean): string {
-  const file = join(mkdtempSync(join(tmpdir(), 'bench-cache-')), 'config.yaml')
-  writeFileSync(
-    file,
-    stringify({
-      server: { host: '127.0.0.1', port: 0 },
-      logging: { level: 'info' },
-      caching: { enabled: cache, warming: { enabled: false } },
-      providers: [
-        { name: 'mock-openai', wire: 'openai', base_url: `${openai}/v1` },
-        { name: 'mock-anthropic', wire: 'anthropic', base_url: anthropic },
-      ],
-      models: {
-        'gpt-4o-mini': { deployments: [{ provider: 'mock-openai' }] },
-        'claude-3-5-haiku-latest': { deployments: [{ provider: 'mock-anthropic' }] },
-      },
-    }),
-  )
-  return file
+  return writeProxyConfig('bench-cache', {
+    server: { host: '127.0.0.1', port: 0 },
+    logging: { level: 'info' },
+    caching: { enabled: cache, warming: { enabled: false } },
+    providers: [
+      { name: 'mock-openai', wire: 'openai', base_url: `${openai}/v1` },
+      { name: 'mock-anthropic', wire: 'anthropic', base_url: anthropic },
+    ],
+    models: {
+      'gpt-4o-mini': { deployments: [{ provider: 'mock-openai' }] },
+      'claude-3-5-haiku-latest': { deployments: [{ provider: 'mock-anthropic' }] },
+    },
+  })
 }
 
 async function startProxy(name: string, openai: string, anthropic: string, cache: boolean): Promise<Service> {
@@ -264,11 +249,7 @@ async function main(): Promise<void> {
   const anthropic = `http://127.0.0.1:${anthropicPort}`
   const hit = await hitPath(openai, anthropic)
   const mixed = await mixedHitRate(openai, anthropic)
-  const out =
-    values.out ?? join('reports', 'out', `bench-cache-${new Date().toISOString().replace(/[:.]/g, '-')}.json`)
-  mkdirSync(join(out, '..'), { recursive: true })
-  writeFileSync(out, JSON.stringify({ seconds, rounds, connections, hit, mixed }, null, 2))
-  console.log(`\nraw results: ${out}`)
+  saveResults('bench-cache', { seconds, rounds, connections, hit, mixed }, values.out)
 }
 
 main()

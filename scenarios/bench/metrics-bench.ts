@@ -1,15 +1,22 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import pino from 'pino'
-import { stringify } from 'yaml'
 import { systemClock } from '../../proxy/src/clock.ts'
 import { loadConfig } from '../../proxy/src/config/load.ts'
 import type { RequestOutcome } from '../../proxy/src/observability/observer.ts'
 import { Telemetry } from '../../proxy/src/observability/telemetry.ts'
+import {
+  BENCH_KEY,
+  CHAT_REQUEST,
+  MOCK_READY,
+  PROXY_ENV,
+  PROXY_READY,
+  runBench,
+  saveResults,
+  singleMockConfig,
+  writeProxyConfig,
+} from './common.ts'
 import { type Measurement, measure, measureTogether, median } from './measure.ts'
-import { cpuMs, pinSelf, type Service, startService } from './services.ts'
+import { cpuMs, pinSelf, type Service, type startService } from './services.ts'
 
 // npm run bench:metrics: what the proxy's metrics cost on the hot path. Two proxies, identical
 // but for performance.monitoring_enabled (the Prometheus histograms and counters plus the
@@ -33,48 +40,16 @@ const rounds = Number(values.rounds)
 const connections = Number(values.connections)
 const warmup = Number(values.warmup)
 
-const KEY = 'sk-bench-client-key-000000'
-const body = JSON.stringify({
-  model: 'gpt-4o-mini',
-  messages: [
-    { role: 'system', content: 'You are a helpful assistant.' },
-    { role: 'user', content: 'Summarise the benefits of connection pooling in two sentences.' },
-  ],
-  max_tokens: 32,
-  ...(values.stream ? { stream: true } : {}),
-})
+const body = JSON.stringify({ ...CHAT_REQUEST, ...(values.stream ? { stream: true } : {}) })
 
-const services: Service[] = []
 let micro: Record<string, number> = {}
-
-async function start(options: Parameters<typeof startService>[0]): Promise<Service> {
-  const service = await startService(options)
-  services.push(service)
-  return service
-}
-
-function proxyConfig(mockUrl: string, monitoring: boolean): string {
-  const file = join(mkdtempSync(join(tmpdir(), 'bench-metrics-')), 'config.yaml')
-  writeFileSync(
-    file,
-    stringify({
-      server: { host: '127.0.0.1', port: 0 },
-      logging: { level: 'info' },
-      caching: { enabled: false },
-      performance: { monitoring_enabled: monitoring },
-      providers: [{ name: 'mock-openai', wire: 'openai', base_url: `${mockUrl}/v1` }],
-      models: { 'gpt-4o-mini': { deployments: [{ provider: 'mock-openai' }] } },
-    }),
-  )
-  return file
-}
 
 async function run(url: string, s: number): Promise<Measurement> {
   const m = await measure({
     url,
     path: '/v1/chat/completions',
     body,
-    headers: { authorization: `Bearer ${KEY}` },
+    headers: { authorization: `Bearer ${BENCH_KEY}` },
     connections,
     seconds: s,
   })
@@ -132,7 +107,7 @@ function inProcessCost(): Record<string, number> {
   return out
 }
 
-async function main(): Promise<void> {
+async function main(start: (options: Parameters<typeof startService>[0]) => Promise<Service>): Promise<void> {
   pinSelf(1)
   micro = inProcessCost()
   const mock = await start({
@@ -140,23 +115,29 @@ async function main(): Promise<void> {
     script: 'mock-providers/src/cli.ts',
     args: ['--profile', 'zero', '--openai-port', '0', '--anthropic-port', '0'],
     cpu: 1,
-    ready: /mock-openai listening on (http:\/\/\S+)/,
+    ready: MOCK_READY,
   })
   const targets: { name: string; url: string; pid: number; headers: Record<string, string> }[] = []
   for (const monitoring of [true, false]) {
     const proxy = await start({
       name: `proxy (metrics ${monitoring ? 'on' : 'off'})`,
       script: 'proxy/src/server.ts',
-      args: ['--config', proxyConfig(mock.url, monitoring)],
-      env: { APP_ENV: 'production', LOG_LEVEL: 'warn', PROXY_API_KEYS: KEY },
+      args: [
+        '--config',
+        writeProxyConfig(
+          'bench-metrics',
+          singleMockConfig(mock.url, { performance: { monitoring_enabled: monitoring } }),
+        ),
+      ],
+      env: PROXY_ENV,
       cpu: 0,
-      ready: /"address":"(http:\/\/[^"]+)"/,
+      ready: PROXY_READY,
     })
     targets.push({
       name: proxy.name,
       url: proxy.url,
       pid: proxy.child.pid!,
-      headers: { authorization: `Bearer ${KEY}` },
+      headers: { authorization: `Bearer ${BENCH_KEY}` },
     })
     const metrics = await (await fetch(`${proxy.url}/metrics`)).json()
     if (metrics.monitoring_enabled !== monitoring)
@@ -216,32 +197,19 @@ function report(results: Map<string, Measurement[]>, paired: number[][]): void {
     ...Object.entries(micro).map(([name, ns]) => `  ${name}: ${ns.toFixed(0)} ns per request`),
   ]
   console.log(lines.join('\n'))
-  const out =
-    values.out ??
-    join('reports', 'out', `bench-metrics-${new Date().toISOString().replace(/[:.]/g, '-')}.json`)
-  mkdirSync(join(out, '..'), { recursive: true })
-  writeFileSync(
-    out,
-    JSON.stringify(
-      {
-        seconds,
-        rounds,
-        connections,
-        stream: values.stream,
-        results: Object.fromEntries(results),
-        summary: rows,
-        in_process_ns: micro,
-      },
-      null,
-      2,
-    ),
+  saveResults(
+    'bench-metrics',
+    {
+      seconds,
+      rounds,
+      connections,
+      stream: values.stream,
+      results: Object.fromEntries(results),
+      summary: rows,
+      in_process_ns: micro,
+    },
+    values.out,
   )
-  console.log(`\nraw results: ${out}`)
 }
 
-main()
-  .catch((err) => {
-    console.error(err)
-    process.exitCode = 1
-  })
-  .finally(() => Promise.all(services.map((s) => s.stop())))
+runBench(main)

@@ -1,10 +1,17 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { stringify } from 'yaml'
+import {
+  BENCH_KEY,
+  CHAT_REQUEST,
+  MOCK_READY,
+  PROXY_ENV,
+  PROXY_READY,
+  runBench,
+  saveResults,
+  singleMockConfig,
+  writeProxyConfig,
+} from './common.ts'
 import { type Measurement, measure, measureTogether, median } from './measure.ts'
-import { cpuMs, pinSelf, type Service, startService } from './services.ts'
+import { cpuMs, pinSelf, type Service, type startService } from './services.ts'
 
 // npm run bench: the proxy's overhead, side by side in one run with two references: the mock
 // called directly, and a minimal fastify + undici pass-through. The server under test gets
@@ -32,18 +39,7 @@ const rounds = Number(values.rounds)
 const connections = Number(values.connections)
 const warmup = Number(values.warmup)
 
-const KEY = 'sk-bench-client-key-000000'
-const body = JSON.stringify({
-  model: 'gpt-4o-mini',
-  messages: [
-    { role: 'system', content: 'You are a helpful assistant.' },
-    { role: 'user', content: 'Summarise the benefits of connection pooling in two sentences.' },
-  ],
-  max_tokens: 32,
-})
-
-const MOCK_READY = /mock-openai listening on (http:\/\/\S+)/
-const services: Service[] = []
+const body = JSON.stringify(CHAT_REQUEST)
 
 interface Target {
   name: string
@@ -52,7 +48,7 @@ interface Target {
   pid: number
 }
 
-async function main(): Promise<void> {
+async function main(start: (options: Parameters<typeof startService>[0]) => Promise<Service>): Promise<void> {
   pinSelf(1)
   const mockArgs = ['--profile', 'zero', '--openai-port', '0', '--anthropic-port', '0']
   const upstreamMock = await start({
@@ -79,10 +75,13 @@ async function main(): Promise<void> {
   const proxy = await start({
     name: 'proxy',
     script: 'proxy/src/server.ts',
-    args: ['--config', proxyConfig(upstreamMock.url, JSON.parse(values.config ?? '{}'))],
-    env: { APP_ENV: 'production', LOG_LEVEL: 'warn', PROXY_API_KEYS: KEY },
+    args: [
+      '--config',
+      writeProxyConfig('bench-proxy', singleMockConfig(upstreamMock.url, JSON.parse(values.config ?? '{}'))),
+    ],
+    env: PROXY_ENV,
     cpu: 0,
-    ready: /"address":"(http:\/\/[^"]+)"/,
+    ready: PROXY_READY,
   })
   const target = (name: string, s: Service, headers: Record<string, string> = {}): Target => ({
     name,
@@ -92,7 +91,7 @@ async function main(): Promise<void> {
   })
   const direct = target('direct to mock', directMock)
   const pass = target('fastify+undici pass-through', passthrough)
-  const proxied = target('proxy (cache off)', proxy, { authorization: `Bearer ${KEY}` })
+  const proxied = target('proxy (cache off)', proxy, { authorization: `Bearer ${BENCH_KEY}` })
   const targets = [direct, pass, proxied]
 
   const sequential = new Map<string, Measurement[]>(targets.map((t) => [t.name, []]))
@@ -123,28 +122,6 @@ async function main(): Promise<void> {
     )
   }
   report(sequential, paired)
-}
-
-async function start(options: Parameters<typeof startService>[0]): Promise<Service> {
-  const service = await startService(options)
-  services.push(service)
-  return service
-}
-
-function proxyConfig(mockUrl: string, extra: Record<string, unknown>): string {
-  const dir = mkdtempSync(join(tmpdir(), 'bench-proxy-'))
-  const file = join(dir, 'config.yaml')
-  writeFileSync(
-    file,
-    stringify({
-      server: { host: '127.0.0.1', port: 0 },
-      caching: { enabled: false },
-      providers: [{ name: 'mock-openai', wire: 'openai', base_url: `${mockUrl}/v1` }],
-      models: { 'gpt-4o-mini': { deployments: [{ provider: 'mock-openai' }] } },
-      ...extra,
-    }),
-  )
-  return file
 }
 
 async function run(target: Target, s: number): Promise<Measurement> {
@@ -191,23 +168,11 @@ function report(
     `proxy latency added over the pass-through: p50 ${(proxy.p50 - passthrough.p50).toFixed(3)} ms, p99 ${(proxy.p99 - passthrough.p99).toFixed(3)} ms`,
   ]
   console.log(lines.join('\n'))
-  const out =
-    values.out ?? join('reports', 'out', `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`)
-  mkdirSync(join(out, '..'), { recursive: true })
-  writeFileSync(
-    out,
-    JSON.stringify(
-      { seconds, rounds, connections, sequential: Object.fromEntries(sequential), paired, summary: rows },
-      null,
-      2,
-    ),
+  saveResults(
+    'bench',
+    { seconds, rounds, connections, sequential: Object.fromEntries(sequential), paired, summary: rows },
+    values.out,
   )
-  console.log(`\nraw results: ${out}`)
 }
 
-main()
-  .catch((err) => {
-    console.error(err)
-    process.exitCode = 1
-  })
-  .finally(() => Promise.all(services.map((s) => s.stop())))
+runBench(main)

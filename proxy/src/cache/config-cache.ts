@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto'
 import { statSync } from 'node:fs'
 import { resolve } from 'node:path'
-import { LRUCache } from 'lru-cache'
 import type { Env } from '../config/env.ts'
 import { type Config, type LoadOptions, loadConfig } from '../config/load.ts'
 import type { CacheFigures, MemoryPressureTarget } from '../observability/sources.ts'
+import { BoundedLru } from './bounded-lru.ts'
 
 export interface ConfigCacheOptions {
   readonly maxBytes?: number
@@ -31,26 +31,16 @@ export function envDigest(env: Env): string {
  */
 export class ConfigCache implements MemoryPressureTarget {
   readonly name = 'config'
-  readonly maxBytes: number
-  readonly #lru: LRUCache<string, Config>
+  readonly #store: BoundedLru<string, Config>
   readonly #load: (options: LoadOptions) => Config
   readonly #stat: (file: string) => { mtimeMs: number; size: number }
-  readonly #removals: Record<string, number> = {}
-  #shrinking = false
-  hits = 0
-  misses = 0
 
   constructor(options: ConfigCacheOptions = {}) {
-    this.maxBytes = options.maxBytes ?? 4 * 1024 * 1024
     this.#load = options.load ?? loadConfig
     this.#stat = options.stat ?? statSync
-    this.#lru = new LRUCache<string, Config>({
-      maxSize: this.maxBytes,
+    this.#store = new BoundedLru<string, Config>({
+      maxSize: options.maxBytes ?? 4 * 1024 * 1024,
       sizeCalculation: (config, key) => JSON.stringify(config).length * 2 + key.length * 2,
-      dispose: (_c, _k, reason) => {
-        const counted = this.#shrinking ? 'memory_pressure' : reason
-        this.#removals[counted] = (this.#removals[counted] ?? 0) + 1
-      },
     })
   }
 
@@ -59,49 +49,28 @@ export class ConfigCache implements MemoryPressureTarget {
     const path = resolve(file)
     const { mtimeMs, size } = this.#stat(path)
     const key = `${path}\0${mtimeMs}\0${size}\0${envDigest(env)}`
-    const cached = this.#lru.get(key)
-    if (cached !== undefined) {
-      this.hits++
-      return cached
-    }
-    this.misses++
+    const cached = this.#store.lookup(key)
+    if (cached !== undefined) return cached
     const config = this.#load({ file: path, env })
-    this.#lru.set(key, config)
+    this.#store.lru.set(key, config)
     return config
   }
 
   clear(): number {
-    const n = this.#lru.size
-    this.#lru.clear()
+    const n = this.#store.lru.size
+    this.#store.withReason('manual', () => this.#store.lru.clear())
     return n
   }
 
   bytes(): number {
-    return this.#lru.calculatedSize
+    return this.#store.bytes()
   }
 
   shrink(fraction: number): number {
-    const before = this.#lru.calculatedSize
-    this.#shrinking = true
-    try {
-      while (this.#lru.size > 0 && before - this.#lru.calculatedSize < before * fraction) this.#lru.pop()
-    } finally {
-      this.#shrinking = false
-    }
-    return before - this.#lru.calculatedSize
+    return this.#store.shrink(fraction)
   }
 
   figures(): CacheFigures {
-    const lookups = this.hits + this.misses
-    return {
-      hits: this.hits,
-      misses: this.misses,
-      hit_rate: lookups === 0 ? 0 : this.hits / lookups,
-      entries: this.#lru.size,
-      bytes: this.#lru.calculatedSize,
-      max_bytes: this.maxBytes,
-      evictions: { ...this.#removals },
-      compression_ratio: null,
-    }
+    return this.#store.figures()
   }
 }

@@ -1,5 +1,5 @@
-import { LRUCache } from 'lru-cache'
 import type { CacheFigures, MemoryPressureTarget } from '../observability/sources.ts'
+import { BoundedLru } from './bounded-lru.ts'
 import { type Codec, isCompressed } from './codec.ts'
 
 /** Why an entry left a cache: lru-cache's dispose reasons and the proxy's own. */
@@ -58,12 +58,8 @@ export class RecordCache<T, M extends object = object> implements MemoryPressure
   readonly name: string
   readonly codec: Codec
   readonly ttlMs: number
-  readonly maxBytes: number
-  readonly #lru: LRUCache<string, Slot<M>>
-  readonly #removals: Record<string, number> = {}
-  #pendingReason: RemovalReason | undefined
-  hits = 0
-  misses = 0
+  readonly #store: BoundedLru<string, Slot<M>>
+  readonly #lru: BoundedLru<string, Slot<M>>['lru']
   #rawWritten = 0
   #storedWritten = 0
 
@@ -71,10 +67,10 @@ export class RecordCache<T, M extends object = object> implements MemoryPressure
     this.name = options.name
     this.codec = options.codec
     this.ttlMs = options.ttlMs
-    this.maxBytes = Math.max(1024, Math.floor(options.maxBytes))
-    this.#lru = new LRUCache<string, Slot<M>>({
-      maxSize: this.maxBytes,
-      maxEntrySize: options.maxEntryBytes ?? Math.max(1024, Math.floor(this.maxBytes / 8)),
+    const maxBytes = Math.max(1024, Math.floor(options.maxBytes))
+    this.#store = new BoundedLru<string, Slot<M>>({
+      maxSize: maxBytes,
+      maxEntrySize: options.maxEntryBytes ?? Math.max(1024, Math.floor(maxBytes / 8)),
       sizeCalculation: (slot, key) =>
         slot.record.length +
         key.length * 2 +
@@ -84,19 +80,25 @@ export class RecordCache<T, M extends object = object> implements MemoryPressure
       // Resolution 0: read the clock on every check, so an injected clock is obeyed exactly.
       ttlResolution: 0,
       perf: { now: options.now },
-      dispose: (_slot, _key, reason) => {
-        const counted = this.#pendingReason ?? reason
-        this.#removals[counted] = (this.#removals[counted] ?? 0) + 1
-      },
     })
+    this.#lru = this.#store.lru
+  }
+
+  get maxBytes(): number {
+    return this.#store.maxBytes
+  }
+
+  get hits(): number {
+    return this.#store.hits
+  }
+
+  get misses(): number {
+    return this.#store.misses
   }
 
   /** Looks a key up and counts a hit or a miss. */
   get(key: string): Slot<M> | undefined {
-    const slot = this.#lru.get(key)
-    if (slot === undefined) this.misses++
-    else this.hits++
-    return slot
+    return this.#store.lookup(key)
   }
 
   /** Looks without counting or refreshing recency (invalidation, warming). */
@@ -145,14 +147,14 @@ export class RecordCache<T, M extends object = object> implements MemoryPressure
   }
 
   delete(key: string, reason: RemovalReason = 'delete'): boolean {
-    return this.#withReason(reason, () => this.#lru.delete(key))
+    return this.#store.withReason(reason, () => this.#lru.delete(key))
   }
 
   /** Drops every entry matching `test`; returns how many. */
   deleteWhere(test: (key: string, meta: M) => boolean, reason: RemovalReason): number {
     const doomed: string[] = []
     for (const [key, slot] of this.#lru.entries()) if (test(key, slot.meta)) doomed.push(key)
-    this.#withReason(reason, () => {
+    this.#store.withReason(reason, () => {
       for (const key of doomed) this.#lru.delete(key)
     })
     return doomed.length
@@ -160,7 +162,7 @@ export class RecordCache<T, M extends object = object> implements MemoryPressure
 
   clear(reason: RemovalReason): number {
     const n = this.#lru.size
-    this.#withReason(reason, () => this.#lru.clear())
+    this.#store.withReason(reason, () => this.#lru.clear())
     return n
   }
 
@@ -178,39 +180,15 @@ export class RecordCache<T, M extends object = object> implements MemoryPressure
   }
 
   bytes(): number {
-    return this.#lru.calculatedSize
+    return this.#store.bytes()
   }
 
   /** Drops about `fraction` of the bytes held, least recently used first; returns bytes freed. */
   shrink(fraction: number): number {
-    const before = this.#lru.calculatedSize
-    const goal = before * Math.min(1, Math.max(0, fraction))
-    this.#withReason('memory_pressure', () => {
-      while (this.#lru.size > 0 && before - this.#lru.calculatedSize < goal) this.#lru.pop()
-    })
-    return before - this.#lru.calculatedSize
+    return this.#store.shrink(fraction)
   }
 
   figures(): CacheFigures {
-    const lookups = this.hits + this.misses
-    return {
-      hits: this.hits,
-      misses: this.misses,
-      hit_rate: lookups === 0 ? 0 : this.hits / lookups,
-      entries: this.#lru.size,
-      bytes: this.#lru.calculatedSize,
-      max_bytes: this.maxBytes,
-      evictions: { ...this.#removals },
-      compression_ratio: this.#storedWritten === 0 ? null : this.#rawWritten / this.#storedWritten,
-    }
-  }
-
-  #withReason<R>(reason: RemovalReason, run: () => R): R {
-    this.#pendingReason = reason
-    try {
-      return run()
-    } finally {
-      this.#pendingReason = undefined
-    }
+    return this.#store.figures(this.#storedWritten === 0 ? null : this.#rawWritten / this.#storedWritten)
   }
 }
