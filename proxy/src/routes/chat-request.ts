@@ -1,4 +1,5 @@
 import { ProxyError } from '../errors.ts'
+import type { ProviderRegistry, Route } from '../providers/registry.ts'
 import type { ChatRequest, Json } from '../providers/types.ts'
 
 const ROLES = new Set(['system', 'developer', 'user', 'assistant', 'tool', 'function'])
@@ -78,4 +79,16 @@ export function parseChatRequest(body: unknown, raw: Buffer): ChatRequest {
   checkNumber(b, 'n', 1, 128, true)
   const stream = b.stream === true
   return { body: b, raw, stream, includeUsage: stream && options?.include_usage === true }
+}
+
+/** The route of the model a request names, or a 404 model_not_found in the OpenAI shape. */
+export function routeFor(registry: ProviderRegistry, model: string): Route {
+  const route = registry.route(model)
+  if (!route) {
+    throw new ProxyError('model_not_found', {
+      param: 'model',
+      message: `The model '${model}' does not exist or is not routed by this proxy.`,
+    })
+  }
+  return route
 }

@@ -6,14 +6,13 @@ import { sseReplay } from '../cache/replay.ts'
 import { Cancel } from '../cancel.ts'
 import type { Clock } from '../clock.ts'
 import type { ChatUpstream, UpstreamRun } from '../context/upstream.ts'
-import { ProxyError } from '../errors.ts'
 import { asProxyError } from '../http/errors.ts'
 import { serverTiming } from '../http/timing.ts'
 import type { CacheStatus, Observer } from '../observability/observer.ts'
 import type { ProviderRegistry, Route } from '../providers/registry.ts'
 import type { ChatRequest, CompletionResult } from '../providers/types.ts'
 import { UpstreamFailure } from '../resilience/failure.ts'
-import { parseChatRequest } from './chat-request.ts'
+import { parseChatRequest, routeFor } from './chat-request.ts'
 import {
   condensedHeaders,
   openingHeaders,
@@ -54,13 +53,7 @@ async function handleChat(
   const started = clock.monotonic()
   const req = parseChatRequest(request.body, request.rawBody ?? EMPTY)
   const model: string = req.body.model
-  const route = deps.registry.route(model)
-  if (!route) {
-    throw new ProxyError('model_not_found', {
-      param: 'model',
-      message: `The model '${model}' does not exist or is not routed by this proxy.`,
-    })
-  }
+  const route = routeFor(deps.registry, model)
   const mode: CacheMode = chatCache ? chatCache.mode(request.headers['cache-control'], req.body) : 'bypass'
   let key = ''
   if (chatCache && mode !== 'bypass') {

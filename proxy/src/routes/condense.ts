@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import type { Condenser } from '../context/condenser.ts'
 import { ProxyError } from '../errors.ts'
 import type { ProviderRegistry, Route } from '../providers/registry.ts'
-import { parseChatRequest } from './chat-request.ts'
+import { parseChatRequest, routeFor } from './chat-request.ts'
 
 export interface CondenseDeps {
   readonly registry: ProviderRegistry
@@ -26,13 +26,7 @@ export function registerCondenseRoute(app: FastifyInstance, deps: CondenseDeps):
   app.post('/v1/context/condense', async (request, reply) => {
     const req = parseChatRequest(request.body, request.rawBody ?? EMPTY)
     const model: string = req.body.model
-    const route = deps.registry.route(model)
-    if (!route) {
-      throw new ProxyError('model_not_found', {
-        param: 'model',
-        message: `The model '${model}' does not exist or is not routed by this proxy.`,
-      })
-    }
+    const route = routeFor(deps.registry, model)
     let target = req.body.target_tokens
     if (target === undefined || target === null) {
       const window = deps.windowOf(route)
