@@ -40,12 +40,21 @@ describe('resilience against misbehaving providers', () => {
   })
 
   it('answers 502 when the provider resets the connection, after retrying', async () => {
-    h = await startAll({ profile: fast, overrides: { http_client: { retry_attempts: 2 } } })
+    const outcomes: RequestOutcome[] = []
+    const observer = { request: (o: RequestOutcome) => outcomes.push(o), attempt() {}, breaker() {} }
+    h = await startAll({
+      profile: fast,
+      overrides: { http_client: { retry_attempts: 2 } },
+      deps: { observers: [observer] },
+    })
     h.mocks.openai.setProfile(withFaults([{ type: 'reset', rate: 1 }]))
     const res = await postChat(h.url, chatBody())
     expect(res.status).toBe(502)
     expect((await res.json()).error.code).toBe('upstream_connection_reset')
     expect(h.mocks.openai.stats().requests.by_route.chat).toEqual({ reset: 3 })
+    // The failed request's record says what it cost: three attempts on openai-a, and the waits.
+    expect(outcomes[0]).toMatchObject({ status: 502, provider: 'openai-a', attempts: 3 })
+    expect(outcomes[0].waitMs).toBeGreaterThan(0)
   })
 
   it('waits what Retry-After asks (seen by the injected clock), then succeeds', async () => {

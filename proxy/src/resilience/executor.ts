@@ -125,6 +125,7 @@ export class Executor {
         if (!failure.failover) break
       }
     }
+    if (last) last.spent = { attempts, upstreamMs, waitMs }
     throw last
   }
 

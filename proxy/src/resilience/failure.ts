@@ -31,6 +31,8 @@ export class UpstreamFailure extends Error {
   /** Counts against the provider's circuit breaker. */
   readonly countsAsFailure: boolean
   provider: string | undefined
+  /** Set by the executor on the failure it gives up with: what the whole request cost. */
+  spent: { attempts: number; upstreamMs: number; waitMs: number } | undefined
 
   constructor(
     kind: FailureKind,

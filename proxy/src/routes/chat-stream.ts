@@ -160,7 +160,7 @@ function failBeforeStart(
 ): void {
   writer.stop()
   const error = asProxyError(err)
-  if (err instanceof UpstreamFailure) ctx.tally.provider = err.provider
+  if (err instanceof UpstreamFailure) spentOn(ctx.tally, err)
   ctx.finish(error.status, cache, error.code)
   if (gone) {
     ctx.reply.raw.destroy()
@@ -329,4 +329,14 @@ export async function relayFlight(
   }
   ctx.tally.usage = flight.usage
   conclude(ctx, writer, flight.failure, cache)
+}
+
+/** What a failed request cost upstream, for its log line and metrics. */
+export function spentOn(tally: Tally, failure: UpstreamFailure): void {
+  tally.provider = failure.provider
+  if (failure.spent) {
+    tally.attempts = failure.spent.attempts
+    tally.upstreamMs = failure.spent.upstreamMs
+    tally.waitMs = failure.spent.waitMs
+  }
 }

@@ -20,6 +20,7 @@ import {
   relayFlight,
   SSE_HEADERS,
   type StreamContext,
+  spentOn,
   type Tally,
 } from './chat-stream.ts'
 
@@ -169,7 +170,7 @@ async function answerCompletion(reply: FastifyReply, req: ChatRequest, miss: Mis
     }
   } catch (err) {
     const error = asProxyError(err)
-    if (err instanceof UpstreamFailure) tally.provider = err.provider
+    if (err instanceof UpstreamFailure) spentOn(tally, err)
     finish(error.status, status, error.code)
     if (miss.abort.aborted) {
       // Nobody is left to answer: no error log, no 5xx in the metrics (499, as nginx counts it).
