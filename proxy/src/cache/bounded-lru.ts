@@ -34,6 +34,15 @@ export class BoundedLru<K extends {}, V extends {}> {
     return value
   }
 
+  /** The cached value, or `compute()`'s, stored; counts a hit or a miss. */
+  getOrSet(key: K, compute: () => V): V {
+    const known = this.lookup(key)
+    if (known !== undefined) return known
+    const value = compute()
+    this.lru.set(key, value)
+    return value
+  }
+
   /** Runs `run`, counting the entries it removes under `reason`. */
   withReason<R>(reason: string, run: () => R): R {
     this.#pendingReason = reason

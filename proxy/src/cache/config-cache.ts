@@ -49,11 +49,7 @@ export class ConfigCache implements MemoryPressureTarget {
     const path = resolve(file)
     const { mtimeMs, size } = this.#stat(path)
     const key = `${path}\0${mtimeMs}\0${size}\0${envDigest(env)}`
-    const cached = this.#store.lookup(key)
-    if (cached !== undefined) return cached
-    const config = this.#load({ file: path, env })
-    this.#store.lru.set(key, config)
-    return config
+    return this.#store.getOrSet(key, () => this.#load({ file: path, env }))
   }
 
   clear(): number {

@@ -26,11 +26,7 @@ export class KeyMemo implements MemoryPressureTarget {
     if (raw.length === 0 || raw.length > MEMO_MAX_BODY) return compute()
     // latin1: one character a byte, no UTF-8 decoding; only used as a map key.
     const body = raw.toString('latin1')
-    const known = this.#store.lookup(body)
-    if (known !== undefined) return known
-    const key = compute()
-    this.#store.lru.set(body, key)
-    return key
+    return this.#store.getOrSet(body, compute)
   }
 
   bytes(): number {

@@ -269,12 +269,7 @@ export async function relayDirect(
     waitMs: run.waitMs,
     condensed: out.condensed,
   }
-  Object.assign(ctx.tally, {
-    provider: provider.name,
-    attempts: run.attempts,
-    waitMs: run.waitMs,
-    upstreamMs: run.upstreamMs,
-  })
+  recordOpening(ctx.tally, opening)
   commit(writer, openingHeaders(ctx, opening, false), opening)
   ctx.tally.ttftMs = ctx.clock.monotonic() - ctx.started
   const failure = await pump(run.value, writer, signal)
@@ -301,12 +296,7 @@ export async function relayFlight(
   while (flight.opening === undefined && !flight.ended) await flight.changed(0)
   const opening = flight.opening
   if (opening === undefined) return failBeforeStart(ctx, writer, flight.openError, cache, gone())
-  Object.assign(ctx.tally, {
-    provider: opening.provider,
-    attempts: opening.attempts,
-    waitMs: opening.waitMs,
-    upstreamMs: opening.upstreamMs,
-  })
+  recordOpening(ctx.tally, opening)
   commit(writer, openingHeaders(ctx, opening, joined), opening)
   ctx.tally.ttftMs = ctx.clock.monotonic() - ctx.started
   let i = 0
@@ -339,4 +329,12 @@ export function spentOn(tally: Tally, failure: UpstreamFailure): void {
     tally.upstreamMs = failure.spent.upstreamMs
     tally.waitMs = failure.spent.waitMs
   }
+}
+
+/** What the upstream call that answered cost, for the request's log line and metrics. */
+export function recordOpening(tally: Tally, opening: FlightOpening): void {
+  tally.provider = opening.provider
+  tally.attempts = opening.attempts
+  tally.upstreamMs = opening.upstreamMs
+  tally.waitMs = opening.waitMs
 }

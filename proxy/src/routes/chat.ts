@@ -16,6 +16,7 @@ import { parseChatRequest, routeFor } from './chat-request.ts'
 import {
   condensedHeaders,
   openingHeaders,
+  recordOpening,
   relayDirect,
   relayFlight,
   SSE_HEADERS,
@@ -189,13 +190,8 @@ async function answerCompletion(reply: FastifyReply, req: ChatRequest, miss: Mis
     waitMs: run.waitMs,
     condensed: out.condensed,
   }
-  Object.assign(tally, {
-    provider: opening.provider,
-    attempts: opening.attempts,
-    upstreamMs: opening.upstreamMs,
-    waitMs: opening.waitMs,
-    usage: run.value.usage,
-  })
+  recordOpening(tally, opening)
+  tally.usage = run.value.usage
   reply.headers({
     'content-type': 'application/json',
     'x-cache': status,
