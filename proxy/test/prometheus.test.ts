@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { missingTool } from '../../ci/setup-hint.ts'
 import { chatBody, type Harness, postChat, sseData, startAll } from './helpers.ts'
 
 // GET /metrics/prometheus as Prometheus sees it: promtool (Debian's prometheus package) checks a
@@ -14,7 +15,7 @@ if (!hasPromtool && skipPromtool) console.warn('promtool not found: SKIP_PROMTOO
 
 function runPromtool(args: string[], input?: string) {
   if (!hasPromtool) {
-    throw new Error('promtool is not installed (apt-get install prometheus), or set SKIP_PROMTOOL=1 to skip')
+    throw new Error(missingTool('promtool', "Debian's prometheus package", 'set SKIP_PROMTOOL=1 to skip'))
   }
   return spawnSync('promtool', args, { input, encoding: 'utf8' })
 }

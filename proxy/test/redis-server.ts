@@ -3,6 +3,7 @@ import { once } from 'node:events'
 import { mkdtempSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
+import { missingTool } from '../../ci/setup-hint.ts'
 
 // Redis for the tests of the shared cache tier, in this order: REDIS_URL (a shared server, e.g.
 // the one .ci/run starts), a redis-server process of our own (Debian's package), a container
@@ -102,5 +103,5 @@ export async function testRedis(options: { own: boolean }): Promise<TestRedis | 
   if (hasRedisServer()) return startRedisServer()
   const container = await startContainer()
   if (typeof container !== 'string') return container
-  return `no REDIS_URL${options.own ? ' usable (this test kills its Redis)' : ''}, no redis-server binary (apt-get install redis-server), ${container}`
+  return `no REDIS_URL${options.own ? ' usable (this test kills its Redis)' : ''}, ${container}; ${missingTool('redis-server', "Debian's redis-server")}`
 }

@@ -1,85 +1,34 @@
 // Opens generated reports in Debian's headless Chromium (driven by playwright-core), offline, and
 // checks what a person would see: no errors, every measured chart drawn, notes where nothing was.
-import { existsSync } from 'node:fs'
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { pathToFileURL } from 'node:url'
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core'
+import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { renderReport } from '../src/render.ts'
 import type { RunSummary } from '../src/summary.ts'
+import { BROWSER_SKIP_REASON, type Opened, openReportBrowser, type ReportBrowser } from './browser.ts'
 import { CHART_NAMES, failedSummary, minimalSummary, streamingSummary } from './fixtures.ts'
 import { hostileSummary } from './hostile.ts'
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-]
-const SKIP_REASON = process.env.SKIP_BROWSER_TESTS === '1' ? 'SKIP_BROWSER_TESTS=1 is set' : undefined
-if (SKIP_REASON) console.warn(`[reports] skipping the real-browser report tests: ${SKIP_REASON}`)
-
-type Opened = { page: Page; errors: string[]; offsite: string[] }
 type ChartState = { name: string; drawn: boolean; canvases: number; colored: number; missingNote: boolean }
 
-const suite = SKIP_REASON ? describe.skip : describe
+const suite = BROWSER_SKIP_REASON ? describe.skip : describe
 
-suite(`report in headless Chromium${SKIP_REASON ? ` (skipped: ${SKIP_REASON})` : ''}`, () => {
-  let browser: Browser
-  let context: BrowserContext
+suite(`report in headless Chromium${BROWSER_SKIP_REASON ? ` (skipped: ${BROWSER_SKIP_REASON})` : ''}`, () => {
+  let browser: ReportBrowser
   let dir: string
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(
-        `${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium), ` +
-          'point CHROMIUM_PATH at a Chromium, or set SKIP_BROWSER_TESTS=1 to skip these tests',
-      )
-    }
-    // REPORT_ARTIFACTS_DIR keeps the reports and screenshots (e.g. for CI artifacts).
-    dir = process.env.REPORT_ARTIFACTS_DIR ?? (await mkdtemp(join(tmpdir(), 'report-browser-')))
-    await mkdir(dir, { recursive: true })
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS })
-    context = await browser.newContext({ viewport: { width: 1280, height: 900 } })
-    // The report must work offline: only file:// loads are allowed, everything else is aborted.
-    await context.route('**/*', (route) =>
-      route.request().url().startsWith('file:') ? route.continue() : route.abort('internetdisconnected'),
-    )
+    browser = await openReportBrowser()
+    dir = browser.dir
   })
 
   afterAll(async () => {
     await browser?.close()
-    if (dir && !process.env.REPORT_ARTIFACTS_DIR) await rm(dir, { recursive: true, force: true })
   })
 
-  async function open(name: string, summary: RunSummary, viewportWidth = 1280): Promise<Opened> {
-    const file = join(dir, `${name}.html`)
-    await writeFile(file, renderReport(summary))
-    const page = await context.newPage()
-    await page.setViewportSize({ width: viewportWidth, height: 900 })
-    const errors: string[] = []
-    const offsite: string[] = []
-    page.on('console', (message) => {
-      if (message.type() === 'error') errors.push(`console: ${message.text()}`)
-    })
-    page.on('pageerror', (error) => errors.push(`page: ${error.message}`))
-    page.on('dialog', (dialog) => {
-      errors.push(`dialog: ${dialog.message()}`)
-      void dialog.dismiss()
-    })
-    page.on('request', (request) => {
-      if (!request.url().startsWith('file:')) offsite.push(request.url())
-    })
-    await page.goto(pathToFileURL(file).href, { waitUntil: 'load' })
-    return { page, errors, offsite }
-  }
+  const open = (name: string, summary: RunSummary, viewportWidth = 1280): Promise<Opened> =>
+    browser.open(name, renderReport(summary), viewportWidth)
 
   function chartStates(page: Page): Promise<ChartState[]> {
     return page.evaluate(() =>
