@@ -6,6 +6,7 @@ import type { ConfigCache } from './cache/config-cache.ts'
 import { type ChatServices, createChatServices } from './cache/services.ts'
 import { type Clock, type Random, systemClock } from './clock.ts'
 import type { Config } from './config/load.ts'
+import { registerAccessControl } from './http/access.ts'
 import { KeyChecker } from './http/auth.ts'
 import { registerJsonBody } from './http/body.ts'
 import { registerErrorHandling } from './http/errors.ts'
@@ -125,18 +126,11 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     logger.warn('auth.api_keys is empty: client routes accept requests without a key')
   app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id)
-    // Every chat answer says how the cache treated it; one refused before the cache (a 400,
-    // a 401) is a BYPASS. The route overrides it with HIT or MISS.
-    if (request.url === '/v1/chat/completions') reply.header('x-cache', 'BYPASS')
-    if (request.url.startsWith('/v1/')) {
-      try {
-        keys.checkClient(request)
-      } catch (err) {
-        return done(err as Error)
-      }
-    }
+    // An answer refused before the cache (a 400, a 401) is a BYPASS on a route that reports it.
+    if (request.routeOptions.config.cacheStatus) reply.header('x-cache', 'BYPASS')
     done()
   })
+  registerAccessControl(app, keys)
 
   registerJsonBody(app, Math.floor(config.server.body_limit_mb * 1024 * 1024))
   registerErrorHandling(app)
@@ -179,10 +173,9 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     caches: services.caches,
     chatCache: services.chatCache,
     warmer: services.warmer,
-    keys,
   })
   services.start()
-  registerObservability(app, telemetry, { registry, keys, clock, memoryTargets, cache: () => caches.metrics })
+  registerObservability(app, telemetry, { registry, clock, memoryTargets, cache: () => caches.metrics })
 
   app.decorate('registry', registry)
   app.decorate('services', services)

@@ -1,6 +1,5 @@
 import type { FastifyInstance } from 'fastify'
 import type { Clock } from '../clock.ts'
-import type { KeyChecker } from '../http/auth.ts'
 import { registerDebugRoutes } from '../routes/debug.ts'
 import { registerHealthRoutes } from '../routes/health.ts'
 import { registerMetricsRoutes } from '../routes/metrics.ts'
@@ -10,12 +9,12 @@ import type { AttachSources, Telemetry } from './telemetry.ts'
 export function registerObservability(
   app: FastifyInstance,
   telemetry: Telemetry,
-  deps: AttachSources & { keys: KeyChecker; clock: Clock },
+  deps: AttachSources & { clock: Clock },
 ): void {
   telemetry.attach(deps)
   registerHealthRoutes(app, telemetry)
   registerMetricsRoutes(app, telemetry)
-  registerDebugRoutes(app, { telemetry, keys: deps.keys, clock: deps.clock })
+  registerDebugRoutes(app, { telemetry, clock: deps.clock })
   app.decorate('telemetry', telemetry)
   app.addHook('onClose', () => telemetry.stop())
 }

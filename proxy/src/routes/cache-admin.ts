@@ -1,16 +1,15 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { FastifyInstance } from 'fastify'
 import type { ChatCache } from '../cache/chat-cache.ts'
 import type { InvalidationScope } from '../cache/redis-tier.ts'
 import type { CacheSystem } from '../cache/system.ts'
 import type { CacheWarmer } from '../cache/warmer.ts'
 import { ProxyError } from '../errors.ts'
-import type { KeyChecker } from '../http/auth.ts'
+import { ADMIN } from '../http/access.ts'
 
 export interface CacheAdminDeps {
   readonly caches: CacheSystem
   readonly chatCache: ChatCache | undefined
   readonly warmer: CacheWarmer | undefined
-  readonly keys: KeyChecker
 }
 
 /** At most this many requests in one POST /api/cache/warm. */
@@ -46,11 +45,9 @@ function scopeOf(query: Record<string, string | undefined>): InvalidationScope {
  *                             cached; no body: one warming run over the popular keys now
  */
 export function registerCacheAdminRoutes(app: FastifyInstance, deps: CacheAdminDeps): void {
-  const { caches, chatCache, warmer, keys } = deps
-  const admin = (request: FastifyRequest) => keys.checkAdmin(request)
+  const { caches, chatCache, warmer } = deps
 
-  app.get('/api/cache/stats', async (request, reply) => {
-    admin(request)
+  app.get('/api/cache/stats', ADMIN, async (_request, reply) => {
     reply.header('cache-control', 'no-store')
     return {
       ...caches.snapshot(),
@@ -63,8 +60,7 @@ export function registerCacheAdminRoutes(app: FastifyInstance, deps: CacheAdminD
     }
   })
 
-  app.delete('/api/cache', async (request) => {
-    admin(request)
+  app.delete('/api/cache', ADMIN, async (request) => {
     const report = await caches.invalidate(scopeOf(request.query as Record<string, string | undefined>))
     return {
       scope: report.scope,
@@ -78,8 +74,7 @@ export function registerCacheAdminRoutes(app: FastifyInstance, deps: CacheAdminD
     }
   })
 
-  app.post('/api/cache/warm', async (request) => {
-    admin(request)
+  app.post('/api/cache/warm', ADMIN, async (request) => {
     if (!warmer) throw new ProxyError('cache_disabled')
     const body = request.body as { requests?: unknown } | null | undefined
     const requests = body?.requests

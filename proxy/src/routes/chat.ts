@@ -43,7 +43,12 @@ const EMPTY = Buffer.alloc(0)
  * response cache (see cache/policy.ts for HIT, MISS and BYPASS).
  */
 export function registerChatRoute(app: FastifyInstance, deps: ChatDeps): void {
-  app.post('/v1/chat/completions', (request, reply) => handleChat(request, reply, deps))
+  app.post(
+    '/v1/chat/completions',
+    // Every chat answer says how the cache treated it (the handler sets HIT or MISS).
+    { config: { cacheStatus: true } },
+    (request, reply) => handleChat(request, reply, deps),
+  )
 }
 
 async function handleChat(

@@ -1,8 +1,8 @@
 import { getHeapSpaceStatistics, getHeapStatistics } from 'node:v8'
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { FastifyInstance } from 'fastify'
 import type { Clock } from '../clock.ts'
 import { ProxyError } from '../errors.ts'
-import type { KeyChecker } from '../http/auth.ts'
+import { ADMIN } from '../http/access.ts'
 import { CpuProfiler } from '../observability/cpu-profile.ts'
 import type { Telemetry } from '../observability/telemetry.ts'
 import { round } from '../observability/window.ts'
@@ -26,15 +26,13 @@ export function debugRoutesEnabled(telemetry: Telemetry): boolean {
 
 export function registerDebugRoutes(
   app: FastifyInstance,
-  deps: { telemetry: Telemetry; keys: KeyChecker; clock: Clock },
+  deps: { telemetry: Telemetry; clock: Clock },
 ): void {
-  const { telemetry, keys, clock } = deps
+  const { telemetry, clock } = deps
   if (!debugRoutesEnabled(telemetry)) return
   const profiler = new CpuProfiler()
-  const admin = (request: FastifyRequest) => keys.checkAdmin(request)
 
-  app.post('/debug/memory/gc', async (request) => {
-    admin(request)
+  app.post('/debug/memory/gc', ADMIN, async () => {
     const before = process.memoryUsage()
     const gc = telemetry.memory.collect()
     const after = process.memoryUsage()
@@ -51,8 +49,7 @@ export function registerDebugRoutes(
     }
   })
 
-  app.get('/debug/memory/profile', async (request) => {
-    admin(request)
+  app.get('/debug/memory/profile', ADMIN, async () => {
     const heap = getHeapStatistics()
     const now = clock.now()
     const manager = telemetry.memory
@@ -94,8 +91,7 @@ export function registerDebugRoutes(
     }
   })
 
-  app.get('/debug/profile', async (request, reply) => {
-    admin(request)
+  app.get('/debug/profile', ADMIN, async (request, reply) => {
     const raw = (request.query as Record<string, string | undefined>).seconds
     const seconds = raw === undefined ? PROFILE_SECONDS.default : Number(raw)
     if (!Number.isFinite(seconds) || seconds <= 0 || seconds > PROFILE_SECONDS.max) {

@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply } from 'fastify'
+import { PUBLIC } from '../http/access.ts'
 import { type HealthSources, healthChecks, providerDetails, worst } from '../observability/health-checks.ts'
 import type { Telemetry } from '../observability/telemetry.ts'
 
@@ -23,13 +24,13 @@ function answer(reply: FastifyReply, status: string) {
 }
 
 export function registerHealthRoutes(app: FastifyInstance, telemetry: Telemetry): void {
-  app.get('/health', async (_request, reply) => {
+  app.get('/health', PUBLIC, async (_request, reply) => {
     const health = healthChecks(sourcesOf(telemetry))
     answer(reply, health.status)
     return health
   })
 
-  app.get('/health/detailed', async (_request, reply) => {
+  app.get('/health/detailed', PUBLIC, async (_request, reply) => {
     const s = sourcesOf(telemetry)
     const health = healthChecks(s)
     const c = telemetry.config
@@ -63,7 +64,7 @@ export function registerHealthRoutes(app: FastifyInstance, telemetry: Telemetry)
     }
   })
 
-  app.get('/health/providers', async (_request, reply) => {
+  app.get('/health/providers', PUBLIC, async (_request, reply) => {
     const s = sourcesOf(telemetry)
     const providers = providerDetails(s)
     const statuses = Object.values(providers).map(

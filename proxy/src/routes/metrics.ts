@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import { AggregatorRegistry } from 'prom-client'
+import { PUBLIC } from '../http/access.ts'
 import { metricsDocument } from '../observability/metrics-json.ts'
 import type { ClusterReports, Telemetry } from '../observability/telemetry.ts'
 
@@ -21,7 +22,7 @@ async function clusterReports(telemetry: Telemetry): Promise<ClusterReports | un
 }
 
 export function registerMetricsRoutes(app: FastifyInstance, telemetry: Telemetry): void {
-  app.get('/metrics', async (_request, reply) => {
+  app.get('/metrics', PUBLIC, async (_request, reply) => {
     reply.header('cache-control', 'no-store')
     const sources = telemetry.jsonSources()
     const cluster = await clusterReports(telemetry)
@@ -36,7 +37,7 @@ export function registerMetricsRoutes(app: FastifyInstance, telemetry: Telemetry
     return metricsDocument(sources, telemetry.stats ? [telemetry.stats.export()] : [])
   })
 
-  app.get('/metrics/prometheus', async (_request, reply) => {
+  app.get('/metrics/prometheus', PUBLIC, async (_request, reply) => {
     const registry = telemetry.prom.registry
     reply.header('content-type', registry.contentType).header('cache-control', 'no-store')
     const cluster = await clusterReports(telemetry)
