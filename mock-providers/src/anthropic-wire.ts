@@ -138,6 +138,7 @@ export const anthropicWire: Wire = {
   completionTail,
   streamEvents,
   malformEvent,
+  errorEvent: (error: MockError) => `event: error\ndata: ${errorBody(error)}\n\n`,
   modelsBody,
   embeddingsBody: () => {
     throw new Error('the Anthropic wire has no embeddings route')

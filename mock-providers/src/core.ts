@@ -135,6 +135,15 @@ function applyModifier(wire: Wire, plan: ResponsePlan, fault: Fault): void {
       plan.delays?.splice(at + 1, 0, 0)
       return
     }
+    case 'stream_error': {
+      // The provider gives up mid-stream: an error event in its own shape, then the stream ends.
+      const at = targetChunk(plan, fault.at_chunk)
+      const error = mockError(fault.status, fault.message ?? statusMessage(fault.status))
+      plan.chunks.length = at
+      plan.chunks.push(wire.errorEvent(error))
+      if (plan.delays !== null) plan.delays.length = at + 1
+      return
+    }
     case 'slow_drip': {
       const delays = plan.delays ?? new Array<number>(plan.chunks.length).fill(0)
       for (let i = 1; i < delays.length; i++) delays[i] = fault.interval

@@ -146,6 +146,7 @@ export const openaiWire: Wire = {
   completionTail,
   streamEvents,
   malformEvent,
+  errorEvent: (error: MockError) => `data: ${errorBody(error)}\n\n`,
   modelsBody,
   embeddingsBody,
   notFound: (method, path) => mockError(404, `Invalid URL (${method} ${path})`),

@@ -160,6 +160,15 @@ const fault = z.discriminatedUnion('type', [
   z.object({ type: z.literal('malformed'), at_chunk: z.number().int().min(1).default(2), ...when }).strict(),
   z.object({ type: z.literal('duplicate'), at_chunk: z.number().int().min(1).default(2), ...when }).strict(),
   z.object({ type: z.literal('slow_drip'), interval: duration.default(1000), ...when }).strict(),
+  z
+    .object({
+      type: z.literal('stream_error'),
+      at_chunk: z.number().int().min(1).default(1),
+      status: z.number().int().min(400).max(599).default(500),
+      message: z.string().optional(),
+      ...when,
+    })
+    .strict(),
 ])
 
 const scheduledFault = fault.superRefine((f, ctx) => {

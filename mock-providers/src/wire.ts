@@ -77,6 +77,8 @@ export interface Wire {
   streamEvents(view: GenerationView): string[]
   /** The same event with its JSON broken (for the malformed fault). */
   malformEvent(event: string): string
+  /** An error event inside a stream, as the provider sends it (for the stream_error fault). */
+  errorEvent(error: MockError): string
   modelsBody(models: ModelsView, request: ModelsRequest): string
   embeddingsBody(request: EmbeddingsRequest, vectors: Float32Array[]): string
   notFound(method: string, path: string): MockError

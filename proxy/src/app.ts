@@ -142,6 +142,11 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     attempt: {
       injectUsage: config.streaming.inject_usage,
       now: clock.now,
+      monotonic: clock.monotonic,
+      requestDeadlineMs: http.request_deadline * 1000,
+      headersTimeoutMs: http.timeout * 1000,
+      maxResponseBytes: Math.floor(http.max_response_mb * 1024 * 1024),
+      maxEventBytes: Math.floor(config.streaming.max_event_kb * 1024),
       policy: {
         retryStatuses: new Set(http.retry_status_codes),
         breakerStatuses: new Set(config.circuit_breaker.count_status_codes),

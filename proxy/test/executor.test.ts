@@ -4,6 +4,7 @@ import type { Deployment, ProviderRuntime } from '../src/providers/registry.ts'
 import { ProviderBreaker } from '../src/resilience/breaker.ts'
 import { type AttemptEvent, Executor } from '../src/resilience/executor.ts'
 import { UpstreamFailure } from '../src/resilience/failure.ts'
+import { type LimiterSettings, ProviderLimiter } from '../src/resilience/limiter.ts'
 import { RetryBudget } from '../src/resilience/retry-budget.ts'
 import { FakeClock } from './fake-clock.ts'
 
@@ -19,11 +20,21 @@ const breakerSettings = {
   dynamicRecoveryTimeout: false,
 }
 
-function deployment(name: string, clock: FakeClock): Deployment {
+const limiterSettings: LimiterSettings = {
+  maxConcurrency: 100,
+  minConcurrency: 1,
+  queueSize: 100,
+  queueTimeoutMs: 500,
+  adaptive: true,
+  throttleRatio: 0.5,
+  windowMs: 10_000,
+}
+
+function deployment(name: string, clock: FakeClock, limits: Partial<LimiterSettings> = {}): Deployment {
   const provider = {
     name,
     breaker: new ProviderBreaker(name, breakerSettings, clock),
-    cooldownUntil: 0,
+    limiter: new ProviderLimiter({ ...limiterSettings, ...limits }, clock),
     lastError: undefined,
   } as unknown as ProviderRuntime
   return { provider, model: name, weight: 1 }
@@ -59,7 +70,10 @@ function setup(options: { attempts?: number; budget?: number } = {}) {
       onAttempt: (e) => events.push(e),
     },
   )
-  return { clock, events, executor, signal: new Cancel() }
+  const signal = new Cancel()
+  const exec = <T>(order: Deployment[], fn: (d: Deployment) => Promise<T>, cancel: Cancel = signal) =>
+    executor.run(order, fn, cancel, { deadline: clock.monotonic() + 60_000 })
+  return { clock, events, executor, exec, signal }
 }
 
 /** An attempt function answering from a script: one entry per call, an Error to fail. */
@@ -76,11 +90,11 @@ function scripted(script: (string | UpstreamFailure)[]) {
 
 describe('executor', () => {
   it('fails over to the next deployment at once, without waiting', async () => {
-    const { clock, executor, signal } = setup()
+    const { clock, exec } = setup()
     const a = deployment('a', clock)
     const b = deployment('b', clock)
     const { calls, fn } = scripted([status(503), 'from b'])
-    const run = await executor.run([a, b], fn, signal)
+    const run = await exec([a, b], fn)
     expect(run.value).toBe('from b')
     expect(calls).toEqual(['a', 'b'])
     expect(clock.sleeps).toEqual([])
@@ -88,10 +102,10 @@ describe('executor', () => {
   })
 
   it('retries a lone deployment with full-jitter exponential backoff', async () => {
-    const { clock, executor, signal } = setup()
+    const { clock, exec } = setup()
     const a = deployment('a', clock)
     const { calls, fn } = scripted([status(500), status(502), status(504), 'ok'])
-    const run = await executor.run([a], fn, signal)
+    const run = await exec([a], fn)
     expect(run.value).toBe('ok')
     expect(calls).toEqual(['a', 'a', 'a', 'a'])
     // random() = 0.5 of 0.5 s, 1 s, 2 s
@@ -99,70 +113,70 @@ describe('executor', () => {
     expect(run.waitMs).toBe(1750)
   })
 
-  it('waits what Retry-After asks before retrying, and cools the provider down', async () => {
-    const { clock, executor, signal } = setup()
+  it('waits what Retry-After asks before retrying this request, and never locks others out', async () => {
+    const { clock, exec } = setup()
     const a = deployment('a', clock)
-    const start = clock.now()
     const { fn } = scripted([status(429, 2000), 'ok'])
-    await executor.run([a], fn, signal)
+    await exec([a], fn)
     expect(clock.sleeps).toEqual([2000])
-    expect(a.provider.cooldownUntil).toBe(start + 2000)
+    // Another request, at once: the provider is called, not skipped for the 429 someone else got.
+    const other = scripted(['ok'])
+    clock.advance(-2000)
+    await exec([a], other.fn)
+    expect(other.calls).toEqual(['a'])
   })
 
-  it('fails over on 429 and leaves the cooling provider alone for other requests', async () => {
-    const { clock, executor, signal } = setup()
+  it('fails over on 429 at once, and the next request tries the first deployment again', async () => {
+    const { clock, exec } = setup()
     const a = deployment('a', clock)
     const b = deployment('b', clock)
     const first = scripted([status(429, 5000), 'b'])
-    await executor.run([a, b], first.fn, signal)
+    await exec([a, b], first.fn)
     expect(first.calls).toEqual(['a', 'b'])
-    const second = scripted(['b again'])
-    await executor.run([a, b], second.fn, signal)
-    expect(second.calls).toEqual(['b'])
-    clock.advance(5000)
-    const third = scripted(['a back'])
-    await executor.run([a, b], third.fn, signal)
-    expect(third.calls).toEqual(['a'])
+    expect(clock.sleeps).toEqual([])
+    const second = scripted(['a'])
+    await exec([a, b], second.fn)
+    expect(second.calls).toEqual(['a'])
   })
 
   it('gives up when Retry-After is longer than retry_after_max', async () => {
-    const { clock, executor, signal } = setup()
+    const { clock, exec } = setup()
     const a = deployment('a', clock)
     const { calls, fn } = scripted([status(429, 120_000), 'never'])
-    await expect(executor.run([a], fn, signal)).rejects.toMatchObject({ status: 429, retryAfterMs: 120_000 })
+    await expect(exec([a], fn)).rejects.toMatchObject({ status: 429, retryAfterMs: 120_000 })
     expect(calls).toEqual(['a'])
     expect(clock.sleeps).toEqual([])
   })
 
   it('does not retry or fail over a client error', async () => {
-    const { clock, executor, signal } = setup()
+    const { clock, exec } = setup()
     const { calls, fn } = scripted([status(400), 'never'])
-    await expect(
-      executor.run([deployment('a', clock), deployment('b', clock)], fn, signal),
-    ).rejects.toMatchObject({ status: 400 })
+    await expect(exec([deployment('a', clock), deployment('b', clock)], fn)).rejects.toMatchObject({
+      status: 400,
+    })
     expect(calls).toEqual(['a'])
   })
 
   it('stops after retry_attempts retries', async () => {
-    const { clock, executor, signal } = setup({ attempts: 2 })
+    const { clock, exec } = setup({ attempts: 2 })
     const { calls, fn } = scripted([status(503), status(503), status(503), status(503)])
-    await expect(executor.run([deployment('a', clock)], fn, signal)).rejects.toMatchObject({ status: 503 })
+    await expect(exec([deployment('a', clock)], fn)).rejects.toMatchObject({ status: 503 })
     expect(calls).toHaveLength(3)
   })
 
   it('stops retrying when the retry budget is spent', async () => {
-    const { clock, executor, signal } = setup({ budget: 1 })
+    const { clock, exec } = setup({ budget: 1 })
     const a = deployment('a', clock)
     const first = scripted([status(503), status(503), status(503), status(503)])
-    await expect(executor.run([a], first.fn, signal)).rejects.toBeInstanceOf(UpstreamFailure)
+    await expect(exec([a], first.fn)).rejects.toBeInstanceOf(UpstreamFailure)
     expect(first.calls).toHaveLength(2)
     const second = scripted([status(503), status(503)])
-    await expect(executor.run([a], second.fn, signal)).rejects.toBeInstanceOf(UpstreamFailure)
+    await expect(exec([a], second.fn)).rejects.toBeInstanceOf(UpstreamFailure)
     expect(second.calls).toHaveLength(1)
   })
 
   it('skips a provider whose breaker is open and says how long to wait when all are', async () => {
-    const { clock, executor, signal } = setup()
+    const { clock, exec } = setup()
     const a = deployment('a', clock)
     const b = deployment('b', clock)
     a.provider.breaker.run(() => Promise.reject(status(500))).catch(() => {})
@@ -173,9 +187,9 @@ describe('executor', () => {
     expect(opened.state).toBe('open')
     const a2 = { provider: { ...a.provider, breaker: opened }, model: 'a', weight: 1 } as Deployment
     const { calls, fn } = scripted(['b'])
-    await executor.run([a2, b], fn, signal)
+    await exec([a2, b], fn)
     expect(calls).toEqual(['b'])
-    await expect(executor.run([a2], fn, signal)).rejects.toMatchObject({
+    await expect(exec([a2], fn)).rejects.toMatchObject({
       kind: 'breaker_open',
       retryAfterMs: 1000,
     })
@@ -183,7 +197,7 @@ describe('executor', () => {
   })
 
   it('stops at once when the client goes away during a wait', async () => {
-    const { clock, executor } = setup()
+    const { clock, exec } = setup()
     const abort = new Cancel()
     const { fn } = scripted([status(503), 'never'])
     const wrapped = async (d: Deployment) => {
@@ -193,15 +207,15 @@ describe('executor', () => {
       })
       return v
     }
-    await expect(executor.run([deployment('a', clock)], wrapped, abort)).rejects.toMatchObject({
+    await expect(exec([deployment('a', clock)], wrapped, abort)).rejects.toMatchObject({
       kind: 'aborted',
     })
   })
 
   it('reports every attempt', async () => {
-    const { clock, events, executor, signal } = setup()
+    const { clock, events, exec } = setup()
     const { fn } = scripted([status(503), 'ok'])
-    await executor.run([deployment('a', clock), deployment('b', clock)], fn, signal)
+    await exec([deployment('a', clock), deployment('b', clock)], fn)
     expect(events.map((e) => [e.provider, e.outcome, e.status])).toEqual([
       ['a', 'status', 503],
       ['b', 'ok', 200],

@@ -117,7 +117,7 @@ describe('GET /metrics and /health after traffic', () => {
     expect(p.recent.latency_ms.p50).toBeGreaterThan(0)
     expect(p.recent.latency_ms.p95).toBeGreaterThanOrEqual(p.recent.latency_ms.p50)
     expect(p.last_error).toBeNull()
-    expect(p.cooldown_until).toBeNull()
+    expect(p.admission).toMatchObject({ in_flight: 0, queued: 0, throttling: false, limit: 100 })
   })
 })
 

@@ -1,11 +1,10 @@
 import type { Clock } from '../clock.ts'
 import type { ChatUpstream, UpstreamRun } from '../context/upstream.ts'
-import type { StreamStart } from '../providers/attempt.ts'
 import type { Route } from '../providers/registry.ts'
-import { pump } from '../providers/stream-pump.ts'
 import type { ChatRequest, CompletionResult, Json } from '../providers/types.ts'
+import type { UpstreamStream } from '../resilience/upstream-stream.ts'
 import { type AnswerOrigin, answerFromCompletion, answerFromStream, type CachedAnswer } from './answer.ts'
-import { CompletionFlight, FlightTable, StreamFlight } from './flights.ts'
+import { CompletionFlight, FlightTable, flightOpening, StreamFlight } from './flights.ts'
 import { responseKey, routeSignature } from './key.ts'
 import type { KeyMemo } from './key-memo.ts'
 import { type CacheMode, cacheMode, type PolicySettings } from './policy.ts'
@@ -90,11 +89,13 @@ export class ChatCache {
     this.tracker?.touch(key, req.raw, req.stream)
   }
 
+  /** `deadline`: the requesting client's (monotonic ms); a coalesced flight keeps its starter's. */
   completion(
     key: string,
     route: Route,
     req: ChatRequest,
     mode: CacheMode,
+    deadline: number,
   ): Joined<CompletionFlight<CompletionOutcome>> {
     const coalesce = mode === 'use'
     const existing = coalesce ? this.completions.get(key) : undefined
@@ -102,33 +103,40 @@ export class ChatCache {
       existing.join()
       return { flight: existing, joined: true }
     }
-    const flight = this.#startCompletion(key, route, req, false, coalesce)
+    const flight = this.#startCompletion(key, route, req, false, coalesce, deadline)
     flight.join()
     return { flight, joined: false }
   }
 
-  stream(key: string, route: Route, req: ChatRequest, mode: CacheMode): Joined<StreamFlight> {
+  stream(
+    key: string,
+    route: Route,
+    req: ChatRequest,
+    mode: CacheMode,
+    deadline: number,
+  ): Joined<StreamFlight> {
     const coalesce = mode === 'use'
     const existing = coalesce ? this.streams.get(key) : undefined
     if (existing) {
       existing.join()
       return { flight: existing, joined: true }
     }
-    const flight = this.#startStream(key, route, req, false, coalesce)
+    const flight = this.#startStream(key, route, req, false, coalesce, deadline)
     flight.join()
     return { flight, joined: false }
   }
 
   /** Fetches and stores one answer in the background (warming); resolves true when stored. */
   async prefetch(key: string, route: Route, req: ChatRequest): Promise<boolean> {
+    const deadline = this.#upstream.deadline()
     if (req.stream) {
-      const flight = this.#startStream(key, route, req, true, false)
+      const flight = this.#startStream(key, route, req, true, false, deadline)
       await flight.stored
       if (flight.openError !== undefined) throw flight.openError
       if (flight.failure !== undefined) throw flight.failure
       return true
     }
-    const flight = this.#startCompletion(key, route, req, true, false)
+    const flight = this.#startCompletion(key, route, req, true, false, deadline)
     await flight.result
     return true
   }
@@ -143,11 +151,12 @@ export class ChatCache {
     req: ChatRequest,
     pinned: boolean,
     register: boolean,
+    deadline: number,
   ): CompletionFlight<CompletionOutcome> {
     const flight = new CompletionFlight<CompletionOutcome>(pinned)
     if (register) this.completions.add(key, flight)
     flight.result = this.#upstream
-      .complete(route, req, flight.abort)
+      .complete(route, req, flight.abort, deadline)
       .then((upstream) => {
         const { value, deployment } = upstream.run
         const answer = answerFromCompletion(
@@ -173,47 +182,43 @@ export class ChatCache {
     req: ChatRequest,
     pinned: boolean,
     register: boolean,
+    deadline: number,
   ): StreamFlight {
     const flight = new StreamFlight(pinned)
     if (register) this.streams.add(key, flight)
-    flight.stored = this.#runStream(key, route, withUsage(req), flight).finally(() =>
+    flight.stored = this.#runStream(key, route, withUsage(req), flight, deadline).finally(() =>
       this.streams.remove(key, flight),
     )
     return flight
   }
 
-  async #runStream(key: string, route: Route, req: ChatRequest, flight: StreamFlight): Promise<void> {
+  async #runStream(
+    key: string,
+    route: Route,
+    req: ChatRequest,
+    flight: StreamFlight,
+    deadline: number,
+  ): Promise<void> {
     const signal = flight.abort
-    let upstream: UpstreamRun<StreamStart>
+    let upstream: UpstreamRun<UpstreamStream>
     try {
-      upstream = await this.#upstream.stream(route, req, signal)
+      upstream = await this.#upstream.stream(route, req, signal, deadline)
     } catch (err) {
       flight.fail(err)
       return
     }
     const { run } = upstream
-    const provider = run.deployment.provider
-    flight.open({
-      provider: provider.name,
-      attempts: run.attempts,
-      upstreamMs: run.upstreamMs,
-      waitMs: run.waitMs,
-      condensed: upstream.condensed,
-    })
-    const failure = await pump(run.value, flight, signal)
-    flight.usage = run.value.translator.usage
-    if (failure) {
-      failure.provider = provider.name
-      if (failure.kind !== 'aborted') provider.breaker.recordFailure(failure)
-      flight.end(failure)
-      return
-    }
-    flight.end(undefined)
+    const stream = run.value
+    flight.open(flightOpening(upstream))
+    const failure = await stream.relay(flight, signal)
+    flight.usage = stream.usage
+    flight.end(failure)
+    if (failure) return
     // Only a stream that ended with its terminator is stored; a cut one never is.
     const answer = answerFromStream(
       flight.chunks,
-      run.value.translator.usage,
-      this.#origin(provider.name, route, upstream.condensed),
+      stream.usage,
+      this.#origin(stream.provider, route, upstream.condensed),
     )
     if (answer) this.response.store(key, answer)
   }

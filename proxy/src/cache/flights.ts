@@ -1,4 +1,5 @@
 import { Cancel } from '../cancel.ts'
+import type { UpstreamRun } from '../context/upstream.ts'
 import type { ChunkSink } from '../providers/stream-pump.ts'
 import type { Usage } from '../providers/types.ts'
 import type { UpstreamFailure } from '../resilience/failure.ts'
@@ -15,6 +16,18 @@ export interface FlightOpening {
   readonly upstreamMs: number
   readonly waitMs: number
   readonly condensed: { before: number; after: number } | null
+}
+
+/** The opening of the upstream run that answers a flight (or a client directly). */
+export function flightOpening(out: UpstreamRun<unknown>): FlightOpening {
+  const { run } = out
+  return {
+    provider: run.deployment.provider.name,
+    attempts: run.attempts,
+    upstreamMs: run.upstreamMs,
+    waitMs: run.waitMs,
+    condensed: out.condensed,
+  }
 }
 
 class Members {

@@ -153,6 +153,9 @@ function normalize(raw: RawConfig, env: Env, problems: string[]): Normalized {
     })
   }
 
+  if (raw.server.headers_timeout > raw.server.request_timeout) {
+    problems.push('server.headers_timeout: must not exceed server.request_timeout')
+  }
   if (raw.memory.gc_threshold_percent > raw.memory.max_usage_percent) {
     problems.push('memory.gc_threshold_percent: must not exceed memory.max_usage_percent')
   }

@@ -30,6 +30,10 @@ const Server = obj({
   body_limit_mb: z.number().positive().default(10),
   keep_alive_timeout: positiveSeconds.default(72),
   shutdown_timeout: positiveSeconds.default(30),
+  // A client must send its request head within headers_timeout and the whole request within
+  // request_timeout; a body that never finishes is answered 408 instead of holding a socket.
+  headers_timeout: positiveSeconds.default(10),
+  request_timeout: positiveSeconds.default(30),
 })
 
 const Auth = obj({
@@ -60,6 +64,23 @@ const HttpClient = obj({
   retry_max_backoff: positiveSeconds.default(8),
   retry_after_max: seconds.default(30),
   retry_budget: RetryBudget,
+  // From a request's arrival to the start of its answer: waits in the admission queue, every
+  // attempt and every wait between attempts count; past it the request fails (504).
+  request_deadline: positiveSeconds.default(60),
+  // A non-streamed answer larger than this fails (upstream_bad_response) instead of filling memory.
+  max_response_mb: z.number().positive().default(32),
+  admission: obj({
+    // Calls that may wait for one of a provider's connections (per worker), and for how long.
+    queue_size: z.number().int().nonnegative().default(100),
+    queue_timeout: seconds.default(0.5),
+    // 429 answers lower a provider's concurrent calls (x0.9), successes raise them back (+1).
+    adaptive: z.boolean().default(true),
+    min_concurrency: z.number().int().positive().default(1),
+    // When this share of the calls in the window was answered 429, further calls are answered
+    // 429 at once (with the provider's Retry-After) while one probe at a time goes through.
+    throttle_ratio: fraction.default(0.5),
+    window: positiveSeconds.default(10),
+  }),
   // The guide also spells the retry settings this way; both are accepted, the flat keys win.
   retry_config: z
     .strictObject({
@@ -86,6 +107,8 @@ const CircuitBreaker = obj({
 const Streaming = obj({
   ping_interval: seconds.default(10),
   inject_usage: z.boolean().default(true),
+  // One upstream SSE event larger than this fails the stream (counted against the provider).
+  max_event_kb: z.number().positive().default(1024),
 })
 
 const CacheSection = <E extends z.ZodRawShape>(maxSizeMb: number, ttl: number, extra: E) =>

@@ -58,10 +58,12 @@ export class Summarizer {
       stream: false,
       includeUsage: false,
     }
+    const deadline = this.#attempt.monotonic() + this.#attempt.requestDeadlineMs
     const run = await this.#executor.run(
       this.#registry.order(route),
-      (d, s) => completeOnce(d, req, s, this.#attempt),
+      (d, s, t) => completeOnce(d, req, s, t, this.#attempt),
       signal,
+      { deadline },
     )
     const text = JSON.parse(run.value.body.toString('utf8'))?.choices?.[0]?.message?.content
     if (typeof text !== 'string' || text.trim() === '') {

@@ -1,9 +1,11 @@
 import type { CancelSignal } from '../cancel.ts'
-import { type AttemptContext, completeOnce, openStream, type StreamStart } from '../providers/attempt.ts'
+import { type AttemptContext, completeOnce, openStream } from '../providers/attempt.ts'
 import type { Deployment, ProviderRegistry, Route } from '../providers/registry.ts'
 import type { ChatRequest, CompletionResult, Json } from '../providers/types.ts'
 import type { Execution, Executor } from '../resilience/executor.ts'
 import { UpstreamFailure } from '../resilience/failure.ts'
+import type { Lease } from '../resilience/lease.ts'
+import { UpstreamStream } from '../resilience/upstream-stream.ts'
 import type { Condenser } from './condenser.ts'
 
 export interface Condensed {
@@ -25,7 +27,7 @@ export interface AutoCondense {
   readonly windowOf: (route: Route) => number | undefined
 }
 
-type Attempt<T> = (d: Deployment, signal: CancelSignal, req: ChatRequest) => Promise<T>
+type Attempt<T> = (d: Deployment, signal: CancelSignal, deadline: number, req: ChatRequest) => Promise<T>
 
 /** A provider's way of saying the prompt is over its context window. */
 export function isContextOverflow(err: unknown): err is UpstreamFailure {
@@ -72,22 +74,48 @@ export class ChatUpstream {
     this.#auto = deps.auto
   }
 
-  complete(route: Route, req: ChatRequest, signal: CancelSignal): Promise<UpstreamRun<CompletionResult>> {
-    return this.#run(route, req, signal, (d, s, r) => completeOnce(d, r, s, this.#attempt))
+  /** `deadline` (monotonic ms): when the answer must have started (http_client.request_deadline). */
+  complete(
+    route: Route,
+    req: ChatRequest,
+    signal: CancelSignal,
+    deadline: number,
+  ): Promise<UpstreamRun<CompletionResult>> {
+    return this.#run(route, req, signal, deadline, false, (d, s, t, r) =>
+      completeOnce(d, r, s, t, this.#attempt),
+    )
   }
 
-  stream(route: Route, req: ChatRequest, signal: CancelSignal): Promise<UpstreamRun<StreamStart>> {
-    return this.#run(route, req, signal, (d, s, r) => openStream(d, r, s, this.#attempt))
+  /** A stream that has started answering; the caller relays it (UpstreamStream owns its outcome). */
+  async stream(
+    route: Route,
+    req: ChatRequest,
+    signal: CancelSignal,
+    deadline: number,
+  ): Promise<UpstreamRun<UpstreamStream>> {
+    const out = await this.#run(route, req, signal, deadline, true, (d, s, t, r) =>
+      openStream(d, r, s, t, this.#attempt),
+    )
+    const run = out.run
+    return { ...out, run: { ...run, value: new UpstreamStream(run.value, run.lease as Lease) } }
+  }
+
+  /** The deadline of a request starting now. */
+  deadline(): number {
+    return this.#attempt.monotonic() + this.#attempt.requestDeadlineMs
   }
 
   async #run<T>(
     route: Route,
     req: ChatRequest,
     signal: CancelSignal,
+    deadline: number,
+    hold: boolean,
     attempt: Attempt<T>,
   ): Promise<UpstreamRun<T>> {
+    const options = { deadline, hold }
     const execute = (r: ChatRequest) =>
-      this.#executor.run(this.#registry.order(route), (d, s) => attempt(d, s, r), signal)
+      this.#executor.run(this.#registry.order(route), (d, s, t) => attempt(d, s, t, r), signal, options)
     const auto = this.#auto
     if (!auto) return { run: await execute(req), condensed: null }
 

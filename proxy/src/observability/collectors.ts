@@ -52,18 +52,23 @@ export function registerCollectors(registry: Registry, sources: ScrapeSources): 
       }
     },
   })
-  new Gauge({
-    name: 'llm_proxy_provider_cooldown_seconds',
-    help: 'Seconds a provider asked the proxy to stay away (429 Retry-After); 0 when none.',
-    labelNames: ['provider'],
-    registers,
-    aggregator: 'max',
-    collect() {
-      const now = sources.now()
-      for (const p of sources.providers())
-        this.set({ provider: p.name }, Math.max(0, p.cooldownUntil - now) / 1000)
-    },
-  })
+  // Admission (resilience/limiter.ts): the adaptive concurrency limit, calls in flight and queued.
+  perProvider(
+    'llm_proxy_provider_concurrency_limit',
+    'Concurrent calls a provider is given now (lowered by 429s).',
+    (p) => p.limiter.snapshot().limit,
+  )
+  perProvider('llm_proxy_provider_in_flight', 'Calls to a provider in progress.', (p) => p.limiter.inFlight)
+  perProvider(
+    'llm_proxy_provider_queued',
+    'Calls waiting for a slot of a provider.',
+    (p) => p.limiter.snapshot().queued,
+  )
+  perProvider(
+    'llm_proxy_provider_throttling',
+    '1 while most recent calls to a provider were answered 429.',
+    (p) => (p.limiter.throttling ? 1 : 0),
+  )
 
   // undici pool stats: connected sockets, of which `free` are idle; requests running and pending.
   perProvider('llm_proxy_pool_active_connections', 'Upstream sockets busy with a request.', (p) => {

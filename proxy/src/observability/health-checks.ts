@@ -1,7 +1,8 @@
-import type { ProviderRegistry } from '../providers/registry.ts'
+import type { ProviderRegistry, ProviderRuntime } from '../providers/registry.ts'
 import type { MemoryManager } from './memory-manager.ts'
 import type { RequestStats } from './request-stats.ts'
 import type { CacheMetricsSource, HealthCheck } from './sources.ts'
+import type { WindowFigures } from './window.ts'
 
 // The checks behind /health, /health/detailed and /health/providers. `unavailable` anywhere (no
 // provider can take a call, memory past max_usage_percent, shutting down) makes the answer 503,
@@ -32,21 +33,33 @@ export function memoryCheck(memory: MemoryManager): HealthCheck {
   return { status, ...s }
 }
 
-export function providersCheck(registry: ProviderRegistry, now: number): HealthCheck {
-  const providers: Record<string, { status: Status; breaker: string; cooling_down: boolean }> = {}
+/**
+ * What a provider can do now: `unavailable` behind an open breaker; `degraded` while half-open,
+ * answering most calls 429, or failing at least half of its recent calls (a cut stream counts);
+ * `ok` otherwise.
+ */
+export function providerStatus(p: ProviderRuntime, recent: WindowFigures | undefined): Status {
+  if (!p.breaker.canAttempt()) return 'unavailable'
+  if (p.breaker.state !== 'closed' || p.limiter.throttling) return 'degraded'
+  if (recent && recent.requests >= MIN_RECENT_CALLS && recent.error_rate >= 0.5) return 'degraded'
+  return 'ok'
+}
+
+const MIN_RECENT_CALLS = 10
+
+export function providersCheck(registry: ProviderRegistry, stats: RequestStats | undefined): HealthCheck {
+  const providers: Record<string, { status: Status; breaker: string; throttling: boolean }> = {}
   let available = 0
   for (const p of registry.providers.values()) {
-    const cooling = p.cooldownUntil > now
-    const open = p.breaker.canAttempt() && !cooling
-    if (open) available++
-    const status: Status = !open ? 'unavailable' : p.breaker.state === 'closed' ? 'ok' : 'degraded'
-    providers[p.name] = { status, breaker: p.breaker.state, cooling_down: cooling }
+    const status = providerStatus(p, stats?.providerWindow(p.name))
+    if (status !== 'unavailable') available++
+    providers[p.name] = { status, breaker: p.breaker.state, throttling: p.limiter.throttling }
   }
   const total = registry.providers.size
   let status: Status = 'ok'
   if (total === 0) status = 'degraded'
   else if (available === 0) status = 'unavailable'
-  else if (available < total || Object.values(providers).some((p) => p.status !== 'ok')) status = 'degraded'
+  else if (Object.values(providers).some((p) => p.status !== 'ok')) status = 'degraded'
   return { status, available, total, providers }
 }
 
@@ -62,7 +75,7 @@ export function cacheCheck(source: CacheMetricsSource | undefined): HealthCheck 
 export function healthChecks(s: HealthSources) {
   const checks = {
     memory: memoryCheck(s.memory),
-    providers: providersCheck(s.registry, s.now()),
+    providers: providersCheck(s.registry, s.stats),
     cache: cacheCheck(s.cache()),
   }
   const shuttingDown = s.shuttingDown()
@@ -70,16 +83,14 @@ export function healthChecks(s: HealthSources) {
   return { status, shutting_down: shuttingDown, checks }
 }
 
-/** Per provider: breaker, recent latency and error rate over the stats window, last error, cooldown. */
+/** Per provider: breaker, admission, recent latency and error rate over the stats window, last error. */
 export function providerDetails(s: HealthSources) {
-  const now = s.now()
   const out: Record<string, unknown> = {}
   for (const p of s.registry.providers.values()) {
     const w = s.stats?.providerWindow(p.name)
     const breaker = p.breaker.snapshot()
-    const available = p.breaker.canAttempt() && p.cooldownUntil <= now
     out[p.name] = {
-      status: !available ? 'unavailable' : breaker.state === 'closed' ? 'ok' : 'degraded',
+      status: providerStatus(p, w),
       wire: p.adapter.wire,
       origin: p.upstream.origin,
       breaker,
@@ -92,7 +103,7 @@ export function providerDetails(s: HealthSources) {
           }
         : null,
       last_error: p.lastError ? { ...p.lastError, message: maskSecrets(p.lastError.message) } : null,
-      cooldown_until: p.cooldownUntil > now ? new Date(p.cooldownUntil).toISOString() : null,
+      admission: p.limiter.snapshot(),
       pool: p.upstream.stats(),
     }
   }

@@ -6,11 +6,11 @@ import type { Json, ProviderErrorBody, StreamTranslator, Usage } from './types.t
  * Anthropic stream events -> OpenAI chat.completion.chunk events:
  * message_start -> role chunk; text_delta -> content; tool_use / input_json_delta -> tool_calls;
  * message_delta -> finish_reason; message_stop -> (usage chunk) + [DONE]; ping is dropped (the
- * proxy keeps the connection alive itself); error -> an OpenAI error event.
+ * proxy keeps the connection alive itself); error -> `error` (the proxy reports the failure).
  */
 export class AnthropicStream implements StreamTranslator {
   done = false
-  contentEvents = 0
+  answerEvents = 0
   usage: Usage | undefined
   error: ProviderErrorBody | undefined
 
@@ -43,7 +43,6 @@ export class AnthropicStream implements StreamTranslator {
         this.#id = message.id ?? ''
         this.#model = message.model ?? ''
         this.#inputUsage = message.usage
-        this.contentEvents++
         out.push(this.#chunk({ role: 'assistant', content: '' }, null))
         return
       }
@@ -52,7 +51,7 @@ export class AnthropicStream implements StreamTranslator {
         if (block?.type === 'tool_use') {
           const index = ++this.#toolIndex
           this.#toolByBlock.set(payload.index, index)
-          this.contentEvents++
+          this.answerEvents++
           out.push(
             this.#chunk(
               {
@@ -64,7 +63,7 @@ export class AnthropicStream implements StreamTranslator {
             ),
           )
         } else if (block?.type === 'text' && block.text) {
-          this.contentEvents++
+          this.answerEvents++
           out.push(this.#chunk({ content: block.text }, null))
         }
         return
@@ -72,11 +71,11 @@ export class AnthropicStream implements StreamTranslator {
       case 'content_block_delta': {
         const delta = payload.delta
         if (delta?.type === 'text_delta') {
-          this.contentEvents++
+          this.answerEvents++
           out.push(this.#chunk({ content: delta.text }, null))
         } else if (delta?.type === 'input_json_delta') {
           const index = this.#toolByBlock.get(payload.index) ?? 0
-          this.contentEvents++
+          this.answerEvents++
           out.push(
             this.#chunk({ tool_calls: [{ index, function: { arguments: delta.partial_json } }] }, null),
           )
@@ -87,7 +86,7 @@ export class AnthropicStream implements StreamTranslator {
         this.#outputTokens = payload.usage?.output_tokens ?? this.#outputTokens
         const reason = payload.delta?.stop_reason
         this.usage = anthropicUsage(this.#inputUsage, this.#outputTokens)
-        this.contentEvents++
+        this.answerEvents++
         out.push(this.#chunk({}, reason ? (STOP_REASONS[reason] ?? 'stop') : 'stop'))
         return
       }
@@ -113,7 +112,6 @@ export class AnthropicStream implements StreamTranslator {
       }
       case 'error': {
         this.error = anthropicErrorFromJson(payload.error)
-        out.push(sseData(JSON.stringify({ error: this.error })))
         return
       }
       default:

@@ -5,17 +5,29 @@ import { retryAfterMs } from '../resilience/backoff.ts'
 import { type FailurePolicy, networkFailure, statusFailure, UpstreamFailure } from '../resilience/failure.ts'
 import { type Answer, AnswerTooLarge } from './buffered-call.ts'
 import type { Deployment } from './registry.ts'
-import { SseParser } from './sse.ts'
-import type { ChatRequest, CompletionResult, StreamTranslator } from './types.ts'
+import { EventTooLarge, SseParser } from './sse.ts'
+import type { ChatRequest, CompletionResult, StreamTranslator, UpstreamRequest } from './types.ts'
 
 const ERROR_BODY_LIMIT = 64 * 1024
-const BODY_LIMIT = 64 * 1024 * 1024
-const LIMITS = { success: BODY_LIMIT, error: ERROR_BODY_LIMIT }
 
 export interface AttemptContext {
   readonly policy: FailurePolicy
   readonly injectUsage: boolean
   readonly now: () => number
+  readonly monotonic: () => number
+  /** http_client.request_deadline: from a request's arrival to the start of its answer. */
+  readonly requestDeadlineMs: number
+  /** http_client.timeout: the longest wait for a response head. */
+  readonly headersTimeoutMs: number
+  /** http_client.max_response_mb: the largest non-streamed answer. */
+  readonly maxResponseBytes: number
+  /** streaming.max_event_kb: the largest single event of a stream. */
+  readonly maxEventBytes: number
+}
+
+/** The wait for a response head: the configured timeout, or less when the request's deadline is nearer. */
+function headersTimeout(ctx: AttemptContext, deadline: number): number {
+  return Math.max(1, Math.min(ctx.headersTimeoutMs, deadline - ctx.monotonic()))
 }
 
 /** One non-streaming call to one deployment: the OpenAI body for the client, or a failure. */
@@ -23,13 +35,19 @@ export async function completeOnce(
   d: Deployment,
   req: ChatRequest,
   cancel: CancelSignal,
+  deadline: number,
   ctx: AttemptContext,
 ): Promise<CompletionResult> {
   const { adapter, upstream } = d.provider
-  const upstreamRequest = adapter.chatRequest(req, { model: d.model, injectUsage: ctx.injectUsage })
+  const upstreamRequest = translated(d, req, ctx)
   let answer: Answer
   try {
-    answer = await upstream.call(upstreamRequest, cancel, LIMITS)
+    answer = await upstream.call(
+      upstreamRequest,
+      cancel,
+      { success: ctx.maxResponseBytes, error: ERROR_BODY_LIMIT },
+      headersTimeout(ctx, deadline),
+    )
   } catch (err) {
     if (err instanceof AnswerTooLarge) throw tooLarge(err.limit)
     throw networkFailure(err, cancel)
@@ -68,11 +86,15 @@ export async function openStream(
   d: Deployment,
   req: ChatRequest,
   cancel: CancelSignal,
+  deadline: number,
   ctx: AttemptContext,
 ): Promise<StreamStart> {
-  const { adapter } = d.provider
+  const { adapter, upstream } = d.provider
   const signal = cancel.asAbortSignal()
-  const res = await send(d, req, signal, ctx)
+  const upstreamRequest = translated(d, req, ctx)
+  const res = await upstream.request(upstreamRequest, signal, headersTimeout(ctx, deadline)).catch((err) => {
+    throw networkFailure(err, signal)
+  })
   if (res.statusCode >= 300) {
     let body: Buffer
     try {
@@ -88,11 +110,11 @@ export async function openStream(
     )
   }
   const translator = adapter.streamTranslator(req, { model: d.model, injectUsage: ctx.injectUsage })
-  const parser = new SseParser()
+  const parser = new SseParser(ctx.maxEventBytes)
   const chunks = res.body[Symbol.asyncIterator]() as AsyncIterator<Buffer>
   const first: Buffer[] = []
   try {
-    while (translator.contentEvents === 0 && !translator.done && !translator.error) {
+    while (translator.answerEvents === 0 && !translator.done && !translator.error) {
       const next = await chunks.next()
       if (next.done) {
         throw new UpstreamFailure('stream_cut', {
@@ -105,10 +127,11 @@ export async function openStream(
     }
   } catch (err) {
     res.body.destroy()
-    if (err instanceof SyntaxError) throw badResponse(err, d.provider.upstream.origin)
+    if (err instanceof SyntaxError || err instanceof EventTooLarge)
+      throw badResponse(err, d.provider.upstream.origin)
     throw networkFailure(err, signal)
   }
-  if (translator.error && translator.contentEvents === 0) {
+  if (translator.error && translator.answerEvents === 0) {
     res.body.destroy()
     const retryable = translator.error.type === 'server_error' || translator.error.type === 'rate_limit_error'
     throw new UpstreamFailure('stream_error', {
@@ -122,14 +145,22 @@ export async function openStream(
   return { translator, parser, body: res.body, chunks, first }
 }
 
-function send(d: Deployment, req: ChatRequest, signal: AbortSignal, ctx: AttemptContext) {
-  const upstreamRequest = d.provider.adapter.chatRequest(req, {
-    model: d.model,
-    injectUsage: ctx.injectUsage,
-  })
-  return d.provider.upstream.request(upstreamRequest, signal).catch((err) => {
-    throw networkFailure(err, signal)
-  })
+/**
+ * The request in the deployment's wire. The route validated it, so a translation that still
+ * throws is the proxy's own fault: never retried, never counted against the provider.
+ */
+function translated(d: Deployment, req: ChatRequest, ctx: AttemptContext): UpstreamRequest {
+  try {
+    return d.provider.adapter.chatRequest(req, { model: d.model, injectUsage: ctx.injectUsage })
+  } catch (err) {
+    throw new UpstreamFailure('internal', {
+      message: `the request could not be translated for ${d.provider.name}: ${(err as Error).message}`,
+      retryable: false,
+      failover: false,
+      countsAsFailure: false,
+      cause: err,
+    })
+  }
 }
 
 function badResponse(cause: unknown, origin: string): UpstreamFailure {

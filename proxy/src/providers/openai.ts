@@ -63,7 +63,7 @@ export function createOpenAIAdapter(provider: DeepReadonly<ProviderConfig>): Wir
 
 class OpenAIStream implements StreamTranslator {
   done = false
-  contentEvents = 0
+  answerEvents = 0
   usage: Usage | undefined
   error: ProviderErrorBody | undefined
   readonly #forwardUsage: boolean
@@ -72,6 +72,11 @@ class OpenAIStream implements StreamTranslator {
     this.#forwardUsage = forwardUsage
   }
 
+  /**
+   * Every chunk is read before it is forwarded: a chunk that is not a chat.completion.chunk
+   * (unreadable JSON, no choices) fails the stream instead of reaching the client, and an error
+   * event is the provider's failure, reported by the proxy, not relayed as if it were an answer.
+   */
   translate(event: SseEvent, out: Buffer[]): void {
     const data = event.data
     if (data === '') return // comments and keep-alives: the proxy sends its own
@@ -80,19 +85,36 @@ class OpenAIStream implements StreamTranslator {
       out.push(SSE_DONE)
       return
     }
-    // Usage arrives alone in a last chunk with no choices; read it, forward it only if asked.
-    if (data.includes('"choices":[]') || data.includes('"error"')) {
-      const parsed = safeParse(data)
-      if (parsed?.error) {
-        this.error = errorFromJson(parsed.error)
-      } else if (parsed?.usage) {
-        this.usage = readUsage(parsed.usage)
-        if (!this.#forwardUsage) return
-      }
+    let chunk: Json
+    try {
+      chunk = JSON.parse(data)
+    } catch {
+      throw new SyntaxError('unreadable chunk in the provider stream (not JSON)')
     }
-    this.contentEvents++
+    if (chunk?.error) {
+      this.error = errorFromJson(chunk.error)
+      return
+    }
+    const choices = chunk?.choices
+    if (!Array.isArray(choices)) throw new SyntaxError('a chunk of the provider stream has no choices')
+    if (chunk.usage) this.usage = readUsage(chunk.usage)
+    // Usage arrives alone in a last chunk with no choices; forwarded only if the client asked.
+    if (choices.length === 0 && !this.#forwardUsage) return
+    if (carriesAnswer(choices)) this.answerEvents++
     out.push(event.raw)
   }
+}
+
+/** Text, a tool call, a refusal or a finish reason: part of the answer (a role alone is not). */
+function carriesAnswer(choices: Json[]): boolean {
+  for (const c of choices) {
+    const d = c?.delta
+    if (c?.finish_reason != null) return true
+    if (!d) continue
+    if ((typeof d.content === 'string' && d.content !== '') || d.refusal) return true
+    if ((Array.isArray(d.tool_calls) && d.tool_calls.length > 0) || d.function_call) return true
+  }
+  return false
 }
 
 const CHOICES = Buffer.from('"choices"')

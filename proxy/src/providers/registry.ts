@@ -3,6 +3,7 @@ import type { Clock, Random } from '../clock.ts'
 import type { Config, DeepReadonly } from '../config/load.ts'
 import type { ProviderConfig } from '../config/schema.ts'
 import { type BreakerSettings, ProviderBreaker } from '../resilience/breaker.ts'
+import { type LimiterSettings, ProviderLimiter } from '../resilience/limiter.ts'
 import { createAnthropicAdapter } from './anthropic.ts'
 import { createOpenAIAdapter } from './openai.ts'
 import type { WireAdapter } from './types.ts'
@@ -14,8 +15,8 @@ export interface ProviderRuntime {
   readonly adapter: WireAdapter
   readonly upstream: Upstream
   readonly breaker: ProviderBreaker
-  /** Until when (epoch ms) the provider asked us to stay away (429 Retry-After). */
-  cooldownUntil: number
+  /** Admission of calls: concurrency (adaptive under 429s), the queue, refusals when overloaded. */
+  readonly limiter: ProviderLimiter
   lastError: { at: string; kind: string; status?: number; message: string } | undefined
 }
 
@@ -50,7 +51,21 @@ export function breakerSettings(config: Config): BreakerSettings {
   }
 }
 
-/** Providers (one pool and one breaker each) and the routes from model names to deployments. */
+export function limiterSettings(config: Config): LimiterSettings {
+  const http = config.http_client
+  const a = http.admission
+  return {
+    maxConcurrency: http.pool_limits.max_connections,
+    minConcurrency: Math.min(a.min_concurrency, http.pool_limits.max_connections),
+    queueSize: a.queue_size,
+    queueTimeoutMs: a.queue_timeout * 1000,
+    adaptive: a.adaptive,
+    throttleRatio: a.throttle_ratio,
+    windowMs: a.window * 1000,
+  }
+}
+
+/** Providers (one pool, one breaker and one limiter each) and the routes from model names to deployments. */
 export class ProviderRegistry {
   readonly providers = new Map<string, ProviderRuntime>()
   readonly #routes = new Map<string, Route>()
@@ -60,6 +75,7 @@ export class ProviderRegistry {
     this.#random = deps.random
     const pool = poolOptions(config, deps.lookup)
     const breaker = breakerSettings(config)
+    const limits = limiterSettings(config)
     for (const p of config.providers) {
       const adapter =
         p.wire === 'anthropic' ? createAnthropicAdapter(p, deps.clock.now) : createOpenAIAdapter(p)
@@ -69,7 +85,7 @@ export class ProviderRegistry {
         adapter,
         upstream: new Upstream(p.base_url, pool),
         breaker: new ProviderBreaker(p.name, breaker, deps.clock),
-        cooldownUntil: 0,
+        limiter: new ProviderLimiter(limits, deps.clock),
         lastError: undefined,
       })
     }

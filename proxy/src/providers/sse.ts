@@ -13,27 +13,95 @@ export interface SseEvent {
   readonly data: string
 }
 
+/** One upstream event grew past the configured maximum (streaming.max_event_kb). */
+export class EventTooLarge extends Error {
+  readonly limit: number
+  constructor(limit: number) {
+    super(`an event of the provider's stream is larger than ${limit} bytes`)
+    this.name = 'EventTooLarge'
+    this.limit = limit
+  }
+}
+
+/**
+ * Splits a byte stream into events. Linear in the bytes received: each byte is scanned once for
+ * an event's end and copied once into its event, however an event is split across chunks (the
+ * bytes of an unfinished event wait as a list, not re-concatenated on every push). An event
+ * larger than `maxEventBytes` throws EventTooLarge.
+ */
 export class SseParser {
-  #pending: Buffer | null = null
+  readonly #maxEventBytes: number
+  #pending: Buffer[] = []
+  #pendingBytes = 0
+
+  constructor(maxEventBytes = Number.POSITIVE_INFINITY) {
+    this.#maxEventBytes = maxEventBytes
+  }
 
   /** Feeds bytes; returns the events completed by them (possibly none). */
   push(chunk: Buffer): SseEvent[] {
-    const buf = this.#pending ? Buffer.concat([this.#pending, chunk]) : chunk
     const events: SseEvent[] = []
     let start = 0
-    for (;;) {
-      const end = findEventEnd(buf, start)
-      if (end === -1) break
-      events.push(parseEvent(buf.subarray(start, end)))
+    if (this.#pendingBytes > 0) {
+      const end = this.#endAcrossBoundary(chunk)
+      if (end === -1) {
+        this.#keep(chunk, 0)
+        return events
+      }
+      this.#pending.push(chunk.subarray(0, end))
+      const raw = Buffer.concat(this.#pending, this.#pendingBytes + end)
+      this.#pending = []
+      this.#pendingBytes = 0
+      this.#check(raw.length)
+      events.push(parseEvent(raw))
       start = end
     }
-    this.#pending = start < buf.length ? Buffer.from(buf.subarray(start)) : null
+    for (;;) {
+      const end = findEventEnd(chunk, start)
+      if (end === -1) break
+      this.#check(end - start)
+      events.push(parseEvent(chunk.subarray(start, end)))
+      start = end
+    }
+    if (start < chunk.length) this.#keep(chunk, start)
     return events
   }
 
   /** Bytes received after the last complete event (a partial event at the end of a stream). */
   get pendingBytes(): number {
-    return this.#pending ? this.#pending.length : 0
+    return this.#pendingBytes
+  }
+
+  /** The end of the pending event inside `chunk`, looking at the pending event's last bytes too. */
+  #endAcrossBoundary(chunk: Buffer): number {
+    const last = this.#pending[this.#pending.length - 1]
+    const b = last[last.length - 1]
+    const a = last.length > 1 ? last[last.length - 2] : this.#pending.length > 1 ? this.#lastOf(-2) : -1
+    if (b === LF && chunk[0] === LF) return 1
+    if (a === LF && b === CR && chunk[0] === LF) return 1
+    if (b === LF && chunk[0] === CR && chunk[1] === LF) return 2
+    return findEventEnd(chunk, 0)
+  }
+
+  #lastOf(offset: number): number {
+    const previous = this.#pending[this.#pending.length - 2]
+    return previous[previous.length + offset + 1] ?? -1
+  }
+
+  #keep(chunk: Buffer, from: number): void {
+    // A copy: the rest of the chunk would otherwise keep the whole chunk alive.
+    const rest = from === 0 ? chunk : Buffer.from(chunk.subarray(from))
+    this.#pending.push(rest)
+    this.#pendingBytes += rest.length
+    this.#check(this.#pendingBytes)
+  }
+
+  #check(bytes: number): void {
+    if (bytes > this.#maxEventBytes) {
+      this.#pending = []
+      this.#pendingBytes = 0
+      throw new EventTooLarge(this.#maxEventBytes)
+    }
   }
 }
 

@@ -1,6 +1,7 @@
 import type { CancelSignal } from '../cancel.ts'
 import { networkFailure, UpstreamFailure } from '../resilience/failure.ts'
 import type { StreamStart } from './attempt.ts'
+import { EventTooLarge } from './sse.ts'
 
 /** Where a relayed stream goes: a client's SSE writer, or a flight shared by coalesced clients. */
 export interface ChunkSink {
@@ -37,7 +38,7 @@ export async function pump(
   } catch (err) {
     if (translator.done) return undefined
     start.body.destroy()
-    if (err instanceof SyntaxError) {
+    if (err instanceof SyntaxError || err instanceof EventTooLarge) {
       return new UpstreamFailure('bad_response', {
         message: err.message,
         retryable: false,
@@ -57,7 +58,7 @@ export async function pump(
     })
   }
   return new UpstreamFailure('stream_cut', {
-    message: `the provider ended the stream after ${translator.contentEvents} events without its terminator`,
+    message: `the provider ended the stream after ${translator.answerEvents} answer events without its terminator`,
     retryable: false,
     countsAsFailure: true,
   })

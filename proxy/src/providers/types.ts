@@ -47,10 +47,14 @@ export interface StreamTranslator {
   translate(event: SseEvent, out: Buffer[]): void
   /** The upstream sent its terminator ([DONE] / message_stop). */
   readonly done: boolean
-  /** Events that carried content or a finish reason (a retry after one would repeat output). */
-  readonly contentEvents: number
+  /**
+   * Events that carried part of the answer: text, a tool call, a finish reason (a role alone, a
+   * usage chunk, an error do not). Before the first, a failure can still be failed over: the
+   * client has nothing it would see twice.
+   */
+  readonly answerEvents: number
   readonly usage: Usage | undefined
-  /** Set when the upstream sent an error event inside the stream. */
+  /** Set when the upstream sent an error event inside the stream (it is not forwarded). */
   readonly error: ProviderErrorBody | undefined
 }
 

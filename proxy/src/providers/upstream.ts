@@ -64,23 +64,29 @@ export class Upstream {
     req: UpstreamRequest,
     cancel: CancelSignal,
     limits: { success: number; error: number },
+    headersTimeout: number,
   ): Promise<Answer> {
     return new Promise((resolve, reject) => {
       this.#pool.dispatch(
-        { method: 'POST', path: req.path, headers: req.headers, body: req.body },
+        { method: 'POST', path: req.path, headers: req.headers, body: req.body, headersTimeout },
         new BufferedCall(cancel, limits, resolve, reject),
       )
     })
   }
 
   /** A streamed answer: the body as a Readable, read chunk by chunk. */
-  request(req: UpstreamRequest, signal: AbortSignal | undefined): Promise<Dispatcher.ResponseData> {
+  request(
+    req: UpstreamRequest,
+    signal: AbortSignal | undefined,
+    headersTimeout: number,
+  ): Promise<Dispatcher.ResponseData> {
     return this.#pool.request({
       method: 'POST',
       path: req.path,
       headers: req.headers,
       body: req.body,
       signal,
+      headersTimeout,
     })
   }
 

@@ -5,6 +5,12 @@ import { UpstreamFailure } from './failure.ts'
 
 export type BreakerState = 'closed' | 'open' | 'half_open'
 
+/** One call let through by a breaker; its outcome is reported once, when it is known. */
+export interface BreakerCall {
+  /** Success without a failure; a failure counts when it `countsAsFailure`. Resolves once counted. */
+  end(failure?: UpstreamFailure): Promise<void>
+}
+
 export interface BreakerSettings {
   readonly enabled: boolean
   /** Calls in the window before the breaker may open (opossum volumeThreshold). */
@@ -83,15 +89,43 @@ export class ProviderBreaker extends EventEmitter<{ state: [BreakerState] }> {
     return Math.max(0, this.#openedAt + this.#recoveryMs - this.#clock.now())
   }
 
-  run<T>(action: () => Promise<T>): Promise<T> {
-    if (this.#state === 'closed') return this.#opossum.fire(action) as Promise<T>
-    if (!this.canAttempt()) return Promise.reject(this.#openError())
-    return this.#probe(action)
+  /**
+   * Lets one call through, or answers why not. The call counts (in the rolling window, or as a
+   * half-open trial) when `end` is called: for a stream, when the stream is over, so a stream cut
+   * after it started is one failure, never a success and a failure.
+   */
+  begin(): BreakerCall | UpstreamFailure {
+    if (!this.canAttempt()) return this.#openError()
+    let settle!: (failure?: UpstreamFailure) => void
+    const outcome = new Promise<void>((resolve, reject) => {
+      settle = (failure) => (failure ? reject(failure) : resolve())
+    })
+    const action = () => outcome
+    const counted = (this.#state === 'closed' ? this.#opossum.fire(action) : this.#probe(action)).then(
+      noop,
+      noop,
+    )
+    return {
+      end: (failure) => {
+        settle(failure)
+        return counted
+      },
+    }
   }
 
-  /** A failure noticed after the call had already succeeded (a stream cut mid-answer). */
-  recordFailure(failure: UpstreamFailure): void {
-    if (this.#state === 'closed') this.#opossum.fire(() => Promise.reject(failure)).catch(() => {})
+  /** Runs `action` as one call; settles after the breaker has counted it. */
+  async run<T>(action: () => Promise<T>): Promise<T> {
+    const call = this.begin()
+    if (call instanceof UpstreamFailure) throw call
+    let result: T
+    try {
+      result = await action()
+    } catch (err) {
+      await call.end(err instanceof UpstreamFailure ? err : undefined)
+      throw err
+    }
+    await call.end()
+    return result
   }
 
   snapshot() {
@@ -176,3 +210,5 @@ export class ProviderBreaker extends EventEmitter<{ state: [BreakerState] }> {
     })
   }
 }
+
+function noop(): void {}

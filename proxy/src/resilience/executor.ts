@@ -3,6 +3,7 @@ import type { Clock, Random } from '../clock.ts'
 import type { Deployment } from '../providers/registry.ts'
 import { backoffMs } from './backoff.ts'
 import { type FailureKind, networkFailure, UpstreamFailure } from './failure.ts'
+import { Lease } from './lease.ts'
 import type { RetryBudget } from './retry-budget.ts'
 
 export interface RetrySettings {
@@ -25,17 +26,31 @@ export interface Execution<T> {
   readonly value: T
   readonly deployment: Deployment
   readonly attempts: number
-  /** Time spent in calls to providers, all attempts together. */
+  /** Time spent in calls to providers, all attempts together (to the start of a held call). */
   readonly upstreamMs: number
-  /** Time spent waiting between attempts (backoff, Retry-After). */
+  /** Time spent waiting: for a connection in a provider's queue, between attempts (backoff, Retry-After). */
   readonly waitMs: number
+  /** The answering call, still open, when `hold` was asked: its owner ends it (a stream, when it is over). */
+  readonly lease: Lease | undefined
+}
+
+/** One call of `attempt` to one deployment; `deadline` (monotonic ms) bounds how long it may wait. */
+export type Attempt<T> = (d: Deployment, signal: CancelSignal, deadline: number) => Promise<T>
+
+export interface RunOptions {
+  /** Monotonic ms by which the answer must have started (http_client.request_deadline). */
+  readonly deadline: number
+  /** Keep the answering call open (a stream): its outcome is recorded when the lease ends. */
+  readonly hold?: boolean
 }
 
 /**
  * Runs one request over a route's deployments: each deployment once in order (failover, no
- * wait), then up to `attempts` retries with full-jitter backoff or the provider's Retry-After,
- * each retry taken from the retry budget. Open breakers and providers cooling down after a 429
- * are skipped. Throws the last UpstreamFailure.
+ * wait), then up to `attempts` retries with full-jitter backoff, or the wait the provider asked
+ * for with Retry-After (which governs this request's retry of that provider, nothing else).
+ * Deployments behind an open breaker are skipped; a deployment whose connections are all busy is
+ * passed over for one that can take the call now, and waited for (in its limiter's queue) only
+ * when none can. Everything happens before the request's deadline. Throws the last failure.
  */
 export class Executor {
   readonly #settings: RetrySettings
@@ -57,38 +72,59 @@ export class Executor {
 
   async run<T>(
     order: readonly Deployment[],
-    attempt: (d: Deployment, signal: CancelSignal) => Promise<T>,
+    attempt: Attempt<T>,
     signal: CancelSignal,
+    options: RunOptions,
   ): Promise<Execution<T>> {
     const clock = this.#clock
+    const { deadline } = options
     this.#budget.recordRequest()
     let tried = 0 // bit i: order[i] was tried in the first pass
     let last: UpstreamFailure | undefined
+    // Per deployment, the wall-clock time before which this request may not call it again (Retry-After).
+    let notBefore: number[] | undefined
     let attempts = 0
     let retries = 0
     let upstreamMs = 0
     let waitMs = 0
 
     for (;;) {
-      let index = this.#nextUntried(order, tried)
+      if (clock.monotonic() >= deadline) {
+        last = deadlinePassed(last)
+        break
+      }
+      let index = this.#startNow(order, tried)
       if (index === -1) {
+        const busy = this.#firstUntried(order, tried)
+        if (busy !== -1) {
+          tried |= 1 << busy
+          const waitStart = clock.monotonic()
+          const refused = await admit(order[busy], deadline, signal)
+          waitMs += clock.monotonic() - waitStart
+          if (refused) {
+            if (refused.kind === 'aborted') throw refused
+            last = refused
+            continue
+          }
+          index = busy
+        }
+      } else tried |= 1 << index
+
+      if (index === -1) {
+        // Every deployment had its chance: retries, if the last failure is worth one.
         if (!last) throw this.#unavailable(order)
         if (!last.retryable || retries >= this.#settings.attempts) break
         index = this.#retryCandidate(order, retries)
         if (index === -1) break
-        const cooldown = Math.max(0, order[index].provider.cooldownUntil - clock.now())
-        const asked = Math.max(last.retryAfterMs ?? 0, cooldown)
+        const asked = Math.max(0, (notBefore?.[index] ?? 0) - clock.now())
         if (asked > this.#settings.retryAfterMaxMs) break
-        if (!this.#budget.tryRetry()) break
+        const { backoffFactorSeconds, maxBackoffSeconds } = this.#settings
         const wait = Math.max(
           asked,
-          backoffMs(
-            retries,
-            this.#settings.backoffFactorSeconds,
-            this.#settings.maxBackoffSeconds,
-            this.#random,
-          ),
+          backoffMs(retries, backoffFactorSeconds, maxBackoffSeconds, this.#random),
         )
+        if (clock.monotonic() + wait >= deadline) break
+        if (!this.#budget.tryRetry()) break
         retries++
         const waitStart = clock.monotonic()
         try {
@@ -96,46 +132,64 @@ export class Executor {
         } catch (err) {
           throw networkFailure(err, signal)
         }
+        const refused = await admit(order[index], deadline, signal)
         waitMs += clock.monotonic() - waitStart
+        if (refused) {
+          if (refused.kind === 'aborted') throw refused
+          last = refused
+          break
+        }
       }
-      tried |= 1 << index
+
       const d = order[index]
+      const call = d.provider.breaker.begin()
+      if (call instanceof UpstreamFailure) {
+        // The breaker opened while this request waited for a connection.
+        d.provider.limiter.cancel()
+        last = call
+        continue
+      }
       attempts++
-      const start = clock.monotonic()
+      const lease = new Lease(d, call, clock, this.#onAttempt)
       try {
-        const value = await d.provider.breaker.run(() => attempt(d, signal))
-        const durationMs = clock.monotonic() - start
-        upstreamMs += durationMs
-        this.#onAttempt?.({ provider: d.provider.name, durationMs, outcome: 'ok', status: 200 })
-        return { value, deployment: d, attempts, upstreamMs, waitMs }
+        const value = await attempt(d, signal, deadline)
+        if (options.hold) {
+          upstreamMs += lease.elapsed()
+          return { value, deployment: d, attempts, upstreamMs, waitMs, lease }
+        }
+        upstreamMs += lease.end()
+        return { value, deployment: d, attempts, upstreamMs, waitMs, lease: undefined }
       } catch (err) {
-        const durationMs = clock.monotonic() - start
-        upstreamMs += durationMs
         const failure = networkFailure(err, signal)
-        failure.provider = d.provider.name
-        this.#onAttempt?.({
-          provider: d.provider.name,
-          durationMs,
-          outcome: failure.kind,
-          status: failure.status,
-        })
+        upstreamMs += lease.end(failure)
         if (failure.kind === 'aborted') throw failure
-        this.#remember(d, failure)
+        if (failure.retryAfterMs !== undefined) {
+          notBefore ??= []
+          notBefore[index] = clock.now() + failure.retryAfterMs
+        }
         last = failure
         if (!failure.failover) break
       }
     }
-    if (last) last.spent = { attempts, upstreamMs, waitMs }
-    throw last
+    const failure = last as UpstreamFailure
+    failure.spent = { attempts, upstreamMs, waitMs }
+    throw failure
   }
 
-  #available(d: Deployment): boolean {
-    return d.provider.breaker.canAttempt() && d.provider.cooldownUntil <= this.#clock.now()
-  }
-
-  #nextUntried(order: readonly Deployment[], tried: number): number {
+  /** The first untried deployment that can take a call right now (its limiter slot is then held). */
+  #startNow(order: readonly Deployment[], tried: number): number {
     for (let i = 0; i < order.length && i < 31; i++) {
-      if ((tried & (1 << i)) === 0 && this.#available(order[i])) return i
+      if ((tried & (1 << i)) !== 0) continue
+      const p = order[i].provider
+      if (p.breaker.canAttempt() && p.limiter.tryAcquire()) return i
+    }
+    return -1
+  }
+
+  /** The first untried deployment whose breaker lets a call through (busy or not). */
+  #firstUntried(order: readonly Deployment[], tried: number): number {
+    for (let i = 0; i < order.length && i < 31; i++) {
+      if ((tried & (1 << i)) === 0 && order[i].provider.breaker.canAttempt()) return i
     }
     return -1
   }
@@ -149,46 +203,38 @@ export class Executor {
     return -1
   }
 
-  #remember(d: Deployment, failure: UpstreamFailure): void {
-    const now = this.#clock.now()
-    if (failure.status === 429 && failure.retryAfterMs !== undefined) {
-      d.provider.cooldownUntil = Math.max(d.provider.cooldownUntil, now + failure.retryAfterMs)
-    }
-    if (failure.kind === 'breaker_open') return
-    d.provider.lastError = {
-      at: new Date(now).toISOString(),
-      kind: failure.kind,
-      status: failure.status,
-      message: failure.message,
-    }
-  }
-
-  /** Nothing could be tried: every deployment is behind an open breaker or cooling down. */
+  /** Nothing could be tried: every deployment is behind an open breaker. */
   #unavailable(order: readonly Deployment[]): UpstreamFailure {
-    const now = this.#clock.now()
     let wait = Number.POSITIVE_INFINITY
-    let allCooling = true
-    for (const d of order) {
-      const cooling = d.provider.cooldownUntil > now
-      if (!cooling) allCooling = false
-      const until = Math.max(d.provider.breaker.retryAfterMs(), cooling ? d.provider.cooldownUntil - now : 0)
-      wait = Math.min(wait, until)
-    }
-    const retryAfterMs = Number.isFinite(wait) ? wait : undefined
-    if (allCooling) {
-      return new UpstreamFailure('status', {
-        message: 'every provider for this model asked the proxy to wait (429 Retry-After)',
-        status: 429,
-        retryAfterMs,
-        retryable: false,
-        countsAsFailure: false,
-      })
-    }
+    for (const d of order) wait = Math.min(wait, d.provider.breaker.retryAfterMs())
     return new UpstreamFailure('breaker_open', {
       message: 'every provider for this model is behind an open circuit breaker',
-      retryAfterMs,
+      retryAfterMs: Number.isFinite(wait) ? wait : undefined,
       retryable: false,
       countsAsFailure: false,
     })
   }
+}
+
+/** A slot in the deployment's limiter, waiting in its queue if need be; the refusal otherwise. */
+async function admit(
+  d: Deployment,
+  deadline: number,
+  signal: CancelSignal,
+): Promise<UpstreamFailure | undefined> {
+  const admission = d.provider.limiter.acquire(deadline, signal)
+  const refused = admission instanceof Promise ? await admission : admission
+  if (refused) refused.provider = d.provider.name
+  return refused
+}
+
+/** Out of time: a provider's own refusal (429 with its Retry-After) says more than a timeout. */
+function deadlinePassed(last: UpstreamFailure | undefined): UpstreamFailure {
+  if (last?.status === 429) return last
+  return new UpstreamFailure('timeout', {
+    message: `the request deadline (http_client.request_deadline) passed${last ? ` after: ${last.message}` : ''}`,
+    retryable: false,
+    countsAsFailure: false,
+    cause: last,
+  })
 }

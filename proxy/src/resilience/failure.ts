@@ -9,7 +9,10 @@ export type FailureKind =
   | 'stream_error' // the provider sent an error event inside the stream
   | 'bad_response' // a success status with a body the proxy cannot read
   | 'breaker_open' // no attempt made: the provider's breaker is open
+  | 'overloaded' // no attempt made: every connection to the provider is busy and its queue is full
+  | 'throttled' // no attempt made: the provider answers most calls 429 (a storm)
   | 'aborted' // the client went away
+  | 'internal' // the proxy's own fault (a request it could not translate): never the provider's
 
 export interface FailurePolicy {
   /** Status codes worth another attempt (http_client.retry_status_codes). */

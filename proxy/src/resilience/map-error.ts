@@ -23,8 +23,17 @@ export function toClientError(failure: UpstreamFailure): ProxyError {
       return new ProxyError('upstream_bad_response', base)
     case 'breaker_open':
       return new ProxyError('all_providers_unavailable', base)
+    case 'overloaded':
+      return new ProxyError('overloaded', base)
+    case 'throttled':
+      return new ProxyError('rate_limit_exceeded', {
+        ...base,
+        message: 'The provider is rate limiting requests; retry after the time in Retry-After.',
+      })
     case 'aborted':
       return new ProxyError('client_closed_request', base)
+    case 'internal':
+      return new ProxyError('internal_error', base)
     case 'stream_error':
     case 'status':
       return fromStatus(failure, base)

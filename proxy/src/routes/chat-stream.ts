@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http'
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import type { FlightOpening, StreamFlight } from '../cache/flights.ts'
+import { type FlightOpening, flightOpening, type StreamFlight } from '../cache/flights.ts'
 import type { CancelSignal } from '../cancel.ts'
 import type { Clock } from '../clock.ts'
 import type { ChatUpstream, UpstreamRun } from '../context/upstream.ts'
@@ -8,12 +8,12 @@ import { ProxyError } from '../errors.ts'
 import { asProxyError } from '../http/errors.ts'
 import { serverTiming } from '../http/timing.ts'
 import type { CacheStatus } from '../observability/observer.ts'
-import type { StreamStart } from '../providers/attempt.ts'
 import type { Route } from '../providers/registry.ts'
 import { SSE_PING, sseData } from '../providers/sse.ts'
-import { type ChunkSink, pump } from '../providers/stream-pump.ts'
+import type { ChunkSink } from '../providers/stream-pump.ts'
 import type { ChatRequest, Usage } from '../providers/types.ts'
 import { UpstreamFailure } from '../resilience/failure.ts'
+import type { UpstreamStream } from '../resilience/upstream-stream.ts'
 
 /** What a chat request reports to the observer when it ends. */
 export interface Tally {
@@ -117,16 +117,31 @@ export class SseWriter implements ChunkSink {
   }
 }
 
+/** The error event that ends a stream the provider failed after it started answering. */
 export function streamFailureError(failure: UpstreamFailure): ProxyError {
-  const code = failure.kind === 'timeout' ? 'upstream_timeout' : 'stream_truncated'
-  return new ProxyError(code, {
-    message:
-      code === 'upstream_timeout'
-        ? 'The provider stopped sending the stream (read timeout); the answer is incomplete.'
-        : 'The provider ended the stream before it was complete; the answer is incomplete.',
-    cause: failure,
-    provider: failure.provider,
-  })
+  const base = { cause: failure, provider: failure.provider }
+  switch (failure.kind) {
+    case 'timeout':
+      return new ProxyError('upstream_timeout', {
+        ...base,
+        message: 'The provider stopped sending the stream (read timeout); the answer is incomplete.',
+      })
+    case 'bad_response':
+      return new ProxyError('upstream_bad_response', {
+        ...base,
+        message: `The provider sent an unreadable stream event (${failure.message}); the answer is incomplete.`,
+      })
+    case 'stream_error':
+      return new ProxyError('upstream_error', {
+        ...base,
+        message: `The provider reported an error in the stream: ${failure.providerError?.message ?? failure.message}`,
+      })
+    default:
+      return new ProxyError('stream_truncated', {
+        ...base,
+        message: 'The provider ended the stream before it was complete; the answer is incomplete.',
+      })
+  }
 }
 
 /** What one streamed request needs to answer and report itself. */
@@ -232,11 +247,6 @@ function conclude(
     ctx.finish(200, cache, 'client_aborted')
     return
   }
-  if (failure.kind === 'stream_error') {
-    writer.end() // the provider's error event was relayed
-    ctx.finish(200, cache, 'upstream_stream_error')
-    return
-  }
   const error = streamFailureError(failure)
   ctx.request.log.warn(
     { code: error.code, provider: failure.provider, cause: failure.message },
@@ -252,32 +262,22 @@ export async function relayDirect(
   upstream: ChatUpstream,
   route: Route,
   signal: CancelSignal,
+  deadline: number,
 ): Promise<void> {
   const writer = openWriter(ctx, 'BYPASS')
-  let out: UpstreamRun<StreamStart>
+  let out: UpstreamRun<UpstreamStream>
   try {
-    out = await upstream.stream(route, ctx.req, signal)
+    out = await upstream.stream(route, ctx.req, signal, deadline)
   } catch (err) {
     return failBeforeStart(ctx, writer, err, 'BYPASS', signal.aborted)
   }
-  const { run } = out
-  const provider = run.deployment.provider
-  const opening: FlightOpening = {
-    provider: provider.name,
-    attempts: run.attempts,
-    upstreamMs: run.upstreamMs,
-    waitMs: run.waitMs,
-    condensed: out.condensed,
-  }
+  const opening = flightOpening(out)
   recordOpening(ctx.tally, opening)
   commit(writer, openingHeaders(ctx, opening, false), opening)
   ctx.tally.ttftMs = ctx.clock.monotonic() - ctx.started
-  const failure = await pump(run.value, writer, signal)
-  ctx.tally.usage = run.value.translator.usage
-  if (failure) {
-    failure.provider = provider.name
-    if (failure.kind !== 'aborted') provider.breaker.recordFailure(failure)
-  }
+  const stream = out.run.value
+  const failure = await stream.relay(writer, signal)
+  ctx.tally.usage = stream.usage
   conclude(ctx, writer, failure, 'BYPASS')
 }
 

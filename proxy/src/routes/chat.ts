@@ -58,6 +58,7 @@ async function handleChat(
 ): Promise<FastifyReply> {
   const { clock, chatCache } = deps
   const started = clock.monotonic()
+  const deadline = deps.upstream.deadline()
   const req = parseChatRequest(request.body, request.rawBody ?? EMPTY)
   const model: string = req.body.model
   const route = routeFor(deps.registry, model)
@@ -106,7 +107,7 @@ async function handleChat(
       truncated: tally.truncated,
       aborted: abort.aborted,
     })
-  const miss: Miss = { route, key, mode, abort, tally, finish, started }
+  const miss: Miss = { route, key, mode, abort, tally, finish, started, deadline }
   if (req.stream) {
     reply.hijack()
     await answerStream(
@@ -128,6 +129,8 @@ interface Miss {
   readonly tally: Tally
   readonly finish: StreamContext['finish']
   readonly started: number
+  /** When the answer must have started (monotonic ms). */
+  readonly deadline: number
 }
 
 const statusOf = (mode: CacheMode): CacheStatus => (mode === 'use' ? 'MISS' : 'BYPASS')
@@ -146,8 +149,9 @@ function membership(abort: Cancel, leave: () => void): () => void {
 
 async function answerStream(ctx: StreamContext, miss: Miss, deps: ChatDeps): Promise<void> {
   const { chatCache } = deps
-  if (!chatCache || miss.mode === 'bypass') return relayDirect(ctx, deps.upstream, miss.route, miss.abort)
-  const { flight, joined } = chatCache.stream(miss.key, miss.route, ctx.req, miss.mode)
+  if (!chatCache || miss.mode === 'bypass')
+    return relayDirect(ctx, deps.upstream, miss.route, miss.abort, miss.deadline)
+  const { flight, joined } = chatCache.stream(miss.key, miss.route, ctx.req, miss.mode, miss.deadline)
   const leave = membership(miss.abort, () => flight.leave())
   try {
     await relayFlight(ctx, flight, joined, statusOf(miss.mode), () => miss.abort.aborted)
@@ -163,9 +167,10 @@ async function answerCompletion(reply: FastifyReply, req: ChatRequest, miss: Mis
   let out: UpstreamRun<CompletionResult>
   let joined = false
   try {
-    if (!chatCache || miss.mode === 'bypass') out = await deps.upstream.complete(miss.route, req, miss.abort)
+    if (!chatCache || miss.mode === 'bypass')
+      out = await deps.upstream.complete(miss.route, req, miss.abort, miss.deadline)
     else {
-      const entry = chatCache.completion(miss.key, miss.route, req, miss.mode)
+      const entry = chatCache.completion(miss.key, miss.route, req, miss.mode, miss.deadline)
       joined = entry.joined
       const leave = membership(miss.abort, () => entry.flight.leave())
       try {

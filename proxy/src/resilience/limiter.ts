@@ -1,0 +1,230 @@
+import { Cancel, type CancelSignal } from '../cancel.ts'
+import type { Clock } from '../clock.ts'
+import { UpstreamFailure } from './failure.ts'
+import { RollingCounts } from './rolling-counts.ts'
+
+export interface LimiterSettings {
+  /** The most calls in flight at once (the pool's connections: http_client.pool_limits.max_connections). */
+  readonly maxConcurrency: number
+  /** Adaptive: the fewest calls a throttling provider is still given. */
+  readonly minConcurrency: number
+  /** Calls that may wait for a free slot (http_client.admission.queue_size). */
+  readonly queueSize: number
+  /** The longest wait for a slot (http_client.admission.queue_timeout). */
+  readonly queueTimeoutMs: number
+  /** 429 answers lower the concurrency limit, successes raise it back (AIMD). */
+  readonly adaptive: boolean
+  /** Share of 429 answers in the window above which calls are refused at once, one probe let through. */
+  readonly throttleRatio: number
+  readonly windowMs: number
+}
+
+/** Calls in the window before the share of 429s can mark the provider as throttling. */
+const THROTTLE_MIN_CALLS = 10
+const PROBE_INTERVAL_MS = 1000
+const DECREASE = 0.9
+const SERVED = 'served'
+const CALLS = 0
+const THROTTLED = 1
+
+export type CallOutcome = 'ok' | 'throttled' | 'failed'
+
+interface Waiter {
+  /** Served (undefined: the slot is held) or refused. */
+  readonly settle: (failure: UpstreamFailure | undefined) => void
+}
+
+const ABORTED = () =>
+  new UpstreamFailure('aborted', {
+    message: 'the client went away',
+    retryable: false,
+    countsAsFailure: false,
+  })
+
+/**
+ * Admission of calls to one provider. A provider that answers 429 is slowed, not shut: each 429
+ * lowers the number of concurrent calls by 10 % (at most once per typical call duration), each
+ * success at high use raises it by one (Netflix's AIMD limit); calls over the limit wait in a
+ * bounded FIFO queue, no longer than the queue timeout or their own deadline. When the queue is
+ * full, or the wait it predicts is too long, a call is refused at once (`overloaded`, the caller
+ * fails over or sheds), so an overloaded proxy answers fast instead of piling up. When most
+ * recent calls were answered 429 (a storm), calls are refused at once with the provider's
+ * Retry-After (`throttled`), and one probe goes through once the Retry-After has passed (at most
+ * one a second); the first success ends the storm. A stray 429 never shuts a provider: it only
+ * makes the request that got it wait (see the executor) and trims the concurrency a little.
+ */
+export class ProviderLimiter {
+  readonly #settings: LimiterSettings
+  readonly #clock: Clock
+  readonly #counts: RollingCounts
+  readonly #queue: Waiter[] = []
+  #limit: number
+  #inFlight = 0
+  /** Typical duration of a call, for the predicted wait in the queue (exponential average). */
+  #serviceMs = 0
+  #lastDecrease = Number.NEGATIVE_INFINITY
+  /** Until when (epoch ms) the provider last asked to be left alone (its Retry-After). */
+  #retryAfterUntil = 0
+  #refused = 0
+  #queued = 0
+  #nextProbe = 0
+  #lastThrottled = Number.NEGATIVE_INFINITY
+
+  constructor(settings: LimiterSettings, clock: Clock) {
+    this.#settings = settings
+    this.#clock = clock
+    this.#limit = settings.maxConcurrency
+    this.#counts = new RollingCounts({ series: 2, windowMs: settings.windowMs }, clock.now)
+  }
+
+  /** Most recent calls were answered 429. */
+  get throttling(): boolean {
+    if (this.#clock.now() - this.#lastThrottled > this.#settings.windowMs) return false
+    const calls = this.#counts.sum(CALLS)
+    return calls >= THROTTLE_MIN_CALLS && this.#counts.sum(THROTTLED) >= calls * this.#settings.throttleRatio
+  }
+
+  get inFlight(): number {
+    return this.#inFlight
+  }
+
+  /** A slot now, if one is free and nobody waits for one. */
+  tryAcquire(): boolean {
+    if (this.#inFlight >= Math.floor(this.#limit) || this.#queue.length > 0) return false
+    if (this.throttling && !this.#probe()) return false
+    this.#inFlight++
+    return true
+  }
+
+  /** During a storm: whether this call may be the probe (none in flight, the Retry-After over). */
+  #probe(): boolean {
+    const now = this.#clock.now()
+    if (this.#inFlight > 0 || now < this.#nextProbe || now < this.#retryAfterUntil) return false
+    this.#nextProbe = now + PROBE_INTERVAL_MS
+    return true
+  }
+
+  /**
+   * A slot: now, after a wait in the queue, or refused. Resolves undefined once the slot is held;
+   * returns (or resolves) the failure when refused. `deadline` is the caller's (monotonic ms).
+   */
+  acquire(
+    deadline: number,
+    cancel: CancelSignal,
+  ): UpstreamFailure | Promise<UpstreamFailure | undefined> | undefined {
+    if (this.tryAcquire()) return undefined
+    if (this.throttling) return this.#refuse('throttled')
+    const now = this.#clock.monotonic()
+    const longest = Math.min(this.#settings.queueTimeoutMs, deadline - now)
+    const predicted = ((this.#queue.length + 1) / Math.max(1, Math.floor(this.#limit))) * this.#serviceMs
+    if (this.#queue.length >= this.#settings.queueSize || longest <= 0 || predicted > longest)
+      return this.#refuse('overloaded', predicted)
+    this.#queued++
+    return new Promise((resolve) => {
+      const timer = new Cancel()
+      const waiter: Waiter = {
+        settle: (failure) => {
+          timer.abort(SERVED)
+          removeAbort()
+          resolve(failure)
+        },
+      }
+      const leave = (failure: UpstreamFailure) => {
+        const i = this.#queue.indexOf(waiter)
+        if (i === -1) return
+        this.#queue.splice(i, 1)
+        waiter.settle(failure)
+      }
+      const removeAbort = cancel.onAbort(() => leave(ABORTED()))
+      this.#queue.push(waiter)
+      this.#clock.sleep(longest, timer).then(
+        () => leave(this.#refuse('overloaded', longest)),
+        () => {},
+      )
+    })
+  }
+
+  /** Gives back a slot taken for a call that was never made. */
+  cancel(): void {
+    this.#inFlight--
+    this.#grant()
+  }
+
+  /** Ends a call that held a slot. */
+  release(outcome: CallOutcome, durationMs: number, retryAfterMs?: number): void {
+    this.#inFlight--
+    this.#counts.add(CALLS)
+    this.#serviceMs = this.#serviceMs === 0 ? durationMs : this.#serviceMs * 0.9 + durationMs * 0.1
+    if (outcome === 'throttled') {
+      this.#counts.add(THROTTLED)
+      this.#lastThrottled = this.#clock.now()
+      if (retryAfterMs !== undefined)
+        this.#retryAfterUntil = Math.max(this.#retryAfterUntil, this.#clock.now() + retryAfterMs)
+      this.#decrease()
+    } else if (outcome === 'ok') {
+      // The provider answers again: whatever storm there was is over.
+      if (this.#counts.sum(THROTTLED) > 0 && this.throttling) this.#counts.clear(THROTTLED)
+      this.#retryAfterUntil = 0
+      if (this.#settings.adaptive && this.#inFlight * 2 >= this.#limit)
+        this.#limit = Math.min(this.#settings.maxConcurrency, this.#limit + 1)
+    }
+    this.#grant()
+  }
+
+  snapshot() {
+    return {
+      limit: Math.floor(this.#limit),
+      max: this.#settings.maxConcurrency,
+      in_flight: this.#inFlight,
+      queued: this.#queue.length,
+      throttling: this.throttling,
+      typical_call_ms: Math.round(this.#serviceMs * 10) / 10,
+      waited_total: this.#queued,
+      refused_total: this.#refused,
+    }
+  }
+
+  #decrease(): void {
+    if (!this.#settings.adaptive) return
+    const now = this.#clock.monotonic()
+    // One cut per typical call: the 429s of calls sent before the last cut say nothing new.
+    if (now - this.#lastDecrease < Math.max(this.#serviceMs, 100)) return
+    this.#lastDecrease = now
+    this.#limit = Math.max(this.#settings.minConcurrency, this.#limit * DECREASE)
+  }
+
+  #grant(): void {
+    if (this.#queue.length > 0 && this.throttling) {
+      // A storm began: nobody waiting will be let through soon.
+      for (const waiter of this.#queue.splice(0)) waiter.settle(this.#refuse('throttled'))
+      return
+    }
+    while (this.#queue.length > 0 && this.#inFlight < Math.floor(this.#limit)) {
+      const waiter = this.#queue.shift() as Waiter
+      this.#inFlight++
+      waiter.settle(undefined)
+    }
+  }
+
+  #refuse(kind: 'overloaded' | 'throttled', waitMs = 0): UpstreamFailure {
+    this.#refused++
+    if (kind === 'throttled') {
+      const retryAfterMs = Math.max(1000, this.#retryAfterUntil - this.#clock.now())
+      return new UpstreamFailure('throttled', {
+        message: 'the provider is answering most calls with 429; refused without a call',
+        status: 429,
+        retryAfterMs,
+        retryable: false,
+        failover: true,
+        countsAsFailure: false,
+      })
+    }
+    return new UpstreamFailure('overloaded', {
+      message: 'every connection to the provider is busy and its queue is full',
+      retryAfterMs: Math.max(1000, waitMs),
+      retryable: false,
+      failover: true,
+      countsAsFailure: false,
+    })
+  }
+}

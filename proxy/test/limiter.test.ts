@@ -1,0 +1,87 @@
+import { describe, expect, it } from 'vitest'
+import { Cancel } from '../src/cancel.ts'
+import { UpstreamFailure } from '../src/resilience/failure.ts'
+import { type LimiterSettings, ProviderLimiter } from '../src/resilience/limiter.ts'
+import { FakeClock } from './fake-clock.ts'
+
+const settings: LimiterSettings = {
+  maxConcurrency: 4,
+  minConcurrency: 1,
+  queueSize: 2,
+  queueTimeoutMs: 500,
+  adaptive: true,
+  throttleRatio: 0.5,
+  windowMs: 10_000,
+}
+
+function limiter(over: Partial<LimiterSettings> = {}) {
+  const clock = new FakeClock()
+  return { clock, limiter: new ProviderLimiter({ ...settings, ...over }, clock) }
+}
+
+const never = new Cancel()
+
+describe('provider limiter', () => {
+  it('admits up to the limit, then queues, then refuses at once with overloaded and a Retry-After', () => {
+    const { clock, limiter: l } = limiter()
+    for (let i = 0; i < 4; i++) expect(l.tryAcquire()).toBe(true)
+    l.release('ok', 100) // a typical call takes 100 ms
+    expect(l.tryAcquire()).toBe(true)
+    const queued = [
+      l.acquire(clock.monotonic() + 10_000, never),
+      l.acquire(clock.monotonic() + 10_000, never),
+    ]
+    for (const q of queued) expect(q).toBeInstanceOf(Promise)
+    const refused = l.acquire(clock.monotonic() + 10_000, never)
+    expect(refused).toBeInstanceOf(UpstreamFailure)
+    expect(refused).toMatchObject({ kind: 'overloaded', failover: true, countsAsFailure: false })
+    expect((refused as UpstreamFailure).retryAfterMs).toBeGreaterThanOrEqual(1000)
+    expect(l.snapshot()).toMatchObject({ in_flight: 4, queued: 2, refused_total: 1 })
+  })
+
+  it('hands a freed slot to the first waiter', async () => {
+    const { clock, limiter: l } = limiter({ maxConcurrency: 1 })
+    expect(l.tryAcquire()).toBe(true)
+    const waiting = l.acquire(clock.monotonic() + 10_000, never) as Promise<UpstreamFailure | undefined>
+    l.release('ok', 10)
+    await expect(waiting).resolves.toBeUndefined()
+    expect(l.inFlight).toBe(1)
+  })
+
+  it('refuses at once when the predicted wait exceeds the request deadline', () => {
+    const { clock, limiter: l } = limiter({ maxConcurrency: 1, queueSize: 100 })
+    expect(l.tryAcquire()).toBe(true)
+    l.release('ok', 400)
+    expect(l.tryAcquire()).toBe(true)
+    // One call ahead takes about 400 ms: a deadline 100 ms away cannot be met.
+    expect(l.acquire(clock.monotonic() + 100, never)).toMatchObject({ kind: 'overloaded' })
+  })
+
+  it('a stray 429 trims the concurrency limit by 10 %, and successes at high use raise it back', () => {
+    const { limiter: l } = limiter({ maxConcurrency: 100 })
+    l.tryAcquire()
+    l.release('throttled', 10, 2000)
+    expect(l.snapshot().limit).toBe(90)
+    expect(l.throttling).toBe(false)
+    for (let i = 0; i < 60; i++) l.tryAcquire()
+    for (let i = 0; i < 60; i++) l.release('ok', 10)
+    expect(l.snapshot().limit).toBe(100)
+  })
+
+  it('in a storm of 429s, refuses calls at once with the provider Retry-After, probes after it, and a success ends it', () => {
+    const { clock, limiter: l } = limiter({ maxConcurrency: 100 })
+    for (let i = 0; i < 10; i++) {
+      expect(l.tryAcquire()).toBe(true)
+      l.release('throttled', 5, 3000)
+    }
+    expect(l.throttling).toBe(true)
+    const refused = l.acquire(clock.monotonic() + 60_000, never)
+    expect(refused).toMatchObject({ kind: 'throttled', status: 429, retryAfterMs: 3000, failover: true })
+    clock.advance(3000)
+    expect(l.tryAcquire()).toBe(true) // the probe
+    expect(l.tryAcquire()).toBe(false) // one at a time
+    l.release('ok', 5)
+    expect(l.throttling).toBe(false)
+    expect(l.tryAcquire()).toBe(true)
+  })
+})
