@@ -2,7 +2,13 @@ import type { Fault, FaultType, RouteName } from './profile-schema.ts'
 import type { Random } from './random.ts'
 
 /** Faults that change a stream's chunks; they never match a non-streaming request. */
-const STREAM_ONLY: ReadonlySet<FaultType> = new Set(['cut', 'malformed', 'duplicate', 'slow_drip', 'stream_error'])
+const STREAM_ONLY: ReadonlySet<FaultType> = new Set([
+  'cut',
+  'malformed',
+  'duplicate',
+  'slow_drip',
+  'stream_error',
+])
 
 export interface FaultContext {
   route: RouteName

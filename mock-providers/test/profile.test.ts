@@ -70,7 +70,7 @@ describe('profiles', () => {
         'latncy: unknown field',
         'latency.itl.stddev: required for normal',
         'faults[0].status: Too small: expected number to be >=400',
-        'faults[1].type: expected one of status|rate_limit|hang|slow_headers|reset|cut|malformed|duplicate|slow_drip',
+        'faults[1].type: expected one of status|rate_limit|hang|slow_headers|reset|cut|malformed|duplicate|slow_drip|stream_error',
         "faults[2].retry_after: expected a duration such as '20ms' or '1.5s', or a number of milliseconds",
         'faults[2].rate: Too big: expected number to be <=1',
         'faults[3].rate: a fault needs a rate or a schedule (from/to, every, on_requests)',
