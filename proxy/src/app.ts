@@ -7,9 +7,12 @@ import { type ChatServices, createChatServices } from './cache/services.ts'
 import { type Clock, type Random, systemClock } from './clock.ts'
 import type { Config } from './config/load.ts'
 import { registerAccessControl } from './http/access.ts'
+import { Admission } from './http/admission.ts'
 import { KeyChecker } from './http/auth.ts'
 import { registerJsonBody } from './http/body.ts'
+import { clientErrorHandler, serverFactory } from './http/client-errors.ts'
 import { registerErrorHandling } from './http/errors.ts'
+import { InFlight } from './http/in-flight.ts'
 import { createRequestIds } from './http/request-id.ts'
 import { lazyChildLoggerFactory } from './observability/lazy-logger.ts'
 import { createLogObserver } from './observability/log-observer.ts'
@@ -76,6 +79,12 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     childLoggerFactory: lazyChildLoggerFactory,
     bodyLimit: Math.floor(config.server.body_limit_mb * 1024 * 1024),
     keepAliveTimeout: config.server.keep_alive_timeout * 1000,
+    requestTimeout: config.server.request_timeout * 1000,
+    serverFactory: serverFactory({
+      headersTimeoutMs: config.server.headers_timeout * 1000,
+      requestTimeoutMs: config.server.request_timeout * 1000,
+    }),
+    clientErrorHandler,
     return503OnClosing: true,
     genReqId: createRequestIds(),
   })
@@ -131,6 +140,9 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     done()
   })
   registerAccessControl(app, keys)
+  const admission = new Admission(config.server.worker_connections, clock.now)
+  admission.register(app)
+  const inFlight = new InFlight()
 
   registerJsonBody(app, Math.floor(config.server.body_limit_mb * 1024 * 1024))
   registerErrorHandling(app)
@@ -164,6 +176,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     clock,
     observer,
     pingMs: config.streaming.ping_interval * 1000,
+    inFlight,
   })
   registerModelsRoute(app, services.catalog)
   if (services.condenser) {
@@ -180,9 +193,16 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     warmer: services.warmer,
   })
   services.start()
-  registerObservability(app, telemetry, { registry, clock, memoryTargets, cache: () => caches.metrics })
+  registerObservability(app, telemetry, {
+    registry,
+    admission,
+    clock,
+    memoryTargets,
+    cache: () => caches.metrics,
+  })
 
   app.decorate('registry', registry)
+  app.decorate('inFlight', inFlight)
   app.decorate('services', services)
   app.addHook('onClose', () => services.close())
   app.addHook('onClose', () => registry.close())
@@ -200,5 +220,6 @@ declare module 'fastify' {
   interface FastifyInstance {
     registry: ProviderRegistry
     services: ChatServices
+    inFlight: InFlight
   }
 }

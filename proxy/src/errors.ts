@@ -14,6 +14,12 @@ export const ERRORS = {
   invalid_request: spec(400, 'invalid_request_error', 'The request is invalid.'),
   unsupported_media_type: spec(415, 'invalid_request_error', 'The request body must be application/json.'),
   request_too_large: spec(413, 'invalid_request_error', 'The request body is too large.'),
+  request_header_too_large: spec(431, 'invalid_request_error', 'The request headers are too large.'),
+  request_timeout: spec(
+    408,
+    'invalid_request_error',
+    'The request did not arrive in time (server.request_timeout).',
+  ),
   missing_api_key: spec(401, 'invalid_request_error', 'Missing API key: send Authorization: Bearer <key>.'),
   invalid_api_key: spec(401, 'invalid_request_error', 'Incorrect API key provided.'),
   admin_key_required: spec(403, 'permission_error', 'This route needs an admin key.'),

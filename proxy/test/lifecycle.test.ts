@@ -3,6 +3,7 @@ import { once } from 'node:events'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { Pool } from 'undici'
 import { afterEach, describe, expect, it } from 'vitest'
 import { stringify } from 'yaml'
 import { type Mocks, startMocks } from '../../mock-providers/src/index.ts'
@@ -112,6 +113,121 @@ describe('graceful shutdown', () => {
     await sigtermDuringLoad({ server: { host: '127.0.0.1', port: 0, workers: 2 } })
     expect(logged(running!, 'worker draining').length).toBe(2)
   }, 60_000)
+})
+
+interface StreamResult {
+  sentAfterDrain: boolean
+  status: number | string
+  ending: 'done' | 'error' | 'cut' | 'none'
+  errorCode?: string
+  connection: string | null
+}
+
+/**
+ * Clients on kept-alive connections, each sending streams back to back until refused, while the
+ * proxy is told to stop: what each request got, and whether it was sent after the proxy said it
+ * was draining.
+ */
+async function sigtermUnderStreams(overrides: Record<string, unknown>, stopMsAfter = 600) {
+  const proxy = await spawnProxy(overrides)
+  const pool = new Pool(proxy.url, { connections: 6, pipelining: 1 })
+  const draining = () =>
+    proxy.lines.some((l) => /"msg":"(draining in-flight requests|draining workers)"/.test(l))
+  const results: StreamResult[] = []
+  const client = async () => {
+    for (let i = 0; i < 50; i++) {
+      const sentAfterDrain = draining()
+      try {
+        const res = await pool.request({
+          method: 'POST',
+          path: '/v1/chat/completions',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${CLIENT_KEY}` },
+          body: JSON.stringify(chatBody({ stream: true, max_tokens: 16 })),
+        })
+        const text = await res.body.text()
+        const events = text
+          .split('\n\n')
+          .filter((e) => e.startsWith('data: '))
+          .map((e) => e.slice(6))
+        const last = events.at(-1)
+        const ending =
+          last === '[DONE]' ? 'done' : last?.includes('"error"') ? 'error' : events.length ? 'cut' : 'none'
+        const errorCode =
+          res.statusCode === 200
+            ? last?.includes('"error"')
+              ? JSON.parse(last).error.code
+              : undefined
+            : JSON.parse(text).error?.code
+        results.push({
+          sentAfterDrain,
+          status: res.statusCode,
+          ending,
+          errorCode,
+          connection: String(res.headers.connection ?? null),
+        })
+        if (res.statusCode !== 200) return
+      } catch (err) {
+        results.push({
+          sentAfterDrain,
+          status: String((err as Error).message),
+          ending: 'none',
+          connection: null,
+        })
+        return
+      }
+    }
+  }
+  const clients = Promise.all(Array.from({ length: 6 }, client))
+  await new Promise((r) => setTimeout(r, stopMsAfter))
+  proxy.child.kill('SIGTERM')
+  await clients
+  const [code] = await once(proxy.child, 'exit')
+  await pool.close()
+  return { results, code }
+}
+
+describe('graceful shutdown under streams on kept-alive connections', () => {
+  const profile = { latency: { ttft: '100ms', itl: '40ms' }, completion: { min_tokens: 16, max_tokens: 16 } }
+
+  for (const [name, server] of [
+    ['single process', { host: '127.0.0.1', port: 0, shutdown_timeout: 10 }],
+    ['node:cluster', { host: '127.0.0.1', port: 0, shutdown_timeout: 10, workers: 2 }],
+  ] as const) {
+    it(`finishes streams in flight, starts no new one, exits 0 (${name})`, async () => {
+      mocks = await startMocks({ profile, seed: 3 })
+      // SIGTERM while the second stream of each client, on its reused connection, is in flight.
+      const { results, code } = await sigtermUnderStreams({ server }, 1100)
+      const served = results.filter((r) => r.status === 200)
+      expect(served.length).toBeGreaterThanOrEqual(12)
+      // Every stream that started ended properly: [DONE], never cut.
+      expect(served.filter((r) => r.ending !== 'done')).toEqual([])
+      // After the proxy said it was draining, no request got a stream.
+      expect(results.filter((r) => r.sentAfterDrain && r.status === 200)).toEqual([])
+      const refused = results.filter((r) => r.status === 503)
+      for (const r of refused) expect(r).toMatchObject({ errorCode: 'shutting_down', connection: 'close' })
+      expect(code).toBe(0)
+    }, 60_000)
+  }
+
+  for (const [name, server] of [
+    ['single process', { host: '127.0.0.1', port: 0, shutdown_timeout: 1 }],
+    ['node:cluster', { host: '127.0.0.1', port: 0, shutdown_timeout: 1, workers: 2 }],
+  ] as const) {
+    it(`ends streams still open at the deadline with a shutting_down event, exits 0 (${name})`, async () => {
+      mocks = await startMocks({
+        profile: { latency: { ttft: '50ms', itl: '200ms' }, completion: { min_tokens: 40, max_tokens: 40 } },
+        seed: 3,
+      })
+      const { results, code } = await sigtermUnderStreams({ server }, 300)
+      const served = results.filter((r) => r.status === 200)
+      expect(served.length).toBeGreaterThanOrEqual(6)
+      expect(served.filter((r) => r.ending === 'cut' || r.ending === 'none')).toEqual([])
+      expect(served.filter((r) => r.ending === 'error').map((r) => r.errorCode)).toEqual(
+        Array(served.length).fill('shutting_down'),
+      )
+      expect(code).toBe(0)
+    }, 60_000)
+  }
 })
 
 describe('worker recycling', () => {

@@ -16,6 +16,7 @@ export interface HealthSources {
   readonly memory: MemoryManager
   readonly cache: () => CacheMetricsSource | undefined
   readonly shuttingDown: () => boolean
+  readonly admission: { health(): HealthCheck } | undefined
   readonly now: () => number
 }
 
@@ -77,6 +78,7 @@ export function healthChecks(s: HealthSources) {
     memory: memoryCheck(s.memory),
     providers: providersCheck(s.registry, s.stats),
     cache: cacheCheck(s.cache()),
+    admission: s.admission?.health() ?? { status: 'ok' as const },
   }
   const shuttingDown = s.shuttingDown()
   const status = shuttingDown ? 'unavailable' : worst(Object.values(checks).map((c) => c.status))

@@ -17,7 +17,7 @@ import { modelLabels, PromMetrics } from './metrics.ts'
 import type { JsonSources, WorkerSummary } from './metrics-json.ts'
 import { combineObservers, type Observer } from './observer.ts'
 import { RequestStats, type StatsExport, statsSections } from './request-stats.ts'
-import type { CacheMetricsSource, MemoryPressureTarget } from './sources.ts'
+import type { CacheMetricsSource, HealthCheck, MemoryPressureTarget } from './sources.ts'
 import { SystemSampler } from './system.ts'
 
 // Wires the observability pieces for one process: the metrics observers (on the request path),
@@ -66,6 +66,8 @@ export interface MonitoringDeps {
 
 export interface AttachSources {
   readonly registry: ProviderRegistry
+  /** The process's admission control (in-flight requests, load shed). */
+  readonly admission?: { health(): HealthCheck }
   readonly memoryTargets: readonly MemoryPressureTarget[]
   readonly cache: () => CacheMetricsSource | undefined
 }

@@ -6,6 +6,7 @@ import type { Clock } from '../clock.ts'
 import type { ChatUpstream, UpstreamRun } from '../context/upstream.ts'
 import { ProxyError } from '../errors.ts'
 import { asProxyError } from '../http/errors.ts'
+import { proxyReason } from '../http/in-flight.ts'
 import { serverTiming } from '../http/timing.ts'
 import type { CacheStatus } from '../observability/observer.ts'
 import type { Route } from '../providers/registry.ts'
@@ -27,10 +28,10 @@ export interface Tally {
   truncated: boolean
 }
 
+// No `connection` header: Node sets keep-alive itself, and a draining proxy's `close` must win.
 export const SSE_HEADERS = {
   'content-type': 'text/event-stream; charset=utf-8',
   'cache-control': 'no-cache',
-  connection: 'keep-alive',
   'x-accel-buffering': 'no',
 }
 
@@ -46,6 +47,7 @@ export class SseWriter implements ChunkSink {
   readonly #pingMs: number
   readonly #monotonic: () => number
   #committed = false
+  #ended = false
   #lastWrite = 0
   #timer: NodeJS.Timeout | undefined
 
@@ -76,7 +78,7 @@ export class SseWriter implements ChunkSink {
   /** Writes and resolves when the client can take more (or has gone away). */
   write(chunk: Buffer): Promise<void> | undefined {
     this.#lastWrite = this.#monotonic()
-    if (this.raw.destroyed) return undefined
+    if (this.#ended || this.raw.destroyed) return undefined
     if (this.raw.write(chunk)) return undefined
     return new Promise((resolve) => {
       const done = () => {
@@ -92,13 +94,17 @@ export class SseWriter implements ChunkSink {
   /** Ends an answer that already started with an error event, never a silent [DONE]. */
   fail(error: ProxyError): void {
     this.stop()
-    if (this.raw.destroyed) return
+    if (this.#ended || this.raw.destroyed) return
+    this.#ended = true
+    this.commit()
     this.raw.end(sseData(JSON.stringify(error.toJSON())))
   }
 
   end(): void {
     this.stop()
-    if (!this.raw.destroyed) this.raw.end()
+    if (this.#ended || this.raw.destroyed) return
+    this.#ended = true
+    this.raw.end()
   }
 
   stop(): void {
@@ -153,6 +159,8 @@ export interface StreamContext {
   readonly tally: Tally
   readonly clock: Clock
   readonly pingMs: number
+  /** The request's cancellation: the client left, or the proxy stopped it (its reason says which). */
+  readonly signal: CancelSignal
   readonly finish: (status: number, cache: CacheStatus, errorCode?: string) => void
 }
 
@@ -174,10 +182,11 @@ function failBeforeStart(
   gone: boolean,
 ): void {
   writer.stop()
-  const error = asProxyError(err)
+  const shutdown = proxyReason(ctx.signal)
+  const error = shutdown ?? asProxyError(err)
   if (err instanceof UpstreamFailure) spentOn(ctx.tally, err)
   ctx.finish(error.status, cache, error.code)
-  if (gone) {
+  if (gone && !shutdown) {
     ctx.reply.raw.destroy()
     return
   }
@@ -242,12 +251,13 @@ function conclude(
     return
   }
   ctx.tally.truncated = true
-  if (failure.kind === 'aborted') {
+  const shutdown = proxyReason(ctx.signal)
+  if (failure.kind === 'aborted' && !shutdown) {
     writer.stop()
     ctx.finish(200, cache, 'client_aborted')
     return
   }
-  const error = streamFailureError(failure)
+  const error = shutdown ?? streamFailureError(failure)
   ctx.request.log.warn(
     { code: error.code, provider: failure.provider, cause: failure.message },
     error.message,
@@ -308,8 +318,15 @@ export async function relayFlight(
       }
       i++
       if (gone()) {
-        writer.stop()
-        ctx.finish(200, cache, 'client_aborted')
+        const shutdown = proxyReason(ctx.signal)
+        if (shutdown) {
+          ctx.tally.truncated = true
+          writer.fail(shutdown)
+          ctx.finish(200, cache, shutdown.code)
+        } else {
+          writer.stop()
+          ctx.finish(200, cache, 'client_aborted')
+        }
         return
       }
     }

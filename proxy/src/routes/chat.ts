@@ -7,6 +7,7 @@ import { Cancel } from '../cancel.ts'
 import type { Clock } from '../clock.ts'
 import type { ChatUpstream, UpstreamRun } from '../context/upstream.ts'
 import { asProxyError } from '../http/errors.ts'
+import { type InFlight, proxyReason } from '../http/in-flight.ts'
 import { serverTiming } from '../http/timing.ts'
 import type { CacheStatus, Observer } from '../observability/observer.ts'
 import type { ProviderRegistry, Route } from '../providers/registry.ts'
@@ -34,6 +35,8 @@ export interface ChatDeps {
   readonly clock: Clock
   readonly observer: Observer
   readonly pingMs: number
+  /** Requests in progress, which a draining proxy cancels at its deadline. */
+  readonly inFlight: InFlight
 }
 
 const EMPTY = Buffer.alloc(0)
@@ -78,6 +81,7 @@ async function handleChat(
   reply.raw.once('close', () => {
     if (!reply.raw.writableFinished) abort.abort()
   })
+  deps.inFlight.add(abort)
   const tally: Tally = {
     model,
     provider: undefined,
@@ -88,7 +92,8 @@ async function handleChat(
     usage: undefined,
     truncated: false,
   }
-  const finish = (status: number, cache: CacheStatus, errorCode?: string) =>
+  const finish = (status: number, cache: CacheStatus, errorCode?: string) => {
+    deps.inFlight.delete(abort)
     deps.observer.request({
       requestId: request.id,
       route: 'chat',
@@ -105,13 +110,14 @@ async function handleChat(
       usage: tally.usage,
       errorCode,
       truncated: tally.truncated,
-      aborted: abort.aborted,
+      aborted: abort.aborted && proxyReason(abort) === undefined,
     })
+  }
   const miss: Miss = { route, key, mode, abort, tally, finish, started, deadline }
   if (req.stream) {
     reply.hijack()
     await answerStream(
-      { request, reply, req, started, tally, clock, pingMs: deps.pingMs, finish },
+      { request, reply, req, started, tally, clock, pingMs: deps.pingMs, signal: abort, finish },
       miss,
       deps,
     )
@@ -182,6 +188,12 @@ async function answerCompletion(reply: FastifyReply, req: ChatRequest, miss: Mis
   } catch (err) {
     const error = asProxyError(err)
     if (err instanceof UpstreamFailure) spentOn(tally, err)
+    const shutdown = proxyReason(miss.abort)
+    if (shutdown) {
+      finish(shutdown.status, status, shutdown.code)
+      reply.header('x-cache', status)
+      throw shutdown
+    }
     finish(error.status, status, error.code)
     if (miss.abort.aborted) {
       // Nobody is left to answer: no error log, no 5xx in the metrics (499, as nginx counts it).

@@ -15,6 +15,7 @@ function sourcesOf(t: Telemetry): HealthSources {
     memory: t.memory,
     cache: t.sources.cache,
     shuttingDown: () => t.shuttingDown,
+    admission: t.sources.admission,
     now: t.now,
   }
 }

@@ -82,7 +82,11 @@ export function superviseWorker(
   const stop = (reason: string) => {
     logger.info({ reason, served }, 'worker draining')
     drainer
-      .drain({ timeoutMs: config.server.shutdown_timeout * 1000, logger })
+      .drain({
+        timeoutMs: config.server.shutdown_timeout * 1000,
+        logger,
+        recycling: reason === 'max_requests',
+      })
       .then((clean) => process.exit(clean ? 0 : 1))
   }
   process.on('message', (message: unknown) => {

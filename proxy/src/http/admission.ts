@@ -1,0 +1,71 @@
+import type { ServerResponse } from 'node:http'
+import type { FastifyInstance } from 'fastify'
+import { ProxyError } from '../errors.ts'
+import type { HealthCheck } from '../observability/sources.ts'
+
+/** How long after the last refusal the instance still reports that it sheds load. */
+const RECENT_MS = 10_000
+
+/**
+ * Bounded admission for one process: at most `server.worker_connections` requests in progress
+ * at once. One more is answered at once with 503 `overloaded` and a Retry-After, before its body
+ * is read, so an overloaded instance answers fast and stays within its memory instead of queueing
+ * without end. Health and metrics routes are always admitted (they must report the overload).
+ * Each provider's own queue (resilience/limiter.ts) sheds the calls it cannot serve in time.
+ */
+export class Admission {
+  readonly limit: number
+  readonly #now: () => number
+  #inFlight = 0
+  #shed = 0
+  #lastShed = Number.NEGATIVE_INFINITY
+
+  constructor(limit: number, now: () => number) {
+    this.limit = limit
+    this.#now = now
+  }
+
+  get inFlight(): number {
+    return this.#inFlight
+  }
+
+  get shedTotal(): number {
+    return this.#shed
+  }
+
+  register(app: FastifyInstance): void {
+    const release = () => {
+      this.#inFlight--
+    }
+    app.addHook('onRequest', (request, reply, done) => {
+      if (request.routeOptions.config.access === 'public') return done()
+      if (this.#inFlight >= this.limit) {
+        this.#shed++
+        this.#lastShed = this.#now()
+        return done(
+          new ProxyError('overloaded', {
+            message: `The proxy is at its limit of ${this.limit} requests in progress (server.worker_connections); retry later.`,
+            headers: { 'retry-after': '1' },
+          }),
+        )
+      }
+      this.#inFlight++
+      ;(reply.raw as ServerResponse).once('close', release)
+      done()
+    })
+  }
+
+  /** At the limit now: unavailable (a load balancer should send traffic elsewhere); shed recently: degraded. */
+  health(): HealthCheck {
+    const saturated = this.#inFlight >= this.limit
+    const recent = this.#now() - this.#lastShed < RECENT_MS
+    return {
+      status: saturated ? 'unavailable' : recent ? 'degraded' : 'ok',
+      saturated,
+      in_flight: this.#inFlight,
+      limit: this.limit,
+      shed_total: this.#shed,
+      shed_recently: recent,
+    }
+  }
+}
