@@ -86,6 +86,10 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     }),
     clientErrorHandler,
     return503OnClosing: true,
+    // Bodies are validated as sent: coerced or defaulted values would differ from the bytes forwarded.
+    ajv: {
+      customOptions: { coerceTypes: false, useDefaults: false, removeAdditional: false, allErrors: false },
+    },
     genReqId: createRequestIds(),
   })
 

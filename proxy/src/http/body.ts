@@ -22,6 +22,15 @@ export function registerJsonBody(app: FastifyInstance, bodyLimitBytes: number): 
         done(new ProxyError('invalid_json', { message: 'The request body is empty.' }), undefined)
         return
       }
+      if (body.length > MAX_DEPTH * 2 && nestingDepth(body) > MAX_DEPTH) {
+        done(
+          new ProxyError('invalid_json', {
+            message: `The request body is nested more than ${MAX_DEPTH} levels deep.`,
+          }),
+          undefined,
+        )
+        return
+      }
       try {
         done(null, JSON.parse(body.toString('utf8')))
       } catch (err) {
@@ -34,4 +43,25 @@ export function registerJsonBody(app: FastifyInstance, bodyLimitBytes: number): 
       }
     },
   )
+}
+
+/** Deeper JSON is refused before it is parsed: no client request needs it, and recursion over it could exhaust the stack. */
+export const MAX_DEPTH = 128
+
+/** The deepest nesting of objects and arrays in JSON bytes (brackets inside strings ignored). */
+export function nestingDepth(json: Buffer): number {
+  let depth = 0
+  let deepest = 0
+  let inString = false
+  for (let i = 0; i < json.length; i++) {
+    const c = json[i]
+    if (inString) {
+      if (c === 0x5c /* \\ */) i++
+      else if (c === 0x22 /* " */) inString = false
+    } else if (c === 0x22) inString = true
+    else if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
+      if (++depth > deepest) deepest = depth
+    } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) depth--
+  }
+  return deepest
 }

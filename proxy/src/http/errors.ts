@@ -2,6 +2,7 @@ import type { FastifyError, FastifyInstance } from 'fastify'
 import { ProxyError } from '../errors.ts'
 import { UpstreamFailure } from '../resilience/failure.ts'
 import { toClientError } from '../resilience/map-error.ts'
+import { paramOf } from '../routes/chat-schema.ts'
 
 const FASTIFY_CODES: Record<string, ConstructorParameters<typeof ProxyError>[0]> = {
   FST_ERR_CTP_BODY_TOO_LARGE: 'request_too_large',
@@ -15,6 +16,18 @@ export function asProxyError(err: unknown): ProxyError {
   if (err instanceof ProxyError) return err
   if (err instanceof UpstreamFailure) return toClientError(err)
   const e = err as FastifyError
+  const invalid = e?.validation?.[0]
+  if (invalid) {
+    const missing = (invalid.params as { missingProperty?: string } | undefined)?.missingProperty
+    const param = paramOf(invalid.instancePath, missing)
+    return new ProxyError('invalid_request', {
+      param,
+      message: param
+        ? `Invalid '${param}': ${invalid.message}.`
+        : `Invalid request body: ${invalid.message}.`,
+      cause: err,
+    })
+  }
   const mapped = e?.code ? FASTIFY_CODES[e.code] : undefined
   if (mapped) return new ProxyError(mapped, { cause: err })
   if (typeof e?.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {

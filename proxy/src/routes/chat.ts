@@ -14,6 +14,7 @@ import type { ProviderRegistry, Route } from '../providers/registry.ts'
 import type { ChatRequest, CompletionResult } from '../providers/types.ts'
 import { UpstreamFailure } from '../resilience/failure.ts'
 import { parseChatRequest, routeFor } from './chat-request.ts'
+import { CHAT_REQUEST_SCHEMA } from './chat-schema.ts'
 import {
   condensedHeaders,
   openingHeaders,
@@ -49,7 +50,7 @@ export function registerChatRoute(app: FastifyInstance, deps: ChatDeps): void {
   app.post(
     '/v1/chat/completions',
     // Every chat answer says how the cache treated it (the handler sets HIT or MISS).
-    { config: { cacheStatus: true } },
+    { config: { cacheStatus: true }, schema: { body: CHAT_REQUEST_SCHEMA } },
     (request, reply) => handleChat(request, reply, deps),
   )
 }

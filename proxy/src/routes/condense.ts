@@ -3,6 +3,7 @@ import type { Condenser } from '../context/condenser.ts'
 import { ProxyError } from '../errors.ts'
 import type { ProviderRegistry, Route } from '../providers/registry.ts'
 import { parseChatRequest, routeFor } from './chat-request.ts'
+import { CHAT_REQUEST_SCHEMA } from './chat-schema.ts'
 
 export interface CondenseDeps {
   readonly registry: ProviderRegistry
@@ -23,7 +24,16 @@ const EMPTY = Buffer.alloc(0)
  * summary cache, MISS when it was written now, BYPASS when nothing had to be condensed.
  */
 export function registerCondenseRoute(app: FastifyInstance, deps: CondenseDeps): void {
-  app.post('/v1/context/condense', async (request, reply) => {
+  const schema = {
+    body: {
+      ...CHAT_REQUEST_SCHEMA,
+      properties: {
+        ...CHAT_REQUEST_SCHEMA.properties,
+        target_tokens: { type: ['integer', 'null'], minimum: 16 },
+      },
+    },
+  }
+  app.post('/v1/context/condense', { schema }, async (request, reply) => {
     const req = parseChatRequest(request.body, request.rawBody ?? EMPTY)
     const model: string = req.body.model
     const route = routeFor(deps.registry, model)
