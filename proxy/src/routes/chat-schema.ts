@@ -24,9 +24,11 @@ const contentPart = {
     file: object,
     refusal: string,
   },
-  allOf: [
-    { if: { properties: { type: { const: 'text' } } }, then: { required: ['text'] } },
-    { if: { properties: { type: { const: 'image_url' } } }, then: { required: ['image_url'] } },
+  // A text part needs its text, an image part its image_url; other kinds pass to the provider.
+  anyOf: [
+    { properties: { type: { const: 'text' } }, required: ['text'] },
+    { properties: { type: { const: 'image_url' } }, required: ['image_url'] },
+    { properties: { type: { not: { enum: ['text', 'image_url'] } } } },
   ],
 }
 
@@ -69,8 +71,11 @@ const tool = {
       properties: { name: nonEmpty, description: string, parameters: object, strict: { type: 'boolean' } },
     },
   },
-  if: { properties: { type: { const: 'function' } } },
-  then: { required: ['function'] },
+  // A function tool needs its function; other kinds (built-in tools) pass to the provider.
+  anyOf: [
+    { properties: { type: { const: 'function' } }, required: ['function'] },
+    { properties: { type: { not: { const: 'function' } } } },
+  ],
 }
 
 const toolChoice = {
