@@ -16,6 +16,8 @@ const settings: LimiterSettings = {
 
 function limiter(over: Partial<LimiterSettings> = {}) {
   const clock = new FakeClock()
+  // Queue timeouts never fire on their own here: time moves only when a test says so.
+  clock.sleep = () => new Promise(() => {})
   return { clock, limiter: new ProviderLimiter({ ...settings, ...over }, clock) }
 }
 
@@ -25,7 +27,8 @@ describe('provider limiter', () => {
   it('admits up to the limit, then queues, then refuses at once with overloaded and a Retry-After', () => {
     const { clock, limiter: l } = limiter()
     for (let i = 0; i < 4; i++) expect(l.tryAcquire()).toBe(true)
-    l.release('ok', 100) // a typical call takes 100 ms
+    clock.advance(25)
+    l.release('ok', 25) // a slot frees every 25 ms
     expect(l.tryAcquire()).toBe(true)
     const queued = [
       l.acquire(clock.monotonic() + 10_000, never),
@@ -48,12 +51,21 @@ describe('provider limiter', () => {
     expect(l.inFlight).toBe(1)
   })
 
+  it('refuses at once when no slot has freed for longer than the wait allows (calls slowing down)', () => {
+    const { clock, limiter: l } = limiter({ maxConcurrency: 2, queueSize: 100, queueTimeoutMs: 1000 })
+    expect(l.tryAcquire() && l.tryAcquire()).toBe(true)
+    expect(l.acquire(clock.monotonic() + 10_000, never)).toBeInstanceOf(Promise)
+    clock.advance(300) // nothing has finished for 300 ms: the next place in the queue would wait 600 ms
+    expect(l.acquire(clock.monotonic() + 10_000, never)).toMatchObject({ kind: 'overloaded' })
+  })
+
   it('refuses at once when the predicted wait exceeds the request deadline', () => {
     const { clock, limiter: l } = limiter({ maxConcurrency: 1, queueSize: 100 })
     expect(l.tryAcquire()).toBe(true)
+    clock.advance(400)
     l.release('ok', 400)
     expect(l.tryAcquire()).toBe(true)
-    // One call ahead takes about 400 ms: a deadline 100 ms away cannot be met.
+    // A slot frees about every 400 ms: a deadline 100 ms away cannot be met.
     expect(l.acquire(clock.monotonic() + 100, never)).toMatchObject({ kind: 'overloaded' })
   })
 

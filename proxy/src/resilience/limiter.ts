@@ -22,6 +22,7 @@ export interface LimiterSettings {
 /** Calls in the window before the share of 429s can mark the provider as throttling. */
 const THROTTLE_MIN_CALLS = 10
 const PROBE_INTERVAL_MS = 1000
+const QUEUE_MARGIN = 0.5
 const DECREASE = 0.9
 const SERVED = 'served'
 const CALLS = 0
@@ -60,8 +61,12 @@ export class ProviderLimiter {
   readonly #queue: Waiter[] = []
   #limit: number
   #inFlight = 0
-  /** Typical duration of a call, for the predicted wait in the queue (exponential average). */
+  /** Typical duration of a call (exponential average). */
   #serviceMs = 0
+  /** While every slot is taken: the typical time between two slots freeing (exponential average). */
+  #gapMs = 0
+  #lastRelease = 0
+  #saturatedSince = 0
   #lastDecrease = Number.NEGATIVE_INFINITY
   /** Until when (epoch ms) the provider last asked to be left alone (its Retry-After). */
   #retryAfterUntil = 0
@@ -92,8 +97,23 @@ export class ProviderLimiter {
   tryAcquire(): boolean {
     if (this.#inFlight >= Math.floor(this.#limit) || this.#queue.length > 0) return false
     if (this.throttling && !this.#probe()) return false
-    this.#inFlight++
+    this.#take()
     return true
+  }
+
+  #take(): void {
+    if (++this.#inFlight === Math.floor(this.#limit)) this.#saturatedSince = this.#clock.monotonic()
+  }
+
+  /**
+   * How long the caller at `position` in the queue would wait: one slot frees every `gap` ms,
+   * where `gap` is the typical time between slots freeing, or the time since the last one freed
+   * when that is longer (a provider slowing down, or the first calls of a saturated pool, whose
+   * durations are not known yet).
+   */
+  #predictedWait(position: number, now: number): number {
+    const since = now - Math.max(this.#lastRelease, this.#saturatedSince)
+    return (position + 1) * Math.max(this.#gapMs, since)
   }
 
   /** During a storm: whether this call may be the probe (none in flight, the Retry-After over). */
@@ -116,8 +136,9 @@ export class ProviderLimiter {
     if (this.throttling) return this.#refuse('throttled')
     const now = this.#clock.monotonic()
     const longest = Math.min(this.#settings.queueTimeoutMs, deadline - now)
-    const predicted = ((this.#queue.length + 1) / Math.max(1, Math.floor(this.#limit))) * this.#serviceMs
-    if (this.#queue.length >= this.#settings.queueSize || longest <= 0 || predicted > longest)
+    const predicted = this.#predictedWait(this.#queue.length, now)
+    // Half the longest wait: a caller let into the queue should be served, not shed late.
+    if (this.#queue.length >= this.#settings.queueSize || predicted > longest * QUEUE_MARGIN)
       return this.#refuse('overloaded', predicted)
     this.#queued++
     return new Promise((resolve) => {
@@ -152,6 +173,12 @@ export class ProviderLimiter {
 
   /** Ends a call that held a slot. */
   release(outcome: CallOutcome, durationMs: number, retryAfterMs?: number): void {
+    const now = this.#clock.monotonic()
+    if (this.#inFlight >= Math.floor(this.#limit)) {
+      const gap = now - Math.max(this.#lastRelease, this.#saturatedSince)
+      this.#gapMs = this.#gapMs === 0 ? gap : this.#gapMs * 0.8 + gap * 0.2
+    }
+    this.#lastRelease = now
     this.#inFlight--
     this.#counts.add(CALLS)
     this.#serviceMs = this.#serviceMs === 0 ? durationMs : this.#serviceMs * 0.9 + durationMs * 0.1
@@ -179,6 +206,7 @@ export class ProviderLimiter {
       queued: this.#queue.length,
       throttling: this.throttling,
       typical_call_ms: Math.round(this.#serviceMs * 10) / 10,
+      slot_gap_ms: Math.round(this.#gapMs * 10) / 10,
       waited_total: this.#queued,
       refused_total: this.#refused,
     }
@@ -201,7 +229,7 @@ export class ProviderLimiter {
     }
     while (this.#queue.length > 0 && this.#inFlight < Math.floor(this.#limit)) {
       const waiter = this.#queue.shift() as Waiter
-      this.#inFlight++
+      this.#take()
       waiter.settle(undefined)
     }
   }

@@ -1,0 +1,196 @@
+import { readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import { build } from 'hdr-histogram-js'
+import { Pool } from 'undici'
+import { stringify } from 'yaml'
+import {
+  BENCH_KEY,
+  CHAT_REQUEST,
+  MOCK_READY,
+  PROXY_ENV,
+  PROXY_READY,
+  runBench,
+  saveResults,
+  singleMockConfig,
+  writeProxyConfig,
+} from './common.ts'
+import type { Service, startService } from './services.ts'
+
+// npm run bench:shed: load shedding, in the case that used to collapse: a provider that takes 1 s
+// per answer behind the proxy's default pool (100 connections: a capacity of about 100 req/s).
+// Open-model load from the intended send time: first half the capacity (the unloaded latency),
+// then three times the capacity. Goals: admitted requests keep p99 within twice the unloaded p99;
+// shed requests (503 overloaded) are answered within 50 ms (p99); the proxy's RSS stays bounded.
+
+const { values } = parseArgs({
+  options: {
+    'service-ms': { type: 'string', default: '1000' },
+    capacity: { type: 'string', default: '100' },
+    seconds: { type: 'string', default: '20' },
+    out: { type: 'string' },
+  },
+})
+const serviceMs = Number(values['service-ms'])
+const capacity = Number(values.capacity)
+const seconds = Number(values.seconds)
+const body = JSON.stringify({ ...CHAT_REQUEST, max_tokens: 1 })
+
+interface Phase {
+  name: string
+  rate: number
+  sent: number
+  ok: number
+  shed: number
+  other: Record<string, number>
+  ok_ms: { p50: number; p99: number; max: number }
+  shed_ms: { p50: number; p99: number; max: number }
+  rss_mb: { start: number; peak: number; end: number }
+}
+
+function rssMb(pid: number): number {
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8').match(/VmRSS:\s+(\d+)/)
+  return line ? Number(line[1]) / 1024 : 0
+}
+
+/** Requests at `rate` per second for `secs`, each timed from its intended send time. */
+async function openLoad(url: string, pid: number, name: string, rate: number, secs: number): Promise<Phase> {
+  const pool = new Pool(url, { connections: Math.ceil(rate * (serviceMs / 1000) * 4) + 50, pipelining: 1 })
+  const ok = build({
+    lowestDiscernibleValue: 1,
+    highestTrackableValue: 600_000_000,
+    numberOfSignificantValueDigits: 3,
+  })
+  const shed = build({
+    lowestDiscernibleValue: 1,
+    highestTrackableValue: 600_000_000,
+    numberOfSignificantValueDigits: 3,
+  })
+  const other: Record<string, number> = {}
+  const start = performance.now()
+  const total = Math.round(rate * secs)
+  const rss = { start: rssMb(pid), peak: 0, end: 0 }
+  const sampler = setInterval(() => {
+    rss.peak = Math.max(rss.peak, rssMb(pid))
+  }, 250)
+  const inFlight: Promise<void>[] = []
+  for (let i = 0; i < total; i++) {
+    const intended = start + (i * 1000) / rate
+    const wait = intended - performance.now()
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait))
+    inFlight.push(
+      pool
+        .request({
+          method: 'POST',
+          path: '/v1/chat/completions',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${BENCH_KEY}` },
+          body,
+          headersTimeout: 120_000,
+          bodyTimeout: 120_000,
+        })
+        .then(
+          async (res) => {
+            await res.body.dump()
+            const us = Math.max(1, Math.round((performance.now() - intended) * 1000))
+            if (res.statusCode === 200) ok.recordValue(us)
+            else if (res.statusCode === 503) shed.recordValue(us)
+            else other[res.statusCode] = (other[res.statusCode] ?? 0) + 1
+          },
+          (err: Error) => {
+            other[err.message] = (other[err.message] ?? 0) + 1
+          },
+        ),
+    )
+  }
+  await Promise.all(inFlight)
+  clearInterval(sampler)
+  rss.end = rssMb(pid)
+  await pool.close()
+  const ms = (h: typeof ok) => ({
+    p50: h.getValueAtPercentile(50) / 1000,
+    p99: h.getValueAtPercentile(99) / 1000,
+    max: h.maxValue / 1000,
+  })
+  const round = (x: number) => Math.round(x * 10) / 10
+  return {
+    name,
+    rate,
+    sent: total,
+    ok: ok.totalCount,
+    shed: shed.totalCount,
+    other,
+    ok_ms: ms(ok),
+    shed_ms: ms(shed),
+    rss_mb: { start: round(rss.start), peak: round(rss.peak), end: round(rss.end) },
+  }
+}
+
+async function main(start: (options: Parameters<typeof startService>[0]) => Promise<Service>): Promise<void> {
+  const profile = join(tmpdir(), `shed-profile-${process.pid}.yaml`)
+  writeFileSync(
+    profile,
+    stringify({ latency: { ttft: serviceMs, itl: 0 }, completion: { min_tokens: 1, max_tokens: 1 } }),
+  )
+  const mock = await start({
+    name: 'mock',
+    script: 'mock-providers/src/cli.ts',
+    args: ['--profile', profile, '--openai-port', '0', '--anthropic-port', '0'],
+    ready: MOCK_READY,
+  })
+  const config = writeProxyConfig('shed-bench', singleMockConfig(mock.url))
+  const proxy = await start({
+    name: 'proxy (defaults, cache off)',
+    script: 'proxy/src/server.ts',
+    args: ['--config', config],
+    env: PROXY_ENV,
+    ready: PROXY_READY,
+  })
+  const pid = proxy.child.pid as number
+  console.log(
+    `provider: ${serviceMs} ms per answer; proxy pool: 100 connections (capacity ~${capacity} req/s)\n`,
+  )
+  const unloaded = await openLoad(
+    proxy.url,
+    pid,
+    'unloaded (0.5x capacity)',
+    capacity / 2,
+    Math.min(10, seconds),
+  )
+  const overloaded = await openLoad(proxy.url, pid, 'overloaded (3x capacity)', capacity * 3, seconds)
+  const phases = [unloaded, overloaded]
+  const health = await (await fetch(`${proxy.url}/health/providers`)).json()
+  console.log('limiter:', JSON.stringify(health.providers['mock-openai'].admission))
+  console.table(
+    phases.map((p) => ({
+      phase: p.name,
+      'req/s': p.rate,
+      sent: p.sent,
+      ok: p.ok,
+      shed: p.shed,
+      'ok p50': p.ok_ms.p50,
+      'ok p99': p.ok_ms.p99,
+      'shed p50': p.shed_ms.p50,
+      'shed p99': p.shed_ms.p99,
+      'shed max': p.shed_ms.max,
+      'rss peak MB': p.rss_mb.peak,
+      other: JSON.stringify(p.other),
+    })),
+  )
+  const goals = {
+    admitted_p99_within_2x_unloaded: overloaded.ok_ms.p99 <= 2 * unloaded.ok_ms.p99,
+    shed_p99_within_50ms: overloaded.shed_ms.p99 <= 50,
+    no_failures_other_than_shed: Object.keys(overloaded.other).length === 0,
+  }
+  console.log(
+    `\nadmitted p99 ${overloaded.ok_ms.p99} ms vs unloaded p99 ${unloaded.ok_ms.p99} ms ` +
+      `(ratio ${(overloaded.ok_ms.p99 / unloaded.ok_ms.p99).toFixed(2)}, goal <= 2)`,
+  )
+  console.log(
+    `shed p99 ${overloaded.shed_ms.p99} ms (goal <= 50); RSS ${overloaded.rss_mb.start} -> peak ${overloaded.rss_mb.peak} MB`,
+  )
+  console.log(`goals: ${JSON.stringify(goals)}`)
+  saveResults('bench-shed', { serviceMs, capacity, phases, goals }, values.out)
+}
+
+runBench(main)
