@@ -7,6 +7,7 @@ import { type ChatServices, createChatServices } from './cache/services.ts'
 import { type Clock, type Random, systemClock } from './clock.ts'
 import type { Config } from './config/load.ts'
 import { registerAccessControl } from './http/access.ts'
+import { registerAccounting } from './http/accounting.ts'
 import { Admission } from './http/admission.ts'
 import { KeyChecker } from './http/auth.ts'
 import { registerJsonBody } from './http/body.ts'
@@ -20,6 +21,7 @@ import { combineObservers, type Observer } from './observability/observer.ts'
 import { registerObservability } from './observability/register.ts'
 import type { CacheMetricsSource, MemoryPressureTarget } from './observability/sources.ts'
 import { type MonitoringDeps, Telemetry } from './observability/telemetry.ts'
+import { Pipeline } from './pipeline/pipeline.ts'
 import { ProviderRegistry } from './providers/registry.ts'
 import { Executor } from './resilience/executor.ts'
 import { RetryBudget } from './resilience/retry-budget.ts'
@@ -143,8 +145,10 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     if (request.routeOptions.config.cacheStatus) reply.header('x-cache', 'BYPASS')
     done()
   })
-  registerAccessControl(app, keys)
   const admission = new Admission(config.server.worker_connections, clock.now)
+  // Accounting first, so that refusals by access control and admission are counted too.
+  registerAccounting(app, { observer, clock, admission })
+  registerAccessControl(app, keys)
   admission.register(app)
   const inFlight = new InFlight()
 
@@ -173,15 +177,17 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   })
   memoryTargets.push(...services.caches.targets())
   caches.metrics ??= services.caches
-  registerChatRoute(app, {
-    registry,
-    upstream: services.upstream,
-    chatCache: services.chatCache,
-    clock,
-    observer,
-    pingMs: config.streaming.ping_interval * 1000,
-    inFlight,
-  })
+  registerChatRoute(
+    app,
+    new Pipeline({
+      registry,
+      upstream: services.upstream,
+      cache: services.chatCache,
+      clock,
+      inFlight,
+      pingMs: config.streaming.ping_interval * 1000,
+    }),
+  )
   registerModelsRoute(app, services.catalog)
   if (services.condenser) {
     registerCondenseRoute(app, {

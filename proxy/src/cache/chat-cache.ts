@@ -89,6 +89,19 @@ export class ChatCache {
     this.tracker?.touch(key, req.raw, req.stream)
   }
 
+  /**
+   * The stored answer for a request, by its policy: `use` looks in this instance's cache, then
+   * the shared tier; `refresh` and `bypass` never answer from the cache (and are counted).
+   */
+  lookup(key: string, mode: CacheMode): CachedAnswer | Promise<CachedAnswer | undefined> | undefined {
+    if (mode !== 'use') {
+      this.response.bypasses++
+      return undefined
+    }
+    const response = this.response
+    return response.local(key) ?? (response.l2 ? response.shared(key) : undefined)
+  }
+
   /** `deadline`: the requesting client's (monotonic ms); a coalesced flight keeps its starter's. */
   completion(
     key: string,

@@ -52,4 +52,5 @@ export function registerAccessControl(app: FastifyInstance, keys: KeyChecker): v
 }
 
 export const PUBLIC = { config: { access: 'public' as Access } }
-export const ADMIN = { config: { access: 'admin' as Access } }
+/** An admin route, counted under `label` in logs and metrics. */
+export const admin = (label: string) => ({ config: { access: 'admin' as Access, route: label } })

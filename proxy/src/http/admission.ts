@@ -1,4 +1,3 @@
-import type { ServerResponse } from 'node:http'
 import type { FastifyInstance } from 'fastify'
 import { ProxyError } from '../errors.ts'
 import type { HealthCheck } from '../observability/sources.ts'
@@ -33,12 +32,14 @@ export class Admission {
     return this.#shed
   }
 
+  /** A request admitted earlier has ended (the accounting hook calls this when its response closes). */
+  leave(): void {
+    this.#inFlight--
+  }
+
   register(app: FastifyInstance): void {
-    const release = () => {
-      this.#inFlight--
-    }
-    app.addHook('onRequest', (request, reply, done) => {
-      if (request.routeOptions.config.access === 'public') return done()
+    app.addHook('onRequest', (request, _reply, done) => {
+      if (request.routeOptions.config.access === 'public' || !request.record) return done()
       if (this.#inFlight >= this.limit) {
         this.#shed++
         this.#lastShed = this.#now()
@@ -50,7 +51,7 @@ export class Admission {
         )
       }
       this.#inFlight++
-      ;(reply.raw as ServerResponse).once('close', release)
+      request.record.admitted = true
       done()
     })
   }

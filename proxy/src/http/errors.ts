@@ -40,6 +40,7 @@ export function asProxyError(err: unknown): ProxyError {
 export function registerErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((err, request, reply) => {
     const error = asProxyError(err)
+    if (request.record) request.record.errorCode = error.code
     if (error.status >= 500) {
       request.log.warn(
         { code: error.code, provider: error.provider, cause: describeCause(error.cause) },
@@ -47,11 +48,16 @@ export function registerErrorHandling(app: FastifyInstance): void {
       )
     }
     if (error.headers) reply.headers(error.headers)
-    reply.code(error.status).header('x-request-id', request.id).send(error.toJSON())
+    const wire = request.routeOptions.config.wire
+    reply
+      .code(error.status)
+      .header('x-request-id', request.id)
+      .send(wire ? wire.errorBody(error) : error.toJSON())
   })
   app.setNotFoundHandler((request, reply) => {
     const path = request.url.split('?')[0]
     const error = new ProxyError('not_found', { message: `Unknown route: ${request.method} ${path}` })
+    if (request.record) request.record.errorCode = error.code
     reply.code(404).header('x-request-id', request.id).send(error.toJSON())
   })
 }

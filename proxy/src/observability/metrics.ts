@@ -218,6 +218,11 @@ export class PromMetrics implements Observer {
     }
   }
 
+  /** A routed model (aliases report under it), `none` for routes without a model, else `other`. */
+  #modelLabel(model: string): string {
+    return model === '' ? 'none' : (this.#labels.models.get(model) ?? OTHER)
+  }
+
   #providerName(name: string | undefined): string {
     if (name === undefined) return 'none'
     return this.#labels.providers.includes(name) ? name : OTHER
@@ -232,7 +237,7 @@ export class PromMetrics implements Observer {
     }
     let byProvider = byModel.get(model)
     if (byProvider === undefined) {
-      const label = this.#labels.models.get(model) ?? OTHER
+      const label = this.#modelLabel(model)
       byProvider = byModel.get(label)
       if (byProvider === undefined) {
         byProvider = new Map()
@@ -244,7 +249,7 @@ export class PromMetrics implements Observer {
     const key = provider ?? ''
     let series = byProvider.get(key)
     if (series === undefined) {
-      series = this.#newSeries(route, this.#labels.models.get(model) ?? OTHER, this.#providerName(provider))
+      series = this.#newSeries(route, this.#modelLabel(model), this.#providerName(provider))
       byProvider.set(key, series)
     }
     return series

@@ -4,7 +4,7 @@ import type { InvalidationScope } from '../cache/redis-tier.ts'
 import type { CacheSystem } from '../cache/system.ts'
 import type { CacheWarmer } from '../cache/warmer.ts'
 import { ProxyError } from '../errors.ts'
-import { ADMIN } from '../http/access.ts'
+import { admin } from '../http/access.ts'
 
 export interface CacheAdminDeps {
   readonly caches: CacheSystem
@@ -47,7 +47,7 @@ function scopeOf(query: Record<string, string | undefined>): InvalidationScope {
 export function registerCacheAdminRoutes(app: FastifyInstance, deps: CacheAdminDeps): void {
   const { caches, chatCache, warmer } = deps
 
-  app.get('/api/cache/stats', ADMIN, async (_request, reply) => {
+  app.get('/api/cache/stats', admin('cache_admin'), async (_request, reply) => {
     reply.header('cache-control', 'no-store')
     return {
       ...caches.snapshot(),
@@ -60,7 +60,7 @@ export function registerCacheAdminRoutes(app: FastifyInstance, deps: CacheAdminD
     }
   })
 
-  app.delete('/api/cache', ADMIN, async (request) => {
+  app.delete('/api/cache', admin('cache_admin'), async (request) => {
     const report = await caches.invalidate(scopeOf(request.query as Record<string, string | undefined>))
     return {
       scope: report.scope,
@@ -74,7 +74,7 @@ export function registerCacheAdminRoutes(app: FastifyInstance, deps: CacheAdminD
     }
   })
 
-  app.post('/api/cache/warm', ADMIN, async (request) => {
+  app.post('/api/cache/warm', admin('cache_admin'), async (request) => {
     if (!warmer) throw new ProxyError('cache_disabled')
     const body = request.body as { requests?: unknown } | null | undefined
     const requests = body?.requests

@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify'
 import type { Condenser } from '../context/condenser.ts'
 import { ProxyError } from '../errors.ts'
+import { parseChatRequest, routeFor } from '../providers/chat-request.ts'
 import type { ProviderRegistry, Route } from '../providers/registry.ts'
-import { parseChatRequest, routeFor } from './chat-request.ts'
 import { CHAT_REQUEST_SCHEMA } from './chat-schema.ts'
 
 export interface CondenseDeps {
@@ -33,9 +33,10 @@ export function registerCondenseRoute(app: FastifyInstance, deps: CondenseDeps):
       },
     },
   }
-  app.post('/v1/context/condense', { schema }, async (request, reply) => {
+  app.post('/v1/context/condense', { schema, config: { route: 'condense' } }, async (request, reply) => {
     const req = parseChatRequest(request.body, request.rawBody ?? EMPTY)
     const model: string = req.body.model
+    request.record.model = model
     const route = routeFor(deps.registry, model)
     let target = req.body.target_tokens
     if (target === undefined || target === null) {

@@ -2,7 +2,7 @@ import { getHeapSpaceStatistics, getHeapStatistics } from 'node:v8'
 import type { FastifyInstance } from 'fastify'
 import type { Clock } from '../clock.ts'
 import { ProxyError } from '../errors.ts'
-import { ADMIN } from '../http/access.ts'
+import { admin } from '../http/access.ts'
 import { CpuProfiler } from '../observability/cpu-profile.ts'
 import type { Telemetry } from '../observability/telemetry.ts'
 import { round } from '../observability/window.ts'
@@ -32,7 +32,7 @@ export function registerDebugRoutes(
   if (!debugRoutesEnabled(telemetry)) return
   const profiler = new CpuProfiler()
 
-  app.post('/debug/memory/gc', ADMIN, async () => {
+  app.post('/debug/memory/gc', admin('debug'), async () => {
     const before = process.memoryUsage()
     const gc = telemetry.memory.collect()
     const after = process.memoryUsage()
@@ -49,7 +49,7 @@ export function registerDebugRoutes(
     }
   })
 
-  app.get('/debug/memory/profile', ADMIN, async () => {
+  app.get('/debug/memory/profile', admin('debug'), async () => {
     const heap = getHeapStatistics()
     const now = clock.now()
     const manager = telemetry.memory
@@ -91,7 +91,7 @@ export function registerDebugRoutes(
     }
   })
 
-  app.get('/debug/profile', ADMIN, async (request, reply) => {
+  app.get('/debug/profile', admin('debug'), async (request, reply) => {
     const raw = (request.query as Record<string, string | undefined>).seconds
     const seconds = raw === undefined ? PROFILE_SECONDS.default : Number(raw)
     if (!Number.isFinite(seconds) || seconds <= 0 || seconds > PROFILE_SECONDS.max) {

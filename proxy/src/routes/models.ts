@@ -27,7 +27,7 @@ function filtered(data: ModelEntry[], query: ModelsQuery): ModelEntry[] {
  * model cache. GET /v1/models/:id answers one entry.
  */
 export function registerModelsRoute(app: FastifyInstance, catalog: ModelCatalog): void {
-  app.get('/v1/models', async (request, reply) => {
+  app.get('/v1/models', { config: { route: 'models' } }, async (request, reply) => {
     const catalogue = await catalog.list()
     reply.header('x-cache', catalogue.cached ? 'HIT' : 'MISS')
     if (catalogue.warnings.length > 0) reply.header('x-models-partial', 'true')
@@ -38,7 +38,7 @@ export function registerModelsRoute(app: FastifyInstance, catalog: ModelCatalog)
     }
   })
 
-  app.get('/v1/models/:id', async (request, reply) => {
+  app.get('/v1/models/:id', { config: { route: 'models' } }, async (request, reply) => {
     const { id } = request.params as { id: string }
     const catalogue = await catalog.list()
     reply.header('x-cache', catalogue.cached ? 'HIT' : 'MISS')

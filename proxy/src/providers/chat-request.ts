@@ -1,6 +1,6 @@
 import { ProxyError } from '../errors.ts'
-import type { ProviderRegistry, Route } from '../providers/registry.ts'
-import type { ChatRequest, Json } from '../providers/types.ts'
+import type { ProviderRegistry, Route } from './registry.ts'
+import type { ChatRequest, Json } from './types.ts'
 
 const ROLES = new Set(['system', 'developer', 'user', 'assistant', 'tool', 'function'])
 

@@ -1,0 +1,178 @@
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { CachedAnswer } from '../cache/answer.ts'
+import type { ChatCache } from '../cache/chat-cache.ts'
+import { flightOpening } from '../cache/flights.ts'
+import type { CacheMode } from '../cache/policy.ts'
+import { sseReplay } from '../cache/replay.ts'
+import { Cancel } from '../cancel.ts'
+import type { Clock } from '../clock.ts'
+import type { ChatUpstream, UpstreamRun } from '../context/upstream.ts'
+import { asProxyError } from '../http/errors.ts'
+import { type InFlight, proxyReason } from '../http/in-flight.ts'
+import { routeFor } from '../providers/chat-request.ts'
+import type { ProviderRegistry } from '../providers/registry.ts'
+import type { ChatRequest, CompletionResult } from '../providers/types.ts'
+import { UpstreamFailure } from '../resilience/failure.ts'
+import { hitHeaders, openingHeaders } from './answer-headers.ts'
+import type { ProxyCall } from './call.ts'
+import type { ClientWire } from './client-wire.ts'
+import { SSE_HEADERS } from './sse-writer.ts'
+import { relayDirect, relayFlight } from './stream-answer.ts'
+
+export interface PipelineDeps {
+  readonly registry: ProviderRegistry
+  /** Provider calls with failover, retries, breakers and context condensation. */
+  readonly upstream: ChatUpstream
+  /** The response cache; undefined when caching is off (every answer is then a BYPASS). */
+  readonly cache: ChatCache | undefined
+  readonly clock: Clock
+  /** Requests in progress, which a draining proxy cancels at its deadline. */
+  readonly inFlight: InFlight
+  readonly pingMs: number
+}
+
+/**
+ * The one request path behind every generating route: route -> cache -> upstream (failover,
+ * retries, breakers, admission) -> provider adapter -> pool, and the answer back, streamed or
+ * not. A route parses and validates its API, hands the request here with its ClientWire, and is
+ * done; what the request cost and how it ended is written to its record for the accounting hook.
+ */
+export class Pipeline {
+  readonly #deps: PipelineDeps
+
+  constructor(deps: PipelineDeps) {
+    this.#deps = deps
+  }
+
+  async answer(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    req: ChatRequest,
+    wire: ClientWire,
+  ): Promise<FastifyReply> {
+    const { clock, cache, inFlight } = this.#deps
+    const record = request.record
+    record.model = req.body.model
+    record.stream = req.stream
+    const route = routeFor(this.#deps.registry, req.body.model)
+    const mode: CacheMode = cache ? cache.mode(request.headers['cache-control'], req.body) : 'bypass'
+    let key = ''
+    if (cache && mode !== 'bypass') {
+      key = cache.key(route, req)
+      cache.touch(key, req)
+    }
+    if (cache) {
+      const found = cache.lookup(key, mode)
+      const hit = found instanceof Promise ? await found : found
+      if (hit) return this.#hit(reply, req, hit, record)
+    }
+    record.cache = mode === 'use' ? 'MISS' : 'BYPASS'
+
+    const cancel = new Cancel()
+    reply.raw.once('close', () => {
+      if (!reply.raw.writableFinished) cancel.abort()
+    })
+    record.cancel = cancel
+    inFlight.add(cancel)
+    const call: ProxyCall = {
+      id: request.id,
+      reply,
+      log: request.log,
+      record,
+      req,
+      wire,
+      route,
+      mode,
+      key,
+      deadline: this.#deps.upstream.deadline(),
+      cancel,
+      clock,
+      pingMs: this.#deps.pingMs,
+    }
+    try {
+      if (!req.stream) return await this.#complete(call)
+      reply.hijack()
+      await this.#stream(call)
+      return reply
+    } finally {
+      inFlight.delete(cancel)
+    }
+  }
+
+  async #stream(call: ProxyCall): Promise<void> {
+    const { cache, upstream } = this.#deps
+    if (!cache || call.mode === 'bypass') return relayDirect(call, upstream)
+    const { flight, joined } = cache.stream(call.key, call.route, call.req, call.mode, call.deadline)
+    const leave = membership(call.cancel, () => flight.leave())
+    try {
+      await relayFlight(call, flight, joined)
+    } finally {
+      leave()
+    }
+  }
+
+  async #complete(call: ProxyCall): Promise<FastifyReply> {
+    const { cache, upstream } = this.#deps
+    const { record, reply } = call
+    let out: UpstreamRun<CompletionResult>
+    let joined = false
+    try {
+      if (!cache || call.mode === 'bypass')
+        out = await upstream.complete(call.route, call.req, call.cancel, call.deadline)
+      else {
+        const entry = cache.completion(call.key, call.route, call.req, call.mode, call.deadline)
+        joined = entry.joined
+        const leave = membership(call.cancel, () => entry.flight.leave())
+        try {
+          out = (await entry.flight.result).upstream
+        } finally {
+          leave()
+        }
+      }
+    } catch (err) {
+      if (err instanceof UpstreamFailure) record.failedAt(err)
+      const shutdown = proxyReason(call.cancel)
+      if (call.cancel.aborted && !shutdown) {
+        // Nobody is left to answer: no error log, no 5xx in the metrics (499, as nginx counts it).
+        reply.hijack()
+        reply.raw.destroy()
+        return reply
+      }
+      reply.header('x-cache', record.cache)
+      throw shutdown ?? asProxyError(err)
+    }
+    const opening = flightOpening(out)
+    record.answeredBy(opening)
+    record.usage = out.run.value.usage
+    reply.headers({
+      'content-type': 'application/json',
+      'x-cache': record.cache,
+      ...openingHeaders(call, opening, joined),
+    })
+    return reply.send(out.run.value.body)
+  }
+
+  /** An answer from the cache: the stored body, or its SSE replay for a streamed request. */
+  #hit(reply: FastifyReply, req: ChatRequest, hit: CachedAnswer, record: ProxyCall['record']): FastifyReply {
+    const { clock } = this.#deps
+    const durationMs = clock.monotonic() - record.started
+    record.cache = 'HIT'
+    if (req.stream) record.ttftMs = durationMs
+    const headers = hitHeaders(hit, durationMs, clock.now())
+    if (req.stream)
+      return reply.headers({ ...SSE_HEADERS, ...headers }).send(sseReplay(hit, req.includeUsage))
+    return reply.header('content-type', 'application/json').headers(headers).send(hit.body)
+  }
+}
+
+/** Leaves a flight once: when this client goes away, or when its answer is done. */
+function membership(abort: Cancel, leave: () => void): () => void {
+  let left = false
+  const once = () => {
+    if (left) return
+    left = true
+    leave()
+  }
+  abort.onAbort(once)
+  return once
+}

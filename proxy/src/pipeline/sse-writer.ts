@@ -1,0 +1,109 @@
+import type { ServerResponse } from 'node:http'
+import type { ProxyError } from '../errors.ts'
+import { SSE_PING } from '../providers/sse.ts'
+import type { ChunkSink } from '../providers/stream-pump.ts'
+
+// No `connection` header: Node sets keep-alive itself, and a draining proxy's `close` must win.
+export const SSE_HEADERS = {
+  'content-type': 'text/event-stream; charset=utf-8',
+  'cache-control': 'no-cache',
+  'x-accel-buffering': 'no',
+}
+
+/**
+ * The client side of one SSE answer: headers are committed by the first byte, which is either
+ * the first answer event or a `: ping` comment sent while the provider is slow to start, so
+ * load balancers' idle timeouts do not kill the connection. Until then, a failure can still be
+ * answered with a plain error status.
+ */
+export class SseWriter implements ChunkSink {
+  readonly raw: ServerResponse
+  readonly #headers: Record<string, string>
+  readonly #pingMs: number
+  readonly #monotonic: () => number
+  readonly #errorEvent: (error: ProxyError) => Buffer
+  #committed = false
+  #ended = false
+  #lastWrite = 0
+  #timer: NodeJS.Timeout | undefined
+
+  constructor(
+    raw: ServerResponse,
+    options: {
+      headers: Record<string, string>
+      pingMs: number
+      monotonic: () => number
+      errorEvent: (error: ProxyError) => Buffer
+    },
+  ) {
+    this.raw = raw
+    this.#headers = options.headers
+    this.#pingMs = options.pingMs
+    this.#monotonic = options.monotonic
+    this.#errorEvent = options.errorEvent
+    if (options.pingMs > 0) {
+      this.#lastWrite = options.monotonic()
+      this.#timer = setInterval(() => this.#ping(), options.pingMs)
+    }
+  }
+
+  get committed(): boolean {
+    return this.#committed
+  }
+
+  commit(extra?: Record<string, string>): void {
+    if (this.#committed) return
+    this.#committed = true
+    this.raw.writeHead(
+      200,
+      extra ? { ...SSE_HEADERS, ...this.#headers, ...extra } : { ...SSE_HEADERS, ...this.#headers },
+    )
+  }
+
+  /** Writes and resolves when the client can take more (or has gone away). */
+  write(chunk: Buffer): Promise<void> | undefined {
+    this.#lastWrite = this.#monotonic()
+    if (this.#ended || this.raw.destroyed) return undefined
+    if (this.raw.write(chunk)) return undefined
+    return new Promise((resolve) => {
+      const done = () => {
+        this.raw.off('drain', done)
+        this.raw.off('close', done)
+        resolve()
+      }
+      this.raw.on('drain', done)
+      this.raw.on('close', done)
+    })
+  }
+
+  /** Ends an answer that already started with an error event, never a silent [DONE]. */
+  fail(error: ProxyError): void {
+    this.stop()
+    if (this.#ended || this.raw.destroyed) return
+    this.#ended = true
+    this.commit()
+    this.raw.end(this.#errorEvent(error))
+  }
+
+  end(): void {
+    this.stop()
+    if (this.#ended || this.raw.destroyed) return
+    this.#ended = true
+    this.raw.end()
+  }
+
+  stop(): void {
+    if (this.#timer) clearInterval(this.#timer)
+    this.#timer = undefined
+  }
+
+  #ping(): void {
+    if (this.raw.destroyed) {
+      this.stop()
+      return
+    }
+    if (this.#monotonic() - this.#lastWrite < this.#pingMs * 0.9) return
+    this.commit()
+    this.write(SSE_PING)
+  }
+}
