@@ -28,6 +28,7 @@ import { RetryBudget } from './resilience/retry-budget.ts'
 import { registerCacheAdminRoutes } from './routes/cache-admin.ts'
 import { registerChatRoute } from './routes/chat.ts'
 import { registerCondenseRoute } from './routes/condense.ts'
+import { registerEmbeddingsRoute } from './routes/embeddings.ts'
 import { registerModelsRoute } from './routes/models.ts'
 
 export interface AppDeps {
@@ -177,17 +178,16 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   })
   memoryTargets.push(...services.caches.targets())
   caches.metrics ??= services.caches
-  registerChatRoute(
-    app,
-    new Pipeline({
-      registry,
-      upstream: services.upstream,
-      cache: services.chatCache,
-      clock,
-      inFlight,
-      pingMs: config.streaming.ping_interval * 1000,
-    }),
-  )
+  const pipeline = new Pipeline({
+    registry,
+    upstream: services.upstream,
+    cache: services.chatCache,
+    clock,
+    inFlight,
+    pingMs: config.streaming.ping_interval * 1000,
+  })
+  registerChatRoute(app, pipeline)
+  registerEmbeddingsRoute(app, pipeline)
   registerModelsRoute(app, services.catalog)
   if (services.condenser) {
     registerCondenseRoute(app, {

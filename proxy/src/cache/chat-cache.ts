@@ -67,21 +67,25 @@ export class ChatCache {
     this.#clock = deps.clock
   }
 
-  mode(cacheControl: string | string[] | undefined, body: Record<string, Json>): CacheMode {
-    return cacheMode(cacheControl, body, this.settings)
+  mode(cacheControl: string | string[] | undefined, req: ChatRequest): CacheMode {
+    return cacheMode(cacheControl, req.body, this.settings, req.dialect)
   }
 
+  /** The key of a request's answer: its route, its API (chat answers keep their keys), its body. */
   key(route: Route, req: ChatRequest): string {
-    return this.#memo ? this.#memo.key(req.raw, () => this.#key(route, req.body)) : this.#key(route, req.body)
+    const dialect = req.dialect ?? 'chat'
+    const compute = () => this.#key(route, req.body, dialect)
+    if (!this.#memo) return compute()
+    return this.#memo.key(req.raw, compute, dialect === 'chat' ? '' : dialect)
   }
 
-  #key(route: Route, body: Record<string, Json>): string {
+  #key(route: Route, body: Record<string, Json>, dialect: string): string {
     let signature = this.#signatures.get(route)
     if (signature === undefined) {
       signature = routeSignature(route)
       this.#signatures.set(route, signature)
     }
-    return responseKey(body, signature)
+    return responseKey(body, dialect === 'chat' ? signature : `${dialect}:${signature}`)
   }
 
   /** A lookup for the key: counts towards its popularity (cache warming). */

@@ -22,11 +22,12 @@ export class KeyMemo implements MemoryPressureTarget {
     })
   }
 
-  key(raw: Buffer, compute: () => string): string {
+  /** `space` keeps bodies of different APIs apart (the same bytes can be a request to either). */
+  key(raw: Buffer, compute: () => string, space = ''): string {
     if (raw.length === 0 || raw.length > MEMO_MAX_BODY) return compute()
     // latin1: one character a byte, no UTF-8 decoding; only used as a map key.
     const body = raw.toString('latin1')
-    return this.#store.getOrSet(body, compute)
+    return this.#store.getOrSet(space === '' ? body : `${space}\0${body}`, compute)
   }
 
   bytes(): number {

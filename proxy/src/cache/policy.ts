@@ -1,4 +1,4 @@
-import type { Json } from '../providers/types.ts'
+import type { Dialect, Json } from '../providers/types.ts'
 
 /**
  * How one chat request uses the response cache:
@@ -19,9 +19,10 @@ export interface PolicySettings {
 
 /**
  * Deterministic enough to cache when non-deterministic answers are not: one choice, and
- * temperature 0 or a seed (an unset temperature is the API's default of 1).
+ * temperature 0 or a seed (an unset temperature is the API's default of 1). Embeddings always are.
  */
-export function isDeterministic(body: Record<string, Json>): boolean {
+export function isDeterministic(body: Record<string, Json>, dialect: Dialect = 'chat'): boolean {
+  if (dialect === 'embeddings') return true
   const n = body.n ?? 1
   if (n !== 1) return false
   return body.temperature === 0 || typeof body.seed === 'number'
@@ -31,6 +32,7 @@ export function cacheMode(
   cacheControl: string | string[] | undefined,
   body: Record<string, Json>,
   settings: PolicySettings,
+  dialect: Dialect = 'chat',
 ): CacheMode {
   if (!settings.enabled) return 'bypass'
   if (cacheControl !== undefined) {
@@ -38,6 +40,6 @@ export function cacheMode(
     if (/(^|[\s,])no-store($|[\s,])/.test(value)) return 'bypass'
     if (/(^|[\s,])no-cache($|[\s,=])/.test(value)) return 'refresh'
   }
-  if (!settings.cacheNonDeterministic && !isDeterministic(body)) return 'bypass'
+  if (!settings.cacheNonDeterministic && !isDeterministic(body, dialect)) return 'bypass'
   return 'use'
 }

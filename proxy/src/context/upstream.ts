@@ -1,7 +1,8 @@
 import type { CancelSignal } from '../cancel.ts'
+import { ProxyError } from '../errors.ts'
 import { type AttemptContext, completeOnce, openStream } from '../providers/attempt.ts'
 import type { Deployment, ProviderRegistry, Route } from '../providers/registry.ts'
-import type { ChatRequest, CompletionResult, Json } from '../providers/types.ts'
+import type { ChatRequest, CompletionResult, Dialect, Json } from '../providers/types.ts'
 import type { Execution, Executor } from '../resilience/executor.ts'
 import { UpstreamFailure } from '../resilience/failure.ts'
 import type { Lease } from '../resilience/lease.ts'
@@ -114,10 +115,12 @@ export class ChatUpstream {
     attempt: Attempt<T>,
   ): Promise<UpstreamRun<T>> {
     const options = { deadline, hold }
+    const order = servedOrder(this.#registry.order(route), route, req.dialect ?? 'chat')
     const execute = (r: ChatRequest) =>
-      this.#executor.run(this.#registry.order(route), (d, s, t) => attempt(d, s, t, r), signal, options)
+      this.#executor.run(order, (d, s, t) => attempt(d, s, t, r), signal, options)
     const auto = this.#auto
-    if (!auto) return { run: await execute(req), condensed: null }
+    // Condensation rewrites chat messages; other APIs go as they came.
+    if (!auto || (req.dialect ?? 'chat') !== 'chat') return { run: await execute(req), condensed: null }
 
     const reserve = reservedTokens(req.body)
     const window = auto.windowOf(route)
@@ -170,4 +173,17 @@ export class ChatUpstream {
 function reservedTokens(body: Record<string, Json>): number {
   const n = body.max_completion_tokens ?? body.max_tokens
   return typeof n === 'number' ? n : 0
+}
+
+/** The route's deployments whose provider serves the client's API, in order; a clear 400 when none does. */
+function servedOrder(order: readonly Deployment[], route: Route, dialect: Dialect): readonly Deployment[] {
+  let served = true
+  for (const d of order) if (d.provider.adapter.dialects[dialect] === undefined) served = false
+  if (served) return order
+  const subset = order.filter((d) => d.provider.adapter.dialects[dialect] !== undefined)
+  if (subset.length > 0) return subset
+  throw new ProxyError('invalid_request', {
+    param: 'model',
+    message: `The model '${route.name}' is not served by a provider that offers this API (${dialect}).`,
+  })
 }

@@ -55,11 +55,14 @@ export class Pipeline {
     record.model = req.body.model
     record.stream = req.stream
     const route = routeFor(this.#deps.registry, req.body.model)
-    const mode: CacheMode = cache ? cache.mode(request.headers['cache-control'], req.body) : 'bypass'
+    // Streams are replayed from the cache in the chat API only; the other APIs cache plain answers.
+    const cacheable = cache !== undefined && (!req.stream || (req.dialect ?? 'chat') === 'chat')
+    const mode: CacheMode = cacheable ? cache.mode(request.headers['cache-control'], req) : 'bypass'
     let key = ''
     if (cache && mode !== 'bypass') {
       key = cache.key(route, req)
-      cache.touch(key, req)
+      // Cache warming replays chat requests only.
+      if ((req.dialect ?? 'chat') === 'chat') cache.touch(key, req)
     }
     if (cache) {
       const found = cache.lookup(key, mode)

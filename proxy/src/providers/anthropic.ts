@@ -2,7 +2,7 @@ import type { DeepReadonly } from '../config/load.ts'
 import type { ProviderConfig } from '../config/schema.ts'
 import { AnthropicStream } from './anthropic-stream.ts'
 import { anthropicErrorBody, toAnthropicRequest, toOpenAICompletion } from './anthropic-translate.ts'
-import type { ChatOptions, ChatRequest, CompletionResult, Json, WireAdapter } from './types.ts'
+import type { ChatOptions, ChatRequest, CompletionResult, DialectOps, Json, WireAdapter } from './types.ts'
 
 /** The Anthropic Messages wire, translated to and from OpenAI chat completions. */
 export function createAnthropicAdapter(
@@ -18,12 +18,8 @@ export function createAnthropicAdapter(
   if (provider.api_key) headers['x-api-key'] = provider.api_key
   const messagesPath = `${basePath}/v1/messages`.replace('/v1/v1/', '/v1/')
 
-  return {
-    wire: 'anthropic',
-    modelsPath: `${basePath}/v1/models`.replace('/v1/v1/', '/v1/'),
-    headers,
-
-    chatRequest(req: ChatRequest, options: ChatOptions) {
+  const chat: DialectOps = {
+    request(req: ChatRequest, options: ChatOptions) {
       return {
         path: messagesPath,
         headers,
@@ -43,6 +39,13 @@ export function createAnthropicAdapter(
     streamTranslator(req: ChatRequest) {
       return new AnthropicStream(req.includeUsage, Math.floor(now() / 1000))
     },
+  }
+
+  return {
+    wire: 'anthropic',
+    modelsPath: `${basePath}/v1/models`.replace('/v1/v1/', '/v1/'),
+    headers,
+    dialects: { chat },
 
     errorBody: anthropicErrorBody,
 

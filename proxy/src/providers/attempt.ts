@@ -6,7 +6,7 @@ import { type FailurePolicy, networkFailure, statusFailure, UpstreamFailure } fr
 import { type Answer, AnswerTooLarge } from './buffered-call.ts'
 import type { Deployment } from './registry.ts'
 import { EventTooLarge, SseParser } from './sse.ts'
-import type { ChatRequest, CompletionResult, StreamTranslator, UpstreamRequest } from './types.ts'
+import type { ChatRequest, CompletionResult, DialectOps, StreamTranslator, UpstreamRequest } from './types.ts'
 
 const ERROR_BODY_LIMIT = 64 * 1024
 
@@ -61,7 +61,7 @@ export async function completeOnce(
     )
   }
   try {
-    return adapter.completion(answer.body, req)
+    return opsFor(d, req).completion(answer.body, req)
   } catch (err) {
     throw badResponse(err, upstream.origin)
   }
@@ -109,7 +109,10 @@ export async function openStream(
       ctx.policy,
     )
   }
-  const translator = adapter.streamTranslator(req, { model: d.model, injectUsage: ctx.injectUsage })
+  const translator = (opsFor(d, req).streamTranslator as NonNullable<DialectOps['streamTranslator']>)(req, {
+    model: d.model,
+    injectUsage: ctx.injectUsage,
+  })
   const parser = new SseParser(ctx.maxEventBytes)
   const chunks = res.body[Symbol.asyncIterator]() as AsyncIterator<Buffer>
   const first: Buffer[] = []
@@ -145,13 +148,18 @@ export async function openStream(
   return { translator, parser, body: res.body, chunks, first }
 }
 
+/** What the deployment's wire does for the request's API (the executor only offers deployments that serve it). */
+function opsFor(d: Deployment, req: ChatRequest): DialectOps {
+  return d.provider.adapter.dialects[req.dialect ?? 'chat'] as DialectOps
+}
+
 /**
  * The request in the deployment's wire. The route validated it, so a translation that still
  * throws is the proxy's own fault: never retried, never counted against the provider.
  */
 function translated(d: Deployment, req: ChatRequest, ctx: AttemptContext): UpstreamRequest {
   try {
-    return d.provider.adapter.chatRequest(req, { model: d.model, injectUsage: ctx.injectUsage })
+    return opsFor(d, req).request(req, { model: d.model, injectUsage: ctx.injectUsage })
   } catch (err) {
     throw new UpstreamFailure('internal', {
       message: `the request could not be translated for ${d.provider.name}: ${(err as Error).message}`,

@@ -6,6 +6,7 @@ import type {
   ChatOptions,
   ChatRequest,
   CompletionResult,
+  DialectOps,
   Json,
   ProviderErrorBody,
   StreamTranslator,
@@ -20,12 +21,9 @@ export function createOpenAIAdapter(provider: DeepReadonly<ProviderConfig>): Wir
   if (provider.api_key) headers.authorization = `Bearer ${provider.api_key}`
   const chatPath = `${basePath}/chat/completions`
 
-  return {
-    wire: 'openai',
-    modelsPath: `${basePath}/models`,
-    headers,
-
-    chatRequest(req: ChatRequest, options: ChatOptions) {
+  const embeddingsPath = `${basePath}/embeddings`
+  const chat: DialectOps = {
+    request(req: ChatRequest, options: ChatOptions) {
       const wantsUsage = req.stream && options.injectUsage && !req.includeUsage
       if (req.body.model === options.model && !wantsUsage) return { path: chatPath, headers, body: req.raw }
       const body: Record<string, Json> = { ...req.body, model: options.model }
@@ -50,6 +48,30 @@ export function createOpenAIAdapter(provider: DeepReadonly<ProviderConfig>): Wir
     streamTranslator(req: ChatRequest): StreamTranslator {
       return new OpenAIStream(req.includeUsage)
     },
+  }
+  const embeddings: DialectOps = {
+    request(req: ChatRequest, options: ChatOptions) {
+      if (req.body.model === options.model) return { path: embeddingsPath, headers, body: req.raw }
+      return { path: embeddingsPath, headers, body: JSON.stringify({ ...req.body, model: options.model }) }
+    },
+    // Vectors pass through untouched; the usage is read from the tail (a body of vectors is large).
+    completion(body: Buffer): CompletionResult {
+      const at = body.lastIndexOf(USAGE)
+      const tail = at === -1 ? '' : body.toString('latin1', at + USAGE.length)
+      const prompt = numberAfter(tail, '"prompt_tokens"')
+      if (prompt !== undefined && body.indexOf(LIST) !== -1)
+        return { body, usage: { prompt_tokens: prompt, completion_tokens: 0, total_tokens: prompt } }
+      const parsed = JSON.parse(body.toString('utf8'))
+      if (!Array.isArray(parsed?.data)) throw new TypeError('embeddings answer without data')
+      return { body, usage: readUsage(parsed.usage) }
+    },
+  }
+
+  return {
+    wire: 'openai',
+    modelsPath: `${basePath}/models`,
+    headers,
+    dialects: { chat, embeddings },
 
     errorBody: openAIErrorBody,
 
@@ -118,6 +140,7 @@ function carriesAnswer(choices: Json[]): boolean {
 }
 
 const CHOICES = Buffer.from('"choices"')
+const LIST = Buffer.from('"data"')
 const USAGE = Buffer.from('"usage"')
 
 function looksLikeCompletion(body: Buffer): boolean {

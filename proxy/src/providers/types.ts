@@ -2,11 +2,16 @@ import type { SseEvent } from './sse.ts'
 
 export type Wire = 'openai' | 'anthropic'
 
+/** The APIs clients speak to the proxy; a provider serves some of them (see WireAdapter.dialects). */
+export type Dialect = 'chat' | 'embeddings' | 'messages' | 'responses'
+
 // biome-ignore lint/suspicious/noExplicitAny: the OpenAI request is open-ended JSON; routes check the parts they use.
 export type Json = any
 
-/** A client's chat completion request, parsed once and checked by the route. */
+/** A client's request, parsed once and checked by the route, in the API it came in. */
 export interface ChatRequest {
+  /** The client's API; absent means chat completions. */
+  readonly dialect?: Dialect
   readonly body: Record<string, Json>
   /** The body as received: forwarded untouched when nothing in it has to change. */
   readonly raw: Buffer
@@ -28,7 +33,7 @@ export interface Usage {
 }
 
 export interface CompletionResult {
-  /** The OpenAI chat.completion body to send to the client. */
+  /** The answer to send to the client, in its API (a chat.completion for chat completions). */
   readonly body: Buffer
   readonly usage: Usage | undefined
 }
@@ -65,13 +70,20 @@ export interface ChatOptions {
   readonly injectUsage: boolean
 }
 
+/** What a provider wire does for one client API: the upstream request, the answer, the stream. */
+export interface DialectOps {
+  request(req: ChatRequest, options: ChatOptions): UpstreamRequest
+  /** The answer in the client's API, from a successful non-streaming body; throws when it cannot. */
+  completion(body: Buffer, req: ChatRequest): CompletionResult
+  /** Undefined for an API that never streams (embeddings). */
+  streamTranslator?(req: ChatRequest, options: ChatOptions): StreamTranslator
+}
+
 /** What differs between provider wire formats; everything else is shared. */
 export interface WireAdapter {
+  /** The client APIs this wire serves; a deployment is skipped for any other. */
+  readonly dialects: Partial<Record<Dialect, DialectOps>>
   readonly wire: Wire
-  chatRequest(req: ChatRequest, options: ChatOptions): UpstreamRequest
-  /** Reads a successful non-streaming body; throws when it cannot. */
-  completion(body: Buffer, req: ChatRequest): CompletionResult
-  streamTranslator(req: ChatRequest, options: ChatOptions): StreamTranslator
   errorBody(status: number, body: Buffer): ProviderErrorBody
   readonly modelsPath: string
   /** Headers every request to the provider carries (credentials, API version). */
