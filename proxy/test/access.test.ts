@@ -57,14 +57,17 @@ function concrete(route: RouteAccess): { path: string; body: string } {
   }
 }
 
-/** The path with one character at a time percent-encoded (both hex cases), and all of it encoded. */
+/**
+ * Spellings of a path the router resolves to the same route: the first character of each segment
+ * percent-encoded (upper and lower hex), and every character encoded.
+ */
 function spellings(path: string): string[] {
   const [p, q = ''] = path.split('?')
   const query = q ? `?${q}` : ''
   const out = new Set<string>([path])
   const enc = (c: string) => `%${c.charCodeAt(0).toString(16).padStart(2, '0')}`
   for (let i = 0; i < p.length; i++) {
-    if (!/[a-z0-9]/i.test(p[i])) continue
+    if (p[i - 1] !== '/' || !/[a-z0-9]/i.test(p[i])) continue
     out.add(`${p.slice(0, i)}${enc(p[i]).toUpperCase()}${p.slice(i + 1)}${query}`)
     out.add(`${p.slice(0, i)}${enc(p[i])}${p.slice(i + 1)}${query}`)
   }
