@@ -65,8 +65,15 @@ export const LOG_REDACT = [
   'req.headers.cookie',
 ]
 
+/**
+ * The process's logger: JSON lines on stdout, written asynchronously (a line waits for the write
+ * in flight, so under load lines leave in batches instead of one system call each), flushed
+ * synchronously when the process exits, so the last lines before an exit are never lost.
+ */
 export function createLogger(config: Config): Logger {
-  return pino({ level: config.logging.level, redact: { paths: LOG_REDACT, censor: '[redacted]' } })
+  const destination = pino.destination({ dest: 1, sync: false })
+  process.once('exit', () => destination.flushSync())
+  return pino({ level: config.logging.level, redact: { paths: LOG_REDACT, censor: '[redacted]' } }, destination)
 }
 
 /** Builds the proxy: a fastify instance with every route, not yet listening. */

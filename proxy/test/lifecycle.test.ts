@@ -128,7 +128,10 @@ interface StreamResult {
  * proxy is told to stop: what each request got, and whether it was sent after the proxy said it
  * was draining.
  */
-async function sigtermUnderStreams(overrides: Record<string, unknown>, stopMsAfter = 600) {
+async function sigtermUnderStreams(
+  overrides: Record<string, unknown>,
+  ready: (results: StreamResult[], started: number) => boolean,
+) {
   const proxy = await spawnProxy(overrides)
   const pool = new Pool(proxy.url, { connections: 6, pipelining: 1 })
   const draining = () =>
@@ -177,8 +180,13 @@ async function sigtermUnderStreams(overrides: Record<string, unknown>, stopMsAft
       }
     }
   }
-  const clients = Promise.all(Array.from({ length: 6 }, client))
-  await new Promise((r) => setTimeout(r, stopMsAfter))
+  let started = 0
+  const counted = async () => {
+    started++
+    await client()
+  }
+  const clients = Promise.all(Array.from({ length: 6 }, counted))
+  await waitFor(() => ready(results, started), 30_000)
   proxy.child.kill('SIGTERM')
   await clients
   const [code] = await once(proxy.child, 'exit')
@@ -195,10 +203,10 @@ describe('graceful shutdown under streams on kept-alive connections', () => {
   ] as const) {
     it(`finishes streams in flight, starts no new one, exits 0 (${name})`, async () => {
       mocks = await startMocks({ profile, seed: 3 })
-      // SIGTERM while the second stream of each client, on its reused connection, is in flight.
-      const { results, code } = await sigtermUnderStreams({ server }, 1100)
+      // SIGTERM once every client's first stream is done: the next ones run on reused connections.
+      const { results, code } = await sigtermUnderStreams({ server }, (r) => r.length >= 6)
       const served = results.filter((r) => r.status === 200)
-      expect(served.length).toBeGreaterThanOrEqual(12)
+      expect(served.length).toBeGreaterThanOrEqual(7)
       // Every stream that started ended properly: [DONE], never cut.
       expect(served.filter((r) => r.ending !== 'done')).toEqual([])
       // After the proxy said it was draining, no request got a stream.
@@ -218,7 +226,11 @@ describe('graceful shutdown under streams on kept-alive connections', () => {
         profile: { latency: { ttft: '50ms', itl: '200ms' }, completion: { min_tokens: 40, max_tokens: 40 } },
         seed: 3,
       })
-      const { results, code } = await sigtermUnderStreams({ server }, 300)
+      // SIGTERM once every client's first stream has been sent (each takes about 8 s).
+      const { results, code } = await sigtermUnderStreams(
+        { server },
+        (_r, started) => started >= 6 && mocks!.openai.stats().in_flight >= 6,
+      )
       const served = results.filter((r) => r.status === 200)
       expect(served.length).toBeGreaterThanOrEqual(6)
       expect(served.filter((r) => r.ending === 'cut' || r.ending === 'none')).toEqual([])
