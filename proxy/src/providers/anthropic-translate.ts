@@ -40,10 +40,12 @@ function toBlocks(content: Json): Json[] {
   return blocks
 }
 
-function parseArguments(text: Json): Json {
-  if (typeof text !== 'string' || text === '') return {}
+/** Tool call arguments as the JSON object Anthropic's `input` must be; other text is kept, not lost. */
+export function parseArguments(text: Json): Json {
+  if (typeof text !== 'string' || text.trim() === '') return {}
   try {
-    return JSON.parse(text)
+    const input = JSON.parse(text)
+    return input !== null && typeof input === 'object' && !Array.isArray(input) ? input : { _raw: text }
   } catch {
     return { _raw: text }
   }

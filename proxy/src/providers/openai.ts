@@ -107,24 +107,35 @@ class OpenAIStream implements StreamTranslator {
       out.push(SSE_DONE)
       return
     }
-    let chunk: Json
-    try {
-      chunk = JSON.parse(data)
-    } catch {
-      throw new SyntaxError('unreadable chunk in the provider stream (not JSON)')
-    }
-    if (chunk?.error) {
-      this.error = errorFromJson(chunk.error)
+    const chunk = parseChatChunk(data)
+    if (chunk.error) {
+      this.error = openAIErrorFromJson(chunk.error)
       return
     }
-    const choices = chunk?.choices
-    if (!Array.isArray(choices)) throw new SyntaxError('a chunk of the provider stream has no choices')
+    const choices: Json[] = chunk.choices
     if (chunk.usage) this.usage = readUsage(chunk.usage)
     // Usage arrives alone in a last chunk with no choices; forwarded only if the client asked.
     if (choices.length === 0 && !this.#forwardUsage) return
     if (carriesAnswer(choices)) this.answerEvents++
     out.push(event.raw)
   }
+}
+
+/**
+ * One `data:` payload of a chat stream other than [DONE]: a chat.completion.chunk (with its
+ * choices) or an error event (with its `error`, to check first). Anything else throws.
+ */
+export function parseChatChunk(data: string): Json {
+  let chunk: Json
+  try {
+    chunk = JSON.parse(data)
+  } catch {
+    throw new SyntaxError('unreadable chunk in the provider stream (not JSON)')
+  }
+  if (!chunk?.error && !Array.isArray(chunk?.choices)) {
+    throw new SyntaxError('a chunk of the provider stream has no choices')
+  }
+  return chunk
 }
 
 /** Text, a tool call, a refusal or a finish reason: part of the answer (a role alone is not). */
@@ -199,7 +210,7 @@ export function readUsage(usage: Json): Usage | undefined {
   }
 }
 
-function errorFromJson(error: Json): ProviderErrorBody {
+export function openAIErrorFromJson(error: Json): ProviderErrorBody {
   return {
     message: typeof error?.message === 'string' ? error.message : 'provider error',
     type: typeof error?.type === 'string' ? error.type : 'upstream_error',
@@ -210,6 +221,6 @@ function errorFromJson(error: Json): ProviderErrorBody {
 
 export function openAIErrorBody(status: number, body: Buffer): ProviderErrorBody {
   const parsed = safeParse(body.toString('utf8'))
-  if (parsed?.error) return errorFromJson(parsed.error)
+  if (parsed?.error) return openAIErrorFromJson(parsed.error)
   return { message: `provider answered ${status}`, type: 'upstream_error', code: null, param: null }
 }
