@@ -29,7 +29,9 @@ import { registerCacheAdminRoutes } from './routes/cache-admin.ts'
 import { registerChatRoute } from './routes/chat.ts'
 import { registerCondenseRoute } from './routes/condense.ts'
 import { registerEmbeddingsRoute } from './routes/embeddings.ts'
+import { registerMessagesRoute } from './routes/messages.ts'
 import { registerModelsRoute } from './routes/models.ts'
+import { registerResponsesRoute } from './routes/responses.ts'
 
 export interface AppDeps {
   readonly clock?: Clock
@@ -73,7 +75,10 @@ export const LOG_REDACT = [
 export function createLogger(config: Config): Logger {
   const destination = pino.destination({ dest: 1, sync: false })
   process.once('exit', () => destination.flushSync())
-  return pino({ level: config.logging.level, redact: { paths: LOG_REDACT, censor: '[redacted]' } }, destination)
+  return pino(
+    { level: config.logging.level, redact: { paths: LOG_REDACT, censor: '[redacted]' } },
+    destination,
+  )
 }
 
 /** Builds the proxy: a fastify instance with every route, not yet listening. */
@@ -195,6 +200,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   })
   registerChatRoute(app, pipeline)
   registerEmbeddingsRoute(app, pipeline)
+  registerMessagesRoute(app, pipeline)
+  registerResponsesRoute(app, pipeline)
   registerModelsRoute(app, services.catalog)
   if (services.condenser) {
     registerCondenseRoute(app, {

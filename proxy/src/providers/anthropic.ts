@@ -1,7 +1,9 @@
 import type { DeepReadonly } from '../config/load.ts'
 import type { ProviderConfig } from '../config/schema.ts'
+import { anthropicMessagesOps } from './anthropic-messages.ts'
 import { AnthropicStream } from './anthropic-stream.ts'
 import { anthropicErrorBody, toAnthropicRequest, toOpenAICompletion } from './anthropic-translate.ts'
+import { answerIds, RESPONSES_CODEC, viaChat } from './dialects.ts'
 import type { ChatOptions, ChatRequest, CompletionResult, DialectOps, Json, WireAdapter } from './types.ts'
 
 /** The Anthropic Messages wire, translated to and from OpenAI chat completions. */
@@ -18,6 +20,7 @@ export function createAnthropicAdapter(
   if (provider.api_key) headers['x-api-key'] = provider.api_key
   const messagesPath = `${basePath}/v1/messages`.replace('/v1/v1/', '/v1/')
 
+  const ids = answerIds()
   const chat: DialectOps = {
     request(req: ChatRequest, options: ChatOptions) {
       return {
@@ -45,7 +48,11 @@ export function createAnthropicAdapter(
     wire: 'anthropic',
     modelsPath: `${basePath}/v1/models`.replace('/v1/v1/', '/v1/'),
     headers,
-    dialects: { chat },
+    dialects: {
+      chat,
+      messages: anthropicMessagesOps(messagesPath, headers),
+      responses: viaChat(chat, RESPONSES_CODEC(ids, now)),
+    },
 
     errorBody: anthropicErrorBody,
 

@@ -1,5 +1,7 @@
 import type { DeepReadonly } from '../config/load.ts'
 import type { ProviderConfig } from '../config/schema.ts'
+import { carriesAnswer, openAIErrorFromJson, parseChatChunk, readUsage } from './chat-wire.ts'
+import { answerIds, MESSAGES_CODEC, RESPONSES_CODEC, viaChat } from './dialects.ts'
 import type { SseEvent } from './sse.ts'
 import { SSE_DONE } from './sse.ts'
 import type {
@@ -15,7 +17,11 @@ import type {
 } from './types.ts'
 
 /** The OpenAI wire: requests and answers pass through as bytes, read only where the proxy must. */
-export function createOpenAIAdapter(provider: DeepReadonly<ProviderConfig>): WireAdapter {
+export function createOpenAIAdapter(
+  provider: DeepReadonly<ProviderConfig>,
+  now: () => number = Date.now,
+): WireAdapter {
+  const ids = answerIds()
   const basePath = new URL(provider.base_url).pathname.replace(/\/+$/, '')
   const headers: Record<string, string> = { 'content-type': 'application/json', ...provider.headers }
   if (provider.api_key) headers.authorization = `Bearer ${provider.api_key}`
@@ -71,7 +77,12 @@ export function createOpenAIAdapter(provider: DeepReadonly<ProviderConfig>): Wir
     wire: 'openai',
     modelsPath: `${basePath}/models`,
     headers,
-    dialects: { chat, embeddings },
+    dialects: {
+      chat,
+      embeddings,
+      messages: viaChat(chat, MESSAGES_CODEC(ids)),
+      responses: viaChat(chat, RESPONSES_CODEC(ids, now)),
+    },
 
     errorBody: openAIErrorBody,
 
@@ -121,35 +132,6 @@ class OpenAIStream implements StreamTranslator {
   }
 }
 
-/**
- * One `data:` payload of a chat stream other than [DONE]: a chat.completion.chunk (with its
- * choices) or an error event (with its `error`, to check first). Anything else throws.
- */
-export function parseChatChunk(data: string): Json {
-  let chunk: Json
-  try {
-    chunk = JSON.parse(data)
-  } catch {
-    throw new SyntaxError('unreadable chunk in the provider stream (not JSON)')
-  }
-  if (!chunk?.error && !Array.isArray(chunk?.choices)) {
-    throw new SyntaxError('a chunk of the provider stream has no choices')
-  }
-  return chunk
-}
-
-/** Text, a tool call, a refusal or a finish reason: part of the answer (a role alone is not). */
-function carriesAnswer(choices: Json[]): boolean {
-  for (const c of choices) {
-    const d = c?.delta
-    if (c?.finish_reason != null) return true
-    if (!d) continue
-    if ((typeof d.content === 'string' && d.content !== '') || d.refusal) return true
-    if ((Array.isArray(d.tool_calls) && d.tool_calls.length > 0) || d.function_call) return true
-  }
-  return false
-}
-
 const CHOICES = Buffer.from('"choices"')
 const LIST = Buffer.from('"data"')
 const USAGE = Buffer.from('"usage"')
@@ -196,26 +178,6 @@ function safeParse(text: string): Json {
     return JSON.parse(text)
   } catch {
     return undefined
-  }
-}
-
-export function readUsage(usage: Json): Usage | undefined {
-  if (!usage || typeof usage.prompt_tokens !== 'number') return undefined
-  const completion = typeof usage.completion_tokens === 'number' ? usage.completion_tokens : 0
-  return {
-    prompt_tokens: usage.prompt_tokens,
-    completion_tokens: completion,
-    total_tokens:
-      typeof usage.total_tokens === 'number' ? usage.total_tokens : usage.prompt_tokens + completion,
-  }
-}
-
-export function openAIErrorFromJson(error: Json): ProviderErrorBody {
-  return {
-    message: typeof error?.message === 'string' ? error.message : 'provider error',
-    type: typeof error?.type === 'string' ? error.type : 'upstream_error',
-    code: typeof error?.code === 'string' ? error.code : null,
-    param: typeof error?.param === 'string' ? error.param : null,
   }
 }
 

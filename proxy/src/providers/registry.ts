@@ -78,7 +78,9 @@ export class ProviderRegistry {
     const limits = limiterSettings(config)
     for (const p of config.providers) {
       const adapter =
-        p.wire === 'anthropic' ? createAnthropicAdapter(p, deps.clock.now) : createOpenAIAdapter(p)
+        p.wire === 'anthropic'
+          ? createAnthropicAdapter(p, deps.clock.now)
+          : createOpenAIAdapter(p, deps.clock.now)
       this.providers.set(p.name, {
         name: p.name,
         config: p,

@@ -118,7 +118,7 @@ function findEventEnd(buf: Buffer, from: number): number {
   return -1
 }
 
-function parseEvent(raw: Buffer): SseEvent {
+export function parseEvent(raw: Buffer): SseEvent {
   const text = raw.toString('utf8')
   let event = ''
   let data: string | null = null

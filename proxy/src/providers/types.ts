@@ -18,6 +18,8 @@ export interface ChatRequest {
   readonly stream: boolean
   /** The client asked for `stream_options.include_usage`. */
   readonly includeUsage: boolean
+  /** For a request in another API, its chat completions form (made once, by the route or on first use). */
+  readonly asChat?: ChatRequest
 }
 
 export interface UpstreamRequest {

@@ -2,30 +2,9 @@ import type { FastifyInstance } from 'fastify'
 import { openAIWire } from '../pipeline/client-wire.ts'
 import type { Pipeline } from '../pipeline/pipeline.ts'
 import type { ChatRequest } from '../providers/types.ts'
+import { EMBEDDINGS_REQUEST_SCHEMA } from '../translate/embeddings-schema.ts'
 
 const WIRE = openAIWire('embeddings')
-
-const tokens = { type: 'array', minItems: 1, items: { type: 'integer', minimum: 0 } } as const
-
-/** The OpenAI embeddings request: what the proxy reads, checked before routing. */
-export const EMBEDDINGS_REQUEST_SCHEMA = {
-  type: 'object',
-  required: ['model', 'input'],
-  properties: {
-    model: { type: 'string', minLength: 1 },
-    input: {
-      anyOf: [
-        { type: 'string' },
-        { type: 'array', minItems: 1, maxItems: 2048, items: { type: 'string' } },
-        tokens,
-        { type: 'array', minItems: 1, maxItems: 2048, items: tokens },
-      ],
-    },
-    encoding_format: { enum: ['float', 'base64'] },
-    dimensions: { type: 'integer', minimum: 1 },
-    user: { type: 'string' },
-  },
-} as const
 
 /**
  * POST /v1/embeddings: the OpenAI embeddings API, routed like chat (deployments, failover,

@@ -1,4 +1,4 @@
-import { openAIErrorFromJson, parseChatChunk, readUsage } from '../providers/openai.ts'
+import { openAIErrorFromJson, parseChatChunk, readUsage } from '../providers/chat-wire.ts'
 import type { SseEvent } from '../providers/sse.ts'
 import type { Json, ProviderErrorBody, StreamTranslator, Usage } from '../providers/types.ts'
 
