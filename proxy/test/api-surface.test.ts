@@ -1,3 +1,4 @@
+import Anthropic from '@anthropic-ai/sdk'
 import OpenAI from 'openai'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { CLIENT_KEY, type Harness, startAll } from './helpers.ts'
@@ -14,8 +15,9 @@ describe('POST /v1/embeddings', () => {
       overrides: {
         caching: { enabled: true },
         models: {
-          'text-embedding-3-small': { deployments: [{ provider: 'openai-a' }] },
+          'text-embedding-3-small': { kind: 'embedding', deployments: [{ provider: 'openai-a' }] },
           'embed-fallback': {
+            kind: 'embedding',
             deployments: [
               { provider: 'anthropic-a', model: 'claude-3-5-haiku-latest' },
               { provider: 'openai-a', model: 'text-embedding-3-small' },
@@ -55,5 +57,135 @@ describe('POST /v1/embeddings', () => {
     const bad = await client.embeddings.create({ model: 'text-embedding-3-small', input: [] }).catch((e) => e)
     expect(bad).toBeInstanceOf(OpenAI.BadRequestError)
     expect(bad.error.param).toBe('input')
+  })
+})
+
+describe('POST /v1/messages with the Anthropic SDK, against both wire kinds', () => {
+  let h: Harness
+  let anthropic: Anthropic
+  beforeAll(async () => {
+    h = await startAll()
+    anthropic = new Anthropic({ apiKey: CLIENT_KEY, baseURL: h.url, maxRetries: 0 })
+  })
+  afterAll(() => h.close())
+
+  const conversation: Anthropic.MessageParam[] = [
+    { role: 'user', content: 'What is the weather in Paris?' },
+    {
+      role: 'assistant',
+      content: [{ type: 'tool_use', id: 'toolu_1', name: 'weather', input: { city: 'Paris' } }],
+    },
+    { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: 'Sunny, 21 C' }] },
+  ]
+  const tools: Anthropic.Tool[] = [
+    {
+      name: 'weather',
+      description: 'Current weather',
+      input_schema: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] },
+    },
+  ]
+
+  for (const [model, provider] of [
+    ['claude-3-5-haiku-latest', 'anthropic-a'],
+    ['gpt-4o-mini', 'openai-a'],
+  ] as const) {
+    it(`messages.create through ${provider}`, async () => {
+      const { data, response } = await anthropic.messages
+        .create({ model, max_tokens: 32, system: 'Be brief.', messages: conversation, tools })
+        .withResponse()
+      expect(response.headers.get('x-proxy-provider')).toBe(provider)
+      expect(data).toMatchObject({ type: 'message', role: 'assistant', model })
+      expect(data.content[0]).toMatchObject({ type: 'text' })
+      expect((data.content[0] as Anthropic.TextBlock).text.length).toBeGreaterThan(0)
+      expect(data.usage.output_tokens).toBeGreaterThan(0)
+      expect(['end_turn', 'max_tokens']).toContain(data.stop_reason)
+    })
+
+    it(`messages.stream through ${provider}`, async () => {
+      const stream = anthropic.messages.stream({ model, max_tokens: 32, messages: conversation, tools })
+      let text = ''
+      stream.on('text', (delta) => {
+        text += delta
+      })
+      const final = await stream.finalMessage()
+      expect(text.length).toBeGreaterThan(0)
+      expect((final.content[0] as Anthropic.TextBlock).text).toBe(text)
+      expect(final.usage.output_tokens).toBeGreaterThan(0)
+    })
+  }
+
+  it('refuses a bad request in the Anthropic error shape', async () => {
+    const err = await anthropic.messages
+      .create({ model: 'gpt-4o-mini', max_tokens: 0, messages: [{ role: 'user', content: 'x' }] })
+      .catch((e) => e)
+    expect(err).toBeInstanceOf(Anthropic.BadRequestError)
+    expect(err.error).toMatchObject({
+      type: 'error',
+      error: { type: 'invalid_request_error', code: 'invalid_request' },
+    })
+  })
+})
+
+describe('POST /v1/responses with the openai SDK, against both wire kinds', () => {
+  let h: Harness
+  let client: OpenAI
+  beforeAll(async () => {
+    h = await startAll()
+    client = new OpenAI({ apiKey: CLIENT_KEY, baseURL: `${h.url}/v1`, maxRetries: 0 })
+  })
+  afterAll(() => h.close())
+
+  const tools: OpenAI.Responses.Tool[] = [
+    {
+      type: 'function',
+      name: 'weather',
+      parameters: { type: 'object', properties: { city: { type: 'string' } } },
+      strict: false,
+    },
+  ]
+
+  for (const [model, provider] of [
+    ['gpt-4o-mini', 'openai-a'],
+    ['claude-3-5-haiku-latest', 'anthropic-a'],
+  ] as const) {
+    it(`responses.create through ${provider}`, async () => {
+      const { data, response } = await client.responses
+        .create({ model, instructions: 'Be brief.', input: 'Say hello.', max_output_tokens: 32, tools })
+        .withResponse()
+      expect(response.headers.get('x-proxy-provider')).toBe(provider)
+      expect(data.object).toBe('response')
+      expect(data.output_text.length).toBeGreaterThan(0)
+      expect(data.usage?.output_tokens).toBeGreaterThan(0)
+    })
+
+    it(`responses.create streaming through ${provider}`, async () => {
+      const stream = await client.responses.create({
+        model,
+        input: [{ role: 'user', content: 'Stream a greeting.' }],
+        max_output_tokens: 32,
+        stream: true,
+      })
+      const types: string[] = []
+      let text = ''
+      let completed: OpenAI.Responses.Response | undefined
+      for await (const event of stream) {
+        types.push(event.type)
+        if (event.type === 'response.output_text.delta') text += event.delta
+        if (event.type === 'response.completed' || event.type === 'response.incomplete')
+          completed = event.response
+      }
+      expect(types[0]).toBe('response.created')
+      expect(types).toContain('response.output_text.delta')
+      expect(text.length).toBeGreaterThan(0)
+      expect(completed?.usage?.output_tokens).toBeGreaterThan(0)
+    })
+  }
+
+  it('refuses what needs a store with a 400 naming the field', async () => {
+    const err = await client.responses
+      .create({ model: 'gpt-4o-mini', input: 'again', previous_response_id: 'resp_123' })
+      .catch((e) => e)
+    expect(err).toBeInstanceOf(OpenAI.BadRequestError)
+    expect(err.error).toMatchObject({ code: 'invalid_request', param: 'previous_response_id' })
   })
 })

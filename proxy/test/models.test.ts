@@ -6,37 +6,51 @@ const get = (url: string, path: string) =>
   fetch(`${url}${path}`, { headers: { authorization: `Bearer ${CLIENT_KEY}` } })
 const listCalls = (h: Harness, wire: 'openai' | 'anthropic') =>
   h.mocks[wire].stats().requests.by_route.models ?? {}
-type Entry = { id: string; routed: boolean; providers: string[]; owned_by: string; alias_of?: string }
+type Entry = {
+  id: string
+  kind: string
+  endpoints: string[]
+  providers: string[]
+  owned_by: string
+  alias_of?: string
+}
 
 describe('GET /v1/models', () => {
   let h: Harness
   afterEach(() => h?.close())
 
-  it('aggregates every provider list with the routed names and aliases, from the model cache once warm', async () => {
-    h = await startAll()
+  it('lists exactly the routed names and aliases with the routes that answer them, from the model cache once warm', async () => {
+    h = await startAll({
+      overrides: {
+        models: { 'text-embedding-3-small': { kind: 'embedding', deployments: [{ provider: 'openai-a' }] } },
+      },
+    })
     const res = await get(h.url, '/v1/models')
     expect(res.status).toBe(200)
     expect(res.headers.get('x-cache')).toBe('MISS')
     const { object, data } = (await res.json()) as { object: string; data: Entry[] }
     expect(object).toBe('list')
     const byId = Object.fromEntries(data.map((m) => [m.id, m]))
+    const chat = ['/v1/chat/completions', '/v1/messages', '/v1/responses']
     expect(byId['gpt-4o-mini']).toMatchObject({
-      routed: true,
+      kind: 'chat',
+      endpoints: chat,
       providers: ['openai-a'],
       owned_by: 'mock-openai',
     })
     expect(byId.haiku).toMatchObject({
-      routed: true,
       alias_of: 'claude-3-5-haiku-latest',
-      providers: ['anthropic-a'],
-    })
-    expect(byId.resilient).toMatchObject({ routed: true, providers: ['openai-a', 'anthropic-a'] })
-    expect(byId['claude-sonnet-4']).toMatchObject({
-      routed: false,
+      endpoints: chat,
       providers: ['anthropic-a'],
       owned_by: 'anthropic',
     })
-    expect(byId['text-embedding-3-small']).toMatchObject({ routed: false })
+    expect(byId.resilient).toMatchObject({ providers: ['openai-a', 'anthropic-a'] })
+    expect(byId['text-embedding-3-small']).toMatchObject({ kind: 'embedding', endpoints: ['/v1/embeddings'] })
+    // A provider's model no route uses is not listed: every listed model is usable.
+    expect(byId['claude-sonnet-4']).toBeUndefined()
+    expect(data.map((m) => m.id).sort()).toEqual(
+      ['claude-3-5-haiku-latest', 'gpt-4o-mini', 'haiku', 'resilient', 'text-embedding-3-small'].sort(),
+    )
 
     const again = await get(h.url, '/v1/models')
     expect(again.headers.get('x-cache')).toBe('HIT')
@@ -48,13 +62,9 @@ describe('GET /v1/models', () => {
     h = await startAll()
     const ids = async (query: string) =>
       ((await (await get(h.url, `/v1/models${query}`)).json()).data as Entry[]).map((m) => m.id).sort()
-    expect(await ids('?provider=anthropic-a')).toEqual([
-      'claude-3-5-haiku-latest',
-      'claude-sonnet-4',
-      'haiku',
-      'resilient',
-    ])
-    expect(await ids('?owned_by=anthropic')).toEqual(['claude-3-5-haiku-latest', 'claude-sonnet-4', 'haiku'])
+    expect(await ids('?provider=anthropic-a')).toEqual(['claude-3-5-haiku-latest', 'haiku', 'resilient'])
+    expect(await ids('?owned_by=anthropic')).toEqual(['claude-3-5-haiku-latest', 'haiku'])
+    expect(await ids('?endpoint=/v1/embeddings')).toEqual([])
     expect(await ids('?q=HAIKU')).toEqual(['claude-3-5-haiku-latest', 'haiku'])
     expect(await ids('?q=mini&provider=openai-a')).toEqual(['gpt-4o-mini'])
   })
@@ -68,9 +78,8 @@ describe('GET /v1/models', () => {
     const body = await res.json()
     expect(body.warnings).toEqual([{ provider: 'openai-a', message: expect.stringContaining('500') }])
     const ids = (body.data as Entry[]).map((m) => m.id)
-    expect(ids).toContain('claude-sonnet-4')
+    expect(ids).toContain('claude-3-5-haiku-latest')
     expect(ids).toContain('gpt-4o-mini') // routed names are always listed
-    expect(ids).not.toContain('text-embedding-3-small')
   })
 
   it('fetches the lists again once the model cache TTL has passed', async () => {
@@ -86,7 +95,10 @@ describe('GET /v1/models', () => {
 
   it('answers one model by id, 404 for an unknown one', async () => {
     h = await startAll()
-    expect(await (await get(h.url, '/v1/models/haiku')).json()).toMatchObject({ id: 'haiku', routed: true })
+    expect(await (await get(h.url, '/v1/models/haiku')).json()).toMatchObject({
+      id: 'haiku',
+      alias_of: 'claude-3-5-haiku-latest',
+    })
     const missing = await get(h.url, '/v1/models/nope')
     expect(missing.status).toBe(404)
     expect((await missing.json()).error.code).toBe('model_not_found')

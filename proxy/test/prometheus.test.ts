@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { missingTool } from '../../ci/setup-hint.ts'
-import { chatBody, type Harness, postChat, sseData, startAll } from './helpers.ts'
+import { ADMIN_KEY, CLIENT_KEY, chatBody, type Harness, postChat, sseData, startAll } from './helpers.ts'
 
 // GET /metrics/prometheus as Prometheus sees it: promtool (Debian's prometheus package) checks a
 // live scrape and the shipped alert rules; the Grafana dashboard only queries exported names.
@@ -136,6 +136,68 @@ describe('GET /metrics/prometheus', () => {
       const metrics = expr.match(/\b(?:llm_proxy|nodejs|process)_[a-z0-9_]+/g) ?? []
       expect(metrics.length, expr).toBeGreaterThan(0)
       for (const m of metrics) expect(names.has(m), `${m} in ${expr}`).toBe(true)
+    }
+  })
+})
+
+describe('every route in the request metrics', () => {
+  let h: Harness
+  beforeAll(async () => {
+    h = await startAll({
+      profile: { latency: { ttft: 0, itl: 0 } },
+      overrides: {
+        caching: { enabled: true },
+        models: { 'text-embedding-3-small': { kind: 'embedding', deployments: [{ provider: 'openai-a' }] } },
+      },
+    })
+  })
+  afterAll(() => h.close())
+
+  it('counts one call of every route under its own label, errors by code, and stays promtool-clean', async () => {
+    const auth = { authorization: `Bearer ${CLIENT_KEY}`, 'content-type': 'application/json' }
+    const admin = { authorization: `Bearer ${ADMIN_KEY}` }
+    const post = (path: string, body: unknown, headers: Record<string, string> = auth) =>
+      fetch(`${h.url}${path}`, { method: 'POST', headers, body: JSON.stringify(body) }).then((r) => r.text())
+    await post('/v1/chat/completions', chatBody())
+    await post('/v1/embeddings', { model: 'text-embedding-3-small', input: 'hello' })
+    await post('/v1/messages', {
+      model: 'claude-3-5-haiku-latest',
+      max_tokens: 8,
+      messages: [{ role: 'user', content: 'hi' }],
+    })
+    await post('/v1/responses', { model: 'gpt-4o-mini', input: 'hi', max_output_tokens: 8 })
+    await post('/v1/context/condense', {
+      model: 'gpt-4o-mini',
+      messages: [{ role: 'user', content: 'x' }],
+      target_tokens: 100,
+    })
+    await fetch(`${h.url}/v1/models`, { headers: auth }).then((r) => r.text())
+    await fetch(`${h.url}/api/cache/stats`, { headers: admin }).then((r) => r.text())
+    await fetch(`${h.url}/debug/memory/profile`, { headers: admin }).then((r) => r.text())
+    await fetch(`${h.url}/v1/nowhere`, { headers: auth }).then((r) => r.text())
+    await post('/v1/chat/completions', { model: 'gpt-4o-mini' })
+    const scrape = await (await fetch(`${h.url}/metrics/prometheus`)).text()
+    const routes = new Set(
+      [...scrape.matchAll(/^llm_proxy_requests_total\{route="([^"]+)"/gm)].map((m) => m[1] as string),
+    )
+    expect(routes).toEqual(
+      new Set([
+        'chat',
+        'embeddings',
+        'messages',
+        'responses',
+        'condense',
+        'models',
+        'cache_admin',
+        'debug',
+        'not_found',
+      ]),
+    )
+    expect(scrape).toMatch(/^llm_proxy_errors_total\{route="chat",code="invalid_request"\} 1$/m)
+    expect(scrape).toMatch(/^llm_proxy_errors_total\{route="not_found",code="not_found"\} 1$/m)
+    if (!skipPromtool) {
+      const out = runPromtool(['check', 'metrics'], scrape)
+      expect(`${out.stdout}${out.stderr}`.trim()).toBe('')
     }
   })
 })

@@ -241,6 +241,8 @@ const Deployment = z.strictObject({
 })
 
 const Route = z.strictObject({
+  // A chat model answers chat completions, Messages and Responses; an embedding model, embeddings.
+  kind: z.enum(['chat', 'embedding']).default('chat'),
   strategy: z.enum(['priority', 'weighted']).default('priority'),
   deployments: z.array(Deployment).min(1),
   aliases: z.array(z.string().min(1)).default([]),

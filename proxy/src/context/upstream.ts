@@ -2,7 +2,13 @@ import type { CancelSignal } from '../cancel.ts'
 import { ProxyError } from '../errors.ts'
 import { type AttemptContext, completeOnce, openStream } from '../providers/attempt.ts'
 import type { Deployment, ProviderRegistry, Route } from '../providers/registry.ts'
-import type { ChatRequest, CompletionResult, Dialect, Json } from '../providers/types.ts'
+import {
+  type ChatRequest,
+  type CompletionResult,
+  DIALECT_PATHS,
+  type Dialect,
+  type Json,
+} from '../providers/types.ts'
 import type { Execution, Executor } from '../resilience/executor.ts'
 import { UpstreamFailure } from '../resilience/failure.ts'
 import type { Lease } from '../resilience/lease.ts'
@@ -175,15 +181,19 @@ function reservedTokens(body: Record<string, Json>): number {
   return typeof n === 'number' ? n : 0
 }
 
-/** The route's deployments whose provider serves the client's API, in order; a clear 400 when none does. */
+/**
+ * The route's deployments whose provider serves the client's API, in order; a clear 400 when the
+ * route is not of a kind that answers this API (a chat model asked for embeddings) or none does.
+ */
 function servedOrder(order: readonly Deployment[], route: Route, dialect: Dialect): readonly Deployment[] {
-  let served = true
-  for (const d of order) if (d.provider.adapter.dialects[dialect] === undefined) served = false
+  const kindServes = route.kind === 'embedding' ? dialect === 'embeddings' : dialect !== 'embeddings'
+  let served = kindServes
+  if (served) for (const d of order) if (d.provider.adapter.dialects[dialect] === undefined) served = false
   if (served) return order
-  const subset = order.filter((d) => d.provider.adapter.dialects[dialect] !== undefined)
+  const subset = kindServes ? order.filter((d) => d.provider.adapter.dialects[dialect] !== undefined) : []
   if (subset.length > 0) return subset
   throw new ProxyError('invalid_request', {
     param: 'model',
-    message: `The model '${route.name}' is not served by a provider that offers this API (${dialect}).`,
+    message: `The model '${route.name}' does not serve ${DIALECT_PATHS[dialect]} (it is a ${route.kind} model${kindServes ? ' on providers that do not offer this API' : ''}).`,
   })
 }

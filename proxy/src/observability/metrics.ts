@@ -43,6 +43,7 @@ interface Series {
   readonly model: string
   readonly provider: string
   readonly byStatus: Map<number, Tally>
+  readonly errors: Map<string, Tally>
   readonly failures: Tally
   readonly duration: readonly [HistogramChild, HistogramChild]
   readonly overhead: readonly [HistogramChild, HistogramChild]
@@ -70,6 +71,7 @@ export class PromMetrics implements Observer {
   readonly #requests: Counter
   readonly #cacheResults: Counter
   readonly #failures: Counter
+  readonly #errors: Counter
   readonly #duration: FastHistogram
   readonly #overhead: FastHistogram
   readonly #ttft: FastHistogram
@@ -102,6 +104,13 @@ export class PromMetrics implements Observer {
       name: 'llm_proxy_request_failures_total',
       help: 'Client requests the proxy could not answer completely (5xx, 429, stream cut after it started).',
       labelNames: ['route'],
+      registers,
+      collect,
+    })
+    this.#errors = new Counter({
+      name: 'llm_proxy_errors_total',
+      help: 'Client requests that ended with an error, by route and its stable code (proxy/ERRORS.md).',
+      labelNames: ['route', 'code'],
       registers,
       collect,
     })
@@ -170,6 +179,15 @@ export class PromMetrics implements Observer {
       s.byStatus.set(o.status, requests)
     }
     requests.n++
+    if (o.errorCode !== undefined) {
+      let errors = s.errors.get(o.errorCode)
+      if (errors === undefined) {
+        // Codes come from the catalogue (plus a few upstream ones): bounded.
+        errors = this.#tally(this.#errors.labels(s.route, o.errorCode))
+        s.errors.set(o.errorCode, errors)
+      }
+      errors.n++
+    }
     if (requestFailed(o)) s.failures.n++
     s.cache[o.cache].n++
     const stream = o.stream ? 1 : 0
@@ -263,6 +281,7 @@ export class PromMetrics implements Observer {
       model,
       provider,
       byStatus: new Map(),
+      errors: new Map(),
       failures: this.#tally(this.#failures.labels(route)),
       duration: [this.#duration.labels(route, model, 'false'), this.#duration.labels(route, model, 'true')],
       overhead: [this.#overhead.labels(route, 'false'), this.#overhead.labels(route, 'true')],

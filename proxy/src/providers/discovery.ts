@@ -2,7 +2,7 @@ import type { RecordCache } from '../cache/store.ts'
 import type { Clock } from '../clock.ts'
 import { readBody } from './attempt.ts'
 import type { ProviderRegistry, ProviderRuntime, Route } from './registry.ts'
-import type { Json } from './types.ts'
+import { DIALECT_PATHS, type Json } from './types.ts'
 
 export interface DiscoveredModel {
   readonly id: string
@@ -22,10 +22,12 @@ export interface ModelEntry {
   object: 'model'
   created: number
   owned_by: string
-  /** Providers that list it, or serve it for this proxy's route. */
+  /** The providers that serve it for this proxy (its deployments). */
   providers: string[]
-  /** A name this proxy routes (clients can use it); false for a provider model no route uses. */
-  routed: boolean
+  /** `chat` or `embedding` (models.<name>.kind). */
+  kind: 'chat' | 'embedding'
+  /** The routes that answer it, e.g. /v1/chat/completions, /v1/messages, /v1/responses. */
+  endpoints: string[]
   /** For an alias: the route it resolves to. */
   alias_of?: string
   context_window?: number
@@ -43,10 +45,12 @@ const LIST_LIMIT = 64 * 1024 * 1024
 const CONTEXT_FIELDS = ['context_window', 'context_length', 'max_context_length', 'max_input_tokens']
 
 /**
- * Model discovery: every provider's model list (GET its models path with its credentials,
- * following Anthropic-style pages), cached per provider in the model cache, merged with the
- * names this proxy routes. A provider that fails is reported in `warnings` and left out; the
- * rest is answered. Concurrent refreshes of one provider share one call.
+ * The models this proxy routes (names and aliases, nothing else: a listed model must be usable),
+ * each with its kind and the routes that answer it, described with what the providers' own lists
+ * say (owner, creation date, context window): every provider's list (GET its models path with its
+ * credentials, following Anthropic-style pages), cached per provider in the model cache. A
+ * provider whose list fails is named in `warnings`; the routed names are listed all the same.
+ * Concurrent refreshes of one provider share one call.
  */
 export class ModelCatalog {
   readonly #registry: ProviderRegistry
@@ -86,48 +90,35 @@ export class ModelCatalog {
         }
       }),
     )
-    const byId = new Map<string, ModelEntry>()
+    // Provider lists give what the proxy cannot know itself: owners, creation dates, windows.
+    const listed = new Map<string, DiscoveredModel>()
     const warnings: Catalog['warnings'] = []
     for (const l of lists) {
       if (l.error !== undefined) {
         warnings.push({ provider: l.provider.name, message: `model list unavailable: ${l.error}` })
         continue
       }
-      for (const m of l.models) {
-        const entry = byId.get(m.id)
-        if (entry) {
-          if (!entry.providers.includes(l.provider.name)) entry.providers.push(l.provider.name)
-          entry.context_window ??= m.context_window
-          continue
-        }
-        byId.set(m.id, {
-          id: m.id,
-          object: 'model',
-          created: m.created ?? this.#created,
-          owned_by: m.owned_by ?? l.provider.name,
-          providers: [l.provider.name],
-          routed: false,
-          ...(m.context_window ? { context_window: m.context_window } : {}),
-        })
-      }
+      for (const m of l.models) listed.set(`${l.provider.name}\0${m.id}`, m)
     }
+    const data: ModelEntry[] = []
     for (const [name, route] of this.#registry.routes()) {
       const first = route.deployments[0]
-      const upstream = byId.get(first.model)
+      const upstream = listed.get(`${first.provider.name}\0${first.model}`)
       const entry: ModelEntry = {
         id: name,
         object: 'model',
         created: upstream?.created ?? this.#created,
         owned_by: upstream?.owned_by ?? first.provider.name,
         providers: [...new Set(route.deployments.map((d) => d.provider.name))],
-        routed: true,
+        kind: route.kind,
+        endpoints: this.#registry.dialects(route).map((d) => DIALECT_PATHS[d]),
       }
       if (name !== route.name) entry.alias_of = route.name
       const window = route.contextWindow ?? this.contextWindow(route)
       if (window) entry.context_window = window
-      byId.set(name, entry)
+      data.push(entry)
     }
-    return { data: [...byId.values()], warnings, cached }
+    return { data, warnings, cached }
   }
 
   /**

@@ -6,7 +6,7 @@ import { type BreakerSettings, ProviderBreaker } from '../resilience/breaker.ts'
 import { type LimiterSettings, ProviderLimiter } from '../resilience/limiter.ts'
 import { createAnthropicAdapter } from './anthropic.ts'
 import { createOpenAIAdapter } from './openai.ts'
-import type { WireAdapter } from './types.ts'
+import type { Dialect, WireAdapter } from './types.ts'
 import { poolOptions, Upstream } from './upstream.ts'
 
 export interface ProviderRuntime {
@@ -29,6 +29,7 @@ export interface Deployment {
 
 export interface Route {
   readonly name: string
+  readonly kind: 'chat' | 'embedding'
   readonly strategy: 'priority' | 'weighted'
   readonly deployments: readonly Deployment[]
   readonly contextWindow: number | undefined
@@ -94,6 +95,7 @@ export class ProviderRegistry {
     for (const [name, r] of Object.entries(config.models)) {
       const route: Route = {
         name,
+        kind: r.kind,
         strategy: r.strategy,
         contextWindow: r.context_window,
         deployments: r.deployments.map((d) => ({
@@ -109,6 +111,15 @@ export class ProviderRegistry {
 
   route(model: string): Route | undefined {
     return this.#routes.get(model)
+  }
+
+  /** The client APIs a route serves: by its kind, through the deployments whose wire offers them. */
+  dialects(route: Route): Dialect[] {
+    const wanted: readonly Dialect[] =
+      route.kind === 'embedding' ? ['embeddings'] : ['chat', 'messages', 'responses']
+    return wanted.filter((dialect) =>
+      route.deployments.some((d) => d.provider.adapter.dialects[dialect] !== undefined),
+    )
   }
 
   /** Model names clients can use (aliases included), each with the route it resolves to. */

@@ -5,6 +5,14 @@ export type Wire = 'openai' | 'anthropic'
 /** The APIs clients speak to the proxy; a provider serves some of them (see WireAdapter.dialects). */
 export type Dialect = 'chat' | 'embeddings' | 'messages' | 'responses'
 
+/** Where each API is served. */
+export const DIALECT_PATHS: Readonly<Record<Dialect, string>> = {
+  chat: '/v1/chat/completions',
+  embeddings: '/v1/embeddings',
+  messages: '/v1/messages',
+  responses: '/v1/responses',
+}
+
 // biome-ignore lint/suspicious/noExplicitAny: the OpenAI request is open-ended JSON; routes check the parts they use.
 export type Json = any
 

@@ -4,6 +4,7 @@ import type { ModelCatalog, ModelEntry } from '../providers/discovery.ts'
 
 interface ModelsQuery {
   provider?: string
+  endpoint?: string
   owned_by?: string
   q?: string
 }
@@ -13,18 +14,19 @@ function filtered(data: ModelEntry[], query: ModelsQuery): ModelEntry[] {
   return data.filter(
     (m) =>
       (!query.provider || m.providers.includes(query.provider)) &&
+      (!query.endpoint || m.endpoints.includes(query.endpoint)) &&
       (!query.owned_by || m.owned_by === query.owned_by) &&
       (!q || m.id.toLowerCase().includes(q)),
   )
 }
 
 /**
- * GET /v1/models: the OpenAI model list, aggregated from every provider's list (model cache)
- * and the names this proxy routes (`routed: true`; aliases carry `alias_of`). Filters:
- * ?provider= (served or listed by it), ?owned_by=, ?q= (case-insensitive substring of the id).
- * A provider whose list cannot be read is left out and named in `warnings` (header
- * x-models-partial: true); the answer is still 200. x-cache: HIT when every list came from the
- * model cache. GET /v1/models/:id answers one entry.
+ * GET /v1/models: exactly the models this proxy routes (aliases carry `alias_of`), each with
+ * its `kind`, the `endpoints` that answer it and the `providers` behind it, described from the
+ * providers' own lists (model cache). Filters: ?provider=, ?owned_by=, ?q= (case-insensitive
+ * substring of the id), ?endpoint= (e.g. /v1/embeddings). A provider whose list cannot be read is
+ * named in `warnings` (header x-models-partial: true); the answer is still 200. x-cache: HIT when
+ * every list came from the model cache. GET /v1/models/:id answers one entry.
  */
 export function registerModelsRoute(app: FastifyInstance, catalog: ModelCatalog): void {
   app.get('/v1/models', { config: { route: 'models' } }, async (request, reply) => {
