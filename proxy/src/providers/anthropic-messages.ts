@@ -1,3 +1,4 @@
+import { anthropicEvent } from './anthropic-stream.ts'
 import { anthropicErrorFromJson, anthropicUsage } from './anthropic-translate.ts'
 import type { SseEvent } from './sse.ts'
 import type {
@@ -43,12 +44,7 @@ class AnthropicPassthrough implements StreamTranslator {
 
   translate(event: SseEvent, out: Buffer[]): void {
     if (event.data === '') return
-    let payload: Json
-    try {
-      payload = JSON.parse(event.data)
-    } catch {
-      throw new SyntaxError(`unreadable ${event.event || 'stream'} event from the provider`)
-    }
+    const payload = anthropicEvent(event)
     switch (payload?.type ?? event.event) {
       case 'ping':
         return

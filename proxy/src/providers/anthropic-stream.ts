@@ -31,12 +31,7 @@ export class AnthropicStream implements StreamTranslator {
 
   translate(event: SseEvent, out: Buffer[]): void {
     if (event.data === '') return
-    let payload: Json
-    try {
-      payload = JSON.parse(event.data)
-    } catch {
-      throw new SyntaxError(`unreadable ${event.event || 'stream'} event from the provider`)
-    }
+    const payload = anthropicEvent(event)
     switch (payload.type ?? event.event) {
       case 'message_start': {
         const message = payload.message ?? {}
@@ -129,5 +124,14 @@ export class AnthropicStream implements StreamTranslator {
         choices: [{ index: 0, delta, finish_reason: finishReason, logprobs: null }],
       }),
     )
+  }
+}
+
+/** An Anthropic stream event's payload, or a SyntaxError when it is not JSON. */
+export function anthropicEvent(event: SseEvent): Json {
+  try {
+    return JSON.parse(event.data)
+  } catch {
+    throw new SyntaxError(`unreadable ${event.event || 'stream'} event from the provider`)
   }
 }
