@@ -47,9 +47,9 @@ export function writeMockProfile(name: string, profile: Record<string, unknown>)
   return file
 }
 
-/** The zero-latency mock answering every chat completion with exactly `tokens` tokens. */
+/** A mock answering every chat completion with exactly `tokens` tokens, with no latency unless `latency` says. */
 export function fixedLengthProfile(tokens: number, latency: Record<string, unknown> = {}): string {
-  return writeMockProfile(`zero-${tokens}-tokens`, {
+  return writeMockProfile(`${tokens}-tokens`, {
     latency: { ttft: 0, itl: 0, ...latency },
     completion: { min_tokens: tokens, max_tokens: tokens },
   })

@@ -25,7 +25,7 @@ export interface OpenLoopOptions {
   readonly seconds: number
   /** Load at the same rate before the measured seconds, not recorded (connections, JIT). Default 2. */
   readonly warmupSeconds?: number
-  /** Requests in flight per target beyond which an arrival is dropped (counted). Default rate / 2. */
+  /** Requests in flight per target beyond which an arrival is dropped (counted). Default half a second of arrivals, at least 64. */
   readonly maxInFlight?: number
   readonly timeoutMs?: number
 }
