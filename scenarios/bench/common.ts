@@ -105,6 +105,8 @@ export async function startProxy(
     cpu: options.cpu,
     ready: PROXY_READY,
     logFile,
+    // A cluster forks and compiles every worker before one listens: slow on a busy machine.
+    timeoutMs: 60_000,
   })
   return { ...service, logFile }
 }
