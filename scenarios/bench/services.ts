@@ -112,11 +112,6 @@ export function cpuMs(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) * (1000 / CLOCK_TICKS)
 }
 
-/** CPU time of a process and its children (node:cluster workers), in milliseconds. */
-export function treeCpuMs(pid: number): number {
-  return [pid, ...childPids(pid)].reduce((sum, p) => sum + cpuMs(p), 0)
-}
-
 /** The direct children of a process, from /proc (empty if it has none or is gone). */
 export function childPids(pid: number): number[] {
   try {
