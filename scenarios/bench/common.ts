@@ -2,11 +2,11 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { stringify } from 'yaml'
-import { type Service, startService } from './services.ts'
+import { fileBytes, type Service, type ServiceOptions, type Start, startService } from './services.ts'
 
 // What the proxy benchmarks share: the request they send, the client key of the proxies they
-// boot, how a proxy's config file is written, how results are saved, and the processes they
-// start and always stop.
+// boot, how mocks and proxies are started and configured, how results are saved, and the
+// processes they start and always stop.
 
 export const BENCH_KEY = 'sk-bench-client-key-000000'
 
@@ -20,16 +20,39 @@ export const CHAT_REQUEST = {
   max_tokens: 32,
 }
 
+/** The same question answered as a stream of `tokens` token chunks (the mock's profile sets the length). */
+export function streamRequest(tokens: number): Record<string, unknown> {
+  return { ...CHAT_REQUEST, max_tokens: tokens, stream: true }
+}
+
 export const MOCK_READY = /mock-openai listening on (http:\/\/\S+)/
 export const PROXY_READY = /"address":"(http:\/\/[^"]+)"/
-/** The environment a benchmarked proxy runs in: production tuning, quiet logs, one client key. */
-export const PROXY_ENV = { APP_ENV: 'production', LOG_LEVEL: 'warn', PROXY_API_KEYS: BENCH_KEY }
+/** The environment a benchmarked proxy runs in: production tuning, default logging, one client key. */
+export const PROXY_ENV = { APP_ENV: 'production', PROXY_API_KEYS: BENCH_KEY }
+/** The same with request logging off (warnings and errors only). */
+export const QUIET_PROXY_ENV = { ...PROXY_ENV, LOG_LEVEL: 'warn' }
+export const AUTH = { authorization: `Bearer ${BENCH_KEY}` }
 
 /** Writes a proxy configuration to a temporary file and returns its path. */
 export function writeProxyConfig(prefix: string, document: Record<string, unknown>): string {
   const file = join(mkdtempSync(join(tmpdir(), `${prefix}-`)), 'config.yaml')
   writeFileSync(file, stringify(document))
   return file
+}
+
+/** A mock profile (same schema as mock-providers/profiles/*.yaml) in a temporary file. */
+export function writeMockProfile(name: string, profile: Record<string, unknown>): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'bench-profile-')), `${name}.yaml`)
+  writeFileSync(file, stringify({ description: `benchmark profile ${name}`, ...profile }))
+  return file
+}
+
+/** A mock answering every chat completion with exactly `tokens` tokens, with no latency unless `latency` says. */
+export function fixedLengthProfile(tokens: number, latency: Record<string, unknown> = {}): string {
+  return writeMockProfile(`${tokens}-tokens`, {
+    latency: { ttft: 0, itl: 0, ...latency },
+    completion: { min_tokens: tokens, max_tokens: tokens },
+  })
 }
 
 /** A proxy routing gpt-4o-mini to one OpenAI-wire mock, cache off unless `extra` says otherwise. */
@@ -47,6 +70,50 @@ export function singleMockConfig(
   }
 }
 
+/** mock-openai (and mock-anthropic) on free ports, with a profile name or file. */
+export function startMock(
+  start: Start,
+  options: { name?: string; profile: string; cpu?: number | string },
+): Promise<Service> {
+  return start({
+    name: options.name ?? 'mock',
+    script: 'mock-providers/src/cli.ts',
+    args: ['--profile', options.profile, '--openai-port', '0', '--anthropic-port', '0'],
+    cpu: options.cpu,
+    ready: MOCK_READY,
+  })
+}
+
+/** A proxy in front of one mock; its log goes to a file (`logFile`), as a container's would. */
+export async function startProxy(
+  start: Start,
+  options: {
+    name: string
+    mockUrl: string
+    config?: Record<string, unknown>
+    env?: Record<string, string>
+    cpu?: number | string
+  },
+): Promise<Service & { logFile: string }> {
+  const config = writeProxyConfig('bench-proxy', singleMockConfig(options.mockUrl, options.config))
+  const logFile = join(config, '..', 'proxy.log')
+  const service = await start({
+    name: options.name,
+    script: 'proxy/src/server.ts',
+    args: ['--config', config],
+    env: options.env ?? PROXY_ENV,
+    cpu: options.cpu,
+    ready: PROXY_READY,
+    logFile,
+    // A cluster forks and compiles every worker before one listens: slow on a busy machine.
+    timeoutMs: 60_000,
+  })
+  return { ...service, logFile }
+}
+
+/** Bytes a proxy has logged so far (its log file). */
+export const loggedBytes = (proxy: { logFile: string }): number => fileBytes(proxy.logFile)
+
 /** Saves a benchmark's raw results as JSON (default reports/out/<name>-<time>.json) and says where. */
 export function saveResults(name: string, data: unknown, out?: string): string {
   const file = out ?? join('reports', 'out', `${name}-${new Date().toISOString().replace(/[:.]/g, '-')}.json`)
@@ -57,11 +124,9 @@ export function saveResults(name: string, data: unknown, out?: string): string {
 }
 
 /** Runs a benchmark that starts services through `start`, and stops them all whatever happens. */
-export function runBench(
-  main: (start: (options: Parameters<typeof startService>[0]) => Promise<Service>) => Promise<void>,
-): void {
+export function runBench(main: (start: Start) => Promise<void>): void {
   const services: Service[] = []
-  const start = async (options: Parameters<typeof startService>[0]) => {
+  const start = async (options: ServiceOptions) => {
     const service = await startService(options)
     services.push(service)
     return service

@@ -70,10 +70,9 @@ export interface PairedTarget {
   readonly pid: number
 }
 
-export interface PairedResult {
+export interface PairedResult extends Measurement {
   /** Server CPU time per request, in microseconds. */
   readonly cpuUs: number
-  readonly rps: number
 }
 
 /**
@@ -109,6 +108,26 @@ export async function measureTogether(
     const m = runs[i]
     if (m.errors > 0 || m.non2xx > 0)
       throw new Error(`${t.url}: ${m.errors} errors, ${m.non2xx} non-2xx answers`)
-    return { cpuUs: ((options.cpuMs(t.pid) - before[i]) * 1000) / m.requests, rps: m.rps }
+    return { ...m, cpuUs: ((options.cpuMs(t.pid) - before[i]) * 1000) / m.requests }
   })
+}
+
+/**
+ * `rounds` paired runs of `measureTogether`; each round's CPU time per request by target name
+ * (what report.ts compares), and every measurement. Progress goes to stderr.
+ */
+export async function pairedRounds(
+  targets: readonly (PairedTarget & { readonly name: string })[],
+  options: Parameters<typeof measureTogether>[1] & { rounds: number },
+): Promise<{ cpuUs: Map<string, number>[]; runs: PairedResult[][] }> {
+  const cpuUs: Map<string, number>[] = []
+  const runs: PairedResult[][] = []
+  for (let round = 0; round < options.rounds; round++) {
+    const results = await measureTogether(targets, options)
+    runs.push(results)
+    cpuUs.push(new Map(targets.map((t, i) => [t.name, results[i].cpuUs])))
+    const each = targets.map((t, i) => `${t.name} ${results[i].cpuUs.toFixed(1)} us`).join(', ')
+    process.stderr.write(`paired ${round + 1}/${options.rounds}: CPU per request ${each}\n`)
+  }
+  return { cpuUs, runs }
 }

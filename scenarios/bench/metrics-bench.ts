@@ -8,15 +8,15 @@ import {
   BENCH_KEY,
   CHAT_REQUEST,
   MOCK_READY,
-  PROXY_ENV,
   PROXY_READY,
+  QUIET_PROXY_ENV,
   runBench,
   saveResults,
   singleMockConfig,
   writeProxyConfig,
 } from './common.ts'
 import { type Measurement, measure, measureTogether, median } from './measure.ts'
-import { cpuMs, pinSelf, type Service, type startService } from './services.ts'
+import { cpuMs, pinSelf, type Start } from './services.ts'
 
 // npm run bench:metrics: what the proxy's metrics cost on the hot path. Two proxies, identical
 // but for performance.monitoring_enabled (the Prometheus histograms and counters plus the
@@ -107,7 +107,7 @@ function inProcessCost(): Record<string, number> {
   return out
 }
 
-async function main(start: (options: Parameters<typeof startService>[0]) => Promise<Service>): Promise<void> {
+async function main(start: Start): Promise<void> {
   pinSelf(1)
   micro = inProcessCost()
   const mock = await start({
@@ -129,7 +129,7 @@ async function main(start: (options: Parameters<typeof startService>[0]) => Prom
           singleMockConfig(mock.url, { performance: { monitoring_enabled: monitoring } }),
         ),
       ],
-      env: PROXY_ENV,
+      env: QUIET_PROXY_ENV,
       cpu: 0,
       ready: PROXY_READY,
     })

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
 import { once } from 'node:events'
-import { readFileSync } from 'node:fs'
+import { closeSync, openSync, readFileSync, statSync } from 'node:fs'
 
 /** A server in a child process, started for a benchmark and stopped by its PID. */
 export interface Service {
@@ -10,31 +10,44 @@ export interface Service {
   stop(): Promise<void>
 }
 
-const hasTaskset = spawnSync('taskset', ['-V']).status === 0
-
-/**
- * Starts `node <script> ...args`, optionally pinned to one CPU, and resolves with the first URL
- * matched by `ready` on its stdout (or stderr).
- */
-export async function startService(options: {
+export interface ServiceOptions {
   name: string
   script: string
   args?: string[]
   env?: Record<string, string>
-  cpu?: number
+  /** One CPU, or a taskset list such as '0,1'. */
+  cpu?: number | string
   ready: RegExp
   timeoutMs?: number
-}): Promise<Service> {
+  /**
+   * Where stdout and stderr go: straight into this file, as a container runtime's log file takes
+   * them (the child's writes never wait for a reader), or by default a pipe this process drains.
+   */
+  logFile?: string
+}
+
+/** Starts a service and keeps it for the caller to stop (see runBench). */
+export type Start = (options: ServiceOptions) => Promise<Service>
+
+const hasTaskset = spawnSync('taskset', ['-V']).status === 0
+
+/**
+ * Starts `node <script> ...args`, optionally pinned to CPUs, and resolves with the first URL
+ * matched by `ready` in its output.
+ */
+export async function startService(options: ServiceOptions): Promise<Service> {
   const node = process.execPath
   const argv = [options.script, ...(options.args ?? [])]
   const [command, args] =
     hasTaskset && options.cpu !== undefined
       ? ['taskset', ['-c', String(options.cpu), node, ...argv]]
       : [node, argv]
+  const log = options.logFile === undefined ? undefined : openSync(options.logFile, 'a')
   const child = spawn(command, args, {
     env: { ...process.env, ...options.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: log === undefined ? ['ignore', 'pipe', 'pipe'] : ['ignore', log, log],
   })
+  if (log !== undefined) closeSync(log)
   const stop = async () => {
     if (child.exitCode !== null || child.signalCode !== null) return
     child.kill('SIGTERM')
@@ -43,34 +56,47 @@ export async function startService(options: {
     clearTimeout(timer)
   }
   let output = ''
+  let poll: NodeJS.Timeout | undefined
   try {
     const url = await new Promise<string>((resolve, reject) => {
       const timer = setTimeout(
         () => reject(new Error(`${options.name} did not start in time:\n${output}`)),
         options.timeoutMs ?? 15_000,
       )
-      const onData = (data: Buffer) => {
-        output += data.toString()
+      const found = () => {
         const match = options.ready.exec(output)
-        if (match) {
-          clearTimeout(timer)
-          resolve(match[1])
-        }
+        if (!match) return
+        clearTimeout(timer)
+        resolve(match[1])
       }
-      child.stdout!.on('data', onData)
-      child.stderr!.on('data', onData)
+      if (options.logFile === undefined) {
+        const onData = (data: Buffer) => {
+          output += data.toString()
+          found()
+        }
+        child.stdout!.on('data', onData)
+        child.stderr!.on('data', onData)
+      } else {
+        const file = options.logFile
+        poll = setInterval(() => {
+          output = readFileSync(file, 'utf8')
+          found()
+        }, 50)
+      }
       child.once('exit', (code) => {
         clearTimeout(timer)
         reject(new Error(`${options.name} exited (${code}) before it was ready:\n${output}`))
       })
     })
     // Keep draining output so the child never blocks on a full pipe.
-    child.stdout!.removeAllListeners('data').resume()
-    child.stderr!.removeAllListeners('data').resume()
+    child.stdout?.removeAllListeners('data').resume()
+    child.stderr?.removeAllListeners('data').resume()
     return { name: options.name, url, child, stop }
   } catch (err) {
     await stop()
     throw err
+  } finally {
+    clearInterval(poll)
   }
 }
 
@@ -84,6 +110,38 @@ export function pinSelf(cpu: number): boolean {
 export function cpuMs(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
   return (Number(fields[11]) + Number(fields[12])) * (1000 / CLOCK_TICKS)
+}
+
+/** The direct children of a process, from /proc (empty if it has none or is gone). */
+export function childPids(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean)
+      .map(Number)
+  } catch {
+    return []
+  }
+}
+
+/** Resident set size of a process in MB, from /proc (0 once it is gone). */
+export function rssMb(pid: number): number {
+  try {
+    const line = readFileSync(`/proc/${pid}/status`, 'utf8').match(/VmRSS:\s+(\d+)/)
+    return line ? Number(line[1]) / 1024 : 0
+  } catch {
+    return 0
+  }
+}
+
+/** Size of a file in bytes (0 when it does not exist). */
+export function fileBytes(file: string): number {
+  try {
+    return statSync(file).size
+  } catch {
+    return 0
+  }
 }
 
 const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100

@@ -1,22 +1,19 @@
-import { readFileSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { build } from 'hdr-histogram-js'
 import { Pool } from 'undici'
-import { stringify } from 'yaml'
 import {
   BENCH_KEY,
   CHAT_REQUEST,
   MOCK_READY,
-  PROXY_ENV,
   PROXY_READY,
+  QUIET_PROXY_ENV,
   runBench,
   saveResults,
   singleMockConfig,
+  writeMockProfile,
   writeProxyConfig,
 } from './common.ts'
-import type { Service, startService } from './services.ts'
+import { rssMb, type Start } from './services.ts'
 
 // npm run bench:shed: load shedding, in the case that used to collapse: a provider that takes 1 s
 // per answer behind the proxy's default pool (100 connections: a capacity of about 100 req/s).
@@ -47,11 +44,6 @@ interface Phase {
   ok_ms: { p50: number; p99: number; max: number }
   shed_ms: { p50: number; p99: number; max: number }
   rss_mb: { start: number; peak: number; end: number }
-}
-
-function rssMb(pid: number): number {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8').match(/VmRSS:\s+(\d+)/)
-  return line ? Number(line[1]) / 1024 : 0
 }
 
 /** Requests at `rate` per second for `secs`, each timed from its intended send time. */
@@ -126,12 +118,11 @@ async function openLoad(url: string, pid: number, name: string, rate: number, se
   }
 }
 
-async function main(start: (options: Parameters<typeof startService>[0]) => Promise<Service>): Promise<void> {
-  const profile = join(tmpdir(), `shed-profile-${process.pid}.yaml`)
-  writeFileSync(
-    profile,
-    stringify({ latency: { ttft: serviceMs, itl: 0 }, completion: { min_tokens: 1, max_tokens: 1 } }),
-  )
+async function main(start: Start): Promise<void> {
+  const profile = writeMockProfile('shed', {
+    latency: { ttft: serviceMs, itl: 0 },
+    completion: { min_tokens: 1, max_tokens: 1 },
+  })
   const mock = await start({
     name: 'mock',
     script: 'mock-providers/src/cli.ts',
@@ -143,7 +134,7 @@ async function main(start: (options: Parameters<typeof startService>[0]) => Prom
     name: 'proxy (defaults, cache off)',
     script: 'proxy/src/server.ts',
     args: ['--config', config],
-    env: PROXY_ENV,
+    env: QUIET_PROXY_ENV,
     ready: PROXY_READY,
   })
   const pid = proxy.child.pid as number

@@ -1,0 +1,79 @@
+import { parseArgs } from 'node:util'
+import {
+  AUTH,
+  CHAT_REQUEST,
+  loggedBytes,
+  PROXY_ENV,
+  runBench,
+  saveResults,
+  startMock,
+  startProxy,
+} from './common.ts'
+import { openLoop } from './open-loop.ts'
+import { asTarget, DISPATCH_REFERENCE, startReferences } from './references.ts'
+import { added, complete, type Goal, goalLine, openTable } from './report.ts'
+import { pinSelf, type Start } from './services.ts'
+
+// npm run bench:latency: the latency the proxy adds, in the open model. --rate requests per second
+// (default 1,000) to the zero-latency mock directly and the same to the proxy (defaults, logging
+// on, cache off) in front of that same mock, interleaved in one run (one request every 0.5 ms,
+// alternating), each timed from its intended send time; optionally the barest reference gateway
+// too, for what any gateway adds. Proxy and reference on CPU 0, mock and generator on CPU 1.
+
+const { values } = parseArgs({
+  options: {
+    rate: { type: 'string', default: '1000' },
+    seconds: { type: 'string', default: '60' },
+    warmup: { type: 'string', default: '5' },
+    reference: { type: 'string', default: 'dispatch' },
+    config: { type: 'string', default: '{}' },
+    out: { type: 'string' },
+  },
+})
+const rate = Number(values.rate)
+const seconds = Number(values.seconds)
+const body = JSON.stringify(CHAT_REQUEST)
+
+async function main(start: Start): Promise<void> {
+  pinSelf(1)
+  const mock = await startMock(start, { name: 'mock (cpu 1)', profile: 'zero', cpu: 1 })
+  const proxy = await startProxy(start, {
+    name: 'proxy (defaults)',
+    mockUrl: mock.url,
+    config: JSON.parse(values.config ?? '{}'),
+    env: PROXY_ENV,
+    cpu: 0,
+  })
+  const references =
+    values.reference === 'none' ? [] : await startReferences(start, mock.url, 0, [DISPATCH_REFERENCE])
+  const targets = [
+    { name: 'mock directly', url: mock.url },
+    ...references,
+    asTarget('proxy (defaults)', proxy, AUTH),
+  ].map((t) => ({ ...t, body }))
+  process.stderr.write(
+    `open model: ${rate} req/s to each of ${targets.length} targets, ${values.warmup} s warm-up + ${seconds} s\n`,
+  )
+  const results = await openLoop(targets, { rate, seconds, warmupSeconds: Number(values.warmup) })
+  const proxied = results[results.length - 1]
+  const extra = added(proxied.latency, results[0].latency)
+  const goal: Goal = {
+    name: `latency added by the proxy p99 <= 1 ms at ${rate} req/s`,
+    met: extra.p99 <= 1 && complete(proxied),
+    detail: `p99 ${extra.p99.toFixed(2)} ms, p50 ${extra.p50.toFixed(2)} ms${complete(proxied) ? '' : '; some requests failed or were dropped'}`,
+  }
+  console.log(
+    [
+      `open-model latency: ${rate} req/s each for ${seconds} s, non-streaming chat, zero-latency mock, from the intended send time`,
+      '',
+      openTable(results, 'latency'),
+      '',
+      `proxy log: ${(loggedBytes(proxy) / 1024 / 1024).toFixed(1)} MB written`,
+      '',
+      goalLine(goal),
+    ].join('\n'),
+  )
+  saveResults('bench-latency', { rate, seconds, results, added: extra, goal }, values.out)
+}
+
+runBench(main)

@@ -1,0 +1,197 @@
+import type { IncomingHttpHeaders } from 'node:http'
+import type { Histogram } from 'hdr-histogram-js'
+import { type Dispatcher, Pool } from 'undici'
+import { histogram, latencyStats, recordMs } from '../engines/stats.ts'
+
+// An open-model load generator for the latency benchmarks: every target gets `rate` requests per
+// second whatever it answers, and every latency is measured from the request's INTENDED send time,
+// so a generator that falls behind or a target that stalls shows in full (no coordinated
+// omission). Targets are interleaved evenly (with two at 1,000 req/s each, one request every
+// 0.5 ms, alternating), so they share every disturbance of the machine. Requests go out through
+// `pool.dispatch` with a small handler: no Readable or promise per request, which keeps the
+// generator's own lateness low. Time to first byte is the first body byte, for a stream the first
+// chunk holding an SSE `data:` line (a gateway's early headers or comments do not count).
+
+export interface OpenTarget {
+  readonly name: string
+  readonly url: string
+  readonly body: string
+  readonly headers?: Record<string, string>
+}
+
+export interface OpenLoopOptions {
+  /** Requests per second to each target. */
+  readonly rate: number
+  readonly seconds: number
+  /** Load at the same rate before the measured seconds, not recorded (connections, JIT). Default 2. */
+  readonly warmupSeconds?: number
+  /** Requests in flight per target beyond which an arrival is dropped (counted). Default half a second of arrivals, at least 64. */
+  readonly maxInFlight?: number
+  readonly timeoutMs?: number
+}
+
+export interface LatencySummary {
+  readonly p50: number
+  readonly p90: number
+  readonly p99: number
+  readonly max: number
+}
+
+export interface OpenResult {
+  readonly name: string
+  readonly sent: number
+  readonly ok: number
+  readonly dropped: number
+  readonly failures: Record<string, number>
+  /** From the intended send time to the last byte, ms. */
+  readonly latency: LatencySummary
+  /** From the intended send time to the first (data) byte, ms. */
+  readonly ttfb: LatencySummary
+  /** How late the generator sent, ms. */
+  readonly sendLag: LatencySummary
+}
+
+const DATA = Buffer.from('data:')
+
+class Lane {
+  readonly target: OpenTarget
+  readonly latency = histogram()
+  readonly ttfb = histogram()
+  readonly lag = histogram()
+  readonly failures: Record<string, number> = {}
+  readonly pool: Pool
+  readonly headers: Record<string, string>
+  readonly path: string
+  readonly stream: boolean
+  sent = 0
+  ok = 0
+  dropped = 0
+  inFlight = 0
+
+  constructor(target: OpenTarget, connections: number, timeoutMs: number) {
+    this.target = target
+    const url = new URL(target.url)
+    this.pool = new Pool(url.origin, {
+      connections,
+      pipelining: 1,
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
+    })
+    this.path = `${url.pathname.replace(/\/$/, '')}/v1/chat/completions`
+    this.headers = { 'content-type': 'application/json', ...target.headers }
+    this.stream = /"stream":\s*true/.test(target.body)
+  }
+
+  fail(kind: string): void {
+    this.failures[kind] = (this.failures[kind] ?? 0) + 1
+  }
+
+  result(): OpenResult {
+    return {
+      name: this.target.name,
+      sent: this.sent,
+      ok: this.ok,
+      dropped: this.dropped,
+      failures: this.failures,
+      latency: summary(this.latency),
+      ttfb: summary(this.ttfb),
+      sendLag: summary(this.lag),
+    }
+  }
+}
+
+class Probe implements Dispatcher.DispatchHandler {
+  readonly lane: Lane
+  readonly intended: number
+  readonly settle: () => void
+  readonly measured: boolean
+  status = 0
+  first = 0
+  constructor(lane: Lane, intended: number, measured: boolean, settle: () => void) {
+    this.lane = lane
+    this.intended = intended
+    this.measured = measured
+    this.settle = settle
+  }
+  onRequestStart(): void {}
+  onResponseStart(_c: Dispatcher.DispatchController, status: number, _h: IncomingHttpHeaders): void {
+    this.status = status
+  }
+  onResponseData(_c: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.first === 0 && (!this.lane.stream || chunk.includes(DATA))) this.first = performance.now()
+  }
+  onResponseEnd(): void {
+    const lane = this.lane
+    if (this.measured && this.status >= 200 && this.status < 300) {
+      lane.ok++
+      recordMs(lane.latency, performance.now() - this.intended)
+      recordMs(lane.ttfb, (this.first || performance.now()) - this.intended)
+    } else if (this.measured) lane.fail(`http_${this.status}`)
+    this.settle()
+  }
+  onResponseError(_c: Dispatcher.DispatchController, err: Error): void {
+    if (this.measured) this.lane.fail((err as { code?: string }).code ?? err.name)
+    this.settle()
+  }
+}
+
+/** Runs the open model against every target at once, interleaved; resolves once all answered or timed out. */
+export async function openLoop(
+  targets: readonly OpenTarget[],
+  options: OpenLoopOptions,
+): Promise<OpenResult[]> {
+  const timeoutMs = options.timeoutMs ?? 10_000
+  const cap = options.maxInFlight ?? Math.max(64, Math.ceil(options.rate / 2))
+  const lanes = targets.map((t) => new Lane(t, cap, timeoutMs))
+  const intervalMs = 1000 / (options.rate * lanes.length)
+  const warmup = Math.round(options.rate * (options.warmupSeconds ?? 2)) * lanes.length
+  const total = warmup + Math.round(options.rate * options.seconds) * lanes.length
+  let pending = 0
+  let drained: (() => void) | undefined
+  const settle = (lane: Lane) => () => {
+    lane.inFlight--
+    if (--pending === 0) drained?.()
+  }
+  const settles = lanes.map(settle)
+  const start = performance.now()
+  for (let g = 0; g < total; ) {
+    const wait = start + g * intervalMs - performance.now()
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait))
+    const now = performance.now()
+    for (; g < total && start + g * intervalMs <= now; g++) {
+      const i = g % lanes.length
+      const lane = lanes[i]
+      const intended = start + g * intervalMs
+      const measured = g >= warmup
+      if (lane.inFlight >= cap) {
+        if (measured) lane.dropped++
+        continue
+      }
+      if (measured) {
+        recordMs(lane.lag, now - intended)
+        lane.sent++
+      }
+      lane.inFlight++
+      pending++
+      lane.pool.dispatch(
+        { method: 'POST', path: lane.path, headers: lane.headers, body: lane.target.body },
+        new Probe(lane, intended, measured, settles[i]),
+      )
+    }
+  }
+  // Every request ends by the pools' timeouts; the deadline only guards against a lost callback.
+  let deadline: NodeJS.Timeout | undefined
+  if (pending > 0)
+    await new Promise<void>((resolve) => {
+      drained = resolve
+      deadline = setTimeout(resolve, timeoutMs + 5000)
+    })
+  clearTimeout(deadline)
+  await Promise.all(lanes.map((l) => l.pool.destroy()))
+  return lanes.map((l) => l.result())
+}
+
+function summary(h: Histogram): LatencySummary {
+  const s = latencyStats(h)
+  return s ? { p50: s.p50, p90: s.p90, p99: s.p99, max: s.max } : { p50: 0, p90: 0, p99: 0, max: 0 }
+}

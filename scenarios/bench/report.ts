@@ -1,0 +1,154 @@
+import { linearRegression } from 'simple-statistics'
+import { median } from './measure.ts'
+import type { OpenResult } from './open-loop.ts'
+
+// The arithmetic of the benchmarks' verdicts, apart from any measurement: which reference is the
+// fastest, what a target keeps of its throughput, what it adds to latency, how RSS trends, what
+// two workers would do on two cores of their own, and how a goal line and a table are printed.
+
+/** A goal and whether it was met, as every benchmark prints it. */
+export interface Goal {
+  readonly name: string
+  readonly met: boolean
+  readonly detail: string
+  /** False when the run was too short or too small to judge the goal (default true). */
+  readonly judged?: boolean
+}
+
+export const goalLine = (g: Goal): string =>
+  `goal: ${g.name}: ${g.detail}: ${g.judged === false ? 'NOT JUDGED' : g.met ? 'MET' : 'MISSED'}`
+
+/** The name of the entry with the lowest value (the fastest reference by CPU per request). */
+export function lowest(values: ReadonlyMap<string, number>): string {
+  let best: string | undefined
+  for (const [name, value] of values) if (best === undefined || value < values.get(best)!) best = name
+  if (best === undefined) throw new Error('no values to compare')
+  return best
+}
+
+/**
+ * Throughput of `target` relative to `reference` on equal CPU, from paired rounds of CPU time per
+ * request (both loaded at once): the median of the per-round ratios reference / target.
+ */
+export function throughputRatio(
+  rounds: readonly ReadonlyMap<string, number>[],
+  target: string,
+  reference: string,
+): number {
+  return median(rounds.map((r) => r.get(reference)! / r.get(target)!))
+}
+
+export interface Percentiles {
+  readonly p50: number
+  readonly p99: number
+}
+
+/** Latency `target` adds over `base`, percentile by percentile (ms; negative when it is faster). */
+export function added(target: Percentiles, base: Percentiles): Percentiles {
+  return { p50: target.p50 - base.p50, p99: target.p99 - base.p99 }
+}
+
+export interface Trend {
+  readonly start: number
+  readonly peak: number
+  readonly end: number
+  /** Least-squares slope, per minute. */
+  readonly perMinute: number
+}
+
+/** Start, peak, end and least-squares slope per minute of samples taken at `seconds`. */
+export function trend(samples: readonly { readonly seconds: number; readonly value: number }[]): Trend {
+  if (samples.length === 0) return { start: 0, peak: 0, end: 0, perMinute: 0 }
+  const slope = samples.length < 2 ? 0 : linearRegression(samples.map((s) => [s.seconds / 60, s.value])).m
+  return {
+    start: samples[0].value,
+    peak: Math.max(...samples.map((s) => s.value)),
+    end: samples[samples.length - 1].value,
+    perMinute: slope,
+  }
+}
+
+export interface ProcessCpu {
+  /** CPU time each worker process used in the run, ms (one entry for a single process). */
+  readonly workersMs: readonly number[]
+  /** CPU time of the cluster primary, ms (0 without one). */
+  readonly primaryMs: number
+  readonly requests: number
+}
+
+/**
+ * Throughput n workers would reach on n cores of their own, relative to one process on one core,
+ * from CPU time per request. A closed-loop client spreads its connections over the workers once,
+ * so the busiest worker saturates first: the cluster serves `requests` while that worker spends
+ * its CPU time (plus its share of the primary's), where one process serves `single.requests` in
+ * `single.workersMs[0]`.
+ */
+export function projectedSpeedup(single: ProcessCpu, cluster: ProcessCpu): number {
+  const n = cluster.workersMs.length
+  const busiest = Math.max(...cluster.workersMs) + cluster.primaryMs / n
+  const singlePerRequest = (single.workersMs[0] + single.primaryMs) / single.requests
+  return (cluster.requests / busiest) * singlePerRequest
+}
+
+/** A Markdown table; numbers are printed with `digits` decimals. */
+export function table(
+  headers: readonly string[],
+  rows: readonly (readonly (string | number)[])[],
+  digits = 2,
+): string {
+  const cell = (v: string | number) => (typeof v === 'number' ? v.toFixed(digits) : v)
+  return [
+    `| ${headers.join(' | ')} |`,
+    `|${headers.map(() => '---').join('|')}|`,
+    ...rows.map((r) => `| ${r.map(cell).join(' | ')} |`),
+  ].join('\n')
+}
+
+export const pct = (x: number): string => `${(x * 100).toFixed(1)} %`
+
+/**
+ * The open-model results as a table, `metric` (latency to the last byte, or to the first data
+ * byte) read from the intended send time, and what each target adds over the first (the direct call).
+ */
+export function openTable(results: readonly OpenResult[], metric: 'latency' | 'ttfb'): string {
+  const base = results[0][metric]
+  const label = metric === 'ttfb' ? 'TTFB' : 'latency'
+  return table(
+    [
+      'target',
+      'sent',
+      'ok',
+      'dropped',
+      'failures',
+      `${label} p50 ms`,
+      'p90 ms',
+      'p99 ms',
+      'added p50 ms',
+      'added p99 ms',
+      'send lag p99 ms',
+    ],
+    results.map((r) => {
+      const a = added(r[metric], base)
+      const failures =
+        Object.entries(r.failures)
+          .map(([kind, n]) => `${kind} ${n}`)
+          .join(', ') || '0'
+      return [
+        r.name,
+        String(r.sent),
+        String(r.ok),
+        String(r.dropped),
+        failures,
+        r[metric].p50,
+        r[metric].p90,
+        r[metric].p99,
+        a.p50,
+        a.p99,
+        r.sendLag.p99,
+      ]
+    }),
+  )
+}
+
+/** Every arrival sent and answered with a 2xx. */
+export const complete = (r: OpenResult): boolean => r.ok === r.sent && r.dropped === 0

@@ -1,0 +1,155 @@
+import { parseArgs } from 'node:util'
+import { request } from 'undici'
+import { AUTH, fixedLengthProfile, runBench, saveResults, startMock, streamRequest } from './common.ts'
+import { measureTogether, median, pairedRounds } from './measure.ts'
+import { openLoop } from './open-loop.ts'
+import { asTarget, PROXY, startLineUp, type Target } from './references.ts'
+import {
+  added,
+  complete,
+  type Goal,
+  goalLine,
+  lowest,
+  openTable,
+  pct,
+  table,
+  throughputRatio,
+} from './report.ts'
+import { cpuMs, pinSelf, type Start } from './services.ts'
+
+// npm run bench:stream: streamed chat completions, 64 token chunks each from the zero-latency
+// mock (all sent at once, as a fast provider's burst), through the proxy (defaults; and logging
+// warn) and through the minimal gateways of references.ts, which pipe the bytes as they come.
+// Gateways on CPU 0; mock and generator on CPU 1.
+// 1. Paired: every gateway loaded at once (closed loop); CPU time per streamed request from /proc;
+//    the proxy's throughput on equal CPU against the fastest reference (median of round ratios).
+// 2. Open model at --rate streams per second to each of: the mock directly, the fastest reference
+//    and the proxy, interleaved in one run; time to first data byte from the intended send time,
+//    and what the proxy and the reference add to it over the direct call.
+
+const { values } = parseArgs({
+  options: {
+    tokens: { type: 'string', default: '64' },
+    seconds: { type: 'string', default: '8' },
+    rounds: { type: 'string', default: '3' },
+    connections: { type: 'string', default: '32' },
+    rate: { type: 'string', default: '1000' },
+    'open-seconds': { type: 'string', default: '15' },
+    out: { type: 'string' },
+  },
+})
+const tokens = Number(values.tokens)
+const seconds = Number(values.seconds)
+const rounds = Number(values.rounds)
+const connections = Number(values.connections)
+const rate = Number(values.rate)
+const openSeconds = Number(values['open-seconds'])
+const body = JSON.stringify(streamRequest(tokens))
+const PATH = '/v1/chat/completions'
+
+async function main(start: Start): Promise<void> {
+  pinSelf(1)
+  const mock = await startMock(start, { name: 'mock (cpu 1)', profile: fixedLengthProfile(tokens), cpu: 1 })
+  const { references, proxy, targets } = await startLineUp(start, mock.url)
+  const events = new Map<string, number>()
+  for (const t of targets) events.set(t.name, await dataEvents(t))
+
+  await measureTogether(targets, { path: PATH, body, connections, seconds: 2, cpuMs })
+  const { cpuUs: paired, runs } = await pairedRounds(targets, {
+    path: PATH,
+    body,
+    connections,
+    seconds,
+    cpuMs,
+    rounds,
+  })
+  if (runs.some((r) => r.some((m) => m.requests === 0))) throw new Error('a gateway served no stream')
+  const cpu = new Map(targets.map((t) => [t.name, median(paired.map((p) => p.get(t.name)!))]))
+  const fastest = lowest(new Map(references.map((r) => [r.name, cpu.get(r.name)!])))
+
+  const direct = { name: 'mock directly', url: mock.url, headers: {}, pid: mock.child.pid! }
+  const openTargets = [direct, references.find((r) => r.name === fastest)!, asTarget(PROXY, proxy, AUTH)]
+  process.stderr.write(
+    `open model: ${rate} streams/s to each of ${openTargets.length} targets for ${openSeconds} s\n`,
+  )
+  const open = await openLoop(
+    openTargets.map((t) => ({ ...t, body })),
+    { rate, seconds: openSeconds },
+  )
+  report(targets, events, paired, cpu, fastest, open)
+}
+
+/** Data events in one stream through a target (a check that it relays the whole answer). */
+async function dataEvents(t: Target): Promise<number> {
+  const res = await request(`${t.url}${PATH}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...t.headers },
+    body,
+  })
+  const text = await res.body.text()
+  if (res.statusCode !== 200) throw new Error(`${t.name}: ${res.statusCode} ${text.slice(0, 200)}`)
+  return text.split('\n').filter((line) => line.startsWith('data:')).length
+}
+
+function report(
+  targets: Target[],
+  events: Map<string, number>,
+  paired: Map<string, number>[],
+  cpu: Map<string, number>,
+  fastest: string,
+  open: Awaited<ReturnType<typeof openLoop>>,
+): void {
+  const ratio = (name: string) => throughputRatio(paired, name, fastest)
+  const lines = [
+    `streaming: ${tokens} token chunks a stream, zero-latency mock; paired ${rounds} x ${seconds} s at ${connections} connections each; open model ${rate} streams/s each for ${openSeconds} s`,
+    '',
+    table(
+      ['gateway', 'data events a stream', 'CPU us/stream (paired)', 'throughput vs fastest (paired)'],
+      targets.map((t) => [
+        t.name,
+        String(events.get(t.name)),
+        cpu.get(t.name)!.toFixed(0),
+        pct(ratio(t.name)),
+      ]),
+    ),
+    '',
+    `fastest reference in this run: ${fastest}`,
+    '',
+    openTable(open, 'ttfb'),
+  ]
+  const proxyOpen = open[open.length - 1]
+  const ttfbAdded = added(proxyOpen.ttfb, open[0].ttfb)
+  const goals: Goal[] = [
+    {
+      name: 'proxy (defaults) CPU per stream <= the fastest streaming reference',
+      met: ratio(PROXY) >= 1,
+      detail: `${cpu.get(PROXY)!.toFixed(0)} us vs ${cpu.get(fastest)!.toFixed(0)} us (${ratio(PROXY).toFixed(2)}x its throughput)`,
+    },
+    {
+      name: `TTFB added by the proxy p99 <= 1 ms at ${rate} streams/s`,
+      met: ttfbAdded.p99 <= 1 && complete(proxyOpen),
+      detail: `${ttfbAdded.p99.toFixed(2)} ms (p50 ${ttfbAdded.p50.toFixed(2)} ms)${complete(proxyOpen) ? '' : '; some streams failed or were dropped'}`,
+    },
+  ]
+  console.log([...lines, '', ...goals.map(goalLine)].join('\n'))
+  saveResults(
+    'bench-stream',
+    {
+      tokens,
+      seconds,
+      rounds,
+      connections,
+      rate,
+      open_seconds: openSeconds,
+      fastest,
+      data_events: Object.fromEntries(events),
+      paired_cpu_us: paired.map((p) => Object.fromEntries(p)),
+      cpu_us: Object.fromEntries(cpu),
+      open,
+      goals,
+    },
+    values.out,
+  )
+}
+
+runBench(main)

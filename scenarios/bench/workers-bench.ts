@@ -1,0 +1,153 @@
+import { readFileSync } from 'node:fs'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { parseArgs } from 'node:util'
+import { AUTH, CHAT_REQUEST, PROXY_ENV, runBench, saveResults, startMock, startProxy } from './common.ts'
+import { type Measurement, measure, measureTogether, median } from './measure.ts'
+import { asTarget, type Target } from './references.ts'
+import { type Goal, goalLine, type ProcessCpu, pct, projectedSpeedup, table } from './report.ts'
+import { childPids, cpuMs, type Start } from './services.ts'
+
+// npm run bench:workers: the proxy with server.workers 2 against server.workers 1 (defaults
+// otherwise: logging on, cache off). On a 2-core machine the load generator and the mock need
+// CPU too, so two workers can never show 1.8x in req/s here; the figure is computed from CPU time
+// instead, which does not depend on who else runs:
+// - paired: both proxies loaded at once (closed loop, nothing pinned); CPU time per request of
+//   every process of each (the single process; the cluster's primary and each worker);
+// - projected speed-up: the cluster's throughput if each worker had a core of its own, limited by
+//   its busiest worker (connections are spread once, when they open) plus its share of the
+//   primary, relative to the single process on one core (report.ts projectedSpeedup);
+// - for information, each proxy loaded alone: req/s on the shared machine.
+
+const { values } = parseArgs({
+  options: {
+    workers: { type: 'string', default: '2' },
+    seconds: { type: 'string', default: '8' },
+    rounds: { type: 'string', default: '3' },
+    connections: { type: 'string', default: '64' },
+    out: { type: 'string' },
+  },
+})
+const workers = Number(values.workers)
+const seconds = Number(values.seconds)
+const rounds = Number(values.rounds)
+const connections = Number(values.connections)
+const body = JSON.stringify(CHAT_REQUEST)
+const PATH = '/v1/chat/completions'
+const LISTENING = /"msg":"llm proxy listening"/g
+
+async function main(start: Start): Promise<void> {
+  const mock = await startMock(start, { profile: 'zero' })
+  const single = await startProxy(start, { name: 'proxy, 1 worker', mockUrl: mock.url, env: PROXY_ENV })
+  const cluster = await startProxy(start, {
+    name: `proxy, ${workers} workers`,
+    mockUrl: mock.url,
+    config: { server: { host: '127.0.0.1', port: 0, workers } },
+    env: PROXY_ENV,
+  })
+  for (
+    let waited = 0;
+    (readFileSync(cluster.logFile, 'utf8').match(LISTENING) ?? []).length < workers;
+    waited++
+  ) {
+    if (waited > 300) throw new Error(`${cluster.name}: its workers did not all listen within 30 s`)
+    await sleep(100)
+  }
+  const targets = [asTarget(single.name, single, AUTH), asTarget(cluster.name, cluster, AUTH)]
+
+  // measureTogether reads each target's CPU before and after its run: keep each process's share.
+  const readings = new Map<number, number[][]>(targets.map((t) => [t.pid, []]))
+  const cpuOfTree = (pid: number) => {
+    const parts = [pid, ...childPids(pid).sort((a, b) => a - b)].map(cpuMs)
+    readings.get(pid)!.push(parts)
+    return parts.reduce((a, b) => a + b, 0)
+  }
+  await measureTogether(targets, { path: PATH, body, connections, seconds: 2, cpuMs: cpuOfTree })
+  const paired: { cpuUs: number[]; processes: ProcessCpu[] }[] = []
+  for (let round = 0; round < rounds; round++) {
+    for (const r of readings.values()) r.length = 0
+    const results = await measureTogether(targets, {
+      path: PATH,
+      body,
+      connections,
+      seconds,
+      cpuMs: cpuOfTree,
+    })
+    const processes = targets.map((t, i) => processCpu(readings.get(t.pid)!, results[i].requests))
+    paired.push({ cpuUs: results.map((r) => r.cpuUs), processes })
+    process.stderr.write(
+      `paired ${round + 1}/${rounds}: CPU per request ${results.map((r, i) => `${targets[i].name} ${r.cpuUs.toFixed(1)} us`).join(', ')}; speed-up ${projectedSpeedup(processes[0], processes[1]).toFixed(2)}\n`,
+    )
+  }
+  const alone = new Map<string, Measurement[]>(targets.map((t) => [t.name, []]))
+  for (let round = 0; round < rounds; round++) {
+    for (const t of round % 2 ? [...targets].reverse() : targets) alone.get(t.name)!.push(await run(t))
+  }
+  report(targets, paired, alone)
+}
+
+/** Per-process CPU of one run from the readings before and after it: [primary or single, ...workers]. */
+function processCpu([before, after]: number[][], requests: number): ProcessCpu {
+  if (before.length !== after.length) throw new Error('a worker was replaced during the run')
+  const used = after.map((ms, i) => ms - before[i])
+  return used.length === 1
+    ? { workersMs: used, primaryMs: 0, requests }
+    : { workersMs: used.slice(1), primaryMs: used[0], requests }
+}
+
+async function run(t: Target): Promise<Measurement> {
+  const m = await measure({ url: t.url, path: PATH, body, headers: t.headers, connections, seconds })
+  if (m.errors > 0 || m.non2xx > 0) throw new Error(`${t.name}: ${m.errors} errors, ${m.non2xx} non-2xx`)
+  return m
+}
+
+function report(
+  targets: Target[],
+  paired: { cpuUs: number[]; processes: ProcessCpu[] }[],
+  alone: Map<string, Measurement[]>,
+): void {
+  const speedup = median(paired.map((p) => projectedSpeedup(p.processes[0], p.processes[1])))
+  const shares = (i: number) => {
+    const last = paired.at(-1)!.processes[i]
+    const total = last.primaryMs + last.workersMs.reduce((a, b) => a + b, 0)
+    const parts = last.primaryMs ? [`primary ${pct(last.primaryMs / total)}`] : []
+    return [...parts, ...last.workersMs.map((ms, w) => `worker ${w + 1} ${pct(ms / total)}`)].join(', ')
+  }
+  const rps = targets.map((t) => median(alone.get(t.name)!.map((m) => m.rps)))
+  const goal: Goal = {
+    name: `${workers} workers >= 1.8x the throughput of 1 (projected from CPU per request, a core per worker)`,
+    met: speedup >= 1.8,
+    detail: `${speedup.toFixed(2)}x`,
+  }
+  console.log(
+    [
+      `workers: ${rounds} rounds x ${seconds} s, ${connections} connections each, non-streaming chat, zero-latency mock; nothing pinned`,
+      '',
+      table(
+        [
+          'proxy',
+          'CPU us/req, all processes (paired)',
+          'CPU split (last round)',
+          'req/s alone, shared machine',
+        ],
+        targets.map((t, i) => [
+          t.name,
+          median(paired.map((p) => p.cpuUs[i])).toFixed(1),
+          shares(i),
+          rps[i].toFixed(0),
+        ]),
+      ),
+      '',
+      `projected speed-up on a core per worker: ${speedup.toFixed(2)}x (rounds: ${paired.map((p) => projectedSpeedup(p.processes[0], p.processes[1]).toFixed(2)).join(', ')})`,
+      `measured req/s ratio with generator and mock on the same 2 cores: ${(rps[1] / rps[0]).toFixed(2)}x`,
+      '',
+      goalLine(goal),
+    ].join('\n'),
+  )
+  saveResults(
+    'bench-workers',
+    { workers, seconds, rounds, connections, paired, alone: Object.fromEntries(alone), speedup, goal },
+    values.out,
+  )
+}
+
+runBench(main)

@@ -1,0 +1,105 @@
+import { describe, expect, it } from 'vitest'
+import type { OpenResult } from '../bench/open-loop.ts'
+import {
+  added,
+  complete,
+  goalLine,
+  lowest,
+  openTable,
+  projectedSpeedup,
+  table,
+  throughputRatio,
+  trend,
+} from '../bench/report.ts'
+
+describe('benchmark verdicts', () => {
+  it('names the fastest reference: the lowest CPU per request', () => {
+    const cpu = new Map([
+      ['fastify + undici 7', 45],
+      ['fastify + undici 8', 60],
+      ['node:http dispatch', 38],
+    ])
+    expect(lowest(cpu)).toBe('node:http dispatch')
+    expect(() => lowest(new Map())).toThrow()
+  })
+
+  it('reads the throughput ratio on equal CPU as the median of the per-round ratios', () => {
+    const rounds = [
+      new Map([
+        ['ref', 40],
+        ['proxy', 50],
+      ]),
+      new Map([
+        ['ref', 44],
+        ['proxy', 40],
+      ]),
+      new Map([
+        ['ref', 30],
+        ['proxy', 60],
+      ]),
+    ]
+    // per round: 0.8, 1.1, 0.5 -> median 0.8
+    expect(throughputRatio(rounds, 'proxy', 'ref')).toBeCloseTo(0.8)
+  })
+
+  it('subtracts percentiles one by one for the latency added', () => {
+    expect(added({ p50: 2.5, p99: 9 }, { p50: 2, p99: 10 })).toEqual({ p50: 0.5, p99: -1 })
+  })
+
+  it('gives start, peak, end and the least-squares slope per minute', () => {
+    // 2 MB a minute, sampled every 30 s, with a peak in the middle
+    const samples = [0, 30, 60, 90, 120].map((seconds) => ({ seconds, value: 100 + seconds / 30 }))
+    samples[2] = { seconds: 60, value: 150 }
+    const t = trend(samples)
+    expect([t.start, t.peak, t.end]).toEqual([100, 150, 104])
+    expect(trend(samples.filter((s) => s.seconds !== 60)).perMinute).toBeCloseTo(2)
+    expect(trend([])).toEqual({ start: 0, peak: 0, end: 0, perMinute: 0 })
+  })
+
+  it('projects two workers from their CPU time: twice one process when balanced and as cheap', () => {
+    const single = { workersMs: [1000], primaryMs: 0, requests: 10_000 }
+    expect(projectedSpeedup(single, { workersMs: [1000, 1000], primaryMs: 0, requests: 20_000 })).toBeCloseTo(
+      2,
+    )
+    // the busiest worker limits the cluster: 60/40 split
+    expect(projectedSpeedup(single, { workersMs: [1200, 800], primaryMs: 0, requests: 20_000 })).toBeCloseTo(
+      20_000 / 1200 / 10,
+    )
+    // the primary's CPU is shared out over the workers
+    expect(
+      projectedSpeedup(single, { workersMs: [1000, 1000], primaryMs: 200, requests: 20_000 }),
+    ).toBeCloseTo(20_000 / 1100 / 10)
+  })
+
+  it('prints a goal as MET, MISSED or NOT JUDGED', () => {
+    expect(goalLine({ name: 'p99 <= 1 ms', met: true, detail: '0.4 ms' })).toBe(
+      'goal: p99 <= 1 ms: 0.4 ms: MET',
+    )
+    expect(goalLine({ name: 'x', met: false, detail: 'y' })).toMatch(/MISSED$/)
+    expect(goalLine({ name: 'x', met: true, detail: 'y', judged: false })).toMatch(/NOT JUDGED$/)
+  })
+
+  it('renders Markdown tables with fixed decimals', () => {
+    expect(table(['a', 'b'], [['x', 1.234]], 1)).toBe('| a | b |\n|---|---|\n| x | 1.2 |')
+  })
+
+  it('tables open-model results against the first target and tells a complete run', () => {
+    const result = (name: string, p50: number, p99: number, extra: Partial<OpenResult> = {}): OpenResult => ({
+      name,
+      sent: 100,
+      ok: 100,
+      dropped: 0,
+      failures: {},
+      latency: { p50, p90: p50, p99, max: p99 },
+      ttfb: { p50, p90: p50, p99, max: p99 },
+      sendLag: { p50: 0, p90: 0, p99: 0.1, max: 0.2 },
+      ...extra,
+    })
+    const direct = result('direct', 1, 2)
+    const proxy = result('proxy', 1.3, 2.8, { ok: 98, failures: { http_503: 2 } })
+    const rows = openTable([direct, proxy], 'latency').split('\n')
+    expect(rows[3]).toBe('| proxy | 100 | 98 | 0 | http_503 2 | 1.30 | 1.30 | 2.80 | 0.30 | 0.80 | 0.10 |')
+    expect(complete(direct)).toBe(true)
+    expect(complete(proxy)).toBe(false)
+  })
+})
