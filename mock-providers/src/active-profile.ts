@@ -1,6 +1,7 @@
 import { CompletionCache } from './content.ts'
 import { isConstant } from './distribution.ts'
 import type { AnthropicModel, OpenAIModel, Profile } from './profile-schema.ts'
+import type { ToolCall } from './tool-call.ts'
 
 /** A profile prepared for the request path: model lookups by id, constant latencies detected once. */
 export interface ActiveProfile {
@@ -15,6 +16,8 @@ export interface ActiveProfile {
   readonly completions: CompletionCache
   /** Rendered answer tails by validated request (requests come from the parse cache, so identity is stable). */
   readonly completionTails: Map<object, string>
+  /** Calls of forced tools by validated request, kept like the tails. */
+  readonly toolCalls: Map<object, ToolCall>
   /** Model ids as JSON strings, for the response templates. */
   readonly modelJson: ReadonlyMap<string, string>
 }
@@ -34,6 +37,7 @@ export function activateProfile(profile: Profile): ActiveProfile {
     constantItl: isConstant(itl) ? (itl.value ?? 0) : null,
     faultCount: profile.faults.length,
     completionTails: new Map(),
+    toolCalls: new Map(),
     completions: new CompletionCache(profile.completion.min_tokens, profile.completion.max_tokens),
     modelJson: new Map(
       [...profile.models.openai, ...profile.models.anthropic].map((m) => [m.id, JSON.stringify(m.id)]),

@@ -9,7 +9,13 @@ const MODEL_CREATED_AT = '2025-01-01T00:00:00Z'
 const MESSAGE_STOP = 'event: message_stop\ndata: {"type":"message_stop"}\n\n'
 
 function stopReason(view: GenerationView): string {
+  const call = view.toolCall
+  if (call !== null) return call.truncated ? 'max_tokens' : 'tool_use'
   return view.completion.truncated ? 'max_tokens' : 'end_turn'
+}
+
+function outputTokens(view: GenerationView): number {
+  return view.toolCall?.tokens ?? view.completion.pieces.length
 }
 
 function route(method: string, path: string): RouteName | null {
@@ -58,38 +64,60 @@ function usageJson(input: number, output: number): string {
   return `{"input_tokens":${input},"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":${output},"service_tier":"standard"}`
 }
 
+/** The head ends with what varies per request: the message id, and a tool call's id. */
 function completionHead(view: GenerationView): string {
-  return `{"id":"msg_${view.id}",`
-}
-
-function completionTail(view: GenerationView): string {
+  if (view.toolCall === null) return `{"id":"msg_${view.id}",`
   return (
-    `"type":"message","role":"assistant","model":${view.modelJson},` +
-    `"content":[{"type":"text","text":"${view.completion.text}"}],` +
-    `"stop_reason":"${stopReason(view)}","stop_sequence":null,"usage":${usageJson(view.promptTokens, view.completion.pieces.length)}}`
+    `{"id":"msg_${view.id}","type":"message","role":"assistant","model":${view.modelJson},` +
+    `"content":[{"type":"tool_use","id":"toolu_${view.id}",`
   )
 }
 
-/** message_start, content_block_start, ping, one text_delta per token, content_block_stop, message_delta, message_stop. */
+function completionTail(view: GenerationView): string {
+  const call = view.toolCall
+  const content =
+    call === null
+      ? `"type":"message","role":"assistant","model":${view.modelJson},"content":[{"type":"text","text":"${view.completion.text}"}],`
+      : `"name":${call.nameJson},"input":${call.input}}],`
+  return (
+    `${content}"stop_reason":"${stopReason(view)}","stop_sequence":null,` +
+    `"usage":${usageJson(view.promptTokens, outputTokens(view))}}`
+  )
+}
+
+/**
+ * message_start, content_block_start, ping, one text_delta per token (a tool call: one
+ * input_json_delta per arguments piece), content_block_stop, message_delta, message_stop.
+ */
 function streamEvents(view: GenerationView): string[] {
+  const call = view.toolCall
   const pieces = view.completion.pieces
-  const events = new Array<string>(pieces.length + 6)
+  const events = new Array<string>((call === null ? pieces.length : call.piecesJson.length) + 6)
   let n = 0
   events[n++] =
     `event: message_start\ndata: {"type":"message_start","message":{"id":"msg_${view.id}","type":"message","role":"assistant",` +
     `"model":${view.modelJson},"content":[],"stop_reason":null,"stop_sequence":null,"usage":${usageJson(view.promptTokens, 1)}}}\n\n`
   events[n++] =
-    'event: content_block_start\ndata: {"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}\n\n'
+    call === null
+      ? 'event: content_block_start\ndata: {"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}\n\n'
+      : `event: content_block_start\ndata: {"type":"content_block_start","index":0,"content_block":{"type":"tool_use","id":"toolu_${view.id}","name":${call.nameJson},"input":{}}}\n\n`
   events[n++] = 'event: ping\ndata: {"type":"ping"}\n\n'
-  // Vocabulary pieces are plain ASCII words (test/content.test.ts), so they need no JSON escaping.
-  for (let i = 0; i < pieces.length; i++) {
-    events[n++] =
-      `event: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"${pieces[i]}"}}\n\n`
+  if (call === null) {
+    // Vocabulary pieces are plain ASCII words (test/content.test.ts), so they need no JSON escaping.
+    for (let i = 0; i < pieces.length; i++) {
+      events[n++] =
+        `event: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"${pieces[i]}"}}\n\n`
+    }
+  } else {
+    for (const piece of call.piecesJson) {
+      events[n++] =
+        `event: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":${piece}}}\n\n`
+    }
   }
   events[n++] = 'event: content_block_stop\ndata: {"type":"content_block_stop","index":0}\n\n'
   events[n++] =
     `event: message_delta\ndata: {"type":"message_delta","delta":{"stop_reason":"${stopReason(view)}","stop_sequence":null},` +
-    `"usage":{"output_tokens":${pieces.length}}}\n\n`
+    `"usage":{"output_tokens":${outputTokens(view)}}}\n\n`
   events[n++] = MESSAGE_STOP
   return events
 }
@@ -130,6 +158,7 @@ function modelsBody(models: ModelsView, request: ModelsRequest): string {
 export const anthropicWire: Wire = {
   name: 'anthropic',
   streamLead: 3,
+  toolStreamLead: 3,
   route,
   apiKey,
   parse,

@@ -1,3 +1,4 @@
+import { xorshift32 } from './random.ts'
 import { FINAL_PIECE, SPACED_WORDS, STARTERS } from './vocabulary.ts'
 
 /** A generated answer: its one-token pieces, their text, and whether max_tokens cut it short. */
@@ -6,15 +7,6 @@ export interface Completion {
   /** The pieces joined; plain ASCII words, so it needs no JSON escaping. */
   readonly text: string
   readonly truncated: boolean
-}
-
-/** xorshift32 step: content is derived from the request hash alone, not from the mock's dice. */
-function step(state: number): number {
-  let x = state | 0 || 0x9e3779b9
-  x ^= x << 13
-  x ^= x >>> 17
-  x ^= x << 5
-  return x >>> 0
 }
 
 /**
@@ -32,13 +24,13 @@ export function generateCompletion(
 }
 
 function naturalCompletion(contentSeed: number, minTokens: number, maxTokens: number): Completion {
-  let state = step(contentSeed ^ 0x5bd1e995)
+  let state = xorshift32(contentSeed ^ 0x5bd1e995)
   const natural = minTokens + (state % (maxTokens - minTokens + 1))
   const pieces = new Array<string>(natural)
-  state = step(state)
+  state = xorshift32(state)
   pieces[0] = STARTERS[state % STARTERS.length]
   for (let i = 1; i < natural; i++) {
-    state = step(state)
+    state = xorshift32(state)
     pieces[i] = i === natural - 1 ? FINAL_PIECE : SPACED_WORDS[state % SPACED_WORDS.length]
   }
   return { pieces, text: pieces.join(''), truncated: false }

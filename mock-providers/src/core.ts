@@ -8,6 +8,7 @@ import { JSON_HEADERS, type ResponsePlan, SSE_HEADERS } from './plan.ts'
 import type { Fault, RouteName } from './profile-schema.ts'
 import { hashNumber, hashString, type Random } from './random.ts'
 import type { TokenCounter } from './tokens.ts'
+import { createToolCall, type ToolCall, type ToolSpec } from './tool-call.ts'
 import type {
   EmbeddingsRequest,
   GenerationRequest,
@@ -157,7 +158,8 @@ function requestId(ctx: PlanContext): string {
   return `mock${(ctx.seed >>> 0).toString(36)}x${ctx.requestIndex.toString(36)}`
 }
 
-const MAX_TAILS = 4096
+/** Bound of the per-profile maps of rendered tails and tool calls. */
+const MAX_REMEMBERED = 4096
 
 /** The cached tail of a non-streaming answer for a request seen before (same body, same profile). */
 function completionTail(ctx: PlanContext, request: GenerationRequest, view: GenerationView): string {
@@ -165,15 +167,58 @@ function completionTail(ctx: PlanContext, request: GenerationRequest, view: Gene
   let tail = tails.get(request)
   if (tail === undefined) {
     tail = ctx.wire.completionTail(view)
-    if (tails.size >= MAX_TAILS) tails.clear()
+    if (tails.size >= MAX_REMEMBERED) tails.clear()
     tails.set(request, tail)
   }
   return tail
 }
 
+/** The call of a forced tool, remembered like tails (the request objects come from the parse cache). */
+function toolCallFor(ctx: PlanContext, request: GenerationRequest, tool: ToolSpec): ToolCall {
+  const calls = ctx.active.toolCalls
+  let call = calls.get(request)
+  if (call === undefined) {
+    call = createToolCall(tool, hashNumber(ctx.seed, request.contentHash), request.maxTokens)
+    if (calls.size >= MAX_REMEMBERED) calls.clear()
+    calls.set(request, call)
+  }
+  return call
+}
+
+/** `total` plus the time `tokens` more tokens take to generate: that many inter-token latencies. */
+function plusItl(ctx: PlanContext, total: number, tokens: number): number {
+  const { constantItl } = ctx.active
+  if (constantItl !== null) return total + constantItl * tokens
+  let sum = total
+  for (let i = 0; i < tokens; i++) sum += sample(ctx.active.profile.latency.itl, ctx.random)
+  return sum
+}
+
+/**
+ * Waits of a stream's events: the TTFT before the first, then one ITL per token. A text stream
+ * sends a token an event; a tool call's pieces carry several tokens each and wait for all of them.
+ */
+function streamDelays(ctx: PlanContext, events: number, ttft: number, view: GenerationView): number[] {
+  const delays = new Array<number>(events).fill(0)
+  delays[0] = ttft
+  const call = view.toolCall
+  if (call === null) {
+    const lead = ctx.wire.streamLead
+    for (let i = 1; i < view.completion.pieces.length; i++) delays[lead + i] = plusItl(ctx, 0, 1)
+  } else {
+    const lead = ctx.wire.toolStreamLead
+    // The first piece's first token is the one the TTFT covers.
+    for (let i = 0; i < call.pieceTokens.length; i++) {
+      delays[lead + i] = plusItl(ctx, 0, call.pieceTokens[i] - (i === 0 ? 1 : 0))
+    }
+  }
+  return delays
+}
+
 function generationPlan(request: GenerationRequest, ctx: PlanContext): ResponsePlan {
   const { profile, constantItl } = ctx.active
   const completion = ctx.active.completions.get(hashNumber(ctx.seed, request.contentHash), request.maxTokens)
+  const toolCall = request.forcedTool === null ? null : toolCallFor(ctx, request, request.forcedTool)
   const view: GenerationView = {
     id: requestId(ctx),
     created: Math.floor(ctx.epochMs / 1000),
@@ -181,30 +226,22 @@ function generationPlan(request: GenerationRequest, ctx: PlanContext): ResponseP
     modelJson: ctx.active.modelJson.get(request.model) ?? JSON.stringify(request.model),
     promptTokens: request.promptTokens,
     completion,
+    toolCall,
     includeUsage: request.includeUsage,
   }
   const latency = profile.latency
   const ttft = sample(latency.ttft, ctx.random) + request.promptTokens * latency.prefill_per_token
-  const tokens = completion.pieces.length
+  const tokens = toolCall === null ? completion.pieces.length : toolCall.tokens
   let plan: ResponsePlan
   if (!request.stream) {
-    let total = ttft
-    if (constantItl !== null) total += constantItl * (tokens - 1)
-    else for (let i = 1; i < tokens; i++) total += sample(latency.itl, ctx.random)
     plan = basePlan(request.route, 200, JSON_HEADERS, ctx.wire.completionHead(view))
     plan.chunks.push(completionTail(ctx, request, view))
-    plan.headersDelayMs = total
+    plan.headersDelayMs = plusItl(ctx, ttft, tokens - 1)
   } else {
     plan = basePlan(request.route, 200, SSE_HEADERS, '')
     plan.chunks = ctx.wire.streamEvents(view)
     plan.stream = true
-    if (ttft > 0 || constantItl !== 0) {
-      const delays = new Array<number>(plan.chunks.length).fill(0)
-      delays[0] = ttft
-      const lead = ctx.wire.streamLead
-      for (let i = 1; i < tokens; i++) delays[lead + i] = constantItl ?? sample(latency.itl, ctx.random)
-      plan.delays = delays
-    }
+    if (ttft > 0 || constantItl !== 0) plan.delays = streamDelays(ctx, plan.chunks.length, ttft, view)
   }
   plan.limited = true
   plan.promptTokens = request.promptTokens

@@ -9,6 +9,7 @@ import {
 } from './json-body.ts'
 import { hashString } from './random.ts'
 import { MESSAGE_OVERHEAD, REPLY_PRIMING, type TokenCounter } from './tokens.ts'
+import type { ToolSpec } from './tool-call.ts'
 import type { EmbeddingsRequest, GenerationRequest } from './wire.ts'
 
 const ROLES = new Set(['system', 'developer', 'user', 'assistant', 'tool', 'function'])
@@ -60,6 +61,71 @@ function parseMaxTokens(json: JsonObject): number | null | MockError {
     return value
   }
   return null
+}
+
+function toolChoiceError(message: string): MockError {
+  return mockError(400, `Invalid value for 'tool_choice': ${message}`, 'tool_choice')
+}
+
+/** The function tools of `tools`, checked as far as the mock reads them (other tool types are ignored). */
+function parseFunctions(tools: unknown): ToolSpec[] | MockError {
+  if (!Array.isArray(tools)) return invalidType('tools', 'an array', tools)
+  const functions: ToolSpec[] = []
+  for (let i = 0; i < tools.length; i++) {
+    const tool = tools[i]
+    if (!isObject(tool)) return invalidType(`tools[${i}]`, 'an object', tool)
+    if (tool.type !== 'function') continue
+    const fn = tool.function
+    if (fn === undefined) return missing(`tools[${i}].function`)
+    if (!isObject(fn)) return invalidType(`tools[${i}].function`, 'an object', fn)
+    if (fn.name === undefined) return missing(`tools[${i}].function.name`)
+    if (typeof fn.name !== 'string') return invalidType(`tools[${i}].function.name`, 'a string', fn.name)
+    functions.push({ name: fn.name, schema: fn.parameters })
+  }
+  return functions
+}
+
+/**
+ * The tool `tool_choice` forces: 'required' (the first function) or {type: 'function', function:
+ * {name}}. null for 'auto', 'none', no tool_choice, and the choices the mock does not force
+ * (allowed_tools, custom): the answer is text then.
+ */
+function parseForcedTool(json: JsonObject): ToolSpec | null | MockError {
+  const choice = json.tool_choice ?? null
+  if (json.tools === undefined || json.tools === null) {
+    return choice === null
+      ? null
+      : toolChoiceError("'tool_choice' is only allowed when 'tools' are specified.")
+  }
+  const functions = parseFunctions(json.tools)
+  if (!Array.isArray(functions)) return functions
+  if (choice === null || choice === 'auto' || choice === 'none') return null
+  if (choice === 'required') {
+    return functions[0] ?? toolChoiceError("'required' needs at least one function in 'tools'.")
+  }
+  if (typeof choice === 'string') {
+    return mockError(
+      400,
+      `Invalid value: '${choice}'. Supported values are: 'none', 'auto', and 'required'.`,
+      'tool_choice',
+      'invalid_value',
+    )
+  }
+  if (!isObject(choice)) return invalidType('tool_choice', 'a string or an object', choice)
+  if (choice.type !== 'function') return null
+  const fn = choice.function
+  if (fn === undefined) return missing('tool_choice.function')
+  if (!isObject(fn)) return invalidType('tool_choice.function', 'an object', fn)
+  if (typeof fn.name !== 'string') {
+    return fn.name === undefined
+      ? missing('tool_choice.function.name')
+      : invalidType('tool_choice.function.name', 'a string', fn.name)
+  }
+  const name = fn.name
+  return (
+    functions.find((f) => f.name === name) ??
+    toolChoiceError(`function '${name}' is not one of the functions in 'tools'.`)
+  )
 }
 
 /** POST /v1/chat/completions body -> request, or the error OpenAI would answer. */
@@ -118,6 +184,8 @@ export function parseChat(body: string, tokens: TokenCounter): GenerationRequest
   }
   const maxTokens = parseMaxTokens(json)
   if (maxTokens !== null && typeof maxTokens !== 'number') return maxTokens
+  const forcedTool = parseForcedTool(json)
+  if (isMockError(forcedTool)) return forcedTool
   return {
     kind: 'generation',
     route: 'chat',
@@ -127,6 +195,7 @@ export function parseChat(body: string, tokens: TokenCounter): GenerationRequest
     maxTokens,
     promptTokens,
     contentHash,
+    forcedTool,
   }
 }
 

@@ -25,7 +25,13 @@ function usageJson(prompt: number, completion: number): string {
 }
 
 function finishReason(view: GenerationView): string {
+  const call = view.toolCall
+  if (call !== null) return call.truncated ? 'length' : 'tool_calls'
   return view.completion.truncated ? 'length' : 'stop'
+}
+
+function completionTokens(view: GenerationView): number {
+  return view.toolCall?.tokens ?? view.completion.pieces.length
 }
 
 function route(method: string, path: string): RouteName | null {
@@ -67,36 +73,63 @@ function errorBody(error: MockError): string {
   })
 }
 
+/** The head ends with what varies per request: the id, created, and a tool call's id. */
 function completionHead(view: GenerationView): string {
-  return `{"id":"chatcmpl-${view.id}","object":"chat.completion","created":${view.created},`
-}
-
-function completionTail(view: GenerationView): string {
+  const head = `{"id":"chatcmpl-${view.id}","object":"chat.completion","created":${view.created},`
+  if (view.toolCall === null) return head
   return (
-    `"model":${view.modelJson},"system_fingerprint":"${FINGERPRINT}","choices":[{"index":0,"message":{"role":"assistant","content":"${view.completion.text}",` +
-    `"refusal":null,"annotations":[]},"logprobs":null,"finish_reason":"${finishReason(view)}"}],` +
-    `"usage":${usageJson(view.promptTokens, view.completion.pieces.length)},"service_tier":"default"}`
+    `${head}"model":${view.modelJson},"system_fingerprint":"${FINGERPRINT}","choices":[{"index":0,"message":` +
+    `{"role":"assistant","content":null,"tool_calls":[{"id":"call_${view.id}",`
   )
 }
 
-/** role chunk, one chunk per token, the finish_reason chunk, the usage chunk if asked, [DONE]. */
+function completionTail(view: GenerationView): string {
+  const call = view.toolCall
+  const message =
+    call === null
+      ? `"model":${view.modelJson},"system_fingerprint":"${FINGERPRINT}","choices":[{"index":0,"message":{"role":"assistant","content":"${view.completion.text}",`
+      : `"type":"function","function":{"name":${call.nameJson},"arguments":${call.argumentsJson}}}],`
+  return (
+    `${message}"refusal":null,"annotations":[]},"logprobs":null,"finish_reason":"${finishReason(view)}"}],` +
+    `"usage":${usageJson(view.promptTokens, completionTokens(view))},"service_tier":"default"}`
+  )
+}
+
+/**
+ * role chunk, one chunk per token (a tool call: its id and name, then one chunk per arguments
+ * piece), the finish_reason chunk, the usage chunk if asked, [DONE].
+ */
 function streamEvents(view: GenerationView): string[] {
+  const call = view.toolCall
   const pieces = view.completion.pieces
   const head =
     `data: {"id":"chatcmpl-${view.id}","object":"chat.completion.chunk","created":${view.created},` +
     `"model":${view.modelJson},"system_fingerprint":"${FINGERPRINT}","choices":[`
   const tail = view.includeUsage ? '],"usage":null}\n\n' : ']}\n\n'
-  const events = new Array<string>(pieces.length + (view.includeUsage ? 4 : 3))
+  const body = call === null ? pieces.length : call.piecesJson.length + 1
+  const events = new Array<string>(body + (view.includeUsage ? 4 : 3))
   let n = 0
   events[n++] =
-    `${head}{"index":0,"delta":{"role":"assistant","content":"","refusal":null},"logprobs":null,"finish_reason":null}${tail}`
-  // Vocabulary pieces are plain ASCII words (test/content.test.ts), so they need no JSON escaping.
-  for (let i = 0; i < pieces.length; i++) {
+    `${head}{"index":0,"delta":{"role":"assistant","content":${call === null ? '""' : 'null'},"refusal":null},"logprobs":null,"finish_reason":null}${tail}`
+  if (call === null) {
+    // Vocabulary pieces are plain ASCII words (test/content.test.ts), so they need no JSON escaping.
+    for (let i = 0; i < pieces.length; i++) {
+      events[n++] =
+        `${head}{"index":0,"delta":{"content":"${pieces[i]}"},"logprobs":null,"finish_reason":null}${tail}`
+    }
+  } else {
     events[n++] =
-      `${head}{"index":0,"delta":{"content":"${pieces[i]}"},"logprobs":null,"finish_reason":null}${tail}`
+      `${head}{"index":0,"delta":{"tool_calls":[{"index":0,"id":"call_${view.id}","type":"function",` +
+      `"function":{"name":${call.nameJson},"arguments":""}}]},"logprobs":null,"finish_reason":null}${tail}`
+    for (const piece of call.piecesJson) {
+      events[n++] =
+        `${head}{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":${piece}}}]},"logprobs":null,"finish_reason":null}${tail}`
+    }
   }
   events[n++] = `${head}{"index":0,"delta":{},"logprobs":null,"finish_reason":"${finishReason(view)}"}${tail}`
-  if (view.includeUsage) events[n++] = `${head}],"usage":${usageJson(view.promptTokens, pieces.length)}}\n\n`
+  if (view.includeUsage) {
+    events[n++] = `${head}],"usage":${usageJson(view.promptTokens, completionTokens(view))}}\n\n`
+  }
   events[n++] = DONE
   return events
 }
@@ -138,6 +171,7 @@ function embeddingsBody(request: EmbeddingsRequest, vectors: Float32Array[]): st
 export const openaiWire: Wire = {
   name: 'openai',
   streamLead: 1,
+  toolStreamLead: 2,
   route,
   apiKey,
   parse,

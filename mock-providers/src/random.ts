@@ -40,3 +40,12 @@ export function hashNumber(value: number, hash = 2166136261): number {
   h = Math.imul(h, FNV_PRIME)
   return (h ^ (h >>> 15)) >>> 0
 }
+
+/** xorshift32 step: content (text, tool arguments) derives from the request hash alone, not from the mock's dice. */
+export function xorshift32(state: number): number {
+  let x = state | 0 || 0x9e3779b9
+  x ^= x << 13
+  x ^= x >>> 17
+  x ^= x << 5
+  return x >>> 0
+}

@@ -2,6 +2,7 @@ import type { Completion } from './content.ts'
 import type { MockError } from './errors.ts'
 import type { AnthropicModel, OpenAIModel, RouteName } from './profile-schema.ts'
 import type { TokenCounter } from './tokens.ts'
+import type { ToolCall, ToolSpec } from './tool-call.ts'
 
 export type WireName = 'openai' | 'anthropic'
 
@@ -18,6 +19,8 @@ export interface GenerationRequest {
   promptTokens: number
   /** Hash of the model and prompt text; the core mixes in the seed. */
   contentHash: number
+  /** The tool tool_choice forces the model to call; null: a text answer (the mock never picks a tool itself). */
+  forcedTool: ToolSpec | null
 }
 
 export interface EmbeddingsRequest {
@@ -51,6 +54,8 @@ export interface GenerationView {
   modelJson: string
   promptTokens: number
   completion: Completion
+  /** Set when the request forces a tool: the answer is this call instead of the completion's text. */
+  toolCall: ToolCall | null
   includeUsage: boolean
 }
 
@@ -64,6 +69,8 @@ export interface Wire {
   readonly name: WireName
   /** Events a stream sends before its first token (role chunk; message_start, content_block_start, ping). */
   readonly streamLead: number
+  /** Events a tool-call stream sends before its first arguments piece. */
+  readonly toolStreamLead: number
   route(method: string, path: string): RouteName | null
   /** The API key the client sent, if any, in this provider's header. */
   apiKey(headers: HeaderBag): string | undefined

@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest'
 import { activateProfile } from '../src/active-profile.ts'
 import type { IncomingCall } from '../src/core.ts'
-import { loadProfile, type Profile, parseProfile, planResponse, type ResponsePlan } from '../src/index.ts'
+import {
+  loadProfile,
+  type Profile,
+  parseProfile,
+  planResponse,
+  type ResponsePlan,
+  type WireName,
+} from '../src/index.ts'
 import { MockService } from '../src/mock-service.ts'
 import { openaiWire } from '../src/openai-wire.ts'
 import { ParseCache } from '../src/parse-cache.ts'
@@ -124,5 +131,60 @@ describe('seeded randomness', () => {
     })
     const call = chat('same prompt', true)
     expect(planResponse(call, make())).toEqual(planResponse(call, make()))
+  })
+})
+
+/** A request that forces a call of a tool with a few typed properties, on either wire. */
+function forcedToolCall(wire: WireName, stream: boolean): IncomingCall {
+  const schema = {
+    type: 'object',
+    properties: { city: { type: 'string' }, days: { type: 'integer' }, tags: { type: 'array', items: {} } },
+  }
+  const messages = [{ role: 'user', content: 'Weather in Paris?' }]
+  const body =
+    wire === 'openai'
+      ? {
+          model: 'gpt-4o-mini',
+          stream,
+          messages,
+          tools: [{ type: 'function', function: { name: 'get_forecast', parameters: schema } }],
+          tool_choice: 'required',
+        }
+      : {
+          model: 'claude-3-5-haiku-latest',
+          max_tokens: 256,
+          stream,
+          messages,
+          tools: [{ name: 'get_forecast', input_schema: schema }],
+          tool_choice: { type: 'any' },
+        }
+  const path = wire === 'openai' ? '/v1/chat/completions' : '/v1/messages'
+  return { method: 'POST', path, query: '', headers: {}, body: JSON.stringify(body) }
+}
+
+function service(wire: WireName, seed: number, profile: Profile = loadProfile('zero')): MockService {
+  const time = new FakeTime()
+  return new MockService({ wire, profile, seed, clock: time, timers: time })
+}
+
+describe('seeded tool calls', () => {
+  it('the same seed and request give the same call on both wires; another seed another one', () => {
+    for (const wire of ['openai', 'anthropic'] as const) {
+      const answer = (seed: number) => service(wire, seed).plan(forcedToolCall(wire, false)).chunks.join('')
+      expect(answer(42)).toBe(answer(42))
+      expect(answer(43)).not.toBe(answer(42))
+    }
+  })
+
+  it('a tool-call stream waits the TTFT, then one ITL per token, as long as the answer without streaming', () => {
+    const profile = parseProfile({ name: 'paced', latency: { ttft: 100, itl: 10 } })
+    for (const wire of ['openai', 'anthropic'] as const) {
+      const whole = service(wire, 1, profile).plan(forcedToolCall(wire, false))
+      const streamed = service(wire, 1, profile).plan(forcedToolCall(wire, true))
+      expect(whole.headersDelayMs).toBe(100 + (whole.completionTokens - 1) * 10)
+      expect(streamed.completionTokens).toBe(whole.completionTokens)
+      expect(streamed.delays?.[0]).toBe(100)
+      expect(streamed.delays?.reduce((a, b) => a + b, 0)).toBe(whole.headersDelayMs)
+    }
   })
 })

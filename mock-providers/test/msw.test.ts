@@ -87,6 +87,42 @@ describe('msw handlers (in-process adapter)', () => {
     expect(await viaMsw.text()).toBe(await viaNode.text())
   })
 
+  it('stream a forced tool call exactly as the node:http server does', async () => {
+    const body = JSON.stringify({
+      ...MESSAGES,
+      stream: true,
+      tools: [
+        { name: 'lookup', input_schema: { type: 'object', properties: { query: { type: 'string' } } } },
+      ],
+      tool_choice: { type: 'any' },
+    })
+    const time = new FakeTime()
+    const msw = createMswHandlers({
+      wire: 'anthropic',
+      profile: 'baseline',
+      seed: 3,
+      clock: time,
+      timers: time,
+    })
+    const server = listen(msw)
+    const viaMsw = await (
+      await fetch('https://api.anthropic.com/v1/messages', { method: 'POST', body })
+    ).text()
+    server.close()
+    const nodeTime = new FakeTime() // a stream's waits are checked against the clock: one FakeTime for both
+    const node = await startMockServer({
+      wire: 'anthropic',
+      profile: 'baseline',
+      seed: 3,
+      clock: nodeTime,
+      timers: nodeTime,
+    })
+    later(() => node.close())
+    const viaNode = await (await fetch(`${node.url}/v1/messages`, { method: 'POST', body })).text()
+    expect(viaMsw).toContain('"type":"input_json_delta"')
+    expect(viaMsw).toBe(viaNode)
+  })
+
   it('serve the OpenAI SDK through setupServer, streaming included, and the control API', async () => {
     const msw = createMswHandlers({ wire: 'openai', profile: 'zero' })
     listen(msw)
