@@ -38,6 +38,8 @@ export interface AppDeps {
   readonly random?: Random
   /** A pino logger; by default one writing JSON to stdout at the configured level. */
   readonly logger?: Logger
+  /** The logger of the one line per request (default: `logger`). */
+  readonly requestLogger?: Logger
   readonly observers?: readonly Observer[]
   readonly lookup?: LookupFunction
   /** Caches the memory manager may shrink under pressure (the cache module adds its own). */
@@ -68,24 +70,29 @@ export const LOG_REDACT = [
 ]
 
 /**
- * The process's logger: JSON lines on stdout, written asynchronously (a line waits for the write
+ * The process's loggers: JSON lines on stdout, written asynchronously (a line waits for the write
  * in flight, so under load lines leave in batches instead of one system call each), flushed
  * synchronously when the process exits, so the last lines before an exit are never lost.
+ * `logger` redacts secrets wherever they appear; `requestLogger` writes the one line per request,
+ * whose fields the log observer picks (never a header, a key or a body), so it skips redaction.
  */
-export function createLogger(config: Config): Logger {
+export function createLoggers(config: Config): { logger: Logger; requestLogger: Logger } {
   const destination = pino.destination({ dest: 1, sync: false })
   process.once('exit', () => destination.flushSync())
-  return pino(
-    { level: config.logging.level, redact: { paths: LOG_REDACT, censor: '[redacted]' } },
-    destination,
-  )
+  const level = config.logging.level
+  return {
+    logger: pino({ level, redact: { paths: LOG_REDACT, censor: '[redacted]' } }, destination),
+    requestLogger: pino({ level }, destination),
+  }
 }
 
 /** Builds the proxy: a fastify instance with every route, not yet listening. */
 export async function buildApp(config: Config, deps: AppDeps = {}): Promise<FastifyInstance> {
   const clock = deps.clock ?? systemClock
   const random = deps.random ?? Math.random
-  const logger = deps.logger ?? createLogger(config)
+  const loggers = deps.logger ? undefined : createLoggers(config)
+  const logger = deps.logger ?? (loggers as { logger: Logger }).logger
+  const requestLogger = deps.requestLogger ?? loggers?.requestLogger ?? logger
 
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
@@ -110,8 +117,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
 
   const observers = [...(deps.observers ?? [])]
   if (config.logging.performance)
-    observers.push(createLogObserver(logger, 'info', { attempts: config.logging.http_client }))
-  if (observers.length === 0) observers.push(createLogObserver(logger, 'debug'))
+    observers.push(createLogObserver(requestLogger, 'info', { attempts: config.logging.http_client }))
+  if (observers.length === 0) observers.push(createLogObserver(requestLogger, 'debug'))
   // Metrics (Prometheus and the JSON /metrics windows); performance.monitoring_enabled: false leaves them out.
   const telemetry = new Telemetry(config, { clock, logger, deps: deps.monitoring })
   if (telemetry.observer) observers.push(telemetry.observer)

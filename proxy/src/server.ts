@@ -1,7 +1,7 @@
 import cluster from 'node:cluster'
 import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
-import { buildApp, createLogger } from './app.ts'
+import { buildApp, createLoggers } from './app.ts'
 import { type Config, ConfigError, loadConfig } from './config/load.ts'
 import { redactSecrets } from './config/redact.ts'
 import { prepareDrain } from './workers/drain.ts'
@@ -46,7 +46,7 @@ async function main(): Promise<number> {
     return 0
   }
 
-  const logger = createLogger(config)
+  const { logger, requestLogger } = createLoggers(config)
   // The listening lines are printed whatever the level: scripts wait for them.
   const announce = logger.child({}, { level: 'info' })
   const clustered = config.server.workers > 1 || config.server.max_requests > 0
@@ -59,7 +59,7 @@ async function main(): Promise<number> {
 
   if (cluster.isWorker) {
     const link = new WorkerLink(config.server.workers)
-    const app = await buildApp(config, { logger, monitoring: { cluster: link } })
+    const app = await buildApp(config, { logger, requestLogger, monitoring: { cluster: link } })
     superviseWorker(app, config, logger, Math.random)
     const address = await app.listen({ host: config.server.host, port: config.server.port })
     announce.info(
@@ -69,7 +69,7 @@ async function main(): Promise<number> {
     return -1
   }
 
-  const app = await buildApp(config, { logger })
+  const app = await buildApp(config, { logger, requestLogger })
   const drainer = prepareDrain(app, () => {
     app.telemetry.shuttingDown = true
   })

@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream'
 import pino from 'pino'
 import { afterEach, describe, expect, it } from 'vitest'
-import { createLogger, LOG_REDACT } from '../src/app.ts'
+import { createLoggers, LOG_REDACT } from '../src/app.ts'
 import { loadConfig } from '../src/config/load.ts'
 import { ADMIN_KEY, CLIENT_KEY, chatBody, type Harness, postChat, sseData, startAll } from './helpers.ts'
 
@@ -72,8 +72,9 @@ describe('request logs', () => {
   })
 
   it('take the level from the config', () => {
-    expect(createLogger(loadConfig({ document: { logging: { level: 'warn' } } })).level).toBe('warn')
-    expect(createLogger(loadConfig({ document: {}, env: { LOG_LEVEL: 'debug' } })).level).toBe('debug')
+    const warn = createLoggers(loadConfig({ document: { logging: { level: 'warn' } } }))
+    expect([warn.logger.level, warn.requestLogger.level]).toEqual(['warn', 'warn'])
+    expect(createLoggers(loadConfig({ document: {}, env: { LOG_LEVEL: 'debug' } })).logger.level).toBe('debug')
   })
 
   it('never contain a provider key, a client key or an admin key, even at trace level through errors', async () => {

@@ -87,6 +87,11 @@ export class StreamFlight extends Members implements ChunkSink {
     return undefined
   }
 
+  writeAll(chunks: readonly Buffer[]): undefined {
+    for (const chunk of chunks) this.write(chunk)
+    return undefined
+  }
+
   open(opening: FlightOpening): void {
     this.opening = opening
     this.#notify()

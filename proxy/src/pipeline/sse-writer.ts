@@ -76,6 +76,10 @@ export class SseWriter implements ChunkSink {
     })
   }
 
+  writeAll(chunks: readonly Buffer[]): Promise<void> | undefined {
+    return this.write(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks))
+  }
+
   /** Ends an answer that already started with an error event, never a silent [DONE]. */
   fail(error: ProxyError): void {
     this.stop()

@@ -142,21 +142,23 @@ export async function relayFlight(call: ProxyCall, flight: StreamFlight, joined:
   commit(call, writer, opening, joined)
   const { cancel, req } = call
   let i = 0
+  const batch: Buffer[] = []
   for (;;) {
-    while (i < flight.chunks.length) {
-      if (i !== flight.usageIndex || req.includeUsage) {
-        const wait = writer.write(flight.chunks[i])
-        if (wait) await wait
-      }
-      i++
-      if (cancel.aborted) {
-        const failure = new UpstreamFailure('aborted', {
-          message: 'cancelled',
-          retryable: false,
-          countsAsFailure: false,
-        })
-        return conclude(call, writer, failure)
-      }
+    // Whatever the flight logged since this client's last write goes out in one write.
+    for (; i < flight.chunks.length; i++)
+      if (i !== flight.usageIndex || req.includeUsage) batch.push(flight.chunks[i])
+    if (batch.length > 0) {
+      const wait = writer.writeAll(batch)
+      batch.length = 0
+      if (wait) await wait
+    }
+    if (cancel.aborted) {
+      const failure = new UpstreamFailure('aborted', {
+        message: 'cancelled',
+        retryable: false,
+        countsAsFailure: false,
+      })
+      return conclude(call, writer, failure)
     }
     if (flight.ended) break
     const wait = flight.changed(i)

@@ -7,6 +7,11 @@ import { EventTooLarge } from './sse.ts'
 export interface ChunkSink {
   /** Takes one client-ready event; resolves when more can be written (backpressure). */
   write(chunk: Buffer): Promise<void> | undefined
+  /**
+   * Takes the events translated from one read of the provider's stream, in order. A client's
+   * writer sends them in one write: one system call, not one per event.
+   */
+  writeAll(chunks: readonly Buffer[]): Promise<void> | undefined
 }
 
 /**
@@ -22,18 +27,18 @@ export async function pump(
   const { translator, parser, chunks } = start
   const out: Buffer[] = []
   try {
-    for (const chunk of start.first) await writer.write(chunk)
+    if (start.first.length > 0) await writer.writeAll(start.first)
     for (;;) {
       if (translator.error) break
       const next = await chunks.next()
       if (next.done) break
       if (translator.done) continue
       for (const event of parser.push(next.value)) translator.translate(event, out)
-      for (let i = 0; i < out.length; i++) {
-        const wait = writer.write(out[i])
+      if (out.length > 0) {
+        const wait = writer.writeAll(out)
+        out.length = 0
         if (wait) await wait
       }
-      out.length = 0
     }
   } catch (err) {
     if (translator.done) return undefined
