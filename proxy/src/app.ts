@@ -69,15 +69,21 @@ export const LOG_REDACT = [
   'req.headers.cookie',
 ]
 
+/** Log lines wait in memory until this many bytes have gathered, or LOG_FLUSH_MS has passed. */
+const LOG_BUFFER_BYTES = 12 * 1024
+const LOG_FLUSH_MS = 250
+
 /**
- * The process's loggers: JSON lines on stdout, written asynchronously (a line waits for the write
- * in flight, so under load lines leave in batches instead of one system call each), flushed
- * synchronously when the process exits, so the last lines before an exit are never lost.
+ * The process's loggers: JSON lines on stdout, buffered and written asynchronously: a write
+ * leaves when 12 KB of lines have gathered (about forty request lines: one system call instead of
+ * forty) or a quarter of a second has passed, and everything left is flushed synchronously when
+ * the process exits, so the last lines before an exit are never lost.
  * `logger` redacts secrets wherever they appear; `requestLogger` writes the one line per request,
  * whose fields the log observer picks (never a header, a key or a body), so it skips redaction.
  */
 export function createLoggers(config: Config): { logger: Logger; requestLogger: Logger } {
-  const destination = pino.destination({ dest: 1, sync: false })
+  const destination = pino.destination({ dest: 1, sync: false, minLength: LOG_BUFFER_BYTES })
+  setInterval(() => destination.flush(), LOG_FLUSH_MS).unref()
   process.once('exit', () => destination.flushSync())
   const level = config.logging.level
   return {
