@@ -74,7 +74,9 @@ describe('request logs', () => {
   it('take the level from the config', () => {
     const warn = createLoggers(loadConfig({ document: { logging: { level: 'warn' } } }))
     expect([warn.logger.level, warn.requestLogger.level]).toEqual(['warn', 'warn'])
-    expect(createLoggers(loadConfig({ document: {}, env: { LOG_LEVEL: 'debug' } })).logger.level).toBe('debug')
+    expect(createLoggers(loadConfig({ document: {}, env: { LOG_LEVEL: 'debug' } })).logger.level).toBe(
+      'debug',
+    )
   })
 
   it('never contain a provider key, a client key or an admin key, even at trace level through errors', async () => {

@@ -227,7 +227,7 @@ export class ChatCache {
     const { run } = upstream
     const stream = run.value
     flight.open(flightOpening(upstream))
-    const failure = await stream.relay(flight, signal)
+    const failure = await stream.relay(flight)
     flight.usage = stream.usage
     flight.end(failure)
     if (failure) return

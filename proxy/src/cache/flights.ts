@@ -1,6 +1,6 @@
 import { Cancel } from '../cancel.ts'
 import type { UpstreamRun } from '../context/upstream.ts'
-import type { ChunkSink } from '../providers/stream-pump.ts'
+import type { ChunkSink } from '../providers/stream-call.ts'
 import type { Usage } from '../providers/types.ts'
 import type { UpstreamFailure } from '../resilience/failure.ts'
 

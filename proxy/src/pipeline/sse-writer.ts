@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http'
 import type { ProxyError } from '../errors.ts'
 import { SSE_PING } from '../providers/sse.ts'
-import type { ChunkSink } from '../providers/stream-pump.ts'
+import type { ChunkSink } from '../providers/stream-call.ts'
 
 // No `connection` header: Node sets keep-alive itself, and a draining proxy's `close` must win.
 export const SSE_HEADERS = {

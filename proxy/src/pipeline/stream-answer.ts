@@ -125,7 +125,7 @@ export async function relayDirect(call: ProxyCall, upstream: ChatUpstream): Prom
   }
   commit(call, writer, flightOpening(out), false)
   const stream = out.run.value
-  const failure = await stream.relay(writer, call.cancel)
+  const failure = await stream.relay(writer)
   call.record.usage = stream.usage
   conclude(call, writer, failure)
 }

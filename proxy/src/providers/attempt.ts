@@ -1,11 +1,11 @@
-import type { Readable } from 'node:stream'
 import type { Dispatcher } from 'undici'
 import type { CancelSignal } from '../cancel.ts'
 import { retryAfterMs } from '../resilience/backoff.ts'
 import { type FailurePolicy, networkFailure, statusFailure, UpstreamFailure } from '../resilience/failure.ts'
 import { type Answer, AnswerTooLarge } from './buffered-call.ts'
 import type { Deployment } from './registry.ts'
-import { EventTooLarge, SseParser } from './sse.ts'
+import { SseParser } from './sse.ts'
+import { StreamCall, type StreamOpening } from './stream-call.ts'
 import type { ChatRequest, CompletionResult, DialectOps, StreamTranslator, UpstreamRequest } from './types.ts'
 
 const ERROR_BODY_LIMIT = 64 * 1024
@@ -67,20 +67,10 @@ export async function completeOnce(
   }
 }
 
-export interface StreamStart {
-  readonly translator: StreamTranslator
-  readonly parser: SseParser
-  readonly body: Readable
-  /** The rest of the upstream body. */
-  readonly chunks: AsyncIterator<Buffer>
-  /** Client bytes produced while waiting for the first content event. */
-  readonly first: Buffer[]
-}
-
 /**
- * Opens a stream and reads it up to its first content event, so that a provider failing before
- * that point (error status, reset, cut, error event) is a failed attempt that can be retried
- * or failed over: nothing of the answer has reached the client yet.
+ * Opens a stream and reads it up to its first answer event, so that a provider failing before
+ * that point (error status, reset, cut, error event, unreadable event) is a failed attempt that
+ * can be retried or failed over: nothing of the answer has reached the client yet.
  */
 export async function openStream(
   d: Deployment,
@@ -88,54 +78,34 @@ export async function openStream(
   cancel: CancelSignal,
   deadline: number,
   ctx: AttemptContext,
-): Promise<StreamStart> {
+): Promise<StreamCall> {
   const { adapter, upstream } = d.provider
-  const signal = cancel.asAbortSignal()
   const upstreamRequest = translated(d, req, ctx)
-  const res = await upstream.request(upstreamRequest, signal, headersTimeout(ctx, deadline)).catch((err) => {
-    throw networkFailure(err, signal)
-  })
-  if (res.statusCode >= 300) {
-    let body: Buffer
-    try {
-      body = await readBody(res.body, ERROR_BODY_LIMIT)
-    } catch (err) {
-      throw networkFailure(err, signal)
-    }
-    throw statusFailure(
-      res.statusCode,
-      adapter.errorBody(res.statusCode, body),
-      retryAfterMs(res.headers, ctx.now()),
-      ctx.policy,
-    )
-  }
   const translator = (opsFor(d, req).streamTranslator as NonNullable<DialectOps['streamTranslator']>)(req, {
     model: d.model,
     injectUsage: ctx.injectUsage,
   })
-  const parser = new SseParser(ctx.maxEventBytes)
-  const chunks = res.body[Symbol.asyncIterator]() as AsyncIterator<Buffer>
-  const first: Buffer[] = []
+  const call = new StreamCall(translator, new SseParser(ctx.maxEventBytes), cancel)
+  upstream.stream(upstreamRequest, call, headersTimeout(ctx, deadline))
+  let opening: StreamOpening
   try {
-    while (translator.answerEvents === 0 && !translator.done && !translator.error) {
-      const next = await chunks.next()
-      if (next.done) {
-        throw new UpstreamFailure('stream_cut', {
-          message: 'the provider ended the stream before its first event',
-          retryable: true,
-          countsAsFailure: true,
-        })
-      }
-      for (const event of parser.push(next.value)) translator.translate(event, first)
-    }
+    opening = await call.opened
   } catch (err) {
-    res.body.destroy()
-    if (err instanceof SyntaxError || err instanceof EventTooLarge)
-      throw badResponse(err, d.provider.upstream.origin)
-    throw networkFailure(err, signal)
+    const failure = networkFailure(err, cancel)
+    // Before the first answer event another provider may still answer in full.
+    if (failure.kind === 'bad_response') throw badResponse(failure.cause ?? failure, upstream.origin)
+    throw failure
+  }
+  if (!opening.ok) {
+    throw statusFailure(
+      opening.status,
+      adapter.errorBody(opening.status, opening.body),
+      retryAfterMs(opening.headers, ctx.now()),
+      ctx.policy,
+    )
   }
   if (translator.error && translator.answerEvents === 0) {
-    res.body.destroy()
+    call.abort(new Error('the provider reported an error before its answer'))
     const retryable = translator.error.type === 'server_error' || translator.error.type === 'rate_limit_error'
     throw new UpstreamFailure('stream_error', {
       message: `provider stream error: ${translator.error.message}`,
@@ -145,7 +115,7 @@ export async function openStream(
       countsAsFailure: retryable,
     })
   }
-  return { translator, parser, body: res.body, chunks, first }
+  return call
 }
 
 /** What the deployment's wire does for the request's API (the executor only offers deployments that serve it). */

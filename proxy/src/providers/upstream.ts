@@ -74,20 +74,12 @@ export class Upstream {
     })
   }
 
-  /** A streamed answer: the body as a Readable, read chunk by chunk. */
-  request(
-    req: UpstreamRequest,
-    signal: AbortSignal | undefined,
-    headersTimeout: number,
-  ): Promise<Dispatcher.ResponseData> {
-    return this.#pool.request({
-      method: 'POST',
-      path: req.path,
-      headers: req.headers,
-      body: req.body,
-      signal,
-      headersTimeout,
-    })
+  /** A streamed answer, read by `handler` as it arrives (see StreamCall). */
+  stream(req: UpstreamRequest, handler: Dispatcher.DispatchHandler, headersTimeout: number): void {
+    this.#pool.dispatch(
+      { method: 'POST', path: req.path, headers: req.headers, body: req.body, headersTimeout },
+      handler,
+    )
   }
 
   get(path: string, headers: Record<string, string>, signal?: AbortSignal): Promise<Dispatcher.ResponseData> {

@@ -1,8 +1,6 @@
-import type { CancelSignal } from '../cancel.ts'
-import type { StreamStart } from '../providers/attempt.ts'
-import { type ChunkSink, pump } from '../providers/stream-pump.ts'
+import type { ChunkSink, StreamCall } from '../providers/stream-call.ts'
 import type { Usage } from '../providers/types.ts'
-import { networkFailure, type UpstreamFailure } from './failure.ts'
+import type { UpstreamFailure } from './failure.ts'
 import type { Lease } from './lease.ts'
 
 /**
@@ -15,12 +13,12 @@ import type { Lease } from './lease.ts'
  * answer with [DONE] or an error event accordingly. A client going away is not the provider's fault.
  */
 export class UpstreamStream {
-  readonly #start: StreamStart
+  readonly #call: StreamCall
   readonly #lease: Lease
   #relayed = false
 
-  constructor(start: StreamStart, lease: Lease) {
-    this.#start = start
+  constructor(call: StreamCall, lease: Lease) {
+    this.#call = call
     this.#lease = lease
   }
 
@@ -30,29 +28,15 @@ export class UpstreamStream {
 
   /** Token usage the provider reported (complete once the stream is over). */
   get usage(): Usage | undefined {
-    return this.#start.translator.usage
+    return this.#call.translator.usage
   }
 
   /** Relays the rest of the stream into `sink`; resolves with the failure that ended it, or undefined. */
-  async relay(sink: ChunkSink, signal: CancelSignal): Promise<UpstreamFailure | undefined> {
+  async relay(sink: ChunkSink): Promise<UpstreamFailure | undefined> {
     if (this.#relayed) throw new Error('a stream is relayed once')
     this.#relayed = true
-    let failure: UpstreamFailure | undefined
-    try {
-      failure = await pump(this.#start, sink, signal)
-    } catch (err) {
-      this.#start.body.destroy()
-      failure = networkFailure(err, signal)
-    }
+    const failure = await this.#call.relay(sink)
     this.#lease.end(failure)
     return failure
-  }
-
-  /** Gives the stream up unread (nobody is left to receive it). */
-  abandon(failure: UpstreamFailure): void {
-    if (this.#relayed) return
-    this.#relayed = true
-    this.#start.body.destroy()
-    this.#lease.end(failure)
   }
 }

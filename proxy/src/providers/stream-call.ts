@@ -1,0 +1,224 @@
+import type { IncomingHttpHeaders } from 'node:http'
+import type { Dispatcher } from 'undici'
+import type { CancelSignal } from '../cancel.ts'
+import { networkFailure, UpstreamFailure } from '../resilience/failure.ts'
+import { EventTooLarge, type SseParser } from './sse.ts'
+import type { StreamTranslator } from './types.ts'
+
+/** Where a relayed stream goes: a client's SSE writer, or a flight shared by coalesced clients. */
+export interface ChunkSink {
+  /** Takes one client-ready event; resolves when more can be written (backpressure). */
+  write(chunk: Buffer): Promise<void> | undefined
+  /**
+   * Takes the events translated from one read of the provider's stream, in order. A client's
+   * writer sends them in one write: one system call, not one per event.
+   */
+  writeAll(chunks: readonly Buffer[]): Promise<void> | undefined
+}
+
+/** How the head of a streamed answer turned out: a stream that started answering, or the refusal. */
+export type StreamOpening =
+  | { readonly ok: true }
+  | {
+      readonly ok: false
+      readonly status: number
+      readonly headers: IncomingHttpHeaders
+      readonly body: Buffer
+    }
+
+const ERROR_BODY_LIMIT = 64 * 1024
+
+/**
+ * One streamed answer read through undici's dispatch: each piece the provider sends is framed
+ * into events, translated, and handed to the sink as it arrives, without a Readable, an async
+ * iterator or a promise per piece. It first reads up to the first answer event (`opened`
+ * settles then), so that a failure before anything reached the client is a failed attempt that
+ * can be failed over; then `relay(sink)` forwards the rest with backpressure (the upstream read
+ * pauses while the client cannot take more) and settles with the failure that ended it early, or
+ * undefined when the provider finished it properly.
+ */
+export class StreamCall implements Dispatcher.DispatchHandler {
+  readonly translator: StreamTranslator
+  /** Client bytes produced while waiting for the first answer event. */
+  readonly first: Buffer[] = []
+  readonly opened: Promise<StreamOpening>
+  readonly #parser: SseParser
+  readonly #cancel: CancelSignal
+  #controller: Dispatcher.DispatchController | undefined
+  #removeCancel: (() => void) | undefined
+  #status = 0
+  #headers: IncomingHttpHeaders = {}
+  #errorBody: Buffer[] | undefined
+  #errorBytes = 0
+  #open!: (opening: StreamOpening) => void
+  #fail!: (failure: UpstreamFailure) => void
+  #isOpen = false
+  #sink: ChunkSink | undefined
+  /** Translated before the sink was attached (between `opened` and `relay`). */
+  #pending: Buffer[] = []
+  #out: Buffer[] = []
+  #ended: Promise<UpstreamFailure | undefined> | undefined
+  #end: ((failure: UpstreamFailure | undefined) => void) | undefined
+  /** How the stream ended (set once). */
+  #result: { failure: UpstreamFailure | undefined } | undefined
+
+  constructor(translator: StreamTranslator, parser: SseParser, cancel: CancelSignal) {
+    this.translator = translator
+    this.#parser = parser
+    this.#cancel = cancel
+    this.opened = new Promise((resolve, reject) => {
+      this.#open = resolve
+      this.#fail = reject
+    })
+  }
+
+  /** Forwards the rest of the stream into `sink`; resolves with the failure that ended it, if any. */
+  relay(sink: ChunkSink): Promise<UpstreamFailure | undefined> {
+    this.#sink = sink
+    this.#ended ??= new Promise((resolve) => {
+      this.#end = resolve
+    })
+    const pending = this.#pending
+    this.#pending = []
+    const out = this.first.length > 0 ? [...this.first, ...pending] : pending
+    if (out.length > 0) this.#write(out)
+    if (this.#result) (this.#end as (failure: UpstreamFailure | undefined) => void)(this.#result.failure)
+    return this.#ended
+  }
+
+  /** Stops reading (nobody is left to receive the stream). */
+  abort(reason: Error): void {
+    this.#controller?.abort(reason)
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.#controller = controller
+    if (this.#cancel.aborted) controller.abort(asError(this.#cancel.reason))
+    else this.#removeCancel = this.#cancel.onAbort(() => controller.abort(asError(this.#cancel.reason)))
+  }
+
+  onResponseStart(_c: Dispatcher.DispatchController, status: number, headers: IncomingHttpHeaders): void {
+    this.#status = status
+    this.#headers = headers
+    if (status >= 300) this.#errorBody = []
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.#errorBody) {
+      this.#errorBytes += chunk.length
+      if (this.#errorBytes <= ERROR_BODY_LIMIT) this.#errorBody.push(chunk)
+      return
+    }
+    const translator = this.translator
+    if (translator.done || translator.error) return // read to the end so the connection can be reused
+    const out = this.#isOpen ? this.#out : this.first
+    try {
+      for (const event of this.#parser.push(chunk)) translator.translate(event, out)
+    } catch (err) {
+      this.#failWith(unreadable(err))
+      controller.abort(err as Error)
+      return
+    }
+    if (!this.#isOpen) {
+      if (translator.answerEvents > 0 || translator.done || translator.error) {
+        this.#isOpen = true
+        this.#open({ ok: true })
+      }
+      return
+    }
+    if (out.length === 0) return
+    if (this.#sink) {
+      this.#write(out)
+      out.length = 0
+    } else {
+      this.#pending.push(...out)
+      out.length = 0
+    }
+    if (translator.error) controller.abort(new Error('the provider reported an error in the stream'))
+  }
+
+  onResponseEnd(): void {
+    this.#removeCancel?.()
+    if (this.#errorBody) {
+      this.#open({
+        ok: false,
+        status: this.#status,
+        headers: this.#headers,
+        body: Buffer.concat(this.#errorBody),
+      })
+      return
+    }
+    if (!this.#isOpen) {
+      this.#fail(
+        new UpstreamFailure('stream_cut', {
+          message: 'the provider ended the stream before its first event',
+          retryable: true,
+          countsAsFailure: true,
+        }),
+      )
+      return
+    }
+    this.#finish(this.translator.done ? undefined : ended(this.translator))
+  }
+
+  onResponseError(_c: Dispatcher.DispatchController, err: Error): void {
+    this.#removeCancel?.()
+    // After the terminator, or an error event the proxy stopped reading at, the stream is judged already.
+    if (this.#isOpen && (this.translator.done || this.translator.error))
+      return this.#finish(this.translator.done ? undefined : ended(this.translator))
+    this.#failWith(networkFailure(err, this.#cancel))
+  }
+
+  #write(chunks: readonly Buffer[]): void {
+    const wait = (this.#sink as ChunkSink).writeAll(chunks)
+    if (wait === undefined) return
+    const controller = this.#controller
+    controller?.pause()
+    wait.then(() => controller?.resume())
+  }
+
+  #failWith(failure: UpstreamFailure): void {
+    if (this.#isOpen) this.#finish(failure)
+    else this.#fail(failure)
+  }
+
+  /** Settles the relay once: at once if a sink is attached, else when `relay` is called. */
+  #finish(failure: UpstreamFailure | undefined): void {
+    if (this.#result) return
+    this.#result = { failure }
+    if (this.#end) this.#end(failure)
+  }
+}
+
+/** How a stream that had started answering ended without its terminator. */
+function ended(translator: StreamTranslator): UpstreamFailure {
+  if (translator.error) {
+    return new UpstreamFailure('stream_error', {
+      message: `provider stream error: ${translator.error.message}`,
+      providerError: translator.error,
+      retryable: false,
+      countsAsFailure: true,
+    })
+  }
+  return new UpstreamFailure('stream_cut', {
+    message: `the provider ended the stream after ${translator.answerEvents} answer events without its terminator`,
+    retryable: false,
+    countsAsFailure: true,
+  })
+}
+
+function unreadable(err: unknown): UpstreamFailure {
+  if (err instanceof SyntaxError || err instanceof EventTooLarge) {
+    return new UpstreamFailure('bad_response', {
+      message: err.message,
+      retryable: false,
+      countsAsFailure: true,
+      cause: err,
+    })
+  }
+  return networkFailure(err)
+}
+
+function asError(reason: unknown): Error {
+  return reason instanceof Error ? reason : new DOMException('This operation was aborted', 'AbortError')
+}
