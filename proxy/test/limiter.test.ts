@@ -80,6 +80,24 @@ describe('provider limiter', () => {
     expect(l.snapshot().limit).toBe(100)
   })
 
+  it('climbs back after a storm under load, from a limit of one up', () => {
+    const { clock, limiter: l } = limiter({ maxConcurrency: 100 })
+    for (let i = 0; i < 60; i++) {
+      l.tryAcquire()
+      clock.advance(200)
+      l.release('throttled', 200, 1000)
+    }
+    expect(l.snapshot().limit).toBe(1)
+    clock.advance(20_000) // the storm's window has passed
+    // Rounds of calls at the limit, all succeeding: the limit grows by half every round.
+    for (let round = 0; round < 6; round++) {
+      let taken = 0
+      while (l.tryAcquire()) taken++
+      for (let i = 0; i < taken; i++) l.release('ok', 10)
+    }
+    expect(l.snapshot().limit).toBeGreaterThanOrEqual(10)
+  })
+
   it('in a storm of 429s, refuses calls at once with the provider Retry-After, probes after it, and a success ends it', () => {
     const { clock, limiter: l } = limiter({ maxConcurrency: 100 })
     for (let i = 0; i < 10; i++) {
@@ -89,7 +107,10 @@ describe('provider limiter', () => {
     expect(l.throttling).toBe(true)
     const refused = l.acquire(clock.monotonic() + 60_000, never)
     expect(refused).toMatchObject({ kind: 'throttled', status: 429, retryAfterMs: 3000, failover: true })
-    clock.advance(3000)
+    clock.advance(2500)
+    // Later in the storm, the provider's own Retry-After, not what is left of it.
+    expect(l.acquire(clock.monotonic() + 60_000, never)).toMatchObject({ retryAfterMs: 3000 })
+    clock.advance(500)
     expect(l.tryAcquire()).toBe(true) // the probe
     expect(l.tryAcquire()).toBe(false) // one at a time
     l.release('ok', 5)

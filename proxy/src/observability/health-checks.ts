@@ -36,12 +36,12 @@ export function memoryCheck(memory: MemoryManager): HealthCheck {
 
 /**
  * What a provider can do now: `unavailable` behind an open breaker; `degraded` while half-open,
- * answering most calls 429, or failing at least half of its recent calls (a cut stream counts);
- * `ok` otherwise.
+ * answering most calls 429, refusing calls for want of connections (shedding), or failing at
+ * least half of its recent calls (a cut stream counts); `ok` otherwise.
  */
 export function providerStatus(p: ProviderRuntime, recent: WindowFigures | undefined): Status {
   if (!p.breaker.canAttempt()) return 'unavailable'
-  if (p.breaker.state !== 'closed' || p.limiter.throttling) return 'degraded'
+  if (p.breaker.state !== 'closed' || p.limiter.throttling || p.limiter.shedding) return 'degraded'
   if (recent && recent.requests >= MIN_RECENT_CALLS && recent.error_rate >= 0.5) return 'degraded'
   return 'ok'
 }

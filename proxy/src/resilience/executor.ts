@@ -116,6 +116,8 @@ export class Executor {
         if (!last.retryable || retries >= this.#settings.attempts) break
         index = this.#retryCandidate(order, retries)
         if (index === -1) break
+        // A provider in a 429 storm will not answer this retry either: say so now.
+        if (order[index].provider.limiter.throttling) break
         const asked = Math.max(0, (notBefore?.[index] ?? 0) - clock.now())
         if (asked > this.#settings.retryAfterMaxMs) break
         const { backoffFactorSeconds, maxBackoffSeconds } = this.#settings

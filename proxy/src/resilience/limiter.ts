@@ -68,11 +68,13 @@ export class ProviderLimiter {
   #lastRelease = 0
   #saturatedSince = 0
   #lastDecrease = Number.NEGATIVE_INFINITY
-  /** Until when (epoch ms) the provider last asked to be left alone (its Retry-After). */
+  /** Until when (epoch ms) the provider last asked to be left alone, and how long it asked for. */
   #retryAfterUntil = 0
+  #retryAfterMs = 0
   #refused = 0
   #queued = 0
   #nextProbe = 0
+  #lastRefused = Number.NEGATIVE_INFINITY
   #lastThrottled = Number.NEGATIVE_INFINITY
 
   constructor(settings: LimiterSettings, clock: Clock) {
@@ -87,6 +89,11 @@ export class ProviderLimiter {
     if (this.#clock.now() - this.#lastThrottled > this.#settings.windowMs) return false
     const calls = this.#counts.sum(CALLS)
     return calls >= THROTTLE_MIN_CALLS && this.#counts.sum(THROTTLED) >= calls * this.#settings.throttleRatio
+  }
+
+  /** Calls were refused (overloaded or throttled) within the last window. */
+  get shedding(): boolean {
+    return this.#clock.now() - this.#lastRefused < this.#settings.windowMs
   }
 
   get inFlight(): number {
@@ -179,20 +186,25 @@ export class ProviderLimiter {
       this.#gapMs = this.#gapMs === 0 ? gap : this.#gapMs * 0.8 + gap * 0.2
     }
     this.#lastRelease = now
+    // Use as it was while this call ran: a lone call at a limit of one is full use.
+    const busy = this.#inFlight
     this.#inFlight--
     this.#counts.add(CALLS)
     this.#serviceMs = this.#serviceMs === 0 ? durationMs : this.#serviceMs * 0.9 + durationMs * 0.1
     if (outcome === 'throttled') {
       this.#counts.add(THROTTLED)
       this.#lastThrottled = this.#clock.now()
-      if (retryAfterMs !== undefined)
+      if (retryAfterMs !== undefined) {
+        this.#retryAfterMs = retryAfterMs
         this.#retryAfterUntil = Math.max(this.#retryAfterUntil, this.#clock.now() + retryAfterMs)
+      }
       this.#decrease()
     } else if (outcome === 'ok') {
       // The provider answers again: whatever storm there was is over.
       if (this.#counts.sum(THROTTLED) > 0 && this.throttling) this.#counts.clear(THROTTLED)
       this.#retryAfterUntil = 0
-      if (this.#settings.adaptive && this.#inFlight * 2 >= this.#limit)
+      this.#retryAfterMs = 0
+      if (this.#settings.adaptive && busy * 2 >= this.#limit)
         this.#limit = Math.min(this.#settings.maxConcurrency, this.#limit + 1)
     }
     this.#grant()
@@ -205,6 +217,7 @@ export class ProviderLimiter {
       in_flight: this.#inFlight,
       queued: this.#queue.length,
       throttling: this.throttling,
+      shedding: this.shedding,
       typical_call_ms: Math.round(this.#serviceMs * 10) / 10,
       slot_gap_ms: Math.round(this.#gapMs * 10) / 10,
       waited_total: this.#queued,
@@ -236,8 +249,10 @@ export class ProviderLimiter {
 
   #refuse(kind: 'overloaded' | 'throttled', waitMs = 0): UpstreamFailure {
     this.#refused++
+    this.#lastRefused = this.#clock.now()
     if (kind === 'throttled') {
-      const retryAfterMs = Math.max(1000, this.#retryAfterUntil - this.#clock.now())
+      // The provider's own Retry-After (what it would answer), or what is left of it if longer.
+      const retryAfterMs = Math.max(1000, this.#retryAfterMs, this.#retryAfterUntil - this.#clock.now())
       return new UpstreamFailure('throttled', {
         message: 'the provider is answering most calls with 429; refused without a call',
         status: 429,
