@@ -97,12 +97,20 @@ export async function startMockProviders(
   return { process: mock, urls }
 }
 
-/** Starts proxy/src/server.ts on a configuration file; resolves with its address once it listens. */
+/** Starts proxy/src/server.ts (or `server`) on a configuration file; resolves with its address once it listens. */
 export async function startProxyProcess(
   group: ProcessGroup,
-  options: { name: string; configFile: string; logFile: string; env: NodeJS.ProcessEnv; timeoutMs: number },
+  options: {
+    name: string
+    configFile: string
+    logFile: string
+    env: NodeJS.ProcessEnv
+    timeoutMs: number
+    server?: string
+  },
 ): Promise<{ process: ManagedProcess; url: string }> {
-  const proxy = group.start(options.name, process.execPath, [PROXY_SERVER, '--config', options.configFile], {
+  const server = options.server ?? PROXY_SERVER
+  const proxy = group.start(options.name, process.execPath, [server, '--config', options.configFile], {
     logFile: options.logFile,
     cwd: REPO_ROOT,
     env: options.env,
