@@ -68,27 +68,33 @@ export function breaker(a: Assert<'breaker'>, v: PhaseView, e: Evidence): Verdic
 }
 
 /** The status a health poll gave for what the assertion looks at; 'no answer' when none came. */
-export function healthValue(s: HealthSample, a: Pick<Assert<'health'>, 'provider' | 'check'>): string {
+export function healthValue(
+  s: HealthSample,
+  a: Pick<Assert<'health'>, 'provider' | 'check'> & { field?: string },
+): string {
   if (s.http === 0 || !s.body || typeof s.body !== 'object')
     return s.http === 0 ? 'no answer' : `HTTP ${s.http}`
-  const path =
+  const base =
     s.endpoint === '/health/providers'
       ? a.provider
-        ? ['providers', a.provider, 'status']
-        : ['status']
+        ? ['providers', a.provider]
+        : []
       : a.provider
-        ? ['checks', 'providers', 'providers', a.provider, 'status']
+        ? ['checks', 'providers', 'providers', a.provider]
         : a.check
-          ? ['checks', a.check, 'status']
-          : ['status']
+          ? ['checks', a.check]
+          : []
+  const path = [...base, ...(a.field ?? 'status').split('.')]
   let value: unknown = s.body
   for (const key of path)
     value = value && typeof value === 'object' ? (value as Record<string, unknown>)[key] : undefined
-  return typeof value === 'string' ? value : 'missing'
+  return typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean'
+    ? String(value)
+    : 'missing'
 }
 
 export function health(a: Assert<'health'>, v: PhaseView, e: Evidence): Verdict {
-  const subject = a.provider ? ` for ${a.provider}` : a.check ? ` (check ${a.check})` : ''
+  const subject = `${a.provider ? ` for ${a.provider}` : a.check ? ` (check ${a.check})` : ''}${a.field === 'status' ? '' : ` ${a.field}`}`
   const share = a.share < 1 ? ` in ${pct(a.share)} of polls` : ''
   const mention = a.mentions ? `, mentioning "${a.mentions}"` : ''
   const expected = `${a.endpoint}${subject} says ${a.status.join(' or ')}${mention}${share}${fromText(a.after)}`

@@ -23,14 +23,19 @@ import type { Assert } from './schema.ts'
 
 export function successRate(a: Assert<'success_rate'>, v: PhaseView, e: Evidence): Verdict {
   const only = a.scenarios ? ` of ${a.scenarios.join(', ')}` : ''
-  const expected = `success rate${only} \u2265 ${pct(a.min)}${fromText(a.after)}`
-  const rs = requestsIn(e.records, v.fromS, v.toS).filter(
+  const retry = a.retryable ? `, a fast ${a.retryable.join(' or ')} refusal left to the client's retry` : ''
+  const expected = `success rate${only} \u2265 ${pct(a.min)}${retry}${fromText(a.after)}`
+  const all = requestsIn(e.records, v.fromS, v.toS).filter(
     (r) => !a.scenarios || a.scenarios.includes(r.scenario),
   )
+  const refused = (r: RequestRecord) =>
+    a.retryable !== undefined && r.code !== null && a.retryable.includes(r.code) && latencyOf(r) <= 1000
+  const rs = all.filter((r) => !refused(r))
   if (rs.length === 0) return verdict(a.kind, expected, 'no request started in this window', false)
   const ok = rs.filter((r) => r.ok).length
   const failures = rs.length - ok
-  const actual = `${pct(ok / rs.length)} (${count(ok)} of ${count(rs.length)})${failures ? `; ${topKinds(rs)}` : ''}`
+  const retried = all.length - rs.length
+  const actual = `${pct(ok / rs.length)} (${count(ok)} of ${count(rs.length)})${retried ? `, ${count(retried)} refused for retry` : ''}${failures ? `; ${topKinds(rs)}` : ''}`
   return verdict(a.kind, expected, actual, ok / rs.length >= a.min)
 }
 

@@ -131,7 +131,7 @@ const Fault = z.discriminatedUnion('kind', [
 
 /** Ignore requests started (or samples taken) in the phase's first `after` seconds. */
 const after = { after: duration.default(0) }
-const statusList = z.array(z.string().min(1)).min(1)
+const statusList = z.array(z.union([z.string().min(1), z.boolean(), z.number()]).transform(String)).min(1)
 
 const Assertion = z.discriminatedUnion('kind', [
   z.strictObject({
@@ -141,6 +141,11 @@ const Assertion = z.discriminatedUnion('kind', [
       .array(z.enum(['chat', 'chat-stream', 'models', 'condense']))
       .min(1)
       .optional(),
+    /**
+     * Error codes of refusals a client retries elsewhere (OpenAI SDKs retry 5xx), e.g. shutting_down
+     * from a draining instance: answered within a second, they count as neither success nor failure.
+     */
+    retryable: z.array(z.string().min(1)).min(1).optional(),
     ...after,
   }),
   z
@@ -212,6 +217,12 @@ const Assertion = z.discriminatedUnion('kind', [
     endpoint: z.enum(['/health', '/health/providers']),
     provider: provider.optional(),
     check: z.enum(['memory', 'providers', 'cache']).optional(),
+    /** What to read in the provider's or check's entry (a dot path; default status). */
+    field: z
+      .string()
+      .regex(/^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)*$/i)
+      .default('status'),
+    /** The values that are the truth (status words, or true/false and numbers for other fields). */
     status: statusList,
     /** The answer must also mention this word (case-insensitive). */
     mentions: z.string().min(1).optional(),

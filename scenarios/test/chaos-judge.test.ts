@@ -105,6 +105,19 @@ describe('chaos assertions', () => {
     expect(check(a, evidence({ records }), AFTER).passed).toBe(true)
   })
 
+  it('success_rate: a fast refusal the client retries elsewhere is left out, a slow one is not', () => {
+    const a = A({ kind: 'success_rate', min: 1, retryable: ['shutting_down'] })
+    const refused = (ms: number) => ({ ok: false, status: 503, code: 'shutting_down', latencyMs: ms })
+    const v = check(a, evidence({ records: spread(10, 20, 50, (i) => (i < 3 ? refused(5) : {})) }))
+    expect(v).toMatchObject({ passed: true })
+    expect(v.actual).toContain('3 refused for retry')
+    expect(
+      check(a, evidence({ records: spread(10, 20, 50, (i) => (i < 3 ? refused(3000) : {})) })).passed,
+    ).toBe(false)
+    const reset = spread(10, 20, 50, (i) => (i < 1 ? { ok: false, status: 0, kind: 'reset' } : {}))
+    expect(check(a, evidence({ records: reset })).passed).toBe(false)
+  })
+
   it('latency: an absolute bound and a bound relative to another phase', () => {
     const records = [
       ...spread(0, 10, 100, () => ({ latencyMs: 100 })),
@@ -275,6 +288,19 @@ describe('chaos assertions', () => {
     expect(
       check(a, evidence({ health: [{ t: 11, endpoint: '/health/providers', http: 0, body: null }] })).actual,
     ).toContain('no answer')
+    const connected = A({
+      kind: 'health',
+      endpoint: '/health',
+      check: 'cache',
+      field: 'redis.connected',
+      status: ['false'],
+      share: 1,
+    })
+    const redis = (up: boolean) => [
+      poll(11, { checks: { cache: { status: 'degraded', redis: { connected: up } } } }, '/health'),
+    ]
+    expect(check(connected, evidence({ health: redis(false) })).passed).toBe(true)
+    expect(check(connected, evidence({ health: redis(true) })).actual).toContain('(true 1)')
   })
 
   it('memory: the largest RSS and the growth over the phase', () => {
