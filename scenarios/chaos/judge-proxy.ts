@@ -58,10 +58,13 @@ export function breaker(a: Assert<'breaker'>, v: PhaseView, e: Evidence): Verdic
     const inTime = closed !== undefined && closed.t <= phase.end + a.closes_within
     passed &&= inTime
     const last = samples[samples.length - 1]
+    const everOpen = samples.some((s) => s.t >= phase.start && s.t <= phase.end && s.state !== 'closed')
     actual.push(
-      closed
-        ? `closed at ${rel(closed.t, phase.end)} after the end`
-        : `still ${last.state} at the end of the run`,
+      !everOpen && closed
+        ? 'closed (it had not opened)'
+        : closed
+          ? `closed at ${rel(closed.t, phase.end)} after the end`
+          : `still ${last.state} at the end of the run`,
     )
   }
   return verdict(a.kind, `breaker of ${a.provider} ${parts.join(', ')}`, actual.join('; '), passed)
