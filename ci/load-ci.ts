@@ -5,7 +5,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { parseArgs } from 'node:util'
-import { EXIT, REPORTS_OUT, runTier } from '../scenarios/run/runner.ts'
+import { exitCodeOfAll, REPORTS_OUT, runTier } from '../scenarios/run/runner.ts'
 import { loadTiers } from '../scenarios/tiers.ts'
 import { gateRun } from './apply-gate.ts'
 import { readBaseline } from './baseline-file.ts'
@@ -57,14 +57,10 @@ export async function runCi(
     LATEST,
     `${JSON.stringify({ dir, runs: rows.map((r) => ({ tier: r.summary.run.tier, dir: r.dir, status: r.summary.status })) }, null, 2)}\n`,
   )
-  const statuses = rows.map((r) => r.summary.status)
-  const exitCode = options.signal?.aborted
-    ? EXIT.interrupted
-    : statuses.includes('broken')
-      ? EXIT.broken
-      : statuses.includes('failed')
-        ? EXIT.failed
-        : EXIT.passed
+  const exitCode = exitCodeOfAll(
+    rows.map((r) => r.summary.status),
+    options.signal?.aborted === true,
+  )
   return { rows, exitCode, dir }
 }
 

@@ -9,7 +9,7 @@ import { SCENARIO_NAMES, type WeightedScenario } from './scenario.ts'
 export const TIERS_FILE = new URL('../tiers.yaml', import.meta.url).pathname
 
 /** `5m`, `30s`, `1500ms` or a number of seconds. */
-const duration = z.union([z.number().nonnegative(), z.string()]).transform((value, ctx) => {
+export const duration = z.union([z.number().nonnegative(), z.string()]).transform((value, ctx) => {
   if (typeof value === 'number') return value
   const parsed = ms(value as ms.StringValue)
   if (typeof parsed !== 'number' || !Number.isFinite(parsed) || parsed < 0) {

@@ -16,6 +16,9 @@ export type SeriesSpec = {
   scale?: 'y' | 'y2'
 }
 
+/** A shaded, named stretch of the time axis (a chaos run's phases). */
+export type ChartBand = { from: number; to: number; label: string; fill: string }
+
 export type ChartSpec = {
   kind: 'line' | 'bars'
   /** Seconds since the start of the run, or bucket indexes for bars. */
@@ -26,6 +29,8 @@ export type ChartSpec = {
   unit: ChartUnit
   unit2?: ChartUnit
   series: SeriesSpec[]
+  /** Drawn behind the series, each named at its top; the x axis then spans them all. */
+  bands?: ChartBand[]
 }
 
 export type ChartSlot = {

@@ -2,6 +2,8 @@
 import { readFile, writeFile } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
+import { renderChaosReport } from './chaos-render.ts'
+import { isChaosSummary, parseChaosSummary } from './chaos-summary.ts'
 import { renderReport } from './render.ts'
 import { parseSummary, SummaryError } from './summary.ts'
 
@@ -29,14 +31,26 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   const input = resolve(parsed.positionals[0])
   const output = resolve(parsed.values.output ?? join(dirname(input), 'report.html'))
   try {
-    const summary = parseSummary(await readFile(input, 'utf8'))
-    await writeFile(output, renderReport(summary))
+    const text = await readFile(input, 'utf8')
+    // A chaos run's summary (kind: chaos) has its own schema and renderer.
+    const html = isChaosSummary(safeJson(text))
+      ? renderChaosReport(parseChaosSummary(text))
+      : renderReport(parseSummary(text))
+    await writeFile(output, html)
   } catch (error) {
     io.stderr(error instanceof SummaryError ? `${input}: ${error.message}` : (error as Error).message)
     return 1
   }
   io.stdout(output)
   return 0
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text)
+  } catch {
+    return null
+  }
 }
 
 function parse(argv: string[]) {

@@ -79,6 +79,35 @@
     }
   }
 
+  // Phases (chaos runs): shaded behind the series and named at the top, each label clipped to its band.
+  function bandsPlugin(bands) {
+    const draw = (u) => {
+      const ctx = u.ctx
+      const { top, height } = u.bbox
+      const dpr = devicePixelRatio || 1
+      ctx.save()
+      for (const band of bands) {
+        const x0 = Math.round(u.valToPos(band.from, 'x', true))
+        const x1 = Math.round(u.valToPos(band.to, 'x', true))
+        ctx.fillStyle = band.fill
+        ctx.fillRect(x0, top, x1 - x0, height)
+        ctx.fillStyle = 'rgba(71, 85, 105, 0.55)'
+        ctx.fillRect(x0, top, Math.max(1, dpr), height)
+        ctx.save()
+        ctx.beginPath()
+        ctx.rect(x0, top, x1 - x0, height)
+        ctx.clip()
+        ctx.fillStyle = '#334155'
+        ctx.font = `600 ${11 * dpr}px system-ui, sans-serif`
+        ctx.textBaseline = 'top'
+        ctx.fillText(band.label, x0 + 4 * dpr, top + 4 * dpr)
+        ctx.restore()
+      }
+      ctx.restore()
+    }
+    return { hooks: { drawClear: [draw] } }
+  }
+
   function options(spec, width) {
     const bars = spec.kind === 'bars'
     const zeroBased = (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1]
@@ -114,6 +143,11 @@
         paths: bars ? uPlot.paths.bars({ size: [0.85, 80], align: 0 }) : undefined,
       })
     }
+    const bands = spec.bands ?? []
+    if (bands.length > 0) {
+      const end = Math.max(...bands.map((b) => b.to))
+      scales.x = { time: false, range: () => [0, end] }
+    }
     return {
       width,
       height: HEIGHT,
@@ -122,6 +156,7 @@
       series,
       legend: { show: true, live: true },
       cursor: { drag: { x: false, y: false }, points: { size: 6 } },
+      plugins: bands.length > 0 ? [bandsPlugin(bands)] : [],
     }
   }
 
@@ -135,6 +170,7 @@
     const plot = new uPlot(options(spec, target.clientWidth || 600), columns, target)
     plots.push({ plot, target })
     figure.setAttribute('data-drawn', 'true')
+    if (spec.bands) figure.setAttribute('data-bands', String(spec.bands.length))
   }
 
   const fit = () => {

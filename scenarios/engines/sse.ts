@@ -8,6 +8,10 @@ export type StreamVerdict = StreamOutcome & {
   /** null for a healthy stream, else the error kind. */
   readonly kind: 'truncated_stream' | 'stream_error' | 'malformed_chunk' | null
   readonly chunks: number
+  /** A data line that was not JSON reached the client (whatever else the stream did). */
+  readonly malformed: boolean
+  /** The stream carried an error event. */
+  readonly errorEvent: boolean
 }
 
 export class SseMeter {
@@ -68,6 +72,8 @@ export class SseMeter {
       truncated,
       kind,
       chunks: this.#chunks,
+      malformed: this.#malformed,
+      errorEvent: this.#errorEvent,
     }
   }
 

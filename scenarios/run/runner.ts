@@ -24,6 +24,22 @@ import { buildSummary } from './summary-build.ts'
 export const REPORTS_OUT = join(REPO_ROOT, 'reports/out')
 export const EXIT = { passed: 0, failed: 99, broken: 1, interrupted: 130 } as const
 
+type RunStatus = 'passed' | 'failed' | 'broken'
+
+/** A run's exit code: its status, or 130 when a broken run was interrupted. */
+export function exitCodeOf(status: RunStatus, interrupted: boolean): number {
+  if (status === 'passed') return EXIT.passed
+  if (status === 'failed') return EXIT.failed
+  return interrupted ? EXIT.interrupted : EXIT.broken
+}
+
+/** The exit code of several runs: interrupted, else the worst of broken, failed, passed. */
+export function exitCodeOfAll(statuses: readonly RunStatus[], interrupted: boolean): number {
+  if (interrupted) return EXIT.interrupted
+  if (statuses.includes('broken')) return EXIT.broken
+  return statuses.includes('failed') ? EXIT.failed : EXIT.passed
+}
+
 export type RunOptions = {
   readonly tier: string
   readonly engine?: EngineName
@@ -175,14 +191,7 @@ export async function runTier(options: RunOptions): Promise<RunOutcome> {
     }),
   )
   writeRunFiles(dir, summary, result)
-  const exitCode =
-    summary.status === 'passed'
-      ? EXIT.passed
-      : summary.status === 'failed'
-        ? EXIT.failed
-        : options.signal?.aborted
-          ? EXIT.interrupted
-          : EXIT.broken
+  const exitCode = exitCodeOf(summary.status, options.signal?.aborted === true)
   return { summary, dir, exitCode, processes: [...group.started, ...engineProcesses] }
 }
 

@@ -36,31 +36,12 @@ const MOCK_LINE = /^(mock-openai|mock-anthropic) listening on (http:\/\/\S+)/
 
 export async function bootStack(options: StackOptions): Promise<Stack> {
   const timeoutMs = options.readyTimeoutMs ?? 20_000
-  const mock = options.group.start(
-    'mock providers',
-    process.execPath,
-    [
-      MOCK_CLI,
-      '--openai-port',
-      '0',
-      '--anthropic-port',
-      '0',
-      '--profile',
-      options.mockProfile,
-      '--seed',
-      String(options.seed),
-    ],
-    { logFile: join(options.runDir, 'mock.log'), cwd: REPO_ROOT },
-  )
-  const seen: Record<string, string> = {}
-  const mocks = await mock.waitFor((line) => {
-    const match = MOCK_LINE.exec(line)
-    if (match) seen[match[1]] = match[2]
-    return seen['mock-openai'] && seen['mock-anthropic']
-      ? { openai: seen['mock-openai'], anthropic: seen['mock-anthropic'] }
-      : undefined
-  }, timeoutMs)
-
+  const { process: mock, urls: mocks } = await startMockProviders(options.group, {
+    logFile: join(options.runDir, 'mock.log'),
+    profile: options.mockProfile,
+    seed: options.seed,
+    timeoutMs,
+  })
   const apiKey = `load-${randomBytes(12).toString('hex')}`
   const configDir = mkdtempSync(join(tmpdir(), 'load-proxy-'))
   const cleanup = () => rmSync(configDir, { recursive: true, force: true })
@@ -70,17 +51,71 @@ export async function bootStack(options: StackOptions): Promise<Stack> {
       configFile,
       proxyConfigFor(readFileSync(options.proxyConfig ?? PROXY_CONFIG, 'utf8'), mocks, apiKey),
     )
-    const proxy = options.group.start('proxy', process.execPath, [PROXY_SERVER, '--config', configFile], {
+    const { process: proxy, url: targetUrl } = await startProxyProcess(options.group, {
+      name: 'proxy',
+      configFile,
       logFile: join(options.runDir, 'proxy.log'),
-      cwd: REPO_ROOT,
       env: { ...process.env, APP_ENV: 'production' },
+      timeoutMs,
     })
-    const targetUrl = await proxy.waitFor(listeningAddress, timeoutMs)
     return { targetUrl, apiKey, mocks, processes: [mock, proxy], cleanup }
   } catch (error) {
     cleanup()
     throw error
   }
+}
+
+/** Starts both mock providers in one process on free ports; resolves once both listen. */
+export async function startMockProviders(
+  group: ProcessGroup,
+  options: { logFile: string; profile: string; seed: number; timeoutMs: number },
+): Promise<{ process: ManagedProcess; urls: { openai: string; anthropic: string } }> {
+  const mock = group.start(
+    'mock providers',
+    process.execPath,
+    [
+      MOCK_CLI,
+      '--openai-port',
+      '0',
+      '--anthropic-port',
+      '0',
+      '--profile',
+      options.profile,
+      '--seed',
+      String(options.seed),
+    ],
+    { logFile: options.logFile, cwd: REPO_ROOT },
+  )
+  const seen: Record<string, string> = {}
+  const urls = await mock.waitFor((line) => {
+    const match = MOCK_LINE.exec(line)
+    if (match) seen[match[1]] = match[2]
+    return seen['mock-openai'] && seen['mock-anthropic']
+      ? { openai: seen['mock-openai'], anthropic: seen['mock-anthropic'] }
+      : undefined
+  }, options.timeoutMs)
+  return { process: mock, urls }
+}
+
+/** Starts proxy/src/server.ts (or `server`) on a configuration file; resolves with its address once it listens. */
+export async function startProxyProcess(
+  group: ProcessGroup,
+  options: {
+    name: string
+    configFile: string
+    logFile: string
+    env: NodeJS.ProcessEnv
+    timeoutMs: number
+    server?: string
+  },
+): Promise<{ process: ManagedProcess; url: string }> {
+  const server = options.server ?? PROXY_SERVER
+  const proxy = group.start(options.name, process.execPath, [server, '--config', options.configFile], {
+    logFile: options.logFile,
+    cwd: REPO_ROOT,
+    env: options.env,
+  })
+  return { process: proxy, url: await proxy.waitFor(listeningAddress, options.timeoutMs) }
 }
 
 /** The proxy's configuration for a run: providers on the mocks (by wire), port 0, one client key. */

@@ -28,6 +28,8 @@ describe('SseMeter', () => {
       truncated: false,
       kind: null,
       chunks: 3,
+      malformed: false,
+      errorEvent: false,
     })
   })
 
