@@ -165,8 +165,8 @@ export class StreamCall implements Dispatcher.DispatchHandler {
     this.#removeCancel?.()
     // After the terminator, or an error event the proxy stopped reading at, the stream is judged already.
     if (this.#isOpen && (this.translator.done || this.translator.error))
-      return this.#finish(this.translator.done ? undefined : ended(this.translator))
-    this.#failWith(networkFailure(err, this.#cancel))
+      this.#finish(this.translator.done ? undefined : ended(this.translator))
+    else this.#failWith(networkFailure(err, this.#cancel))
   }
 
   #write(chunks: readonly Buffer[]): void {
