@@ -6,7 +6,7 @@ import { type Answer, AnswerTooLarge } from './buffered-call.ts'
 import type { Deployment } from './registry.ts'
 import { SseParser } from './sse.ts'
 import { StreamCall, type StreamOpening } from './stream-call.ts'
-import type { ChatRequest, CompletionResult, DialectOps, StreamTranslator, UpstreamRequest } from './types.ts'
+import type { ChatRequest, CompletionResult, DialectOps, UpstreamRequest } from './types.ts'
 
 const ERROR_BODY_LIMIT = 64 * 1024
 
