@@ -73,7 +73,7 @@ const HttpClient = obj({
     // Calls that may wait for one of a provider's connections (per worker), and for how long.
     queue_size: z.number().int().nonnegative().default(100),
     // Short: a request let into the queue is served or shed within it, so shedding stays fast.
-    queue_timeout: seconds.default(0.05),
+    queue_timeout: seconds.default(0.025),
     // 429 answers lower a provider's concurrent calls (x0.9), successes raise them back (+1).
     adaptive: z.boolean().default(true),
     min_concurrency: z.number().int().positive().default(1),

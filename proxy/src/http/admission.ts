@@ -3,7 +3,7 @@ import { ProxyError } from '../errors.ts'
 import type { HealthCheck } from '../observability/sources.ts'
 
 /** How long after the last refusal the instance still reports that it sheds load. */
-const RECENT_MS = 10_000
+export const SHED_RECENT_MS = 3000
 
 /**
  * Bounded admission for one process: at most `server.worker_connections` requests in progress
@@ -59,7 +59,7 @@ export class Admission {
   /** At the limit now: unavailable (a load balancer should send traffic elsewhere); shed recently: degraded. */
   health(): HealthCheck {
     const saturated = this.#inFlight >= this.limit
-    const recent = this.#now() - this.#lastShed < RECENT_MS
+    const recent = this.#now() - this.#lastShed < SHED_RECENT_MS
     return {
       status: saturated ? 'unavailable' : recent ? 'degraded' : 'ok',
       saturated,

@@ -22,6 +22,7 @@ export interface LimiterSettings {
 /** Calls in the window before the share of 429s can mark the provider as throttling. */
 const THROTTLE_MIN_CALLS = 10
 const PROBE_INTERVAL_MS = 1000
+const SHEDDING_RECENT_MS = 3000
 const QUEUE_MARGIN = 0.5
 const DECREASE = 0.9
 const SERVED = 'served'
@@ -91,9 +92,9 @@ export class ProviderLimiter {
     return calls >= THROTTLE_MIN_CALLS && this.#counts.sum(THROTTLED) >= calls * this.#settings.throttleRatio
   }
 
-  /** Calls were refused (overloaded or throttled) within the last window. */
+  /** Calls were refused (overloaded or throttled) in the last few seconds. */
   get shedding(): boolean {
-    return this.#clock.now() - this.#lastRefused < this.#settings.windowMs
+    return this.#clock.now() - this.#lastRefused < SHEDDING_RECENT_MS
   }
 
   get inFlight(): number {
