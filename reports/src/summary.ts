@@ -276,6 +276,11 @@ export class SummaryError extends Error {
 
 /** Validates a summary given as JSON text or as an already parsed value. */
 export function parseSummary(json: unknown): RunSummary {
+  return parseWithSchema(RunSummary, json)
+}
+
+/** JSON text or a parsed value validated against a summary schema; SummaryError names every problem. */
+export function parseWithSchema<T>(schema: z.ZodType<T>, json: unknown): T {
   let value = json
   if (typeof json === 'string') {
     try {
@@ -284,7 +289,7 @@ export function parseSummary(json: unknown): RunSummary {
       throw new SummaryError([{ path: '(root)', message: `not JSON: ${(error as Error).message}` }])
     }
   }
-  const result = RunSummary.safeParse(value)
+  const result = schema.safeParse(value)
   if (result.success) return result.data
   throw new SummaryError(result.error.issues.map((i) => ({ path: formatPath(i.path), message: i.message })))
 }

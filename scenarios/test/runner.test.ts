@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parseSummary } from '../../reports/src/summary.ts'
 import { type RunOptions, runTier } from '../run/runner.ts'
+import { alive } from './servers.ts'
 
 const TIERS = `
 defaults:
@@ -31,15 +32,6 @@ tiers:
     latency: { percentile: 95, max_ms: 0.001 }
     error_rate_max: 0.05
 `
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch {
-    return false
-  }
-}
 
 describe('runner', () => {
   let dir: string

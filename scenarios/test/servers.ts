@@ -126,3 +126,13 @@ export function plan(overrides: Partial<EnginePlan>): EnginePlan {
     ...overrides,
   }
 }
+
+/** Whether a process still runs (signal 0 probes without sending anything). */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
