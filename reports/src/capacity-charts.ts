@@ -36,31 +36,28 @@ function distinct(points: { x: number; y: number | null }[]): { x: number; y: nu
   })
 }
 
-function kneeMarks(summary: CapacitySummary, by: 'target' | 'achieved'): NonNullable<ChartSpec['marks']> {
-  return summary.sweeps.flatMap((s, i) => {
-    const x = by === 'target' ? s.knee.rate : s.knee.achieved_rps
-    return x === null ? [] : [{ x, label: `knee ${workersLabel(s.workers)}`, color: SWEEP_COLORS[i % 4] }]
-  })
+function kneeMarks(summary: CapacitySummary): NonNullable<ChartSpec['marks']> {
+  return summary.sweeps.flatMap((s, i) =>
+    s.knee.rate === null
+      ? []
+      : [{ x: s.knee.rate, label: `knee ${workersLabel(s.workers)}`, color: SWEEP_COLORS[i % 4] }],
+  )
 }
 
 function throughputLatency(summary: CapacitySummary): ChartSpec | null {
   const curves: { x: number; y: number | null }[][] = []
   const series: Omit<SeriesSpec, 'values'>[] = []
   summary.sweeps.forEach((s, i) => {
-    const steps = rateSteps(s).sort((a, b) => a.achieved_rps - b.achieved_rps)
+    const steps = rateSteps(s)
     if (steps.length === 0) return
     const color = SWEEP_COLORS[i % 4]
-    const at = distinct(steps.map((p) => ({ x: p.achieved_rps, y: 0 })))
-    curves.push(at.map((p, j) => ({ x: p.x, y: steps[j].ttft_ms?.p95 ?? null })))
-    series.push({ label: `TTFT p95, ${workersLabel(s.workers)}`, color, points: true, spanGaps: true })
-    curves.push(at.map((p, j) => ({ x: p.x, y: steps[j].latency_ms?.p50 ?? null })))
-    series.push({
-      label: `latency p50, ${workersLabel(s.workers)}`,
-      color,
-      dash: DASH,
-      points: true,
-      spanGaps: true,
-    })
+    const label = workersLabel(s.workers)
+    curves.push(steps.map((p) => ({ x: p.target_rps, y: p.ttft_ms?.p95 ?? null })))
+    series.push({ label: `TTFT p95, ${label}`, color, points: true, spanGaps: true })
+    curves.push(steps.map((p) => ({ x: p.target_rps, y: p.latency_ms?.p50 ?? null })))
+    series.push({ label: `latency p50, ${label}`, color, dash: DASH, points: true, spanGaps: true })
+    curves.push(steps.map((p) => ({ x: p.target_rps, y: p.achieved_rps })))
+    series.push({ label: `throughput, ${label}`, color, dash: [2, 3], scale: 'y2', spanGaps: true })
   })
   if (curves.length === 0) return null
   const { x, ys } = align(curves)
@@ -68,10 +65,11 @@ function throughputLatency(summary: CapacitySummary): ChartSpec | null {
   return {
     kind: 'line',
     x,
-    xTitle: 'throughput achieved (req/s)',
+    xTitle: 'arrival rate (req/s)',
     xUnit: 'rps',
     unit: 'ms',
-    marks: kneeMarks(summary, 'achieved'),
+    unit2: 'rps',
+    marks: kneeMarks(summary),
     series: [
       ...series.map((s, i) => ({ ...s, values: ys[i] })),
       ...(slo === null
@@ -180,7 +178,7 @@ function concurrencyChart(summary: CapacitySummary): ChartSpec | null {
     xTitle: 'arrival rate (req/s)',
     xUnit: 'rps',
     unit: 'streams',
-    marks: kneeMarks(summary, 'target'),
+    marks: kneeMarks(summary),
     series: series.map((s, i) => ({ ...s, values: ys[i] })),
   }
 }
@@ -225,7 +223,7 @@ export function buildCapacityCharts(summary: CapacitySummary): ChartSlot[] {
     {
       name: 'throughput-latency',
       title: 'Throughput and latency',
-      caption: `Each rate step: TTFT p95 and latency p50 against the throughput it achieved; dashed vertical: the knee (the highest rate that held the SLO)${summary.slo.ttft_p95_ms === null ? '' : `; red: the SLO, TTFT p95 below ${formatNumber(summary.slo.ttft_p95_ms)} ms`}.`,
+      caption: `Each arrival rate: TTFT p95 and latency p50 (left), the throughput achieved (right, dotted: it stops following the rate where the proxy saturates); dashed vertical: the knee, the highest rate that held the SLO${summary.slo.ttft_p95_ms === null ? '' : `; red: the SLO, TTFT p95 below ${formatNumber(summary.slo.ttft_p95_ms)} ms`}.`,
       missing: none,
       spec: throughputLatency(summary),
     },

@@ -96,7 +96,13 @@ export function startMonitor(options: MonitorOptions): Monitor {
 
   const sampleOnce = async () => {
     try {
-      const res = await request(`${options.targetUrl}/metrics`, { headersTimeout: 2000, bodyTimeout: 2000 })
+      // A fresh connection each time: a cluster hands connections to its workers in turn, and each
+      // worker answers /metrics with its own pools, memory and event loop (proxy-figures.ts adds them).
+      const res = await request(`${options.targetUrl}/metrics`, {
+        headersTimeout: 2000,
+        bodyTimeout: 2000,
+        reset: true,
+      })
       if (res.statusCode === 200) figures.update(await res.body.json(), now() - t0)
       else await res.body.dump()
     } catch {

@@ -196,6 +196,34 @@ describe('what binds, measured', () => {
     expect(binding.resource).toBe('machine_cpu')
     expect(binding.evidence).toContain('100 % busy')
   })
+
+  it('blames the CPU, not the pool, when a full pool was full of streams the CPU slowed down', async () => {
+    const { sweep } = await runSweep(sweepOptions({ ...DEFAULT_PROXY, workers: 2 }, { check: false }))
+    const rates = sweep.points.filter((p) => p.target_rps !== null)
+    const broke = rates.find((p) => p.verdict === 'fail')!
+    // Streams held their connections 2.6x longer: the pool filled at half the rate it was sized for.
+    const slowed = {
+      ...broke,
+      achieved_rps: 30,
+      resources: {
+        ...broke.resources,
+        upstream_in_use: 400,
+        upstream_pending: 40,
+        proxy_cpu_percent: 70,
+        machine_busy_percent: 199,
+      },
+    }
+    const fullPool = { workers: 2, memoryMb: 2048, cpuCount: 2 }
+    const starved = measuredBinding([rates[0], slowed], fullPool)
+    expect(starved.resource).toBe('machine_cpu')
+    expect(starved.evidence).toMatch(/held their connection 13.3 s against 5.6 s/)
+    const busy = measuredBinding(
+      [rates[0], { ...slowed, resources: { ...slowed.resources, proxy_cpu_percent: 190 } }],
+      fullPool,
+    )
+    expect(busy.resource).toBe('cpu')
+    expect(measuredBinding([rates[0], broke], fullPool).resource).toBe('connections')
+  })
 })
 
 describe('sizing', () => {

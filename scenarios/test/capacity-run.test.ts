@@ -72,6 +72,8 @@ describe('npm run capacity, short mode against the real mocks and proxy', () => 
     // Each worker has its own pool: the instance's limit is the sum over providers and workers.
     expect(one.points[0].resources.upstream_limit).toBe(2 * POOL)
     expect(two.points[0].resources.upstream_limit).toBe(4 * POOL)
+    // Both workers' pools are counted: more connections in use than one worker has.
+    expect(two.points[0].resources.upstream_in_use).toBeGreaterThan(2 * POOL)
     expect(one.points[0].resources.proxy_cpu_percent).toBeGreaterThan(0)
     expect(one.points[0].resources.upstream_sockets).toBeGreaterThan(0)
     expect(one.points.filter((p) => p.phase === 'sweep').length).toBeGreaterThanOrEqual(3)
