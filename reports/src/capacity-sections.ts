@@ -101,6 +101,9 @@ export function truthSection(s: CapacitySummary): string {
   const usl = t.usl
     ? `<p class="note">USL on the same lower rates: \u03bb ${param(t.usl.lambda)}, \u03c3 ${param(t.usl.sigma)}, \u03ba ${param(t.usl.kappa)}${t.usl.peak?.n ? `, peak ${rps(t.usl.peak.x)} at ${formatNumber(t.usl.peak.n)} in flight` : ': no contention visible at these rates, so it cannot place the knee; the configured limits do'}.</p>`
     : ''
+  const contended = t.saturated_steps
+    ? `<p class="note"><strong>The machine's CPU was saturated (other processes included) during ${formatInt(t.saturated_steps)} of the ${formatInt(t.held_out.length)} held-out steps.</strong> The model knows the proxy's own limits (its pools, one core per worker, its memory), not the load of other processes on a shared machine: where they starve the proxy, the measured knee falls short of the prediction and the step says so (what binds: the test machine's CPU).</p>`
+    : ''
   return section(
     'truth',
     'Held-out check: predicted against measured',
@@ -119,7 +122,7 @@ ${table(
   ],
   t.held_out.map((h) => heldOutRow(h, goal)),
 )}
-${usl}<p class="note">Method: ${escapeHtml(t.method)}</p>`,
+${contended}${usl}<p class="note">Method: ${escapeHtml(t.method)}</p>`,
     lead,
   )
 }

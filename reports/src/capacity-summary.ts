@@ -162,6 +162,8 @@ export const Truth = z.strictObject({
   latency_check: HeldOut.nullable(),
   goal: z.number().positive(),
   within_goal: z.boolean().nullable(),
+  /** Held-out steps during which the machine's CPU was saturated (other processes included). */
+  saturated_steps: count,
   method: z.string(),
 })
 

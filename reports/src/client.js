@@ -92,7 +92,9 @@
     const bars = spec.kind === 'bars'
     const zeroBased = (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1]
     const scales = {
-      x: bars ? { time: false, range: () => [-0.5, spec.x.length - 0.5] } : { time: false },
+      x: bars
+        ? { time: false, range: () => [-0.5, spec.x.length - 0.5] }
+        : { time: false, ...(spec.xUnit ? { range: xRange(spec) } : {}) },
       y: { range: zeroBased },
     }
     const axes = [xAxis(spec), axis(spec.unit, 3)]
@@ -142,10 +144,21 @@
     }
   }
 
+  // A numeric x axis spans its marks too (a predicted knee beyond the last measured rate), with a margin.
+  function xRange(spec) {
+    const marks = (spec.marks ?? []).map((m) => m.x)
+    return (_u, min, max) => {
+      const lo = Math.min(min, ...marks)
+      const hi = Math.max(max, ...marks)
+      const pad = (hi - lo) * 0.03 || 1
+      return [Math.max(0, lo - pad), hi + pad]
+    }
+  }
+
   // Vertical marks at x values (a knee), labelled at the top of the plot.
   function drawMarks(u, marks) {
     const ctx = u.ctx
-    const { top, height } = u.bbox
+    const { left, top, width, height } = u.bbox
     ctx.save()
     ctx.font = FONT.replace('12px', `${Math.round(12 * devicePixelRatio)}px`)
     for (const [i, mark] of marks.entries()) {
@@ -158,8 +171,12 @@
       ctx.moveTo(x, top)
       ctx.lineTo(x, top + height)
       ctx.stroke()
-      // Labels step down one line each, so marks close together stay readable.
-      ctx.fillText(mark.label, x + 4 * devicePixelRatio, top + (14 + 15 * i) * devicePixelRatio)
+      // Labels step down one line each, so marks close together stay readable; near the right edge
+      // a label goes to the left of its line.
+      const w = ctx.measureText(mark.label).width
+      const gap = 4 * devicePixelRatio
+      const at = x + gap + w > left + width ? x - gap - w : x + gap
+      ctx.fillText(mark.label, at, top + (14 + 15 * i) * devicePixelRatio)
     }
     ctx.restore()
   }

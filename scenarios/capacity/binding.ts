@@ -33,7 +33,8 @@ export function measuredBinding(
     const fullest = providers
       .map((name) => ({
         name,
-        share: (res.upstream_in_use_by_provider[name] ?? 0) / Math.max(1, res.upstream_limit_by_provider[name]),
+        share:
+          (res.upstream_in_use_by_provider[name] ?? 0) / Math.max(1, res.upstream_limit_by_provider[name]),
       }))
       .sort((a, b) => b.share - a.share)[0]
     const waiting = (res.upstream_pending ?? 0) >= 1
@@ -45,7 +46,8 @@ export function measuredBinding(
     })
   }
   if (res.proxy_cpu_percent !== null) {
-    const loop = res.event_loop_utilization === null ? '' : `, event loop ${pct(res.event_loop_utilization)} busy`
+    const loop =
+      res.event_loop_utilization === null ? '' : `, event loop ${pct(res.event_loop_utilization)} busy`
     uses.push({
       resource: 'cpu',
       share: res.proxy_cpu_percent / (100 * options.workers),
@@ -62,17 +64,27 @@ export function measuredBinding(
   if (uses.length === 0) return { resource: 'unknown', evidence: 'the target reported no resource figures' }
   uses.sort((a, b) => b.share - a.share)
   const where = step.target_rps === null ? `the max step (${step.users} users)` : `${step.target_rps} req/s`
-  const saturated = res.machine_busy_percent !== null && res.machine_busy_percent >= SATURATED * 100 * options.cpuCount
+  const saturated =
+    res.machine_busy_percent !== null && res.machine_busy_percent >= SATURATED * 100 * options.cpuCount
   const cpuShare = uses.find((u) => u.resource === 'cpu')?.share ?? 0
   const slowed = slowdown(rates, step)
   const notes = [
-    slowed ? `streams held their connection ${slowed.holding.toFixed(1)} s against ${slowed.base.toFixed(1)} s at the lowest rate (ITL p95 ${slowed.itl})` : '',
+    slowed
+      ? `streams held their connection ${slowed.holding.toFixed(1)} s against ${slowed.base.toFixed(1)} s at the lowest rate (ITL p95 ${slowed.itl})`
+      : '',
     saturated
       ? `the machine's ${options.cpuCount} cores were ${Math.round(res.machine_busy_percent! / options.cpuCount)} % busy (mocks, generator and other processes included): CPU time was contended`
       : '',
     step.generator.limited ? 'the load generator was the limit' : '',
   ].filter(Boolean)
-  let resource = uses[0].share >= NEAR_LIMIT ? uses[0].resource : step.generator.limited ? 'generator' : saturated ? 'machine_cpu' : uses[0].resource
+  let resource =
+    uses[0].share >= NEAR_LIMIT
+      ? uses[0].resource
+      : step.generator.limited
+        ? 'generator'
+        : saturated
+          ? 'machine_cpu'
+          : uses[0].resource
   // A full pool whose streams slowed down (CPU starved them) ran out because of the CPU, not its size.
   if (poolFull && slowed && slowed.holding >= SLOWED * slowed.base) {
     resource = cpuShare >= NEAR_LIMIT || !saturated ? 'cpu' : 'machine_cpu'
@@ -86,7 +98,9 @@ function slowdown(
   step: StepPoint,
 ): { holding: number; base: number; itl: string } | null {
   const holding = (p: StepPoint) =>
-    p.resources.upstream_in_use !== null && p.achieved_rps > 0 ? p.resources.upstream_in_use / p.achieved_rps : null
+    p.resources.upstream_in_use !== null && p.achieved_rps > 0
+      ? p.resources.upstream_in_use / p.achieved_rps
+      : null
   const low = rates.find((p) => p.verdict === 'pass' && holding(p) !== null)
   const at = holding(step)
   const base = low ? holding(low) : null

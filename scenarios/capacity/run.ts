@@ -184,7 +184,8 @@ export function buildCapacitySummary(input: BuildInput): CapacitySummary {
   const { options, sweeps } = input
   const { config } = options
   const byWorkers = sweeps.map((s) => ({ workers: s.workers, x: s.max_throughput_rps }))
-  const truth: Truth | null = input.prediction && sweeps[0] ? checkTruth(input.prediction, sweeps[0]) : null
+  const truth: Truth | null =
+    input.prediction && sweeps[0] ? checkTruth(input.prediction, sweeps[0], availableParallelism()) : null
   const responseMs = sweeps[0]?.demands?.latency_mean_ms ?? null
   const profile = options.target ? null : safeProfile(config.mock_profile)
   return {

@@ -89,7 +89,10 @@ function heldOut(f: Forecast, point: StepPoint & { target_rps: number }): HeldOu
   }
 }
 
-export function checkTruth(f: Forecast, sweep: Sweep): Truth {
+/** The machine's CPU at this share of its cores is saturated. */
+const SATURATED = 0.95
+
+export function checkTruth(f: Forecast, sweep: Sweep, cpuCount: number): Truth {
   const held = sweep.points
     .filter(
       (p): p is StepPoint & { target_rps: number } =>
@@ -102,6 +105,12 @@ export function checkTruth(f: Forecast, sweep: Sweep): Truth {
   const latencyCheck = below[below.length - 1] ?? null
   const kneeError = error(f.knee, measuredKnee)
   const checks = [kneeError, latencyCheck?.error.latency_mean ?? null].filter((e): e is number => e !== null)
+  const saturated = sweep.points.filter(
+    (p) =>
+      p.target_rps !== null &&
+      p.target_rps > f.fitMax &&
+      (p.resources.machine_busy_percent ?? 0) >= SATURATED * 100 * cpuCount,
+  ).length
   return {
     workers: f.workers,
     fit_max_rps: f.fitMax,
@@ -116,6 +125,7 @@ export function checkTruth(f: Forecast, sweep: Sweep): Truth {
     latency_check: latencyCheck,
     goal: TRUTH_GOAL,
     within_goal: checks.length === 2 ? checks.every((e) => Math.abs(e) <= TRUTH_GOAL) : null,
+    saturated_steps: saturated,
     method: METHOD,
   }
 }

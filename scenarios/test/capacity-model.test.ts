@@ -127,7 +127,7 @@ describe('a synthetic sweep', () => {
 
   it('predicts the knee and the latency from the lower rates alone, within 15 %', async () => {
     const { sweep, forecast } = await runSweep(sweepOptions(DEFAULT_PROXY))
-    const truth = checkTruth(forecast!, sweep)
+    const truth = checkTruth(forecast!, sweep, 2)
     expect(truth.fit_max_rps).toBeLessThanOrEqual(0.6 * sweep.max_throughput_rps)
     expect(truth.fit_points).toBeGreaterThanOrEqual(3)
     expect(truth.held_out.every((h) => h.rate > truth.fit_max_rps)).toBe(true)
