@@ -270,7 +270,10 @@ export function workloadSection(s: CapacitySummary): string {
   const items: [string, string][] = [
     ['Scenarios', escapeHtml(s.workload.scenarios.map((x) => `${x.name} \u00d7${x.weight}`).join(', '))],
     ['Profile', escapeHtml(s.workload.description)],
-    ['Response cache', s.workload.cache ? 'on' : 'off'],
+    [
+      'Response cache',
+      s.workload.cache === null ? 'the target\u2019s own setting' : s.workload.cache ? 'on' : 'off',
+    ],
     ['Latency model', p ? escapeHtml(describeLatency(p.latency)) : 'the target\u2019s own'],
     ['Answer length', p ? escapeHtml(describeLength(p.completion)) : DASH],
     ['Node.js', escapeHtml(env.node_version)],

@@ -227,7 +227,8 @@ export const CapacitySummary = z.strictObject({
     description: z.string(),
     scenarios: z.array(z.strictObject({ name: z.string(), weight: nonneg })),
     profile: z.record(z.string(), z.unknown()).nullable(),
-    cache: z.boolean(),
+    /** The proxy's response cache as the run set it; null: the target's own setting (--target). */
+    cache: z.boolean().nullable(),
     warmup_s: nonneg,
     window_s: z.number().positive(),
   }),

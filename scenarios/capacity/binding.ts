@@ -104,7 +104,8 @@ function slowdown(
   const low = rates.find((p) => p.verdict === 'pass' && holding(p) !== null)
   const at = holding(step)
   const base = low ? holding(low) : null
-  if (at === null || base === null || !low || low === step) return null
+  // Connections held for under 50 ms (cache hits, tiny answers) say nothing about slowed streams.
+  if (at === null || base === null || base < 0.05 || !low || low === step) return null
   const itl = (p: StepPoint) => (p.itl_ms ? `${Math.round(p.itl_ms.p95)} ms` : '-')
   return { holding: at, base, itl: `${itl(step)} against ${itl(low)}` }
 }

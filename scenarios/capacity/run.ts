@@ -211,7 +211,7 @@ export function buildCapacitySummary(input: BuildInput): CapacitySummary {
       profile: profile
         ? { latency: profile.latency, completion: profile.completion, concurrency: profile.concurrency }
         : null,
-      cache: config.cache,
+      cache: options.target ? null : config.cache,
       warmup_s: config.sweep.warmup * options.timeScale,
       window_s: config.sweep.window * options.timeScale,
     },
@@ -237,13 +237,15 @@ export function buildCapacitySummary(input: BuildInput): CapacitySummary {
             sweeps: sweeps.map((s) => ({ workers: s.workers, demands: s.demands })),
           })
         : null,
-    notes: runNotes(sweeps, config),
+    notes: runNotes(sweeps, config, options.target !== undefined),
   }
 }
 
-function runNotes(sweeps: readonly Sweep[], config: CapacityConfig): string[] {
+function runNotes(sweeps: readonly Sweep[], config: CapacityConfig, target: boolean): string[] {
   const notes: string[] = []
-  if (!config.cache)
+  if (target)
+    notes.push('--target: the proxy ran with its own configuration (its cache and pool limits as they are).')
+  else if (!config.cache)
     notes.push('The proxy ran with its response cache off: real chat prompts rarely repeat word for word.')
   const busy = sweeps
     .flatMap((s) => s.points)

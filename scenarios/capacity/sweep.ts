@@ -36,8 +36,10 @@ export type SweepOutcome = { readonly sweep: Sweep; readonly forecast: Forecast 
 
 /** The lowest rate as a share of the maximum throughput. */
 export const LOW_SHARE = 0.15
-/** When every rate up to the maximum held, one more step this far past it brackets the knee. */
-export const OVERSHOOT = 1.15
+/** When every rate up to the maximum held, steps this far past the last one bracket the knee... */
+export const OVERSHOOT = 1.25
+/** ... at most this many. */
+export const MAX_OVERSHOOTS = 3
 
 export function toPoint(result: StepResult, phase: StepPoint['phase'], slo: Slo, inFit: boolean): StepPoint {
   const w = result.window
@@ -110,8 +112,11 @@ export async function runSweep(options: SweepOptions): Promise<SweepOutcome> {
       points.filter((p) => p.in_fit),
       options,
     )
-  if (findKnee(points).first_fail_rate === null)
-    await measure({ kind: 'rate', rps: roundRate(max.achieved_rps * OVERSHOOT) }, 'sweep', false)
+  // Every rate held: the max step under-measured (a busy moment). Go past it until one breaks.
+  for (let i = 0; i < MAX_OVERSHOOTS && findKnee(points).first_fail_rate === null; i++) {
+    const top = Math.max(...points.map((p) => p.target_rps ?? 0))
+    await measure({ kind: 'rate', rps: roundRate(top * OVERSHOOT) }, 'sweep', false)
+  }
   for (let i = 0; i < options.refine; i++) {
     const next = refinementRate(findKnee(points))
     if (next === null || points.some((p) => p.target_rps === next)) break

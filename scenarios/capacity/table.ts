@@ -46,7 +46,7 @@ export function formatCapacityTable(s: CapacitySummary, reportPath?: string): st
         `    latency   at ${f(c.rate)} req/s: mean predicted ${f(c.predicted.latency_mean_ms, 0)} ms, measured ${f(c.measured.latency_mean_ms, 0)} ms, error ${pct(c.error.latency_mean)}; TTFT p95 ${f(c.predicted.ttft_p95_ms, 0)} vs ${f(c.measured.ttft_p95_ms, 0)} ms (${pct(c.error.ttft_p95)})`,
       )
     lines.push(
-      `    ${t.within_goal === null ? 'not decidable' : t.within_goal ? 'within' : 'OUTSIDE'} the ${t.goal * 100} % goal${t.saturated_steps ? ` (the machine's CPU was saturated during ${t.saturated_steps} of ${t.held_out.length} held-out steps)` : ''}`,
+      `    ${t.within_goal === null ? 'not decidable: a knee or a rate below it is missing' : `${t.within_goal ? 'within' : 'OUTSIDE'} the ${t.goal * 100} % goal`}${t.saturated_steps ? ` (the machine's CPU was saturated during ${t.saturated_steps} of ${t.held_out.length} held-out steps)` : ''}`,
     )
   }
   const z = s.sizing

@@ -15,7 +15,7 @@ import {
 import { planSizing, poolFor, usersToRate } from '../capacity/sizing.ts'
 import { runSweep, sweepRates } from '../capacity/sweep.ts'
 import { checkTruth } from '../capacity/truth.ts'
-import { ceilingOf, DEFAULT_PROXY, SLO, sweepOptions } from './capacity-synthetic.ts'
+import { ceilingOf, DEFAULT_PROXY, SLO, sweepOptions, syntheticStep } from './capacity-synthetic.ts'
 
 const step = (over: Partial<StepPoint>): Parameters<typeof judgeStep>[0] => ({
   target_rps: 10,
@@ -123,6 +123,24 @@ describe('a synthetic sweep', () => {
     expect(bindingBound(sweep.bounds)!.resource).toBe('cpu')
     expect(sweep.knee.rate!).toBeLessThan(20)
     expect(sweep.knee.rate!).toBeGreaterThan(17)
+  })
+
+  it('goes past the max step until a rate breaks when the max step under-measured', async () => {
+    const real = syntheticStep(DEFAULT_PROXY)
+    // A busy moment during the max step: it reads 60 % of what the proxy carries.
+    const step: typeof real = async (spec, options) => {
+      const result = await real(spec, options)
+      if (spec.kind === 'rate') return result
+      const window = {
+        ...result.window,
+        completed_in_window: Math.round(result.window.completed_in_window * 0.6),
+      }
+      return { ...result, window }
+    }
+    const { sweep } = await runSweep(sweepOptions(DEFAULT_PROXY, { step, refine: 0 }))
+    expect(sweep.max_throughput_rps).toBeLessThan(0.65 * ceilingOf(DEFAULT_PROXY))
+    expect(sweep.knee.bracketed).toBe(true)
+    expect(sweep.knee.first_fail_rate!).toBeGreaterThan(ceilingOf(DEFAULT_PROXY))
   })
 
   it('predicts the knee and the latency from the lower rates alone, within 15 %', async () => {

@@ -16,11 +16,11 @@ const PROFILE = `
 description: short streams for the capacity test
 latency:
   ttft: { dist: lognormal, median: 60ms, sigma: 0.4, max: 1s }
-  itl: { dist: fixed, value: 8ms }
-completion: { min_tokens: 20, max_tokens: 60 }
+  itl: { dist: fixed, value: 15ms }
+completion: { min_tokens: 10, max_tokens: 30 }
 faults: []
 `
-const POOL = 8
+const POOL = 4
 
 describe('npm run capacity, short mode against the real mocks and proxy', () => {
   let dir: string
@@ -45,7 +45,7 @@ describe('npm run capacity, short mode against the real mocks and proxy', () => 
         sloSource: 'test',
         sweep: {
           ...base.sweep,
-          max_users: 40,
+          max_users: 20,
           rates: 3,
           refine: 1,
           warmup: 2,
@@ -67,8 +67,8 @@ describe('npm run capacity, short mode against the real mocks and proxy', () => 
     const summary = parseCapacitySummary(readFileSync(join(outcome.dir, 'summary.json'), 'utf8'))
     expect(summary.sweeps.map((s) => s.workers)).toEqual([1, 2])
     const [one, two] = summary.sweeps
-    expect(one.points[0]).toMatchObject({ phase: 'max', users: 40 })
-    expect(one.max_throughput_rps).toBeGreaterThan(5)
+    expect(one.points[0]).toMatchObject({ phase: 'max', users: 20 })
+    expect(one.max_throughput_rps).toBeGreaterThan(3)
     // Each worker has its own pool: the instance's limit is the sum over providers and workers.
     expect(one.points[0].resources.upstream_limit).toBe(2 * POOL)
     expect(two.points[0].resources.upstream_limit).toBe(4 * POOL)
