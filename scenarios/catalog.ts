@@ -1,6 +1,7 @@
 // Every scenario by name: the one registry both engines and the runner look scenarios up in.
 import { chat } from './chat.ts'
 import { chatStream } from './chat-stream.ts'
+import { chatStreamLong } from './chat-stream-long.ts'
 import { condense } from './condense.ts'
 import { models } from './models.ts'
 import type { Scenario, ScenarioName } from './scenario.ts'
@@ -10,4 +11,5 @@ export const SCENARIOS: Readonly<Record<ScenarioName, Scenario>> = Object.freeze
   'chat-stream': chatStream,
   models,
   condense,
+  'chat-stream-long': chatStreamLong,
 })

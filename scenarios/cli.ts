@@ -3,9 +3,9 @@
 import { join, relative } from 'node:path'
 import { parseArgs } from 'node:util'
 import { ENGINES, type EngineName } from './engines/plan.ts'
+import { commandLine, exitWith, interruptSignal } from './run/interrupt.ts'
 import { runTier } from './run/runner.ts'
 import { formatRunTable } from './run/table.ts'
-import { TierError } from './tiers.ts'
 
 const USAGE = `usage: npm run load:<tier> -- [options]      (or: node scenarios/cli.ts <tier> [options])
 
@@ -72,21 +72,8 @@ async function main(): Promise<number> {
   if (values.target !== undefined && !URL.canParse(values.target))
     fail(`--target: '${values.target}' is not a URL`)
 
-  const abort = new AbortController()
-  let interrupts = 0
-  process.on('SIGINT', () => {
-    interrupts++
-    if (interrupts === 1) {
-      process.stderr.write(
-        '\ninterrupted: stopping the run and everything it started (Ctrl-C again to force)\n',
-      )
-      abort.abort()
-    } else process.exit(130)
-  })
-  process.on('SIGTERM', () => abort.abort())
-
-  const command =
-    `${process.env.npm_lifecycle_event ? `npm run ${process.env.npm_lifecycle_event} --` : 'node scenarios/cli.ts'} ${process.argv.slice(2).join(' ')}`.trim()
+  const signal = interruptSignal('stopping the run and everything it started')
+  const command = commandLine('node scenarios/cli.ts')
   const outcome = await runTier({
     tier: positionals[0],
     engine: oneOf<EngineName>('engine', values.engine, ENGINES),
@@ -100,7 +87,7 @@ async function main(): Promise<number> {
     out: values.out,
     tiersFile: values.tiers,
     command,
-    signal: abort.signal,
+    signal,
     progress: values.quiet ? null : process.stderr,
   })
   const report = relative(process.cwd(), join(outcome.dir, 'report.html')) || join(outcome.dir, 'report.html')
@@ -109,14 +96,4 @@ async function main(): Promise<number> {
   return outcome.exitCode
 }
 
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    if (error instanceof TierError) {
-      process.stderr.write(`${error.message}\n`)
-      process.exit(2)
-    }
-    process.stderr.write(`${(error as Error)?.stack ?? error}\n`)
-    process.exit(1)
-  },
-)
+exitWith(main)

@@ -2,7 +2,7 @@
 // OpenAI-compatible surface, its body built from a prompt drawn from the corpus.
 import type { Prompt } from './corpus.ts'
 
-export const SCENARIO_NAMES = ['chat', 'chat-stream', 'models', 'condense'] as const
+export const SCENARIO_NAMES = ['chat', 'chat-stream', 'models', 'condense', 'chat-stream-long'] as const
 export type ScenarioName = (typeof SCENARIO_NAMES)[number]
 
 export type Scenario = {

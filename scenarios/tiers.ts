@@ -19,7 +19,7 @@ export const duration = z.union([z.number().nonnegative(), z.string()]).transfor
   return parsed / 1000
 })
 
-const scenarioList = z
+export const scenarioList = z
   .array(z.strictObject({ name: z.enum(SCENARIO_NAMES), weight: z.number().nonnegative() }))
   .min(1)
   .refine((list) => list.some((s) => s.weight > 0), { message: 'at least one scenario needs a weight > 0' })
@@ -88,6 +88,8 @@ const TiersFile = z.strictObject({
   defaults: Defaults.prefault({}),
   corpus: Corpus.prefault({}),
   tiers: z.record(z.string().regex(/^[a-z][a-z0-9-]*$/, 'tier names are lower-case words'), TierInput),
+  /** `npm run capacity`'s workload, SLO and sizing: validated by scenarios/capacity/config.ts. */
+  capacity: z.unknown().optional(),
 })
 
 export type CorpusConfig = { readonly size: number; readonly zipfExponent: number; readonly models: string[] }

@@ -4,7 +4,7 @@ import { escapeHtml } from './escape.ts'
 import { formatNumber } from './format.ts'
 import type { RunSummary, TimePoint } from './summary.ts'
 
-export type ChartUnit = 'ms' | 'pct' | 'rps' | 'mb' | 'users' | 'count'
+export type ChartUnit = 'ms' | 'pct' | 'rps' | 'mb' | 'users' | 'count' | 'streams'
 
 export type SeriesSpec = {
   label: string
@@ -14,6 +14,11 @@ export type SeriesSpec = {
   fill?: string
   /** 'y2' puts the series on the right-hand axis. */
   scale?: 'y' | 'y2'
+  /** Markers on each value (measured points); with `line: false`, markers only. */
+  points?: boolean
+  line?: boolean
+  /** Draw the line across null values (a curve sampled on its own x values). */
+  spanGaps?: boolean
 }
 
 /** A shaded, named stretch of the time axis (a chaos run's phases). */
@@ -26,6 +31,10 @@ export type ChartSpec = {
   /** Tick labels for bars, one per bucket. */
   xLabels?: string[]
   xTitle: string
+  /** A numeric x axis in this unit (a rate, a concurrency) instead of time since the start. */
+  xUnit?: ChartUnit
+  /** Dashed vertical lines at x values, labelled (a knee). */
+  marks?: { x: number; label: string; color: string }[]
   unit: ChartUnit
   unit2?: ChartUnit
   series: SeriesSpec[]

@@ -24,6 +24,7 @@
     mb: { title: 'MB', fmt: (v) => `${num(v)} MB` },
     users: { title: 'active users', fmt: (v) => num(v) },
     count: { title: 'requests', fmt: (v) => num(v) },
+    streams: { title: 'concurrent streams', fmt: (v) => num(v) },
   }
   const clock = (s) => {
     const t = Math.round(s)
@@ -57,6 +58,14 @@
       stroke: AXIS,
       size: 28,
       grid: { stroke: GRID, width: 1 },
+    }
+    // A numeric x axis (a rate, a concurrency) instead of time since the start.
+    if (spec.xUnit) {
+      return {
+        ...base,
+        ticks: { show: false },
+        values: (_u, splits) => splits.map((v) => (v === null ? '' : num(v))),
+      }
     }
     if (spec.kind !== 'bars') {
       return { ...base, ticks: { show: false }, incrs: TIME_STEPS, values: (_u, splits) => splits.map(clock) }
@@ -112,7 +121,9 @@
     const bars = spec.kind === 'bars'
     const zeroBased = (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1]
     const scales = {
-      x: bars ? { time: false, range: () => [-0.5, spec.x.length - 0.5] } : { time: false },
+      x: bars
+        ? { time: false, range: () => [-0.5, spec.x.length - 0.5] }
+        : { time: false, ...(spec.xUnit ? { range: xRange(spec) } : {}) },
       y: { range: zeroBased },
     }
     const axes = [xAxis(spec), axis(spec.unit, 3)]
@@ -122,10 +133,10 @@
     }
     const series = [
       {
-        label: bars ? 'bucket' : 'time',
+        label: bars ? 'bucket' : spec.xUnit ? UNITS[spec.xUnit].title : 'time',
         value: bars
           ? (_u, i) => (spec.xLabels[i] === undefined ? '\u2014' : `${spec.xLabels[i]} ms`)
-          : show(clock),
+          : show(spec.xUnit ? UNITS[spec.xUnit].fmt : clock),
       },
     ]
     for (const s of spec.series) {
@@ -137,10 +148,17 @@
         fill: s.fill,
         width: s.dash ? 1.5 : 2,
         dash: s.dash,
-        spanGaps: false,
-        points: { show: false },
+        spanGaps: s.spanGaps === true,
+        // Measured points get markers; `line: false` draws the markers alone.
+        points: s.points
+          ? { show: true, size: 8, width: 2, fill: s.color, stroke: s.color }
+          : { show: false },
         value: show(UNITS[unit].fmt),
-        paths: bars ? uPlot.paths.bars({ size: [0.85, 80], align: 0 }) : undefined,
+        paths: bars
+          ? uPlot.paths.bars({ size: [0.85, 80], align: 0 })
+          : s.line === false
+            ? () => null
+            : undefined,
       })
     }
     const bands = spec.bands ?? []
@@ -149,6 +167,7 @@
       scales.x = { time: false, range: () => [0, end] }
     }
     return {
+      hooks: spec.marks ? { draw: [(u) => drawMarks(u, spec.marks)] } : {},
       width,
       height: HEIGHT,
       scales,
@@ -158,6 +177,43 @@
       cursor: { drag: { x: false, y: false }, points: { size: 6 } },
       plugins: bands.length > 0 ? [bandsPlugin(bands)] : [],
     }
+  }
+
+  // A numeric x axis spans its marks too (a predicted knee beyond the last measured rate), with a margin.
+  function xRange(spec) {
+    const marks = (spec.marks ?? []).map((m) => m.x)
+    return (_u, min, max) => {
+      const lo = Math.min(min, ...marks)
+      const hi = Math.max(max, ...marks)
+      const pad = (hi - lo) * 0.03 || 1
+      return [Math.max(0, lo - pad), hi + pad]
+    }
+  }
+
+  // Vertical marks at x values (a knee), labelled at the top of the plot.
+  function drawMarks(u, marks) {
+    const ctx = u.ctx
+    const { left, top, width, height } = u.bbox
+    ctx.save()
+    ctx.font = FONT.replace('12px', `${Math.round(12 * devicePixelRatio)}px`)
+    for (const [i, mark] of marks.entries()) {
+      const x = Math.round(u.valToPos(mark.x, 'x', true))
+      ctx.strokeStyle = mark.color
+      ctx.fillStyle = mark.color
+      ctx.lineWidth = 2 * devicePixelRatio
+      ctx.setLineDash([6 * devicePixelRatio, 4 * devicePixelRatio])
+      ctx.beginPath()
+      ctx.moveTo(x, top)
+      ctx.lineTo(x, top + height)
+      ctx.stroke()
+      // Labels step down one line each, so marks close together stay readable; near the right edge
+      // a label goes to the left of its line.
+      const w = ctx.measureText(mark.label).width
+      const gap = 4 * devicePixelRatio
+      const at = x + gap + w > left + width ? x - gap - w : x + gap
+      ctx.fillText(mark.label, at, top + (14 + 15 * i) * devicePixelRatio)
+    }
+    ctx.restore()
   }
 
   const plots = []

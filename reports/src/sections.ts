@@ -24,13 +24,13 @@ const STATUS_HINT: Record<RunSummary['status'], string> = {
   broken: 'The run itself broke; its numbers are incomplete.',
 }
 
-function definitionList(items: [string, string][]): string {
+export function definitionList(items: [string, string][]): string {
   return `<dl class="facts">${items.map(([k, v]) => `<div><dt>${escapeHtml(k)}</dt><dd>${v}</dd></div>`).join('')}</dl>`
 }
 
-type Kpi = { label: string; value: string; detail: string; state: 'good' | 'bad' | 'neutral' }
+export type Kpi = { label: string; value: string; detail: string; state: 'good' | 'bad' | 'neutral' }
 
-function kpi(k: Kpi): string {
+export function kpi(k: Kpi): string {
   return `<div class="kpi kpi--${k.state}"><div class="kpi-label">${escapeHtml(k.label)}</div><div class="kpi-value">${k.value}</div><div class="kpi-detail">${k.detail}</div></div>`
 }
 

@@ -14,16 +14,16 @@ import type { BaselineResult, RegressionVerdict, RunSummary, ScenarioResult, Str
 
 const DASH = '\u2014'
 
-function badge(kind: 'pass' | 'fail' | 'warn' | 'muted', text: string): string {
+export function badge(kind: 'pass' | 'fail' | 'warn' | 'muted', text: string): string {
   return `<span class="badge badge--${kind}">${escapeHtml(text)}</span>`
 }
 
-function section(id: string, title: string, body: string, lead = ''): string {
+export function section(id: string, title: string, body: string, lead = ''): string {
   const intro = lead ? `<p class="lead">${lead}</p>` : ''
   return `<section id="${id}" class="card"><h2>${escapeHtml(title)}</h2>${intro}${body}</section>`
 }
 
-function num(text: string): string {
+export function num(text: string): string {
   return `<td class="num">${text}</td>`
 }
 

@@ -3,6 +3,7 @@
 // `30s`, `1500ms` or seconds and come out in seconds; toxiproxy attributes keep toxiproxy's own units.
 import { z } from 'zod'
 import { ProfileError, parseProfile } from '../../mock-providers/src/profile.ts'
+import { SCENARIO_NAMES } from '../scenario.ts'
 import { duration } from '../tiers.ts'
 
 export const PROVIDERS = ['mock-openai', 'mock-anthropic'] as const
@@ -137,10 +138,7 @@ const Assertion = z.discriminatedUnion('kind', [
   z.strictObject({
     kind: z.literal('success_rate'),
     min: fraction,
-    scenarios: z
-      .array(z.enum(['chat', 'chat-stream', 'models', 'condense']))
-      .min(1)
-      .optional(),
+    scenarios: z.array(z.enum(SCENARIO_NAMES)).min(1).optional(),
     /**
      * Error codes of refusals a client retries elsewhere (OpenAI SDKs retry 5xx), e.g. shutting_down
      * from a draining instance: answered within a second, they count as neither success nor failure.
@@ -157,10 +155,7 @@ const Assertion = z.discriminatedUnion('kind', [
       factor: z.number().positive().default(2),
       /** success: 2xx only; admitted: everything but shed answers; all: every answer. */
       of: z.enum(['success', 'admitted', 'all']).default('success'),
-      scenarios: z
-        .array(z.enum(['chat', 'chat-stream', 'models', 'condense']))
-        .min(1)
-        .optional(),
+      scenarios: z.array(z.enum(SCENARIO_NAMES)).min(1).optional(),
       ...after,
     })
     .refine((a) => (a.max_ms === undefined) !== (a.relative_to === undefined), {

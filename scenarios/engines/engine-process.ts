@@ -19,11 +19,13 @@ export type EngineProcessOptions = EngineHooks & {
   onSpawn?: (pid: number) => void
   /** Grace after the end of the planned run (duration + drain) before the child is killed. */
   graceS?: number
+  /** Another worker speaking the same protocol (default worker.ts). */
+  workerPath?: string
 }
 
 export function runEngine(plan: EnginePlan, options: EngineProcessOptions = {}): Promise<EngineResult> {
   // detached: its own process group, so a terminal's Ctrl-C reaches the runner, which stops it.
-  const child = fork(WORKER_PATH, [], {
+  const child = fork(options.workerPath ?? WORKER_PATH, [], {
     detached: true,
     execArgv: [],
     stdio: ['ignore', 'inherit', 'pipe', 'ipc'],

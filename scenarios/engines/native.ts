@@ -85,6 +85,7 @@ export async function runNative(
       state.inFlight--
       inFlight.delete(done)
       recorder.record(outcome)
+      hooks.onOutcome?.(outcome)
     })
     inFlight.add(done)
     return done

@@ -3,6 +3,7 @@
 import type { LatencyStats, StreamStats, TimePoint } from '../../reports/src/summary.ts'
 import type { ScenarioName, WeightedScenario } from '../scenario.ts'
 import type { CorpusConfig } from '../tiers.ts'
+import type { Outcome } from './recorder.ts'
 
 export const ENGINES = ['native', 'autocannon'] as const
 export type EngineName = (typeof ENGINES)[number]
@@ -92,6 +93,8 @@ export type EngineResult = {
 
 export type EngineHooks = {
   onTick?: (tick: Tick) => void
+  /** Every finished request, as the recorder gets it (native engine; capacity windows use it). */
+  onOutcome?: (outcome: Outcome) => void
   signal?: AbortSignal
 }
 

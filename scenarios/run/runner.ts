@@ -226,7 +226,8 @@ function watchUnexpectedExits(stack: Stack | null, onExit: () => void): () => st
   return () => reason
 }
 
-function stamp(date: Date): string {
+/** A run id's time part: 20261130-133742 (UTC). */
+export function stamp(date: Date): string {
   const iso = date.toISOString()
   return `${iso.slice(0, 10).replaceAll('-', '')}-${iso.slice(11, 19).replaceAll(':', '')}`
 }

@@ -1,0 +1,145 @@
+// What Linux's /proc says about the processes a capacity run started: CPU time and resident memory
+// of a process tree (the proxy's primary and its workers), its sockets by peer (clients, upstreams),
+// its file-descriptor limit, and how busy the whole machine is. Every reader takes the /proc root as
+// an option, so tests feed it a fake tree; on another OS the readers return null and the report says
+// the figure was not measured.
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs'
+import { join } from 'node:path'
+
+export type ProcOptions = { readonly root?: string; readonly clockTicks?: number }
+
+const DEFAULT_ROOT = '/proc'
+/** USER_HZ: 100 on every Linux architecture Node runs on. */
+const CLOCK_TICKS = 100
+
+function read(path: string): string | null {
+  try {
+    return readFileSync(path, 'utf8')
+  } catch {
+    return null
+  }
+}
+
+/** The process and its descendants (cluster workers), via /proc/<pid>/task/<pid>/children. */
+export function processTree(pid: number, options: ProcOptions = {}): number[] {
+  const root = options.root ?? DEFAULT_ROOT
+  const out: number[] = []
+  const visit = (p: number) => {
+    if (out.includes(p) || read(join(root, String(p), 'stat')) === null) return
+    out.push(p)
+    const children = read(join(root, String(p), 'task', String(p), 'children'))
+    for (const child of children?.trim().split(/\s+/).filter(Boolean) ?? []) visit(Number(child))
+  }
+  visit(pid)
+  return out
+}
+
+/** User + system CPU seconds used so far by these processes (the ones still alive). */
+export function cpuSeconds(pids: readonly number[], options: ProcOptions = {}): number {
+  const root = options.root ?? DEFAULT_ROOT
+  let ticks = 0
+  for (const pid of pids) {
+    const stat = read(join(root, String(pid), 'stat'))
+    if (stat === null) continue
+    // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    ticks += Number(fields[11]) + Number(fields[12])
+  }
+  return ticks / (options.clockTicks ?? CLOCK_TICKS)
+}
+
+/** Resident set size of these processes, MB (VmRSS). */
+export function rssMb(pids: readonly number[], options: ProcOptions = {}): number {
+  const root = options.root ?? DEFAULT_ROOT
+  let kb = 0
+  for (const pid of pids) {
+    const match = /^VmRSS:\s+(\d+)\s+kB/m.exec(read(join(root, String(pid), 'status')) ?? '')
+    if (match) kb += Number(match[1])
+  }
+  return kb / 1024
+}
+
+/** Open file descriptors and the socket inodes among them. */
+export function descriptors(
+  pids: readonly number[],
+  options: ProcOptions = {},
+): { fds: number; sockets: Set<string> } {
+  const root = options.root ?? DEFAULT_ROOT
+  const sockets = new Set<string>()
+  let fds = 0
+  for (const pid of pids) {
+    const dir = join(root, String(pid), 'fd')
+    let entries: string[]
+    try {
+      entries = readdirSync(dir)
+    } catch {
+      continue
+    }
+    for (const entry of entries) {
+      fds++
+      try {
+        const match = /^socket:\[(\d+)\]$/.exec(readlinkSync(join(dir, entry)))
+        if (match) sockets.add(match[1])
+      } catch {
+        // closed between the listing and the read
+      }
+    }
+  }
+  return { fds, sockets }
+}
+
+export type TcpSocket = { readonly localPort: number; readonly remotePort: number; readonly inode: string }
+
+const ESTABLISHED = '01'
+
+/** Established TCP sockets (IPv4 and IPv6) from /proc/net/tcp and tcp6. */
+export function establishedSockets(options: ProcOptions = {}): TcpSocket[] {
+  const root = options.root ?? DEFAULT_ROOT
+  const out: TcpSocket[] = []
+  for (const file of ['tcp', 'tcp6']) {
+    const lines =
+      read(join(root, 'net', file))
+        ?.split('\n')
+        .slice(1) ?? []
+    for (const line of lines) {
+      const f = line.trim().split(/\s+/)
+      if (f.length < 10 || f[3] !== ESTABLISHED) continue
+      const port = (address: string) => Number.parseInt(address.slice(address.lastIndexOf(':') + 1), 16)
+      out.push({ localPort: port(f[1]), remotePort: port(f[2]), inode: f[9] })
+    }
+  }
+  return out
+}
+
+/** The process tree's established sockets: to the given upstream ports, and from clients on its port. */
+export function connectionsOf(
+  pids: readonly number[],
+  ports: { readonly listen: number; readonly upstream: readonly number[] },
+  options: ProcOptions = {},
+): { fds: number; clients: number; upstream: number } {
+  const { fds, sockets } = descriptors(pids, options)
+  let clients = 0
+  let upstream = 0
+  for (const s of establishedSockets(options)) {
+    if (!sockets.has(s.inode)) continue
+    if (s.localPort === ports.listen) clients++
+    else if (ports.upstream.includes(s.remotePort)) upstream++
+  }
+  return { fds, clients, upstream }
+}
+
+/** The soft limit on open files of a process, or null. */
+export function openFilesLimit(pid: number, options: ProcOptions = {}): number | null {
+  const text = read(join(options.root ?? DEFAULT_ROOT, String(pid), 'limits'))
+  const match = text && /^Max open files\s+(\d+)/m.exec(text)
+  return match ? Number(match[1]) : null
+}
+
+/** Busy and total CPU time of the whole machine so far, in ticks (from /proc/stat). */
+export function machineTicks(options: ProcOptions = {}): { busy: number; total: number } | null {
+  const line = read(join(options.root ?? DEFAULT_ROOT, 'stat'))?.split('\n')[0]
+  if (!line?.startsWith('cpu ')) return null
+  const f = line.trim().split(/\s+/).slice(1).map(Number)
+  const total = f.slice(0, 8).reduce((a, b) => a + b, 0)
+  return { busy: total - f[3] - f[4], total }
+}
