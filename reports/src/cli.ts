@@ -2,6 +2,8 @@
 import { readFile, writeFile } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
+import { renderCapacityReport } from './capacity-render.ts'
+import { isCapacitySummary, parseCapacitySummary } from './capacity-summary.ts'
 import { renderChaosReport } from './chaos-render.ts'
 import { isChaosSummary, parseChaosSummary } from './chaos-summary.ts'
 import { renderReport } from './render.ts'
@@ -32,10 +34,13 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   const output = resolve(parsed.values.output ?? join(dirname(input), 'report.html'))
   try {
     const text = await readFile(input, 'utf8')
-    // A chaos run's summary (kind: chaos) has its own schema and renderer.
-    const html = isChaosSummary(safeJson(text))
+    // Chaos runs and capacity plans have summaries and renderers of their own.
+    const json = safeJson(text)
+    const html = isChaosSummary(json)
       ? renderChaosReport(parseChaosSummary(text))
-      : renderReport(parseSummary(text))
+      : isCapacitySummary(json)
+        ? renderCapacityReport(parseCapacitySummary(json))
+        : renderReport(parseSummary(text))
     await writeFile(output, html)
   } catch (error) {
     io.stderr(error instanceof SummaryError ? `${input}: ${error.message}` : (error as Error).message)
