@@ -1,4 +1,5 @@
-import { Redis } from 'ioredis'
+import { createRequire } from 'node:module'
+import type { Redis } from 'ioredis'
 import type { Clock } from '../clock.ts'
 import { globToRegExp } from './glob.ts'
 
@@ -79,8 +80,10 @@ export class RedisTier {
       retryStrategy: (times: number) => Math.min(100 * 2 ** Math.min(times, 5), 2000),
       lazyConnect: true,
     }
-    this.#client = new Redis(opts.url, options)
-    this.#sub = new Redis(opts.url, { ...options, enableOfflineQueue: true })
+    // Loaded only when the shared tier is configured: ioredis costs some 20 MB of RSS otherwise.
+    const { Redis: Client } = createRequire(import.meta.url)('ioredis') as typeof import('ioredis')
+    this.#client = new Client(opts.url, options)
+    this.#sub = new Client(opts.url, { ...options, enableOfflineQueue: true })
     this.#client.on('error', (err: Error) => this.#failed(err))
     // The channel's own connection errors are not operations that failed: `subscribed` tells.
     this.#sub.on('error', (err: Error) => {

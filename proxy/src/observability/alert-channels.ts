@@ -1,4 +1,5 @@
-import { createTransport, type Transporter } from 'nodemailer'
+import { createRequire } from 'node:module'
+import type { Transporter } from 'nodemailer'
 import { type Agent, request } from 'undici'
 import type { ChannelConfig } from './alert-config.ts'
 
@@ -137,8 +138,11 @@ export function createChannel(name: string, config: ChannelConfig, agent: Agent)
 
 function emailChannel(name: string, c: Extract<ChannelConfig, { type: 'email' }>): Channel {
   let transport: Transporter | undefined
+  // Loaded with the first mail: nodemailer costs some 20 MB of RSS to a proxy that never sends one.
   const open = () =>
-    (transport ??= createTransport({
+    (transport ??= (
+      createRequire(import.meta.url)('nodemailer') as typeof import('nodemailer')
+    ).createTransport({
       host: c.host,
       port: c.port,
       secure: c.secure,
