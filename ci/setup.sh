@@ -8,7 +8,8 @@
 #     redis-server  the shared cache tier (Redis) is tested against a real server
 #     prometheus    for promtool, which checks the metric names and the shipped alert rules
 #   npm dependencies  npm ci, when node_modules is missing or older than package-lock.json
-#   Go-built tools    toxiproxy (network chaos), built once from its Go module into the tools cache
+#   tools             toxiproxy (network chaos) and actionlint (workflow lint) built from their Go
+#                     modules, kubernetes-validate (deploy/k8s checks) from PyPI, into the tools cache
 #
 # On another system it prints the packages to install and exits 1. SETUP_SKIP_SYSTEM=1 skips the
 # system packages (e.g. a machine where they come from elsewhere).
@@ -22,20 +23,25 @@ declare -A why=(
   [chromium]='the report tests drive a real Chromium'
   [redis-server]='the shared cache tier is tested against a real Redis'
   [prometheus]='promtool checks metric names and alert rules'
+  [python3-venv]='kubernetes-validate (the deploy/k8s checks) installs from PyPI into a venv'
 )
 # The command each package provides: a package counts as present when its command is on PATH.
-declare -A provides=([chromium]=chromium [redis-server]=redis-server [prometheus]=promtool)
+declare -A provides=([chromium]=chromium [redis-server]=redis-server [prometheus]=promtool [python3-venv]='python3 venv')
 
 chromium_present() {
   [ -n "${CHROMIUM_PATH:-}" ] && [ -x "$CHROMIUM_PATH" ] && return 0
   command -v chromium >/dev/null 2>&1
 }
 
+venv_present() { python3 -c 'import ensurepip, venv' >/dev/null 2>&1; }
+
 missing=()
-for pkg in chromium redis-server prometheus; do
-  if [ "$pkg" = chromium ]; then chromium_present && continue
-  else command -v "${provides[$pkg]}" >/dev/null 2>&1 && continue
-  fi
+for pkg in chromium redis-server prometheus python3-venv; do
+  case "$pkg" in
+    chromium) chromium_present && continue ;;
+    python3-venv) venv_present && continue ;;
+    *) command -v "${provides[$pkg]}" >/dev/null 2>&1 && continue ;;
+  esac
   missing+=("$pkg")
 done
 
@@ -63,7 +69,9 @@ if [ ${#missing[@]} -gt 0 ] && [ "${SETUP_SKIP_SYSTEM:-0}" != 1 ]; then
   fi
   rm -f "$log"
   for pkg in "${missing[@]}"; do
-    command -v "${provides[$pkg]}" >/dev/null 2>&1 || die "$pkg was installed but ${provides[$pkg]} is not on PATH"
+    if [ "$pkg" = python3-venv ]; then venv_present || die "python3-venv was installed but python3 -m venv does not work"
+    else command -v "${provides[$pkg]}" >/dev/null 2>&1 || die "$pkg was installed but ${provides[$pkg]} is not on PATH"
+    fi
   done
 fi
 
@@ -73,12 +81,13 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
   npm ci --no-audit --no-fund --loglevel=error
 fi
 
-# Go-built tools, cached outside the clone (~/.cache/llm-proxy-bench), so a second clone reuses them.
+# Tools, cached outside the clone (~/.cache/llm-proxy-bench), so a second clone reuses them.
 if [ -d /usr/local/go/bin ]; then PATH="$PATH:/usr/local/go/bin"; fi
 tools=$(node_modules/.bin/node scenarios/engines/tools-setup.ts --check)
 if [ -n "$tools" ]; then
   command -v go >/dev/null 2>&1 || die "building $tools needs Go >= 1.23 on PATH (https://go.dev/dl/)"
-  say "building $tools from the Go module proxy (chaos runs drive the network through it)"
+  command -v python3 >/dev/null 2>&1 || die "installing $tools needs python3 with venv"
+  say "building $tools (toxiproxy for chaos runs, actionlint and kubernetes-validate for the tests)"
   node_modules/.bin/node scenarios/engines/tools-setup.ts
 fi
 

@@ -23,7 +23,8 @@ function scratch(osId: string) {
     join(bin, 'apt-get'),
     `#!/bin/bash\necho "$*" >> ${calls}\nif [ "$1" = install ]; then\n` +
       `  for p in "$@"; do case "$p" in chromium) touch ${bin}/chromium;; redis-server) touch ${bin}/redis-server;; ` +
-      `prometheus) touch ${bin}/promtool;; esac; done; chmod +x ${bin}/* 2>/dev/null\nfi\n`,
+      `prometheus) touch ${bin}/promtool;; python3-venv) printf '#!/bin/sh\\nexit 0\\n' > ${bin}/python3;; esac; done; ` +
+      `chmod +x ${bin}/* 2>/dev/null\nfi\n`,
   )
   chmodSync(join(bin, 'apt-get'), 0o755)
   const osRelease = join(dir, 'os-release')
@@ -50,9 +51,10 @@ describe('npm run setup', () => {
       expect(first.stdout).toContain('installing chromium: the report tests drive a real Chromium')
       expect(first.stdout).toContain('installing redis-server: ')
       expect(first.stdout).toContain('installing prometheus: promtool checks')
+      expect(first.stdout).toContain('installing python3-venv: kubernetes-validate')
       expect(machine.aptCalls()).toEqual([
         'update -qq',
-        'install -y -qq --no-install-recommends chromium redis-server prometheus',
+        'install -y -qq --no-install-recommends chromium redis-server prometheus python3-venv',
       ])
       const second = machine.run()
       expect(second.status).toBe(0)
