@@ -17,6 +17,8 @@ const BenchRun = z.strictObject({
   engine: z.enum(['native', 'autocannon']),
   /** What answered: `plain` (a bare node:http server) or `mock-zero` (mock-openai, profile zero). */
   target: z.string(),
+  /** `chat` (one JSON answer) or `chat-stream` (SSE, every chunk parsed); absent: chat. */
+  scenario: z.enum(['chat', 'chat-stream']).optional(),
   connections: z.int().positive(),
   rps: z.number().nonnegative(),
   /** Generator CPU, 100 = one core: near 100 means the generator, not the server, was the limit. */
