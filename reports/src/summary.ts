@@ -254,7 +254,7 @@ export const GeneratorHealth = z.strictObject({
   /** Share of the run the generator's event loop was busy (median over the seconds after the ramp-up). */
   event_loop_utilization: fraction.optional(),
   /** Open model: how late requests left against their intended send time, ms. */
-  send_lag_ms: z.strictObject({ p50: ms, p99: ms, max: ms }).optional(),
+  send_lag_ms: z.strictObject({ p50: ms, p95: ms.optional(), p99: ms, max: ms }).optional(),
   /** True when the generator may have been the limit: the run is then `inconclusive`. */
   limited: z.boolean(),
   /** Each reason it may have been, one line each. */

@@ -21,8 +21,8 @@ export function cpuMeter(): () => number {
 export const LOOP_RESOLUTION_MS = 10
 
 export type LoopReading = {
-  /** p99 of how late the loop ran a due timer, ms (the generator's own lateness, send and receive). */
-  readonly delayP99Ms: number
+  /** p95 of how late the loop ran a due timer, ms (the generator's own lateness, send and receive). */
+  readonly delayP95Ms: number
   /** Share of the wall time the event loop was busy, 0..1 (near 1: answers wait in the socket buffers). */
   readonly utilization: number
 }
@@ -54,7 +54,7 @@ export function loopMeter(): LoopMeter {
     read() {
       const now = performance.eventLoopUtilization()
       const reading = {
-        delayP99Ms: delay(interval, 99),
+        delayP95Ms: delay(interval, 95),
         utilization: performance.eventLoopUtilization(now, last).utilization,
       }
       last = now

@@ -144,10 +144,11 @@ export async function runNative(
   }
 
   function lagStats() {
-    if (lag.totalCount === 0) return { p50: 0, p99: 0, max: 0 }
+    if (lag.totalCount === 0) return { p50: 0, p95: 0, p99: 0, max: 0 }
     const max = lag.maxValue / 1000
     const p99 = Math.min(max, lag.getValueAtPercentile(99) / 1000)
-    return { p50: Math.min(p99, lag.getValueAtPercentile(50) / 1000), p99, max }
+    const p95 = Math.min(p99, lag.getValueAtPercentile(95) / 1000)
+    return { p50: Math.min(p95, lag.getValueAtPercentile(50) / 1000), p95, p99, max }
   }
 
   async function openLoop(): Promise<void> {

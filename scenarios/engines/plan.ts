@@ -47,8 +47,8 @@ export type Tick = TimePoint & {
   readonly cpu_percent: number
   /** Arrivals dropped in this bucket (open model). */
   readonly dropped: number
-  /** p99 of the generator's event-loop delay in this bucket, ms. */
-  readonly loop_delay_p99_ms?: number
+  /** p95 of the generator's event-loop delay in this bucket, ms. */
+  readonly loop_delay_p95_ms?: number
   /** Share of this bucket the generator's event loop was busy, 0..1. */
   readonly loop_utilization?: number
 }
@@ -100,7 +100,12 @@ export type EngineResult = {
   /** autocannon: requests sent but still unanswered when it stopped (it drops them uncounted). */
   readonly inFlightAtEnd?: { readonly count: number; readonly oldestMs: number }
   /** Open model: how late the generator sent, against the intended send time (ms). */
-  readonly sendLagMs?: { readonly p50: number; readonly p99: number; readonly max: number }
+  readonly sendLagMs?: {
+    readonly p50: number
+    readonly p95?: number
+    readonly p99: number
+    readonly max: number
+  }
   /** Successful requests per second completed between the end of the ramp-up and the end of the run. */
   readonly steadyRps: number
   /** The window steadyRps divides by, seconds. */

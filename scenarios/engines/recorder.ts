@@ -256,7 +256,7 @@ export class Recorder {
       cpu_percent: r2(gauges.cpuPercent),
       dropped: bucket.dropped,
       ...(gauges.loop
-        ? { loop_delay_p99_ms: r2(gauges.loop.delayP99Ms), loop_utilization: r2(gauges.loop.utilization) }
+        ? { loop_delay_p95_ms: r2(gauges.loop.delayP95Ms), loop_utilization: r2(gauges.loop.utilization) }
         : {}),
     }
     this.#ticks.push(tick)

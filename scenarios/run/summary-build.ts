@@ -207,7 +207,7 @@ function toTimePoint(tick: Tick, openModel: boolean): TimePoint {
     errors: _errors,
     cpu_percent: _cpu,
     dropped,
-    loop_delay_p99_ms: _delay,
+    loop_delay_p95_ms: _delay,
     loop_utilization: _utilization,
     ...point
   } = tick
@@ -260,7 +260,7 @@ function generatorNotes(input: SummaryInput): string[] {
   }
   if (result?.sendLagMs) {
     notes.push(
-      `send lag behind the intended time: p50 ${r2(result.sendLagMs.p50)} ms, p99 ${r2(result.sendLagMs.p99)} ms, max ${r2(result.sendLagMs.max)} ms.`,
+      `send lag behind the intended time: p50 ${r2(result.sendLagMs.p50)} ms,${result.sendLagMs.p95 === undefined ? '' : ` p95 ${r2(result.sendLagMs.p95)} ms,`} p99 ${r2(result.sendLagMs.p99)} ms, max ${r2(result.sendLagMs.max)} ms.`,
     )
   }
   if (result) {

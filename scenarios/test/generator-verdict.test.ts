@@ -24,7 +24,7 @@ function ticks(seconds: number, load: Load | ((t: number) => Load)): Tick[] {
       dropped: 0,
       cpu_percent: l.cpu,
       loop_utilization: l.utilization,
-      loop_delay_p99_ms: l.delayMs,
+      loop_delay_p95_ms: l.delayMs,
     }
   })
 }
@@ -53,9 +53,15 @@ const SATURATED: Load = { cpu: 82, utilization: 0.97, delayMs: 14 }
 
 describe('judgeGenerator', () => {
   it('passes a healthy tier: the generator was not the limit', () => {
-    const health = judge(evidence(HEALTHY, 7.4, { sendLagMs: { p50: 0.05, p99: 0.6, max: 3 } }))
+    const health = judge(evidence(HEALTHY, 7.4, { sendLagMs: { p50: 0.05, p95: 0.6, p99: 1.2, max: 3 } }))
     expect(health.limited).toBe(false)
     expect(health.reasons).toBeUndefined()
+  })
+
+  it('does not flag a busy host that deschedules the generator now and then: tail against tail', () => {
+    // A medium load:ci run on this shared machine: 1 % of sends 26 ms late, p95 of the latency 25.9 ms.
+    const health = judge(evidence(HEALTHY, 25.9, { sendLagMs: { p50: 0, p95: 1.1, p99: 26.05, max: 75.9 } }))
+    expect(health.limited).toBe(false)
   })
 
   it('flags the runs the issue missed: 77-89 % CPU with p95 15-70 ms against a 0.3 ms server', () => {
@@ -85,9 +91,9 @@ describe('judgeGenerator', () => {
   })
 
   it('flags an open model that sent late by as much as it measured', () => {
-    const health = judge(evidence(HEALTHY, 12, { sendLagMs: { p50: 3, p99: 9, max: 40 } }))
-    expect(health).toMatchObject({ limited: true, send_lag_ms: { p99: 9 } })
-    expect(health.reasons?.[0]).toMatch(/send lag \(p99\) was 9 ms, 75 % of the p95/)
+    const health = judge(evidence(HEALTHY, 12, { sendLagMs: { p50: 3, p95: 9, p99: 15, max: 40 } }))
+    expect(health).toMatchObject({ limited: true, send_lag_ms: { p95: 9 } })
+    expect(health.reasons?.[0]).toMatch(/send lag \(p95\) was 9 ms, 75 % of the p95/)
   })
 
   it('does not flag a delay that is a small share of a slow target', () => {

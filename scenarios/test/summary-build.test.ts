@@ -168,7 +168,7 @@ describe('buildSummary', () => {
       dropped: 0,
       cpu_percent: 88,
       loop_utilization: 0.97,
-      loop_delay_p99_ms: 8,
+      loop_delay_p95_ms: 8,
     }))
     const healthy = parseSummary(buildSummary(input()))
     expect(healthy).toMatchObject({ status: 'passed', generator: { limited: false } })
