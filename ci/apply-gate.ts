@@ -1,13 +1,13 @@
-// Applies the regression rule to a finished run: compares its latency samples with the tier's
-// baseline file, writes the summary's `regression` section (and `failed` on a significant
-// regression), and re-renders the report from the updated summary.
+// Applies the regression rule to finished runs of a tier: compares their latency samples with the
+// tier's baseline file, writes each run's `regression` section (and `failed` on a significant
+// regression), and re-renders their reports from the updated summaries. A tier that took several runs
+// (tiers.yaml ci.runs) is judged once, on all of them together.
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { parseSummary, type RunSummary } from '../reports/src/summary.ts'
-import { streamFor } from '../scenarios/random.ts'
+import { parseSummary, type RegressionVerdict, type RunSummary } from '../reports/src/summary.ts'
 import { writeRunFiles } from '../scenarios/run/runner.ts'
 import { type BaselineFile, readSamples } from './baseline-file.ts'
-import { compareLatency, DEFAULT_RULE, describeRule, type GateRule } from './gate.ts'
+import { compareRuns, describeRule, type GateRule, ruleFor } from './gate.ts'
 
 export type GateOutcome = {
   summary: RunSummary
@@ -15,64 +15,104 @@ export type GateOutcome = {
   skippedReason: string | null
 }
 
+export type GateOptions = {
+  readonly rule?: Partial<GateRule>
+  /**
+   * Compare even when the run used another mock profile than the baseline: an experiment that changes
+   * the mocks on purpose (a slower profile shows what the gate catches). The reference names both.
+   */
+  readonly allowProfileChange?: boolean
+}
+
+/** What must match for a run to be compared with a baseline (the mock profile last). */
+const SETUP_KEYS = ['engine', 'load_model', 'duration_scale', 'seed', 'mock_profile'] as const
+type SetupKey = (typeof SETUP_KEYS)[number]
+
 export function readSummary(runDir: string): RunSummary {
   return parseSummary(readFileSync(join(runDir, 'summary.json'), 'utf8'))
 }
 
+/** The runs of a tier (several when it took more than one) against its baseline, judged together. */
+export function gateRuns(
+  runDirs: readonly string[],
+  baseline: BaselineFile | null,
+  options: GateOptions = {},
+): GateOutcome[] {
+  const summaries = runDirs.map(readSummary)
+  const skipAll = (reason: string) => summaries.map((summary) => ({ summary, skippedReason: reason }))
+  const usable = runDirs.flatMap((dir, i) => (summaries[i].status === 'broken' ? [] : [dir]))
+  if (usable.length === 0) return skipAll('the run broke')
+  const first = summaries[runDirs.indexOf(usable[0])]
+  if (!baseline) return skipAll(`no baseline (ci/baselines/${first.run.tier}.json): npm run baseline:update`)
+  const keys: readonly SetupKey[] = options.allowProfileChange ? SETUP_KEYS.slice(0, -1) : SETUP_KEYS
+  const differ = keys.filter((k) => baseline[k] !== first.run[k])
+  if (differ.length > 0) {
+    const show = (x: Record<string, unknown>) => differ.map((k) => `${k} ${x[k]}`).join(', ')
+    return skipAll(`not comparable: baseline ${show(baseline)}, this run ${show(first.run)}`)
+  }
+  const rule = ruleFor(first.tier.latency_target.percentile, options.rule)
+  let verdicts: RegressionVerdict[]
+  try {
+    verdicts = compareRuns(
+      baseline.runs.map((r) => r.samples_ms),
+      usable.map((dir) => readSamples(dir).latency_ms),
+      rule,
+    )
+  } catch (error) {
+    return skipAll((error as Error).message)
+  }
+  const profileNote =
+    baseline.mock_profile !== first.run.mock_profile
+      ? `; mock profile ${first.run.mock_profile} against the baseline's ${baseline.mock_profile}`
+      : ''
+  const regression: NonNullable<RunSummary['regression']> = {
+    reference: {
+      name: `ci/baselines/${baseline.tier}.json (${baseline.runs.length} run${baseline.runs.length === 1 ? '' : 's'})${profileNote}`,
+      run_id: baseline.runs[0].run_id,
+      ...(baseline.runs[0].git_commit ? { git_commit: baseline.runs[0].git_commit } : {}),
+      created_at: baseline.updated_at,
+    },
+    method: describeRule(rule, baseline.runs.length, usable.length),
+    false_alarm_rate: rule.falseAlarmRate,
+    verdicts,
+  }
+  const regressed = verdicts.filter((v) => v.verdict === 'regressed')
+  return runDirs.map((dir, i) => {
+    const summary = summaries[i]
+    if (summary.status === 'broken') return { summary, skippedReason: 'the run broke' }
+    const updated = parseSummary(withRegression(summary, regression, regressed, baseline.tier))
+    writeRunFiles(dir, updated, null)
+    return { summary: updated, skippedReason: null }
+  })
+}
+
+/** One run against its baseline (a tier that took one run). */
 export function gateRun(
   runDir: string,
   baseline: BaselineFile | null,
-  rule: Partial<GateRule> = {},
+  options: GateOptions = {},
 ): GateOutcome {
-  const summary = readSummary(runDir)
-  const skip = (reason: string) => ({ summary, skippedReason: reason })
-  if (summary.status === 'broken') return skip('the run broke')
-  if (!baseline) return skip(`no baseline (ci/baselines/${summary.run.tier}.json): npm run baseline:update`)
-  const keys = ['engine', 'load_model', 'duration_scale', 'seed', 'mock_profile'] as const
-  const differ = keys.filter((k) => baseline[k] !== summary.run[k])
-  if (differ.length > 0) {
-    const show = (x: Record<(typeof keys)[number], unknown>) => differ.map((k) => `${k} ${x[k]}`).join(', ')
-    return skip(`not comparable: baseline ${show(baseline)}, this run ${show(summary.run)}`)
-  }
-  const full: GateRule = { ...DEFAULT_RULE, percentile: summary.tier.latency_target.percentile, ...rule }
-  let verdict: ReturnType<typeof compareLatency>
-  try {
-    verdict = compareLatency(
-      baseline.runs.map((r) => r.samples_ms),
-      readSamples(runDir).latency_ms,
-      full,
-      streamFor(summary.run.seed, 'gate'),
-    )
-  } catch (error) {
-    return skip((error as Error).message)
-  }
-  const regressed = verdict.verdict === 'regressed'
-  const failedBefore = summary.status === 'failed'
-  const updated: RunSummary = {
+  return gateRuns([runDir], baseline, options)[0]
+}
+
+/**
+ * The summary with its regression section. A regression fails the run, unless the run is
+ * inconclusive: a generator that may have been the limit can blame nobody.
+ */
+function withRegression(
+  summary: RunSummary,
+  regression: NonNullable<RunSummary['regression']>,
+  regressed: readonly RegressionVerdict[],
+  tier: string,
+): RunSummary {
+  const blame = regressed.length > 0 && summary.status !== 'inconclusive'
+  const reason = regressed
+    .map((v) => `${v.metric} regressed ${(v.change * 100).toFixed(1)} % against ci/baselines/${tier}.json`)
+    .join('; ')
+  return {
     ...summary,
-    status: regressed || failedBefore ? 'failed' : summary.status,
-    ...(regressed
-      ? {
-          status_reason: [
-            summary.status_reason,
-            `${verdict.metric} regressed ${(verdict.change * 100).toFixed(1)} % against ci/baselines/${baseline.tier}.json`,
-          ]
-            .filter(Boolean)
-            .join('; '),
-        }
-      : {}),
-    regression: {
-      reference: {
-        name: `ci/baselines/${baseline.tier}.json (${baseline.runs.length} run${baseline.runs.length === 1 ? '' : 's'})`,
-        run_id: baseline.runs[0].run_id,
-        ...(baseline.runs[0].git_commit ? { git_commit: baseline.runs[0].git_commit } : {}),
-        created_at: baseline.updated_at,
-      },
-      method: describeRule(full, baseline.runs.length),
-      verdicts: [verdict],
-    },
+    status: blame ? 'failed' : summary.status,
+    ...(reason ? { status_reason: [summary.status_reason, reason].filter(Boolean).join('; ') } : {}),
+    regression,
   }
-  const valid = parseSummary(updated)
-  writeRunFiles(runDir, valid, null)
-  return { summary: valid, skippedReason: null }
 }

@@ -1,7 +1,7 @@
-// ci/baselines/<tier>.json: the reference a CI run is compared with. It holds up to five earlier
-// runs of the tier (same engine, model, scale and seed), each with its headline figures and its
-// latency samples by 1-second bucket: the gate resamples runs, then buckets, so the noise between
-// runs (a busier machine, another JIT path) widens the interval as much as it should.
+// ci/baselines/<tier>.json: the reference a CI run is compared with. It holds up to ten earlier runs
+// of the tier (same engine, model, scale and seed; five by default), each with its headline figures
+// and its latency samples by 1-second bucket: the gate reduces each run to its percentiles and learns
+// the run-to-run noise (a busier machine, another JIT path) from how much these runs differ.
 import { execFileSync } from 'node:child_process'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -11,20 +11,28 @@ import type { RunSummary } from '../reports/src/summary.ts'
 export const BASELINES_DIR = new URL('./baselines/', import.meta.url).pathname
 const REPO_ROOT = new URL('..', import.meta.url).pathname
 
+/** Version 2: up to 10 runs, each with its median; samples include dropped arrivals' lower-bound latency. */
+export const BASELINE_VERSION = 2
+export const MAX_BASELINE_RUNS = 10
+
 const BaselineRun = z.strictObject({
   run_id: z.string().min(1),
   created_at: z.iso.datetime({ offset: true }),
   git_commit: z.string().nullable(),
+  /** The tier's latency percentile (e.g. p95) of the run, ms. */
   latency_ms: z.number().nonnegative().nullable(),
+  /** Its median, ms. */
+  latency_p50_ms: z.number().nonnegative().nullable(),
   error_rate: z.number().min(0).max(1),
+  /** Successful requests per second after the ramp-up. */
   rps: z.number().nonnegative(),
-  /** Latencies (ms) of successful requests by 1-second bucket. */
+  /** Latencies (ms) of successful requests and dropped arrivals by 1-second bucket. */
   samples_ms: z.array(z.array(z.number().nonnegative())),
 })
 export type BaselineRun = z.infer<typeof BaselineRun>
 
 export const BaselineFile = z.strictObject({
-  schema_version: z.literal(1),
+  schema_version: z.literal(BASELINE_VERSION),
   tier: z.string().min(1),
   engine: z.enum(['native', 'autocannon']),
   load_model: z.enum(['open', 'closed']),
@@ -38,7 +46,7 @@ export const BaselineFile = z.strictObject({
     cpu_count: z.int().positive(),
     node_version: z.string(),
   }),
-  runs: z.array(BaselineRun).min(1).max(5),
+  runs: z.array(BaselineRun).min(1).max(MAX_BASELINE_RUNS),
 })
 export type BaselineFile = z.infer<typeof BaselineFile>
 
@@ -52,10 +60,24 @@ export function baselinePath(tier: string, dir = BASELINES_DIR): string {
   return join(dir, `${tier}.json`)
 }
 
+/** A baseline file that cannot be used as it is: written by another version, or damaged. */
+export class BaselineError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'BaselineError'
+  }
+}
+
 export function readBaseline(tier: string, dir = BASELINES_DIR): BaselineFile | null {
   const file = baselinePath(tier, dir)
   if (!existsSync(file)) return null
-  return BaselineFile.parse(JSON.parse(readFileSync(file, 'utf8')))
+  const raw = JSON.parse(readFileSync(file, 'utf8'))
+  if (raw?.schema_version !== BASELINE_VERSION) {
+    throw new BaselineError(
+      `${file} has schema version ${raw?.schema_version}, this gate reads ${BASELINE_VERSION}: take new baseline runs with npm run baseline:update -- --fresh`,
+    )
+  }
+  return BaselineFile.parse(raw)
 }
 
 export function readSamples(runDir: string): SamplesFile {
@@ -82,7 +104,7 @@ export function baselineFromRuns(
   const [{ summary: first }] = runs
   const p = first.tier.latency_target.percentile
   return BaselineFile.parse({
-    schema_version: 1,
+    schema_version: BASELINE_VERSION,
     tier: first.run.tier,
     engine: first.run.engine,
     load_model: first.run.load_model,
@@ -101,8 +123,12 @@ export function baselineFromRuns(
       created_at: summary.run.ended_at,
       git_commit: summary.environment.git_commit,
       latency_ms: summary.baselines.find((b) => b.metric === `latency_p${p}_ms`)?.actual ?? null,
+      latency_p50_ms: summary.totals.latency_ms?.p50 ?? null,
       error_rate: summary.totals.error_rate,
-      rps: summary.baselines.find((b) => b.metric === 'rps_after_ramp_up')?.actual ?? summary.totals.rps,
+      rps:
+        summary.totals.rps_after_ramp_up ??
+        summary.baselines.find((b) => b.metric === 'rps_after_ramp_up')?.actual ??
+        summary.totals.rps,
       samples_ms: samples.latency_ms,
     })),
   })

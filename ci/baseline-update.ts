@@ -1,28 +1,45 @@
 // `npm run baseline:update`: writes ci/baselines/<tier>.json from the latest load:ci runs of each
-// tier (up to --runs, default 3, newest first, all run the same way as the newest). With --fresh, or
-// when there are none, it runs the load:ci tiers first. A run that broke or failed a seed baseline
-// is never taken; one that failed only on the regression gate may be (an accepted change).
+// tier (up to --runs, default 5, at most 10, newest first, all run the same way as the newest). With
+// --fresh, or when there are none, it runs the load:ci tiers first. A run that broke, failed a seed
+// baseline or was inconclusive (its generator may have been the limit) is never taken; one that
+// failed only on the regression gate may be (an accepted change).
 import { existsSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import type { RunSummary } from '../reports/src/summary.ts'
 import { REPORTS_OUT } from '../scenarios/run/runner.ts'
 import { readSummary } from './apply-gate.ts'
-import { baselineFromRuns, readSamples, sameSetup, writeBaseline } from './baseline-file.ts'
-import { CI_TIERS, runCi } from './load-ci.ts'
+import {
+  baselineFromRuns,
+  MAX_BASELINE_RUNS,
+  readSamples,
+  sameSetup,
+  writeBaseline,
+} from './baseline-file.ts'
+import { CI_TIERS, runCi, runDirName } from './load-ci.ts'
 
-/** load:ci run directories of a tier, newest first. */
+/** load:ci run directories of a tier (`<tier>`, `<tier>-2`, ... of each ci-* directory), newest first. */
 export function ciRunsOf(tier: string, out = REPORTS_OUT): string[] {
   if (!existsSync(out)) return []
-  return readdirSync(out)
-    .filter((name) => name.startsWith('ci-') && existsSync(join(out, name, tier, 'summary.json')))
+  const runs: string[] = []
+  for (const name of readdirSync(out)
+    .filter((n) => n.startsWith('ci-'))
     .sort()
-    .reverse()
-    .map((name) => join(out, name, tier))
+    .reverse()) {
+    for (let round = MAX_BASELINE_RUNS; round >= 1; round--) {
+      const dir = join(out, name, runDirName(tier, round))
+      if (existsSync(join(dir, 'summary.json'))) runs.push(dir)
+    }
+  }
+  return runs
 }
 
 function acceptable(summary: RunSummary): boolean {
-  return summary.status !== 'broken' && summary.baselines.every((b) => b.passed)
+  return (
+    summary.status !== 'broken' &&
+    summary.status !== 'inconclusive' &&
+    summary.baselines.every((b) => b.passed)
+  )
 }
 
 async function main(): Promise<number> {
@@ -30,14 +47,14 @@ async function main(): Promise<number> {
     options: {
       fresh: { type: 'boolean', default: false },
       tiers: { type: 'string' },
-      runs: { type: 'string', default: '3' },
+      runs: { type: 'string', default: '5' },
     },
   })
   const tiers = values.tiers?.split(',') ?? [...CI_TIERS]
-  const wanted = Math.min(5, Math.max(1, Number(values.runs)))
+  const wanted = Math.min(MAX_BASELINE_RUNS, Math.max(1, Number(values.runs)))
   if (values.fresh || tiers.some((t) => ciRunsOf(t).length === 0)) {
-    process.stderr.write('running the load:ci tiers to take a new baseline run\n')
-    await runCi({ tiers, gate: false })
+    process.stderr.write(`running the load:ci tiers ${wanted} times to take new baseline runs\n`)
+    await runCi({ tiers, gate: false, runs: wanted })
   }
   let missing = 0
   for (const tier of tiers) {

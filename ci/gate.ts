@@ -1,105 +1,162 @@
-// The noise-aware regression rule of the CI gate, a two-stage (hierarchical) block bootstrap.
+// The regression rule of the CI gate: runs, not requests, are the unit of evidence.
 //
-// Latency samples come in 1-second buckets: requests that finished in the same second share the
-// proxy's state (GC, cache, queues), so whole buckets are resampled, not single requests, which would
-// understate the noise. And runs differ from each other more than buckets within a run do (a busier
-// machine, another JIT path): so the baseline keeps several runs, and each resample first draws runs
-// with replacement, then buckets within each drawn run. The current run is one run: its buckets are
-// resampled. Pool, take the percentile, record current / baseline - 1; 2,000 times.
+// Two runs of the same code on the same machine differ, and by more than the requests inside one run
+// suggest: another job starts, the JIT takes another path, the cache warms in another order. A rule
+// that resamples the requests (or the seconds) of a single current run leaves that run-to-run variance
+// out, and calls noise a regression. So each run is reduced to one number per metric, the log of its
+// percentile (p50 and the tier's p95), and the current runs are compared with the baseline runs by a
+// one-sided t-test on those numbers:
 //
-// Verdict: regressed only when the WHOLE interval lies above +tolerance; improved when it lies below
-// -tolerance; unchanged when it lies within +-tolerance; inconclusive otherwise (too noisy to say).
+//   d  = mean(log current) - mean(log baseline)           the change, as a log ratio
+//   s  = pooled standard deviation of the runs' logs       the run-to-run noise, from the baseline runs
+//        (and the current ones when there are several), never below `noiseFloor`
+//   SE = s * sqrt(1/K + 1/M)                               K baseline runs, M current runs
+//   regressed when d / SE > t(1 - alpha / metrics, K + M - 2) and the change is at least
+//   max(minChange, minChangeMs): significant AND large enough to matter.
+//
+// The noise of the current side is modelled by the baseline runs' spread (runs of the same setup),
+// plus its own spread when it has several runs. The t quantile pays for estimating that noise from a
+// few runs; the floor keeps runs that agree by chance (identical medians) from making any change look
+// significant. alpha is shared by the metrics of one comparison (Bonferroni), so a tier's false-alarm
+// rate on identical code is at most alpha. The smallest regression each comparison detects (90 % of the
+// time) is (t(1 - alpha / metrics) + t(power)) * SE, and is reported with every verdict.
+// ci/test/gate-simulation.test.ts measures both rates on seeded synthetic runs.
 import type { RegressionVerdict } from '../reports/src/summary.ts'
-import type { Random } from '../scenarios/random.ts'
+import { tQuantile } from './student-t.ts'
 
 export type BucketSamples = readonly (readonly number[])[]
 
 export type GateRule = {
-  /** The latency percentile compared (the tier's, 95 by default). */
-  readonly percentile: number
-  readonly confidence: number
-  readonly resamples: number
-  /** Relative change that counts: +10 % ... */
-  readonly tolerance: number
-  /** ... and at least this many ms (a 3 ms p95 moving 0.5 ms is not a regression worth a red build). */
+  /** The latency percentiles compared: the median and the tier's percentile. */
+  readonly percentiles: readonly number[]
+  /** Probability that identical code is called regressed, for all metrics of a comparison together. */
+  readonly falseAlarmRate: number
+  /** The power at which the detectable change is stated. */
+  readonly power: number
+  /** Run-to-run standard deviation of log(percentile) assumed at least (0.03: runs differ by >= 3 %). */
+  readonly noiseFloor: number
+  /** A significant change must also be at least this relative change ... */
+  readonly minChange: number
+  /** ... and this many ms, to fail the build. */
   readonly minChangeMs: number
+  /** Not significant, and blind to regressions smaller than this relative change: inconclusive. */
+  readonly inconclusiveAbove: number
 }
 
 export const DEFAULT_RULE: GateRule = {
-  percentile: 95,
-  confidence: 0.95,
-  resamples: 2000,
-  tolerance: 0.1,
-  minChangeMs: 2,
+  percentiles: [50, 95],
+  falseAlarmRate: 0.0025,
+  power: 0.9,
+  noiseFloor: 0.03,
+  minChange: 0.05,
+  minChangeMs: 0.5,
+  inconclusiveAbove: 0.5,
 }
 
-export function describeRule(rule: GateRule, baselineRuns: number): string {
-  return `two-stage block bootstrap (${baselineRuns} baseline run${baselineRuns === 1 ? '' : 's'}, then 1 s buckets; ${rule.resamples} resamples), ${Math.round(rule.confidence * 100)} % interval on the relative change of p${rule.percentile}; regressed when the whole interval is above +${Math.round(rule.tolerance * 100)} % and +${rule.minChangeMs} ms`
+/** The rule for a tier whose latency target is at `percentile` (the median is always compared). */
+export function ruleFor(percentile: number, overrides: Partial<GateRule> = {}): GateRule {
+  const percentiles = [...new Set([50, percentile])].sort((a, b) => a - b)
+  return { ...DEFAULT_RULE, percentiles, ...overrides }
 }
 
-/** Compares the current run's latencies with the baseline runs'. */
-export function compareLatency(
+const pct = (x: number, digits = 1) => `${(x * 100).toFixed(digits).replace(/\.0+$/, '')} %`
+
+export function describeRule(rule: GateRule, baselineRuns: number, currentRuns: number): string {
+  return `one-sided t-test on log(p${rule.percentiles.join(', log(p')}) per run: ${baselineRuns} baseline run${baselineRuns === 1 ? '' : 's'} against ${currentRuns} current run${currentRuns === 1 ? '' : 's'}, run-to-run noise from their spread (at least ${pct(rule.noiseFloor)}), ${pct(rule.falseAlarmRate, 2)} false alarms on identical code for all metrics together; regressed when significant and at least +${pct(rule.minChange)} and +${rule.minChangeMs} ms; the detectable change is the one caught ${pct(rule.power)} of the time`
+}
+
+/** The percentile of a run's pooled samples (nearest rank). */
+export function runPercentile(run: BucketSamples, p: number): number | null {
+  let size = 0
+  for (const bucket of run) size += bucket.length
+  if (size === 0) return null
+  const values = new Float64Array(size)
+  let at = 0
+  for (const bucket of run) {
+    values.set(bucket, at)
+    at += bucket.length
+  }
+  return percentile(values, p)
+}
+
+/**
+ * Compares current runs with baseline runs of the same tier, metric by metric. Runs without samples
+ * are left out; fewer than two runs in all (no noise estimate) throws.
+ */
+export function compareRuns(
   baselineRuns: readonly BucketSamples[],
-  current: BucketSamples,
+  currentRuns: readonly BucketSamples[],
+  rule: GateRule = DEFAULT_RULE,
+): RegressionVerdict[] {
+  return rule.percentiles.map((p) => compareMetric(baselineRuns, currentRuns, p, rule))
+}
+
+function compareMetric(
+  baselineRuns: readonly BucketSamples[],
+  currentRuns: readonly BucketSamples[],
+  p: number,
   rule: GateRule,
-  random: Random,
 ): RegressionVerdict {
-  const base = baselineRuns.map(nonEmpty).filter((run) => run.length >= 2)
-  const cur = nonEmpty(current)
-  const metric = `latency_p${rule.percentile}_ms`
-  if (base.length === 0 || cur.length < 2) {
+  const metric = `latency_p${p}_ms`
+  const logs = (runs: readonly BucketSamples[]) =>
+    runs.flatMap((run) => {
+      const value = runPercentile(run, p)
+      return value !== null && value > 0 ? [Math.log(value)] : []
+    })
+  const base = logs(baselineRuns)
+  const cur = logs(currentRuns)
+  const K = base.length
+  const M = cur.length
+  const df = K + M - 2
+  if (K === 0 || M === 0 || df < 1) {
     throw new RangeError(
-      `${metric}: need at least 2 non-empty buckets in a baseline run and in the current run`,
+      `${metric}: needs a baseline run and a current run with samples, and three runs in all (got ${K} and ${M})`,
     )
   }
-  const all = (runs: (readonly number[])[][]) => runs.flat()
-  const basePoint = percentile(pool(all(base)), rule.percentile)
-  const curPoint = percentile(pool(cur), rule.percentile)
-  const draw = <T>(items: readonly T[]) =>
-    Array.from({ length: items.length }, () => items[Math.floor(random() * items.length)])
-  const changes = new Float64Array(rule.resamples)
-  for (let i = 0; i < rule.resamples; i++) {
-    const b = percentile(pool(all(draw(base).map(draw))), rule.percentile)
-    const c = percentile(pool(draw(cur)), rule.percentile)
-    changes[i] = c / b - 1
-  }
-  changes.sort()
-  const tail = (1 - rule.confidence) / 2
-  const low = changes[Math.floor(tail * (rule.resamples - 1))]
-  const high = changes[Math.ceil((1 - tail) * (rule.resamples - 1))]
-  const threshold = Math.max(rule.tolerance, rule.minChangeMs / basePoint)
+  const meanBase = mean(base)
+  const meanCur = mean(cur)
+  const squares = sumOfSquares(base, meanBase) + sumOfSquares(cur, meanCur)
+  const noise = Math.max(rule.noiseFloor, Math.sqrt(squares / df))
+  const se = noise * Math.sqrt(1 / K + 1 / M)
+  const d = meanCur - meanBase
+  const tail = rule.falseAlarmRate / rule.percentiles.length
+  const critical = tQuantile(1 - tail, df)
+  const baseline = Math.exp(meanBase)
+  const current = Math.exp(meanCur)
+  const change = current / baseline - 1
+  const floor = Math.max(rule.minChange, rule.minChangeMs / baseline)
+  const detectable = Math.max(floor, Math.exp((critical + tQuantile(rule.power, df)) * se) - 1)
+  const significant = Math.abs(d) > critical * se
   const verdict =
-    low > threshold
+    significant && d > 0 && change >= floor
       ? 'regressed'
-      : high < -threshold
+      : significant && d < 0 && -change >= Math.min(floor, 1)
         ? 'improved'
-        : low >= -threshold && high <= threshold
-          ? 'unchanged'
-          : 'inconclusive'
+        : detectable > rule.inconclusiveAbove
+          ? 'inconclusive'
+          : 'unchanged'
   return {
     metric,
-    baseline: round(basePoint),
-    current: round(curPoint),
-    change: round(curPoint / basePoint - 1, 4),
-    interval: { low: round(low, 4), high: round(high, 4), confidence: rule.confidence },
+    baseline: round(baseline),
+    current: round(current),
+    change: round(change, 4),
+    interval: {
+      low: round(Math.exp(d - critical * se) - 1, 4),
+      high: round(Math.exp(d + critical * se) - 1, 4),
+      confidence: 1 - 2 * tail,
+    },
     verdict,
+    detectable_change: round(detectable, 4),
+    runs: { baseline: K, current: M },
   }
 }
 
-function nonEmpty(buckets: BucketSamples): (readonly number[])[] {
-  return buckets.filter((b) => b.length > 0)
+function mean(values: readonly number[]): number {
+  return values.reduce((a, b) => a + b, 0) / values.length
 }
 
-function pool(buckets: readonly (readonly number[])[]): Float64Array {
-  let size = 0
-  for (const b of buckets) size += b.length
-  const out = new Float64Array(size)
-  let at = 0
-  for (const b of buckets) {
-    out.set(b, at)
-    at += b.length
-  }
-  return out
+function sumOfSquares(values: readonly number[], around: number): number {
+  return values.reduce((a, b) => a + (b - around) ** 2, 0)
 }
 
 /** Nearest-rank percentile by quickselect (the array is reordered). */

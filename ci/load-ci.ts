@@ -1,14 +1,17 @@
 // `npm run load:ci`: every tier, time-scaled (tiers.yaml `ci.duration_scale`, about 45 s each), gated
 // on the tier's seed baselines AND on ci/baselines/<tier>.json by the regression rule (ci/gate.ts).
-// Prints one table; exits 0 when all held, 99 on a failed baseline or a significant regression,
-// 1 when a run broke. The run directories are listed in reports/out/ci-latest.json.
+// A tier with `ci.runs` > 1 runs that many times, in rounds (every tier once, then the tiers that want
+// more), so that its runs are spread over the machine's moods; the gate judges them together.
+// Prints one table; exits 0 when all held, 99 on a failed baseline or a significant regression, 3 when
+// a run was inconclusive (its generator may have been the limit) and nothing failed, 1 when a run
+// broke, 130 when interrupted. The run directories are listed in reports/out/ci-latest.json.
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { parseArgs } from 'node:util'
 import { exitCodeOfAll, REPORTS_OUT, runTier } from '../scenarios/run/runner.ts'
 import { loadTiers } from '../scenarios/tiers.ts'
-import { gateRun } from './apply-gate.ts'
-import { readBaseline } from './baseline-file.ts'
+import { type GateOutcome, gateRuns } from './apply-gate.ts'
+import { BaselineError, type BaselineFile, readBaseline } from './baseline-file.ts'
 import { type CiRow, formatCiTable } from './ci-table.ts'
 
 export const CI_TIERS = ['light', 'medium', 'heavy', 'extreme'] as const
@@ -21,10 +24,23 @@ export type CiOptions = {
   readonly out?: string
   /** false: run only, no regression gate (baseline:update uses this). */
   readonly gate?: boolean
+  /** Runs of every tier, instead of each tier's `ci.runs`. */
+  readonly runs?: number
+  /**
+   * Another mock profile (name or path) than the baselines': an experiment, compared with the baselines
+   * all the same (a profile 2 ms slower to the first token shows what the gate catches).
+   */
+  readonly mockProfile?: string
   readonly signal?: AbortSignal
   readonly progress?: NodeJS.WritableStream | null
 }
 
+/** The directory of a tier's run: `<tier>` for the first, `<tier>-2`, `<tier>-3`, ... after. */
+export function runDirName(tier: string, round: number): string {
+  return round === 1 ? tier : `${tier}-${round}`
+}
+
+/** The exit code of a set of runs: interrupted, broken, failed, inconclusive, passed, in that order. */
 export async function runCi(
   options: CiOptions = {},
 ): Promise<{ rows: CiRow[]; exitCode: number; dir: string }> {
@@ -32,36 +48,76 @@ export async function runCi(
   const stamp = new Date().toISOString().replaceAll(/[-:]/g, '').slice(0, 15)
   const dir = options.out ?? join(REPORTS_OUT, `ci-${stamp}`)
   mkdirSync(dir, { recursive: true })
-  const rows: CiRow[] = []
-  for (const name of options.tiers ?? CI_TIERS) {
-    if (options.signal?.aborted) break
+  const names = options.tiers ?? CI_TIERS
+  const tiers = names.map((name) => {
     const tier = catalog.tiers.get(name)
     if (!tier) throw new Error(`unknown tier '${name}'`)
-    const outcome = await runTier({
-      tier: name,
-      engine: options.engine,
-      durationScale: tier.ciScale,
-      seed: options.seed,
-      out: join(dir, name),
-      command: `npm run load:ci (tier ${name}, scale ${tier.ciScale})`,
-      signal: options.signal,
-      progress: options.progress === undefined ? process.stderr : options.progress,
+    return { name, scale: tier.ciScale, runs: options.runs ?? tier.ciRuns }
+  })
+  const dirs = new Map<string, string[]>(names.map((name) => [name, []]))
+  const rounds = Math.max(...tiers.map((t) => t.runs))
+  for (let round = 1; round <= rounds; round++) {
+    for (const tier of tiers) {
+      if (options.signal?.aborted || tier.runs < round) continue
+      const outcome = await runTier({
+        tier: tier.name,
+        engine: options.engine,
+        durationScale: tier.scale,
+        seed: options.seed,
+        mockProfile: options.mockProfile,
+        out: join(dir, runDirName(tier.name, round)),
+        command: `npm run load:ci (tier ${tier.name}, scale ${tier.scale}, run ${round} of ${tier.runs})`,
+        signal: options.signal,
+        progress: options.progress === undefined ? process.stderr : options.progress,
+      })
+      dirs.get(tier.name)?.push(outcome.dir)
+    }
+  }
+  const rows: CiRow[] = []
+  for (const name of names) {
+    const runDirs = dirs.get(name) ?? []
+    if (runDirs.length === 0) continue
+    const gated = gate(name, runDirs, options)
+    rows.push({
+      dir: runDirs[runDirs.length - 1],
+      dirs: runDirs,
+      summary: gated[gated.length - 1].summary,
+      summaries: gated.map((g) => g.summary),
+      gateNote: gated[0].skippedReason,
     })
-    const gated =
-      options.gate === false
-        ? { summary: outcome.summary, skippedReason: 'not gated' }
-        : gateRun(outcome.dir, readBaseline(name))
-    rows.push({ dir: outcome.dir, summary: gated.summary, gateNote: gated.skippedReason })
   }
   writeFileSync(
     LATEST,
-    `${JSON.stringify({ dir, runs: rows.map((r) => ({ tier: r.summary.run.tier, dir: r.dir, status: r.summary.status })) }, null, 2)}\n`,
+    `${JSON.stringify(
+      {
+        dir,
+        runs: rows.flatMap((r) =>
+          r.summaries.map((s, i) => ({ tier: s.run.tier, dir: r.dirs[i], status: s.status })),
+        ),
+      },
+      null,
+      2,
+    )}\n`,
   )
   const exitCode = exitCodeOfAll(
-    rows.map((r) => r.summary.status),
-    options.signal?.aborted === true,
+    rows.flatMap((r) => r.summaries.map((s) => s.status)),
+    options.signal?.aborted,
   )
   return { rows, exitCode, dir }
+}
+
+function gate(tier: string, runDirs: readonly string[], options: CiOptions): GateOutcome[] {
+  const notGated = (reason: string) =>
+    gateRuns(runDirs, null).map((g) => ({ summary: g.summary, skippedReason: reason }))
+  if (options.gate === false) return notGated('not gated')
+  let baseline: BaselineFile | null
+  try {
+    baseline = readBaseline(tier)
+  } catch (error) {
+    if (error instanceof BaselineError) return notGated(error.message)
+    throw error
+  }
+  return gateRuns(runDirs, baseline, { allowProfileChange: options.mockProfile !== undefined })
 }
 
 async function main(): Promise<number> {
@@ -71,11 +127,16 @@ async function main(): Promise<number> {
       engine: { type: 'string' },
       seed: { type: 'string' },
       out: { type: 'string' },
+      runs: { type: 'string' },
+      'mock-profile': { type: 'string' },
     },
   })
   const engine = values.engine === undefined ? undefined : values.engine
   if (engine !== undefined && engine !== 'native' && engine !== 'autocannon')
     throw new Error(`--engine: '${engine}'`)
+  const runs = values.runs === undefined ? undefined : Number(values.runs)
+  if (runs !== undefined && !(Number.isInteger(runs) && runs >= 1 && runs <= 5))
+    throw new Error(`--runs: '${values.runs}' is not an integer from 1 to 5`)
   const abort = new AbortController()
   process.once('SIGINT', () => abort.abort())
   process.once('SIGTERM', () => abort.abort())
@@ -85,6 +146,8 @@ async function main(): Promise<number> {
     engine,
     seed: values.seed === undefined ? undefined : Number(values.seed),
     out: values.out,
+    runs,
+    mockProfile: values['mock-profile'],
     signal: abort.signal,
   })
   process.stdout.write(`\n${formatCiTable(rows)}\n\n`)

@@ -1,5 +1,6 @@
 // `npm run load:<tier> -- [flags]`: runs one tier and exits 0 (every baseline held), 99 (one failed),
-// 1 (the run broke), 2 (bad arguments or tiers.yaml), 130 (interrupted).
+// 3 (inconclusive: the generator may have been the limit), 1 (the run broke), 2 (bad arguments or
+// tiers.yaml), 130 (interrupted).
 import { join, relative } from 'node:path'
 import { parseArgs } from 'node:util'
 import { ENGINES, type EngineName } from './engines/plan.ts'

@@ -57,7 +57,9 @@ const TierInput = z
     scenarios: scenarioList.optional(),
     load_model: LoadModel.optional(),
     arrival: Arrival.optional(),
-    ci: z.strictObject({ duration_scale: z.number().positive() }).optional(),
+    ci: z
+      .strictObject({ duration_scale: z.number().positive(), runs: z.int().min(1).max(5).default(1) })
+      .optional(),
   })
   .superRefine((tier, ctx) => {
     if (tier.ramp_up >= tier.duration) {
@@ -112,6 +114,8 @@ export type Tier = {
   readonly drainS: number
   /** The duration scale `npm run load:ci` uses; 1 when the tier has none. */
   readonly ciScale: number
+  /** How many runs of the tier `npm run load:ci` takes for its regression gate (default 1). */
+  readonly ciRuns: number
 }
 
 export type TierCatalog = { readonly tiers: ReadonlyMap<string, Tier>; readonly corpus: CorpusConfig }
@@ -171,6 +175,7 @@ export function parseTiers(yamlText: string, source = 'tiers.yaml'): TierCatalog
         requestTimeoutS: defaults.request_timeout,
         drainS: defaults.drain,
         ciScale: t.ci?.duration_scale ?? 1,
+        ciRuns: t.ci?.runs ?? 1,
       }),
     )
   }

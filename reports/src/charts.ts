@@ -96,7 +96,7 @@ export function buildCharts(summary: RunSummary): ChartSlot[] {
     slot(
       'errors',
       'Error rate over time',
-      `Share of failed requests per bucket; dashed: the tier limit of ${formatNumber(tier.error_rate_max * 100)} %.`,
+      `Share of failed requests per bucket; dashed: the tier limit of ${formatNumber(tier.error_rate_max * 100)} %${points.some((p) => (p.dropped ?? 0) > 0) ? '; arrivals dropped per bucket (all connections busy) on the right axis' : ''}.`,
       noSeries,
       () => errorChart(summary, points),
     ),
@@ -110,14 +110,14 @@ export function buildCharts(summary: RunSummary): ChartSlot[] {
     slot(
       'ttft',
       'Time to first token',
-      'Streams: p50 and p95 time to the first content chunk.',
+      'Generated streams (not cache replays): p50 and p95 time to the first content chunk.',
       noStreams,
       () => pairChart(points, 'ttft_p50_ms', 'ttft_p95_ms', 'TTFT'),
     ),
     slot(
       'itl',
       'Inter-token latency',
-      'Streams: p50 and p95 gap between consecutive chunks.',
+      'Generated streams (not cache replays): p50 and p95 gap between consecutive chunks.',
       noStreams,
       () => pairChart(points, 'itl_p50_ms', 'itl_p95_ms', 'ITL'),
     ),
@@ -203,11 +203,13 @@ function latencyChart(summary: RunSummary, points: TimePoint[]): ChartSpec | nul
 
 function errorChart(summary: RunSummary, points: TimePoint[]): ChartSpec | null {
   if (points.length === 0) return null
+  const dropped = points.some((p) => (p.dropped ?? 0) > 0)
   return {
     kind: 'line',
     x: points.map((p) => p.t),
     xTitle: TIME_TITLE,
     unit: 'pct',
+    ...(dropped ? { unit2: 'count' as const } : {}),
     series: [
       {
         label: 'error rate',
@@ -221,6 +223,16 @@ function errorChart(summary: RunSummary, points: TimePoint[]): ChartSpec | null 
         color: PALETTE.grey,
         dash: TARGET_DASH,
       },
+      ...(dropped
+        ? [
+            {
+              label: 'dropped arrivals',
+              values: points.map((p) => p.dropped ?? 0),
+              color: PALETTE.purple,
+              scale: 'y2' as const,
+            },
+          ]
+        : []),
     ],
   }
 }

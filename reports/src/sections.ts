@@ -15,12 +15,15 @@ import type { RunSummary } from './summary.ts'
 const STATUS_TEXT: Record<RunSummary['status'], string> = {
   passed: 'Passed',
   failed: 'Failed',
+  inconclusive: 'Inconclusive',
   broken: 'Broken',
 }
 
 const STATUS_HINT: Record<RunSummary['status'], string> = {
   passed: 'Every baseline held.',
   failed: 'At least one baseline failed or a metric regressed.',
+  inconclusive:
+    'The load generator may have been the limit: its numbers include its own delay, so they neither pass nor fail the target.',
   broken: 'The run itself broke; its numbers are incomplete.',
 }
 
@@ -42,25 +45,78 @@ function percentileOf(summary: RunSummary): number | undefined {
   return known[p]
 }
 
+/**
+ * The throughput KPI is the throughput baseline's own figure: successful requests per second after the
+ * ramp-up, judged by that baseline. A summary without it (schema 1) falls back to the whole run's rate.
+ */
+function throughputKpi(summary: RunSummary): Kpi {
+  const { totals, tier } = summary
+  const baseline = summary.baselines.find((b) => b.metric === 'rps_after_ramp_up')
+  const steady = totals.rps_after_ramp_up ?? baseline?.actual ?? null
+  if (steady === null) {
+    return {
+      label: 'Throughput',
+      value: formatRate(totals.rps, 'req/s'),
+      detail: `whole run, ramp-up included; expected ${formatNumber(tier.expected_rps)} req/s`,
+      state: 'neutral',
+    }
+  }
+  return {
+    label: 'Throughput after ramp-up',
+    value: formatRate(steady, 'req/s'),
+    detail: `successful requests; expected ${formatNumber(tier.expected_rps)} req/s${baseline ? `, at least ${formatNumber(baseline.threshold)}` : ''}`,
+    state: baseline ? (baseline.passed ? 'good' : 'bad') : 'neutral',
+  }
+}
+
+function streamKpi(summary: RunSummary): Kpi | null {
+  const stream = summary.totals.stream
+  if (!stream) return null
+  const byCache = summary.totals.stream_by_cache
+  // Generations (not cache replays) are what a TTFT is about; replays are shown beside them.
+  const generated = byCache?.miss ?? byCache?.bypass ?? byCache?.none
+  const hit = byCache?.hit
+  if (!byCache) {
+    return {
+      label: 'TTFT p95',
+      value: formatMs(stream.ttft_ms.p95),
+      detail: `p50 ${formatMs(stream.ttft_ms.p50)}, ${formatInt(stream.streams)} streams, cache replays not told apart`,
+      state: 'neutral',
+    }
+  }
+  return {
+    label: 'TTFT p95, generated',
+    value: formatMs(generated?.ttft_ms.p95),
+    detail: `${formatInt(generated?.streams ?? 0)} streams${hit ? `; cache replays (HIT) p95 ${formatMs(hit.ttft_ms.p95)} over ${formatInt(hit.streams)}` : ''}`,
+    state: 'neutral',
+  }
+}
+
+function proxyTimeKpi(summary: RunSummary): Kpi | null {
+  const timing = summary.totals.server_timing
+  if (!timing) return null
+  const total = summary.totals.latency_ms
+  return {
+    label: "Proxy's own time p50",
+    value: formatMs(timing.proxy_ms.p50),
+    detail: `of ${formatMs(total?.p50)} total p50; p95 ${formatMs(timing.proxy_ms.p95)}${timing.upstream_ms ? `; upstream p50 ${formatMs(timing.upstream_ms.p50)}` : ''}`,
+    state: 'neutral',
+  }
+}
+
 function kpis(summary: RunSummary): string {
   const { totals, tier } = summary
   const target = tier.latency_target
   const p = percentileOf(summary)
+  const dropped = totals.dropped_iterations ?? 0
   const items: Kpi[] = [
     {
       label: 'Requests',
       value: formatInt(totals.requests),
-      detail: totals.dropped_iterations
-        ? `${formatInt(totals.dropped_iterations)} iterations dropped`
-        : 'completed or failed',
+      detail: dropped ? `${formatInt(dropped)} of them dropped arrivals (failed)` : 'completed or failed',
       state: 'neutral',
     },
-    {
-      label: 'Throughput',
-      value: formatRate(totals.rps, 'req/s'),
-      detail: `expected ${formatNumber(tier.expected_rps)} req/s`,
-      state: totals.rps >= tier.expected_rps * 0.95 ? 'good' : 'bad',
-    },
+    throughputKpi(summary),
     {
       label: `Latency p${formatNumber(target.percentile)}`,
       value: formatMs(p),
@@ -74,25 +130,29 @@ function kpis(summary: RunSummary): string {
       state: totals.error_rate <= tier.error_rate_max ? 'good' : 'bad',
     },
   ]
-  const stream = totals.stream
-  if (stream) {
-    items.push(
-      {
-        label: 'TTFT p95',
-        value: formatMs(stream.ttft_ms.p95),
-        detail: `p50 ${formatMs(stream.ttft_ms.p50)}, ${formatInt(stream.streams)} streams`,
-        state: 'neutral',
-      },
-      {
-        label: 'Truncated streams',
-        value: formatPercent(stream.truncated_rate),
-        detail: `${formatInt(stream.truncated)} cut before the end`,
-        state: stream.truncated === 0 ? 'good' : 'neutral',
-      },
-    )
+  if (dropped > 0) {
+    items.push({
+      label: 'Dropped arrivals',
+      value: formatInt(dropped),
+      detail: `all ${formatInt(tier.users)} connections were busy; counted as failed, their wait in the latency`,
+      state: 'bad',
+    })
   }
-  // A broken run's numbers are incomplete: show them without judging them.
-  const shown = summary.status === 'broken' ? items.map((k) => ({ ...k, state: 'neutral' as const })) : items
+  const proxy = proxyTimeKpi(summary)
+  if (proxy) items.push(proxy)
+  const streamTtft = streamKpi(summary)
+  const stream = totals.stream
+  if (stream && streamTtft) {
+    items.push(streamTtft, {
+      label: 'Truncated streams',
+      value: formatPercent(stream.truncated_rate),
+      detail: `${formatInt(stream.truncated)} cut before the end`,
+      state: stream.truncated === 0 ? 'good' : 'neutral',
+    })
+  }
+  // A broken or inconclusive run's numbers cannot be judged: show them without judging them.
+  const judged = summary.status !== 'broken' && summary.status !== 'inconclusive'
+  const shown = judged ? items : items.map((k) => ({ ...k, state: 'neutral' as const }))
   return `<div class="kpis">${shown.map(kpi).join('')}</div>`
 }
 
@@ -124,7 +184,12 @@ export function generatorBanner(summary: RunSummary): string {
     g.intended_rps === undefined ? '' : ` of the intended ${formatRate(g.intended_rps, 'req/s')}`
   const cpu =
     g.cpu_percent_max === undefined ? '' : `, generator CPU peaked at ${formatNumber(g.cpu_percent_max)} %`
-  return `<aside class="banner banner--warn" role="note"><strong>The load generator was the limit.</strong> It achieved ${formatRate(g.achieved_rps, 'req/s')}${intended}${cpu}: the numbers below measure the harness as much as the proxy.${g.note ? ` ${escapeHtml(g.note)}` : ''}</aside>`
+  const reasons = g.reasons?.length
+    ? `<ul>${g.reasons.map((r) => `<li>${escapeHtml(r)}</li>`).join('')}</ul>`
+    : g.note
+      ? ` ${escapeHtml(g.note)}`
+      : ''
+  return `<aside class="banner banner--warn" role="note" id="generator-limited"><strong>The load generator may have been the limit: this run is inconclusive.</strong> It achieved ${formatRate(g.achieved_rps, 'req/s')}${intended}${cpu}: the numbers below measure the harness as much as the proxy, so they neither pass nor fail it.${reasons}</aside>`
 }
 
 export function tierSection(summary: RunSummary): string {
@@ -181,9 +246,14 @@ export function environmentSection(summary: RunSummary): string {
       generator.intended_rps === undefined
         ? ''
         : ` of ${formatRate(generator.intended_rps, 'req/s')} intended`
+    const loop =
+      generator.event_loop_utilization === undefined
+        ? ''
+        : `, event loop busy ${formatPercent(generator.event_loop_utilization)}${generator.event_loop_delay_ms ? `, its delay p99 ${formatMs(generator.event_loop_delay_ms.p99)}` : ''}`
+    const lag = generator.send_lag_ms ? `, send lag p99 ${formatMs(generator.send_lag_ms.p99)}` : ''
     items.push([
       'Generator',
-      `${formatRate(generator.achieved_rps, 'req/s')}${intended}${cpu}; ${generator.limited ? '<strong class="bad">limited the run</strong>' : 'not the limit'}`,
+      `${formatRate(generator.achieved_rps, 'req/s')}${intended}${cpu}${loop}${lag}; ${generator.limited ? '<strong class="bad">may have been the limit</strong>' : 'not the limit'}`,
     ])
   }
   const notes = env.generator_notes?.length

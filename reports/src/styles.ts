@@ -4,7 +4,7 @@ export const REPORT_CSS = `
 :root {
   --ink: #0f172a; --muted: #475569; --faint: #64748b; --line: #e2e8f0; --bg: #f1f5f9; --card: #fff;
   --good: #15803d; --good-bg: #dcfce7; --bad: #b91c1c; --bad-bg: #fee2e2;
-  --warn: #a16207; --warn-bg: #fef9c3; --accent: #2563eb;
+  --warn: #a16207; --warn-bg: #fef9c3; --accent: #2563eb; --unsure: #6d28d9; --info-bg: #eff6ff;
 }
 * { box-sizing: border-box; }
 html { -webkit-text-size-adjust: 100%; }
@@ -25,6 +25,7 @@ code { font: 13px/1.4 ui-monospace, SFMono-Regular, Menlo, Consolas, "Liberation
 .masthead.status-passed { border-top-color: var(--good); }
 .masthead.status-failed { border-top-color: var(--bad); }
 .masthead.status-broken { border-top-color: var(--warn); }
+.masthead.status-inconclusive { border-top-color: var(--unsure); }
 .verdict { display: flex; gap: 16px; align-items: center; margin-bottom: 16px; }
 .verdict-badge {
   flex: none; font-weight: 700; font-size: 18px; letter-spacing: 0.04em; text-transform: uppercase;
@@ -33,6 +34,7 @@ code { font: 13px/1.4 ui-monospace, SFMono-Regular, Menlo, Consolas, "Liberation
 .status-passed .verdict-badge { background: var(--good); }
 .status-failed .verdict-badge { background: var(--bad); }
 .status-broken .verdict-badge { background: var(--warn); }
+.status-inconclusive .verdict-badge { background: var(--unsure); }
 .verdict-hint, .verdict-reason { margin: 4px 0 0; color: var(--muted); }
 .verdict-reason { color: var(--ink); font-weight: 600; }
 .facts { display: grid; grid-template-columns: repeat(auto-fill, minmax(200px, 1fr)); gap: 10px 24px; margin: 0; }
@@ -49,6 +51,8 @@ code { font: 13px/1.4 ui-monospace, SFMono-Regular, Menlo, Consolas, "Liberation
 .kpi-detail { font-size: 13px; color: var(--muted); }
 .banner { border-radius: 10px; padding: 12px 16px; margin: 0 0 20px; border: 1px solid; }
 .banner--warn { background: var(--warn-bg); border-color: #facc15; color: #713f12; }
+.banner--info { background: var(--info-bg); border-color: #93c5fd; color: #1e3a8a; font-size: 16px; }
+.banner ul { margin: 6px 0 0; padding-left: 20px; }
 .lead { margin: -4px 0 12px; color: var(--muted); }
 .note { margin: 10px 0 0; font-size: 13px; color: var(--faint); }
 .empty { margin: 0; color: var(--muted); font-style: italic; }

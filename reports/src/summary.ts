@@ -2,7 +2,9 @@
 // of the report renderer and the CI gate. Field meanings are documented in reports/SUMMARY.md.
 import { z } from 'zod'
 
-export const SCHEMA_VERSION = 1
+export const SCHEMA_VERSION = 2
+/** Older versions parseSummary still reads (upgraded on read, see upgrade()). */
+export const READABLE_VERSIONS: readonly number[] = [1, 2]
 
 const count = z.int().nonnegative()
 const ms = z.number().nonnegative()
@@ -40,6 +42,33 @@ export const StreamStats = z.strictObject({
   truncated_rate: fraction,
 })
 
+/**
+ * The same stream measurements by how the proxy's cache answered (its x-cache header): `hit` streams
+ * are replays of a stored answer, `miss` and `bypass` were generated upstream, `none` carried no
+ * x-cache header. A replay's TTFT is the proxy's, not a model's: never read one for the other.
+ */
+export const StreamByCache = z.strictObject({
+  hit: StreamStats.optional(),
+  miss: StreamStats.optional(),
+  bypass: StreamStats.optional(),
+  none: StreamStats.optional(),
+})
+
+const TimingStats = z
+  .strictObject({ p50: ms, p90: ms.optional(), p95: ms, p99: ms, mean: ms })
+  .superRefine(ordered(['p50', 'p90', 'p95', 'p99']))
+
+/**
+ * Where the time went, from the proxy's own Server-Timing header (successful requests that carried
+ * it): `proxy;dur` is the proxy's own time, `upstream;dur` the time waiting for providers. For a
+ * stream the header is sent with the first byte, so both cover the time to the stream's opening.
+ */
+export const ServerTiming = z.strictObject({
+  requests: count,
+  proxy_ms: TimingStats,
+  upstream_ms: TimingStats.optional(),
+})
+
 export const Run = z.strictObject({
   id: z.string().min(1),
   tier: z.string().min(1),
@@ -54,6 +83,8 @@ export const Run = z.strictObject({
   /** null when the run targeted an external proxy (--target) and started no mocks. */
   mock_profile: z.string().nullable(),
   load_model: z.enum(['open', 'closed']),
+  /** The mock providers' latency (the profile's typical values), when the run booted the mocks. */
+  mock_latency: z.strictObject({ ttft_ms: ms, itl_ms: ms, description: z.string().optional() }).optional(),
   command: z.string(),
 })
 
@@ -88,10 +119,17 @@ export const Totals = z.strictObject({
   errors: count,
   error_rate: fraction,
   rps: z.number().nonnegative(),
+  /** Successful requests per second completed after the ramp-up (the throughput baseline's figure). */
+  rps_after_ramp_up: z.number().nonnegative().optional(),
+  /** Open model: arrivals dropped because `users` requests were in flight; counted in requests and errors. */
   dropped_iterations: count.optional(),
+  /** autocannon: requests sent but unanswered when it stopped, which it drops; `oldest_ms` is the longest wait. */
+  in_flight_at_end: z.strictObject({ count, oldest_ms: ms }).optional(),
   /** Absent only when no request completed. */
   latency_ms: LatencyStats.optional(),
   stream: StreamStats.optional(),
+  stream_by_cache: StreamByCache.optional(),
+  server_timing: ServerTiming.optional(),
 })
 
 export const ScenarioResult = z
@@ -104,6 +142,7 @@ export const ScenarioResult = z
     rps: z.number().nonnegative(),
     latency_ms: LatencyStats.optional(),
     stream: StreamStats.optional(),
+    stream_by_cache: StreamByCache.optional(),
     /** Present when the scenario could not run (e.g. its endpoint does not exist yet). */
     skipped: z.strictObject({ reason: z.string().min(1) }).optional(),
   })
@@ -131,6 +170,8 @@ export const TimePoint = z.strictObject({
   ttft_p95_ms: nullableMs.optional(),
   itl_p50_ms: nullableMs.optional(),
   itl_p95_ms: nullableMs.optional(),
+  /** Arrivals dropped in this bucket (open model). */
+  dropped: count.optional(),
 })
 
 export const TimeSeries = z
@@ -183,6 +224,10 @@ export const RegressionVerdict = z.strictObject({
     .strictObject({ low: z.number(), high: z.number(), confidence: z.number().gt(0).lt(1) })
     .refine((i) => i.low <= i.high, { message: 'low must be <= high', path: ['high'] }),
   verdict: z.enum(['regressed', 'improved', 'unchanged', 'inconclusive']),
+  /** The smallest relative change this comparison detects 90 % of the time. */
+  detectable_change: z.number().nonnegative().optional(),
+  /** How many runs each side had. */
+  runs: z.strictObject({ baseline: z.int().positive(), current: z.int().positive() }).optional(),
 })
 
 export const Regression = z.strictObject({
@@ -193,6 +238,8 @@ export const Regression = z.strictObject({
     created_at: z.iso.datetime({ offset: true }).optional(),
   }),
   method: z.string().min(1),
+  /** The rule's false-alarm rate on identical code, for this comparison (all its metrics together). */
+  false_alarm_rate: fraction.optional(),
   verdicts: z.array(RegressionVerdict),
 })
 
@@ -202,15 +249,25 @@ export const GeneratorHealth = z.strictObject({
   /** Generator process CPU, 100 = one core fully busy. */
   cpu_percent_mean: z.number().nonnegative().optional(),
   cpu_percent_max: z.number().nonnegative().optional(),
-  /** True when the generator, not the target, was the bottleneck. */
+  /** How late the generator's event loop ran due timers, ms. */
+  event_loop_delay_ms: z.strictObject({ p50: ms, p99: ms, max: ms }).optional(),
+  /** Share of the run the generator's event loop was busy (median over the seconds after the ramp-up). */
+  event_loop_utilization: fraction.optional(),
+  /** Open model: how late requests left against their intended send time, ms. */
+  send_lag_ms: z.strictObject({ p50: ms, p95: ms.optional(), p99: ms, max: ms }).optional(),
+  /** True when the generator may have been the limit: the run is then `inconclusive`. */
   limited: z.boolean(),
+  /** Each reason it may have been, one line each. */
+  reasons: z.array(z.string()).optional(),
   note: z.string().optional(),
 })
 
 export const RunSummary = z
   .strictObject({
     schema_version: z.literal(SCHEMA_VERSION),
-    status: z.enum(['passed', 'failed', 'broken']),
+    /** Set when the document was written with an older schema and upgraded on read. */
+    upgraded_from: z.literal(1).optional(),
+    status: z.enum(['passed', 'failed', 'inconclusive', 'broken']),
     status_reason: z.string().optional(),
     run: Run,
     environment: Environment,
@@ -235,11 +292,27 @@ export const RunSummary = z
     }
     const failing = s.baselines.some((b) => !b.passed)
     const regressed = s.regression?.verdicts.some((v) => v.verdict === 'regressed') ?? false
+    const limited = s.generator?.limited === true
     if (s.status === 'passed' && (failing || regressed)) {
       ctx.addIssue({
         code: 'custom',
         path: ['status'],
         message: 'status is passed but a baseline failed or a metric regressed',
+      })
+    }
+    // Version 1 judged runs without asking whether the generator was the limit.
+    if (s.upgraded_from === undefined && limited && (s.status === 'passed' || s.status === 'failed')) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['status'],
+        message: `status is ${s.status} but the generator may have been the limit: it is inconclusive`,
+      })
+    }
+    if (s.status === 'inconclusive' && !limited) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['status'],
+        message: 'status is inconclusive but the generator was not the limit',
       })
     }
     if (s.status === 'failed' && !failing && !regressed) {
@@ -261,6 +334,9 @@ export type BaselineResult = z.infer<typeof BaselineResult>
 export type BaselineUnit = z.infer<typeof BaselineUnit>
 export type Comparator = z.infer<typeof Comparator>
 export type RegressionVerdict = z.infer<typeof RegressionVerdict>
+export type StreamByCache = z.infer<typeof StreamByCache>
+export type ServerTiming = z.infer<typeof ServerTiming>
+export type GeneratorHealth = z.infer<typeof GeneratorHealth>
 
 export type SummaryIssue = { path: string; message: string }
 
@@ -274,9 +350,19 @@ export class SummaryError extends Error {
   }
 }
 
-/** Validates a summary given as JSON text or as an already parsed value. */
+/** Validates a summary given as JSON text or as an already parsed value (older schemas upgraded). */
 export function parseSummary(json: unknown): RunSummary {
-  return parseWithSchema(RunSummary, json)
+  let value = json
+  if (typeof json === 'string') {
+    try {
+      value = JSON.parse(json)
+    } catch (error) {
+      throw new SummaryError([{ path: '(root)', message: `not JSON: ${(error as Error).message}` }])
+    }
+  }
+  const upgraded = upgrade(value)
+  if (upgraded instanceof SummaryError) throw upgraded
+  return parseWithSchema(RunSummary, upgraded)
 }
 
 /** JSON text or a parsed value validated against a summary schema; SummaryError names every problem. */
@@ -292,6 +378,32 @@ export function parseWithSchema<T>(schema: z.ZodType<T>, json: unknown): T {
   const result = schema.safeParse(value)
   if (result.success) return result.data
   throw new SummaryError(result.error.issues.map((i) => ({ path: formatPath(i.path), message: i.message })))
+}
+
+/**
+ * Version 1 documents are read as version 2 with `upgraded_from: 1`: every version-1 field means the
+ * same in version 2, except that version 1 left dropped arrivals out of the latency and counted failed
+ * requests in the throughput, and could judge a run `failed` whose generator was the limit. A newer
+ * or unknown version is refused by name, never half-read.
+ */
+function upgrade(value: unknown): unknown {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return value
+  const version = (value as { schema_version?: unknown }).schema_version
+  if (version === SCHEMA_VERSION || version === undefined) return value
+  if (version === 1) {
+    const v1 = value as Record<string, unknown>
+    if (v1.status === 'inconclusive')
+      return new SummaryError([
+        { path: 'status', message: 'inconclusive does not exist in schema version 1' },
+      ])
+    return { ...v1, schema_version: SCHEMA_VERSION, upgraded_from: 1 }
+  }
+  return new SummaryError([
+    {
+      path: 'schema_version',
+      message: `schema version ${JSON.stringify(version)} is not one this reader knows (${READABLE_VERSIONS.join(', ')}): ${typeof version === 'number' && version > SCHEMA_VERSION ? 'the summary was written by a newer harness, update this one' : 'not a run summary of this harness'}`,
+    },
+  ])
 }
 
 function formatPath(path: readonly PropertyKey[]): string {

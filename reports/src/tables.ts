@@ -1,16 +1,9 @@
 // The report's tables: baselines, scenarios, errors by kind, regression verdicts, circuit breakers.
 // Every value from the summary is escaped here or formatted into digits first.
 import { escapeHtml } from './escape.ts'
-import {
-  formatInt,
-  formatMargin,
-  formatMs,
-  formatNumber,
-  formatPercent,
-  formatRate,
-  formatValue,
-} from './format.ts'
-import type { BaselineResult, RegressionVerdict, RunSummary, ScenarioResult, StreamStats } from './summary.ts'
+import { formatInt, formatMargin, formatMs, formatNumber, formatPercent, formatValue } from './format.ts'
+import { streamTable } from './streams.ts'
+import type { BaselineResult, RegressionVerdict, RunSummary, ScenarioResult } from './summary.ts'
 
 const DASH = '\u2014'
 
@@ -66,21 +59,6 @@ function scenarioRow(s: ScenarioResult, totalWeight: number): string {
   }
   const l = s.latency_ms
   return `<tr>${name}${num(share)}${num(formatInt(s.requests))}${num(formatNumber(s.rps))}${num(formatInt(s.errors))}<td class="num${s.error_rate > 0 ? ' bad' : ''}">${formatPercent(s.error_rate)}</td>${num(formatMs(l?.p50))}${num(formatMs(l?.p95))}${num(formatMs(l?.p99))}${num(formatMs(l?.max))}</tr>`
-}
-
-function streamRow(name: string, stream: StreamStats): string {
-  return `<tr><th scope="row">${escapeHtml(name)}</th>${num(formatInt(stream.streams))}${num(formatMs(stream.ttft_ms.p50))}${num(formatMs(stream.ttft_ms.p95))}${num(formatMs(stream.ttft_ms.p99))}${num(formatMs(stream.itl_ms.p50))}${num(formatMs(stream.itl_ms.p95))}${num(formatRate(stream.tokens_per_s, 'tok/s'))}<td class="num${stream.truncated > 0 ? ' bad' : ''}">${formatInt(stream.truncated)} (${formatPercent(stream.truncated_rate)})</td></tr>`
-}
-
-function streamTable(summary: RunSummary): string {
-  const rows = summary.scenarios.flatMap((s) => (s.stream ? [streamRow(s.name, s.stream)] : []))
-  const total = summary.totals.stream
-  if (rows.length === 0 && !total) return ''
-  const foot = total && rows.length !== 1 ? `<tfoot>${streamRow('All streams', total)}</tfoot>` : ''
-  return `<h3 class="subhead">Streams</h3><div class="table-wrap"><table>
-<thead><tr><th>Scenario</th><th class="num">Streams</th><th class="num">TTFT p50</th><th class="num">TTFT p95</th><th class="num">TTFT p99</th><th class="num">ITL p50</th><th class="num">ITL p95</th><th class="num">Tokens/s</th><th class="num">Truncated</th></tr></thead>
-<tbody>${rows.length ? rows.join('\n') : streamRow('All streams', total!)}</tbody>${foot}</table></div>
-<p class="note">TTFT: time to the first content chunk. ITL: gap between consecutive chunks. Truncated: streams cut before their end.</p>`
 }
 
 export function scenarioTable(summary: RunSummary): string {

@@ -39,9 +39,19 @@ describe('report CLI', () => {
 
   it('exits 1 on an invalid summary, naming each violation', async () => {
     const input = join(dir, 'summary.json')
-    await writeFile(input, JSON.stringify({ ...passedSummary(), schema_version: 9, status: 'ok' }))
+    const summary = passedSummary()
+    await writeFile(input, JSON.stringify({ ...summary, status: 'ok', run: { ...summary.run, seed: 1.5 } }))
     expect(await main([input], io)).toBe(1)
-    expect(err.join('\n')).toMatch(/schema_version: [\s\S]*status: /)
+    expect(err.join('\n')).toMatch(/status: [\s\S]*run\.seed: /)
+  })
+
+  it('exits 1 on a summary of a newer schema, saying so', async () => {
+    const input = join(dir, 'summary.json')
+    await writeFile(input, JSON.stringify({ ...passedSummary(), schema_version: 9 }))
+    expect(await main([input], io)).toBe(1)
+    expect(err.join('\n')).toMatch(
+      /schema_version: schema version 9 is not one this reader knows \(1, 2\): .*newer harness/,
+    )
   })
 
   it('exits 1 when the file cannot be read', async () => {

@@ -34,7 +34,7 @@ export function passedSummary(): RunSummary {
   const errors = 5
   const rps = round(requests / 300, 2)
   return {
-    schema_version: 1,
+    schema_version: 2,
     status: 'passed',
     run: {
       id: '20260504-130211-light-a1b2',
@@ -122,7 +122,7 @@ export function failedSummary(): RunSummary {
   const errors = 3_836
   const rps = round(requests / 900, 2)
   return {
-    schema_version: 1,
+    schema_version: 2,
     status: 'failed',
     status_reason: 'p95 latency and error rate above the heavy tier limits',
     run: {
@@ -263,6 +263,8 @@ export function streamingSummary(): RunSummary {
   const errors = 31
   const rps = round(requests / 300, 2)
   const streams = stream(2_480, 182, 21, 3)
+  // A third of the streams are replays of cached answers: a TTFT of the proxy, not of a model.
+  const byCache = { miss: stream(1_650, 173.7, 21, 3), hit: stream(830, 0.4, 0.5, 0) }
   return {
     ...base,
     status: 'passed',
@@ -276,6 +278,11 @@ export function streamingSummary(): RunSummary {
       ended_at: '2026-05-04T15:05:01.000Z',
       duration_s: 301,
       command: 'npm run load:medium -- --engine native',
+      mock_latency: {
+        ttft_ms: 2,
+        itl_ms: 0,
+        description: 'fast answers (2 ms to first token, no inter-token wait), no faults',
+      },
     },
     tier,
     totals: {
@@ -283,8 +290,15 @@ export function streamingSummary(): RunSummary {
       errors,
       error_rate: round(errors / requests, 4),
       rps,
+      rps_after_ramp_up: round(rps * 1.08, 2),
       latency_ms: latency,
       stream: streams,
+      stream_by_cache: byCache,
+      server_timing: {
+        requests: 4_950,
+        proxy_ms: { p50: 0.24, p90: 0.41, p95: 0.6, p99: 2.1, mean: 0.31 },
+        upstream_ms: { p50: 118, p90: 171, p95: 196, p99: 290, mean: 126 },
+      },
     },
     scenarios: [
       {
@@ -305,6 +319,7 @@ export function streamingSummary(): RunSummary {
         rps: 8.27,
         latency_ms: logNormal(168, 0.3),
         stream: streams,
+        stream_by_cache: byCache,
       },
       {
         name: 'models',
@@ -358,7 +373,7 @@ export function streamingSummary(): RunSummary {
 export function minimalSummary(): RunSummary {
   const base = passedSummary()
   return {
-    schema_version: 1,
+    schema_version: 2,
     status: 'broken',
     run: {
       id: 'broken-run',

@@ -87,18 +87,108 @@ describe('renderReport', () => {
     )
   })
 
-  it('warns when the load generator was the limit', () => {
+  it('calls a run whose generator may have been the limit inconclusive, with every reason', () => {
     const summary: RunSummary = {
       ...passedSummary(),
-      generator: { intended_rps: 200, achieved_rps: 140, cpu_percent_max: 99, limited: true },
+      status: 'inconclusive',
+      generator: {
+        intended_rps: 200,
+        achieved_rps: 140,
+        cpu_percent_max: 99,
+        limited: true,
+        reasons: ['its CPU was 92 % of a core', 'its event loop was busy 97 % of the time'],
+      },
     }
-    expect(renderReport(summary)).toContain('The load generator was the limit.')
-    expect(renderReport(passedSummary())).not.toContain('The load generator was the limit.')
+    const html = renderReport(summary)
+    expect(html).toContain('<span class="verdict-badge">Inconclusive</span>')
+    expect(html).toContain('The load generator may have been the limit: this run is inconclusive.')
+    expect(html).toContain('<li>its event loop was busy 97 % of the time</li>')
+    // Its KPIs are shown without judging them.
+    expect(html).not.toMatch(/class="kpi kpi--(good|bad)"/)
+    expect(renderReport(passedSummary())).not.toContain('may have been the limit')
   })
 
-  it('renders the streams table and breaker states when present', () => {
+  it('says at its top, in words, that the tiers measure the proxy against a fast mock', () => {
     const html = renderReport(streamingSummary())
-    expect(html).toContain('<h3 class="subhead">Streams</h3>')
+    const banner = html.indexOf('id="what-this-measures"')
+    expect(banner).toBeGreaterThan(0)
+    expect(banner).toBeLessThan(html.indexOf('id="baselines"'))
+    expect(html).toMatch(
+      /<strong>These numbers measure the proxy, not an LLM\.<\/strong> The mock providers answered in about 2 ms to the first token with no gap between tokens \(profile baseline\)/,
+    )
+    expect(html).toMatch(/The proxy's own time \(its Server-Timing header\) was p50 0\.24\u00a0ms/)
+    const slow = {
+      ...streamingSummary(),
+      run: { ...streamingSummary().run, mock_latency: { ttft_ms: 400, itl_ms: 30 } },
+    }
+    expect(renderReport(slow)).not.toContain('not an LLM')
+  })
+
+  it("shows the proxy's own time beside the total latency (Server-Timing)", () => {
+    const html = renderReport(streamingSummary())
+    expect(html).toMatch(
+      /<div class="kpi-label">Proxy&#39;s own time p50<\/div><div class="kpi-value">0\.24\u00a0ms/,
+    )
+    expect(html).toMatch(
+      /id="attribution"[\s\S]*Total latency[\s\S]*The proxy&#39;s own time \(proxy;dur\)[\s\S]*Waiting for providers/,
+    )
+    expect(renderReport(passedSummary())).not.toContain('id="attribution"')
+  })
+
+  it('gives throughput after the ramp-up, as its baseline judges it, not over the whole run', () => {
+    // The heavy tier ramps for a third of its run: 66.67 req/s over the run, 80.01 after the ramp-up.
+    const base = passedSummary()
+    const summary: RunSummary = {
+      ...base,
+      totals: { ...base.totals, rps: 66.67, rps_after_ramp_up: 80.01 },
+      tier: { ...base.tier, expected_rps: 80 },
+    }
+    summary.baselines[2] = {
+      ...summary.baselines[2],
+      metric: 'rps_after_ramp_up',
+      threshold: 72,
+      actual: 80.01,
+      passed: true,
+    }
+    const html = renderReport(summary)
+    expect(html).toMatch(
+      /kpi--good"><div class="kpi-label">Throughput after ramp-up<\/div><div class="kpi-value">80\u00a0req\/s<\/div><div class="kpi-detail">successful requests; expected 80 req\/s, at least 72/,
+    )
+  })
+
+  it('says when arrivals were dropped, how many and when', () => {
+    const base = failedSummary()
+    const points = base.timeseries!.points.map((p, i) => ({ ...p, dropped: i === 40 || i === 41 ? 206 : 0 }))
+    const html = renderReport({ ...base, timeseries: { ...base.timeseries!, points } })
+    expect(html).toMatch(
+      /id="dropped"><strong>412 arrivals were dropped:<\/strong> all 400 connections were busy/,
+    )
+    expect(html).toMatch(/dropped between 400 s and 420 s/)
+    expect(html).toMatch(/kpi--bad"><div class="kpi-label">Dropped arrivals<\/div><div class="kpi-value">412/)
+    const charts = embedded(html, 'report-charts') as Record<string, { series: { label: string }[] }>
+    expect(charts.errors.series.map((s) => s.label)).toContain('dropped arrivals')
+  })
+
+  it('says whenever autocannon ran what it hides, and how many requests it dropped at the end', () => {
+    const base = passedSummary()
+    const html = renderReport({
+      ...base,
+      totals: { ...base.totals, in_flight_at_end: { count: 50, oldest_ms: 1200 } },
+    })
+    expect(html).toContain('<strong>This run used autocannon, a closed loop.</strong>')
+    expect(html).toMatch(/refills once a second[\s\S]*stall longer than a connection's interval/)
+    expect(html).toMatch(
+      /<strong>50 requests were still in flight<\/strong> \(the oldest for 1,200\u00a0ms\)/,
+    )
+    expect(renderReport(streamingSummary())).not.toContain('id="autocannon"')
+  })
+
+  it('renders the streams table by cache status and breaker states when present', () => {
+    const html = renderReport(streamingSummary())
+    expect(html).toContain('<h3 class="subhead">Streams, by cache status</h3>')
+    expect(html).toMatch(/<th scope="row">chat-stream<\/th><td>generated \(cache MISS\)<\/td>/)
+    expect(html).toMatch(/<th scope="row">chat-stream<\/th><td>cache replay \(HIT\)<\/td>/)
+    expect(html).toMatch(/kpi-label">TTFT p95, generated<\/div><div class="kpi-value">330\u00a0ms/)
     expect(html).toMatch(/id="breakers"[\s\S]*?mock-anthropic/)
     expect(renderReport(passedSummary())).not.toContain('id="breakers"')
   })

@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest'
 import { evaluateBaseline } from '../src/baseline.ts'
-import { parseSummary, type RunSummary, SummaryError } from '../src/summary.ts'
+import {
+  parseSummary,
+  READABLE_VERSIONS,
+  type RunSummary,
+  SCHEMA_VERSION,
+  SummaryError,
+} from '../src/summary.ts'
 import { ALL_FIXTURES, failedSummary, passedSummary } from './fixtures.ts'
 
 // biome-ignore lint/suspicious/noExplicitAny: these tests write deliberately invalid values into summaries
@@ -32,7 +38,6 @@ describe('parseSummary', () => {
 
   it('names every violation by its path in one error', () => {
     const bad = passedSummary() as unknown as Invalid
-    bad.schema_version = 2
     bad.run.engine = 'jmeter'
     bad.run.started_at = 'yesterday'
     bad.totals.error_rate = 1.5
@@ -44,7 +49,6 @@ describe('parseSummary', () => {
     const found = paths(bad)
     expect(found).toEqual(
       expect.arrayContaining([
-        'schema_version',
         'run.engine',
         'run.started_at',
         'totals.error_rate',
@@ -92,6 +96,37 @@ describe('parseSummary', () => {
     expect(paths(passed)).toEqual(['status'])
     const failed = { ...passedSummary(), status: 'failed' }
     expect(paths(failed)).toEqual(['status'])
+  })
+
+  it('reads a schema 1 summary as schema 2, saying it was upgraded', () => {
+    // Version 1 judged a run failed even when its generator was the limit: read as it was written.
+    const v1 = { ...failedSummary(), schema_version: 1, generator: { achieved_rps: 60, limited: true } }
+    const read = parseSummary(JSON.stringify(v1))
+    expect(read).toMatchObject({ schema_version: SCHEMA_VERSION, upgraded_from: 1, status: 'failed' })
+    expect(READABLE_VERSIONS).toEqual([1, 2])
+    expect(paths({ ...v1, status: 'inconclusive' })).toEqual(['status'])
+  })
+
+  it('refuses a summary of a newer or unknown schema by name, without half-reading it', () => {
+    expect(issuesOf({ ...passedSummary(), schema_version: 3 })).toEqual([
+      {
+        path: 'schema_version',
+        message: expect.stringMatching(
+          /^schema version 3 is not one this reader knows \(1, 2\): .*newer harness/,
+        ),
+      },
+    ])
+    expect(paths({ ...passedSummary(), schema_version: 'two' })).toEqual(['schema_version'])
+  })
+
+  it('calls a run whose generator may have been the limit inconclusive, never passed or failed', () => {
+    const limited = { achieved_rps: 4, limited: true, reasons: ['its CPU was 95 % of a core'] }
+    expect(parseSummary({ ...passedSummary(), status: 'inconclusive', generator: limited }).status).toBe(
+      'inconclusive',
+    )
+    expect(paths({ ...passedSummary(), generator: limited })).toEqual(['status'])
+    expect(paths({ ...failedSummary(), generator: limited })).toEqual(['status'])
+    expect(paths({ ...passedSummary(), status: 'inconclusive' })).toEqual(['status'])
   })
 
   it('rejects a skipped scenario that reports requests', () => {

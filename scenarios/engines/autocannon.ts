@@ -4,13 +4,16 @@
 // which refills once a second, so requests leave in bursts at each second's start. Latency is measured
 // from the actual send (its own coordinated-omission correction is wrong, see REFERENCES.md, and is
 // not used). Streams are read whole: total latency only, no TTFT or inter-token latency, so stream
-// statistics are left out of the summary; truncated streams still count as errors.
+// statistics are left out of the summary; truncated streams still count as errors. When it stops it
+// drops the requests still in flight without a word: each connection's sends are tracked here, so
+// that those are counted (inFlightAtEnd) and the report can say how many and how old.
 import type { IncomingHttpHeaders } from 'node:http'
 import autocannon from 'autocannon'
 import { streamFor } from '../random.ts'
 import type { ScenarioName } from '../scenario.ts'
 import { createWorkload } from '../workload.ts'
-import { cpuMeter, packageVersion } from './gauges.ts'
+import { cpuMeter, loopMeter, packageVersion } from './gauges.ts'
+import { type AnswerHeaders, readAnswerHeaders } from './http-call.ts'
 import type { EngineHooks, EnginePlan, EngineResult } from './plan.ts'
 import { Recorder } from './recorder.ts'
 import { SseMeter } from './sse.ts'
@@ -19,16 +22,15 @@ type Context = {
   scenario?: ScenarioName
   stream?: boolean
   failure?: string | null
-  proxyMs?: number
+  answer?: AnswerHeaders
 }
 
 type ClientInternals = autocannon.Client & { requestIterator: { context: Context } }
 
-const SERVER_TIMING_PROXY = /(?:^|,)\s*proxy;dur=([\d.]+)/
-
 export const AUTOCANNON_NOTES = [
-  'autocannon: closed loop of `users` connections paced by its rate limiter, which refills once a second (bursts at each second start); its own coordinated-omission correction is wrong (expected interval ceil(1/rate) ms = 1 ms) and is not used: latency is measured from the actual send.',
-  'autocannon: no ramp-up (every connection starts at once); streams are read whole, so there is no TTFT or inter-token latency; requests still in flight when the duration ends are dropped uncounted.',
+  'autocannon: a closed loop of `users` connections paced by its rate limiter, which refills once a second: requests leave in a burst at the start of each second and queue behind each other, which inflates p95 and p99 against an evenly paced open model.',
+  "autocannon: each connection waits for its answer before sending again, so a stall longer than a connection's interval between requests delays the requests that were never sent, and they are missing from the percentiles (the native engine's open model counts them); its own coordinated-omission correction is wrong (expected interval ceil(1/rate) ms = 1 ms) and is not used: latency is measured from the actual send.",
+  'autocannon: no ramp-up (every connection starts at once); streams are read whole, so there is no TTFT or inter-token latency; requests still in flight when the duration ends are dropped by autocannon: they are counted here, not recorded.',
 ]
 
 export async function runAutocannon(plan: EnginePlan, hooks: EngineHooks = {}): Promise<EngineResult> {
@@ -38,6 +40,7 @@ export async function runAutocannon(plan: EnginePlan, hooks: EngineHooks = {}): 
   const now = () => performance.now() - t0
   const startedAt = new Date()
   const cpu = cpuMeter()
+  const loop = loopMeter()
   const workload = createWorkload({
     mix: plan.mix,
     corpus: plan.corpus,
@@ -53,7 +56,7 @@ export async function runAutocannon(plan: EnginePlan, hooks: EngineHooks = {}): 
     random: streamFor(plan.seed, 'samples'),
     scenarios: plan.mix.filter((s) => s.weight > 0).map((s) => s.name),
     steadyWindowMs: { from: 0, to: plan.durationS * 1000 },
-    gauges: () => ({ activeUsers: connections, cpuPercent: cpu(), dropped: 0 }),
+    gauges: () => ({ activeUsers: connections, cpuPercent: cpu(), loop: loop.read() }),
     onTick: hooks.onTick,
   })
   const ticker = setInterval(() => recorder.advance(now()), 100)
@@ -71,16 +74,24 @@ export async function runAutocannon(plan: EnginePlan, hooks: EngineHooks = {}): 
     })
   }
 
+  // Send times of each connection's unanswered requests, oldest first (one, but for a moment around
+  // a timeout or a reconnect, which send the next request before reporting the old one).
+  const unanswered = new Set<number[]>()
+
   const setupClient = (client: autocannon.Client) => {
     const internals = client as ClientInternals
     // 'request', 'timeout' and 'connError' are emitted by autocannon's client but not in its types.
     const events = client as unknown as NodeJS.EventEmitter
+    const sent: number[] = []
+    unanswered.add(sent)
     // 'request' fires before the iterator moves on: the context still holds the request that just ended.
     let previous: ScenarioName | undefined
     events.on('request', () => {
       previous = internals.requestIterator.context.scenario
+      sent.push(now())
     })
     client.on('response', (status: number, _bytes: number, durationMs: number) => {
+      sent.shift()
       const context = internals.requestIterator.context
       const ok = status >= 200 && status < 300 && !context.failure
       recorder.record({
@@ -90,14 +101,19 @@ export async function runAutocannon(plan: EnginePlan, hooks: EngineHooks = {}): 
         latencyMs: durationMs,
         endMs: now(),
         stream: null,
-        proxyMs: context.proxyMs ?? Number.NaN,
+        proxyMs: Number.NaN,
+        ...context.answer,
       })
     })
     // A timeout or a connection error fires after the next request was set up: use the previous one.
-    events.on('timeout', () => failure(previous, 'timeout'))
-    events.on('connError', (error: NodeJS.ErrnoException) =>
-      failure(internals.requestIterator.context.scenario, connErrorKind(error)),
-    )
+    events.on('timeout', () => {
+      sent.shift()
+      failure(previous, 'timeout')
+    })
+    events.on('connError', (error: NodeJS.ErrnoException) => {
+      sent.shift()
+      failure(internals.requestIterator.context.scenario, connErrorKind(error))
+    })
   }
 
   let resolveDone!: (result: autocannon.Result) => void
@@ -132,10 +148,7 @@ export async function runAutocannon(plan: EnginePlan, hooks: EngineHooks = {}): 
         },
         onResponse: (status: number, body: string, raw: object, headers: IncomingHttpHeaders | undefined) => {
           const context = raw as Context
-          const timing =
-            headers?.['server-timing'] ?? (headers as Record<string, unknown> | undefined)?.['Server-Timing']
-          const match = typeof timing === 'string' ? SERVER_TIMING_PROXY.exec(timing) : null
-          context.proxyMs = match ? Number(match[1]) : Number.NaN
+          context.answer = readAnswerHeaders(lowerCaseKeys(headers))
           if (context.stream && status >= 200 && status < 300) {
             const meter = new SseMeter(0, now)
             meter.push(body)
@@ -157,7 +170,12 @@ export async function runAutocannon(plan: EnginePlan, hooks: EngineHooks = {}): 
   }
   const durationMs = now()
   recorder.finish(durationMs)
-  const { samples, ...summary } = recorder.summary(durationMs / 1000, plan.latencyPercentile)
+  const generatorLoad = loop.total()
+  loop.stop()
+  const stillSent = [...unanswered].flat()
+  // autocannon has no ramp-up: its window is the duration it ran (less when stopped early).
+  const steadySpanS = Math.min(durationMs, plan.durationS * 1000) / 1000
+  const { samples, ...summary } = recorder.summary(steadySpanS, plan.latencyPercentile)
   return {
     engine: 'autocannon',
     engineVersion: packageVersion('autocannon'),
@@ -166,14 +184,32 @@ export async function runAutocannon(plan: EnginePlan, hooks: EngineHooks = {}): 
     endedAt: new Date().toISOString(),
     durationS: Math.round(durationMs) / 1000,
     ...summary,
+    steadySpanS,
+    generatorLoad: {
+      eventLoopDelayMs: generatorLoad.delayMs,
+      eventLoopUtilization: generatorLoad.utilization,
+    },
+    inFlightAtEnd: {
+      count: stillSent.length,
+      oldestMs: stillSent.length === 0 ? 0 : durationMs - Math.min(...stillSent),
+    },
     // Streams through autocannon are not measured chunk by chunk: no stream statistics.
     stream: undefined,
-    scenarios: summary.scenarios.map(({ stream: _, ...rest }) => rest),
+    stream_by_cache: undefined,
+    scenarios: summary.scenarios.map(({ stream: _, stream_by_cache: __, ...rest }) => rest),
     samples,
     intendedRps: rate,
     notes: [...AUTOCANNON_NOTES],
     raw: stripHistograms(raw),
   }
+}
+
+function lowerCaseKeys(
+  headers: IncomingHttpHeaders | undefined,
+): Record<string, string | string[] | undefined> {
+  const out: Record<string, string | string[] | undefined> = {}
+  for (const [key, value] of Object.entries(headers ?? {})) out[key.toLowerCase()] = value
+  return out
 }
 
 function connErrorKind(error: NodeJS.ErrnoException): string {

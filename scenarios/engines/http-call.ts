@@ -3,10 +3,8 @@
 // send time in the open model, the actual send time in the closed model.
 import type { Dispatcher } from 'undici'
 import type { RequestSpec } from '../scenario.ts'
-import type { Outcome } from './recorder.ts'
+import type { CacheStatus, Outcome } from './recorder.ts'
 import { SseMeter } from './sse.ts'
-
-const SERVER_TIMING_PROXY = /(?:^|,)\s*proxy;dur=([\d.]+)/
 
 export type CallContext = {
   readonly dispatcher: Dispatcher
@@ -26,26 +24,26 @@ export async function call(ctx: CallContext, spec: RequestSpec, startMs: number)
       body: spec.body,
       signal: ctx.signal,
     })
-    const proxyMs = serverTimingProxy(response.headers['server-timing'])
+    const answer = readAnswerHeaders(response.headers)
     if (response.statusCode < 200 || response.statusCode >= 300) {
       await response.body.dump({ limit: 1 << 20 })
-      return outcome(ctx, spec, startMs, false, `http_${response.statusCode}`, null, proxyMs)
+      return outcome(ctx, spec, startMs, false, `http_${response.statusCode}`, null, answer)
     }
     if (!spec.stream) {
       for await (const _ of response.body) {
         // read to the last byte: the latency is the time to the complete answer
       }
-      return outcome(ctx, spec, startMs, true, null, null, proxyMs)
+      return outcome(ctx, spec, startMs, true, null, null, answer)
     }
     meter = new SseMeter(startMs, ctx.now)
     for await (const chunk of response.body) meter.push(chunk as Uint8Array)
     const verdict = meter.finish()
-    return outcome(ctx, spec, startMs, verdict.kind === null, verdict.kind, verdict, proxyMs)
+    return outcome(ctx, spec, startMs, verdict.kind === null, verdict.kind, verdict, answer)
   } catch (error) {
     // A stream cut mid-way (reset, timeout) keeps what it measured, and is truncated.
     const verdict = meter?.finish() ?? null
     const stream = verdict ? { ...verdict, truncated: true } : null
-    return outcome(ctx, spec, startMs, false, errorKind(error, ctx.signal), stream, Number.NaN)
+    return outcome(ctx, spec, startMs, false, errorKind(error, ctx.signal), stream, NO_ANSWER_HEADERS)
   }
 }
 
@@ -56,16 +54,38 @@ function outcome(
   ok: boolean,
   kind: string | null,
   stream: Outcome['stream'],
-  proxyMs: number,
+  answer: AnswerHeaders,
 ): Outcome {
   const endMs = ctx.now()
-  return { scenario: spec.scenario, ok, kind, latencyMs: endMs - startMs, endMs, stream, proxyMs }
+  return { scenario: spec.scenario, ok, kind, latencyMs: endMs - startMs, endMs, stream, ...answer }
 }
 
-function serverTimingProxy(header: string | string[] | undefined): number {
-  if (header === undefined) return Number.NaN
-  const match = SERVER_TIMING_PROXY.exec(Array.isArray(header) ? header.join(',') : header)
-  return match ? Number(match[1]) : Number.NaN
+/** What the proxy says about an answer in its headers: its own time, the upstream time, the cache. */
+export type AnswerHeaders = {
+  readonly proxyMs: number
+  readonly upstreamMs: number
+  readonly cache: CacheStatus
+}
+
+const NO_ANSWER_HEADERS: AnswerHeaders = { proxyMs: Number.NaN, upstreamMs: Number.NaN, cache: 'none' }
+const SERVER_TIMING_PROXY = /(?:^|,)\s*proxy;dur=([\d.]+)/
+const SERVER_TIMING_UPSTREAM = /(?:^|,)\s*upstream;dur=([\d.]+)/
+const CACHE: Readonly<Record<string, CacheStatus>> = { HIT: 'hit', MISS: 'miss', BYPASS: 'bypass' }
+
+type HeaderValue = string | string[] | number | undefined
+
+/** Reads Server-Timing (`proxy;dur=`, `upstream;dur=`) and x-cache from a response's headers. */
+export function readAnswerHeaders(headers: Readonly<Record<string, HeaderValue>>): AnswerHeaders {
+  const timing = headers['server-timing']
+  const text = timing === undefined ? '' : Array.isArray(timing) ? timing.join(',') : String(timing)
+  const cache = headers['x-cache']
+  const proxy = SERVER_TIMING_PROXY.exec(text)
+  const upstream = SERVER_TIMING_UPSTREAM.exec(text)
+  return {
+    proxyMs: proxy ? Number(proxy[1]) : Number.NaN,
+    upstreamMs: upstream ? Number(upstream[1]) : Number.NaN,
+    cache: (typeof cache === 'string' && CACHE[cache.toUpperCase()]) || 'none',
+  }
 }
 
 /** A short, stable name for a transport failure. */

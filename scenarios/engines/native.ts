@@ -4,7 +4,8 @@
 // Each request's latency is measured from its INTENDED send time, so a stalled target (or a late
 // generator) shows up in full in the percentiles: coordinated omission is corrected by construction.
 // At most `users` requests are in flight; an arrival that finds them all busy is dropped and counted
-// (dropped_iterations), never silently delayed.
+// (dropped_iterations), never silently delayed: it is a failed request whose latency is at least its
+// wait for a free connection (recorder.ts).
 //
 // Closed model: `users` users, started evenly over the ramp-up, each sending a request, waiting for
 // the answer, then thinking for a uniform time in think_time. Latency is measured from the actual send,
@@ -13,7 +14,7 @@ import { Pool } from 'undici'
 import { streamFor, uniformBetween } from '../random.ts'
 import { createWorkload } from '../workload.ts'
 import { createArrivals } from './arrivals.ts'
-import { cpuMeter, packageVersion, Sleeper } from './gauges.ts'
+import { cpuMeter, loopMeter, packageVersion, Sleeper } from './gauges.ts'
 import { type CallContext, call } from './http-call.ts'
 import type { EngineHooks, EnginePlan, EngineResult } from './plan.ts'
 import { Recorder } from './recorder.ts'
@@ -46,6 +47,7 @@ export async function runNative(
   const abort = new AbortController()
   const sleeper = new Sleeper()
   const cpu = cpuMeter()
+  const loop = loopMeter()
   const workload = createWorkload({
     mix: plan.mix,
     corpus: plan.corpus,
@@ -58,7 +60,7 @@ export async function runNative(
     now,
     signal: abort.signal,
   }
-  const state = { inFlight: 0, activeUsers: 0, dropped: 0, stopping: false }
+  const state = { inFlight: 0, activeUsers: 0, stopping: false }
   const rampMs = plan.rampUpS * 1000
   const endMs = plan.durationS * 1000
   const recorder = new Recorder({
@@ -70,7 +72,7 @@ export async function runNative(
     gauges: () => ({
       activeUsers: plan.loadModel === 'open' ? state.inFlight : state.activeUsers,
       cpuPercent: cpu(),
-      dropped: state.dropped,
+      loop: loop.read(),
     }),
     onTick: hooks.onTick,
   })
@@ -114,10 +116,10 @@ export async function runNative(
   }
   const durationMs = now()
   recorder.finish(durationMs)
-  const summary = recorder.summary(
-    Math.max(0, Math.min(durationMs, endMs) - rampMs) / 1000,
-    plan.latencyPercentile,
-  )
+  const generatorLoad = loop.total()
+  loop.stop()
+  const steadySpanS = Math.max(0, Math.min(durationMs, endMs) - rampMs) / 1000
+  const summary = recorder.summary(steadySpanS, plan.latencyPercentile)
   return {
     engine: 'native',
     engineVersion: `native (undici ${packageVersion('undici')})`,
@@ -126,9 +128,14 @@ export async function runNative(
     endedAt: new Date().toISOString(),
     durationS: Math.round(durationMs) / 1000,
     ...summary,
+    steadySpanS,
+    generatorLoad: {
+      eventLoopDelayMs: generatorLoad.delayMs,
+      eventLoopUtilization: generatorLoad.utilization,
+    },
     ...(plan.loadModel === 'open'
       ? {
-          droppedIterations: state.dropped,
+          droppedIterations: recorder.dropped,
           sendLagMs: lagStats(),
         }
       : {}),
@@ -138,10 +145,11 @@ export async function runNative(
   }
 
   function lagStats() {
-    if (lag.totalCount === 0) return { p50: 0, p99: 0, max: 0 }
+    if (lag.totalCount === 0) return { p50: 0, p95: 0, p99: 0, max: 0 }
     const max = lag.maxValue / 1000
     const p99 = Math.min(max, lag.getValueAtPercentile(99) / 1000)
-    return { p50: Math.min(p99, lag.getValueAtPercentile(50) / 1000), p99, max }
+    const p95 = Math.min(p99, lag.getValueAtPercentile(95) / 1000)
+    return { p50: Math.min(p95, lag.getValueAtPercentile(50) / 1000), p95, p99, max }
   }
 
   async function openLoop(): Promise<void> {
@@ -167,7 +175,7 @@ export async function runNative(
       const at = now()
       // Send everything that is due; a late generator sends late but measures from the intended time.
       while (next !== null && next <= at && !state.stopping) {
-        if (state.inFlight >= plan.users) state.dropped++
+        if (state.inFlight >= plan.users) recorder.drop(next)
         else {
           recordMs(lag, at - next)
           fire(next)

@@ -1,6 +1,12 @@
 // The contract between the runner and an engine: what to run (a plan, plain JSON so it crosses the
 // IPC channel), what comes back every second (a tick) and at the end (a result).
-import type { LatencyStats, StreamStats, TimePoint } from '../../reports/src/summary.ts'
+import type {
+  LatencyStats,
+  ServerTiming,
+  StreamByCache,
+  StreamStats,
+  TimePoint,
+} from '../../reports/src/summary.ts'
 import type { ScenarioName, WeightedScenario } from '../scenario.ts'
 import type { CorpusConfig } from '../tiers.ts'
 import type { Outcome } from './recorder.ts'
@@ -40,7 +46,12 @@ export type EnginePlan = {
 export type Tick = TimePoint & {
   readonly errors: number
   readonly cpu_percent: number
+  /** Arrivals dropped in this bucket (open model). */
   readonly dropped: number
+  /** p95 of the generator's event-loop delay in this bucket, ms. */
+  readonly loop_delay_p95_ms?: number
+  /** Share of this bucket the generator's event loop was busy, 0..1. */
+  readonly loop_utilization?: number
 }
 
 export type ScenarioStats = {
@@ -49,6 +60,17 @@ export type ScenarioStats = {
   readonly errors: number
   readonly latency_ms?: LatencyStats
   readonly stream?: StreamStats
+  readonly stream_by_cache?: StreamByCache
+}
+
+export type ServerTimingStats = ServerTiming
+
+/** The generator's own load over the run. */
+export type GeneratorLoad = {
+  /** How late its event loop ran due timers (ms beyond the monitor's resolution). */
+  readonly eventLoopDelayMs: { readonly p50: number; readonly p99: number; readonly max: number }
+  /** Share of the run its event loop was busy, 0..1. */
+  readonly eventLoopUtilization: number
 }
 
 export type EngineResult = {
@@ -65,25 +87,35 @@ export type EngineResult = {
   /** Latency (ms) of successful requests at the plan's latencyPercentile; null when none succeeded. */
   readonly latencyAtTargetMs: number | null
   readonly stream?: StreamStats
+  /** Stream figures by how the proxy's cache answered (x-cache): replays and generations apart. */
+  readonly stream_by_cache?: StreamByCache
   readonly scenarios: readonly ScenarioStats[]
   readonly ticks: readonly Tick[]
   readonly histogram: readonly { le_ms: number; count: number }[]
   readonly errorsByKind: Readonly<Record<string, number>>
-  /** Open model: arrivals not sent because `users` requests were already in flight. */
+  /**
+   * Open model: arrivals not sent because `users` requests were already in flight. Each is also a
+   * failed request (`dropped`) with its lower-bound latency in the percentiles.
+   */
   readonly droppedIterations?: number
+  /** autocannon: requests sent but still unanswered when it stopped (it drops them uncounted). */
+  readonly inFlightAtEnd?: { readonly count: number; readonly oldestMs: number }
   /** Open model: how late the generator sent, against the intended send time (ms). */
-  readonly sendLagMs?: { readonly p50: number; readonly p99: number; readonly max: number }
-  /** Requests per second completed between the end of the ramp-up and the end of the run. */
+  readonly sendLagMs?: {
+    readonly p50: number
+    readonly p95?: number
+    readonly p99: number
+    readonly max: number
+  }
+  /** Successful requests per second completed between the end of the ramp-up and the end of the run. */
   readonly steadyRps: number
+  /** The window steadyRps divides by, seconds. */
+  readonly steadySpanS?: number
   readonly intendedRps: number
   readonly cpu: { readonly mean: number; readonly max: number }
-  /** Proxy's own time per request from its Server-Timing header (`proxy;dur=`), when it sends one. */
-  readonly proxyTimeMs?: {
-    readonly p50: number
-    readonly p95: number
-    readonly p99: number
-    readonly count: number
-  }
+  readonly generatorLoad?: GeneratorLoad
+  /** The proxy's own time and the upstream time per request, from its Server-Timing header. */
+  readonly serverTiming?: ServerTimingStats
   /** Latencies of successful requests by time bucket (the CI gate's samples). */
   readonly samples: readonly (readonly number[])[]
   readonly notes: readonly string[]

@@ -1,10 +1,18 @@
 // Measurement -> aggregation, shared by both engines: every finished request becomes an Outcome;
 // the recorder folds it into run totals, per-scenario figures, the latency histogram and fixed-width
 // time buckets (by completion time), and closes a bucket into a Tick once its end has passed.
+//
+// An arrival the open model dropped (every connection busy) is a request too: it counts as failed
+// (`dropped`) in the bucket it was dropped in, and its latency is what it would have had at the very
+// least: it could not have started before a connection freed up, so it waited until the next request
+// finished (or until the end of the run when none did). That lower bound goes into the latency
+// percentiles, so a stall that filled every connection cannot hide behind the requests it turned away.
 import type { Histogram } from 'hdr-histogram-js'
+import type { StreamStats } from '../../reports/src/summary.ts'
 import type { Random } from '../random.ts'
 import type { ScenarioName } from '../scenario.ts'
-import type { ScenarioStats, Tick } from './plan.ts'
+import type { LoopReading } from './gauges.ts'
+import type { ScenarioStats, ServerTimingStats, Tick } from './plan.ts'
 import {
   bucketIndex,
   HISTOGRAM_BOUNDS_MS,
@@ -14,6 +22,7 @@ import {
   percentileSorted,
   recordMs,
   StreamAccumulator,
+  summaryOf,
 } from './stats.ts'
 
 export type StreamOutcome = {
@@ -23,6 +32,10 @@ export type StreamOutcome = {
   readonly tokens: number
   readonly truncated: boolean
 }
+
+/** How the proxy's cache treated a request (its x-cache header); `none` when it sent none. */
+export const CACHE_STATUSES = ['hit', 'miss', 'bypass', 'none'] as const
+export type CacheStatus = (typeof CACHE_STATUSES)[number]
 
 export type Outcome = {
   readonly scenario: ScenarioName
@@ -34,8 +47,12 @@ export type Outcome = {
   /** Completion time, ms since the run started. */
   readonly endMs: number
   readonly stream: StreamOutcome | null
-  /** The proxy's own time from Server-Timing, NaN when absent. */
+  /** The proxy's own time from Server-Timing (`proxy;dur=`), NaN when absent. */
   readonly proxyMs: number
+  /** The upstream time from Server-Timing (`upstream;dur=`), NaN when absent. */
+  readonly upstreamMs?: number
+  /** From the x-cache header; absent counts as `none`. */
+  readonly cache?: CacheStatus
 }
 
 export type RecorderOptions = {
@@ -43,10 +60,10 @@ export type RecorderOptions = {
   readonly samplesPerBucket: number
   readonly random: Random
   readonly scenarios: readonly ScenarioName[]
-  /** Requests completing in [from, to) (ms) count towards the steady-state rate. */
+  /** Successful requests completing in [from, to) (ms) count towards the steady-state rate. */
   readonly steadyWindowMs: { readonly from: number; readonly to: number }
   /** Sampled when a bucket closes. */
-  readonly gauges: () => { activeUsers: number; cpuPercent: number; dropped: number }
+  readonly gauges: () => { activeUsers: number; cpuPercent: number; loop?: LoopReading }
   readonly onTick?: (tick: Tick) => void
 }
 
@@ -54,16 +71,44 @@ type Bucket = {
   index: number
   requests: number
   errors: number
+  dropped: number
   latencies: number[]
   ttft: number[]
   itl: number[]
+}
+
+/** Stream figures of the whole run or a scenario, all streams and by cache status. */
+class StreamGroup {
+  readonly all = new StreamAccumulator()
+  readonly byCache = new Map<CacheStatus, StreamAccumulator>()
+
+  add(s: StreamOutcome, latencyMs: number, cache: CacheStatus): void {
+    this.all.add(s, latencyMs)
+    let acc = this.byCache.get(cache)
+    if (!acc) {
+      acc = new StreamAccumulator()
+      this.byCache.set(cache, acc)
+    }
+    acc.add(s, latencyMs)
+  }
+
+  stats(): { stream?: StreamStats; stream_by_cache?: Partial<Record<CacheStatus, StreamStats>> } {
+    const stream = this.all.stats()
+    if (!stream) return {}
+    const byCache: Partial<Record<CacheStatus, StreamStats>> = {}
+    for (const status of CACHE_STATUSES) {
+      const stats = this.byCache.get(status)?.stats()
+      if (stats) byCache[status] = stats
+    }
+    return { stream, stream_by_cache: byCache }
+  }
 }
 
 class ScenarioAccumulator {
   requests = 0
   errors = 0
   readonly latency: Histogram = histogram()
-  readonly stream = new StreamAccumulator()
+  readonly streams = new StreamGroup()
 }
 
 const r2 = (value: number) => Math.round(value * 100) / 100
@@ -73,17 +118,20 @@ export class Recorder {
   readonly #bucketMs: number
   readonly #latency = histogram()
   readonly #proxy = histogram()
-  readonly #stream = new StreamAccumulator()
+  readonly #upstream = histogram()
+  readonly #streams = new StreamGroup()
   readonly #counts = new Float64Array(HISTOGRAM_BOUNDS_MS.length + 1)
   readonly #scenarios = new Map<ScenarioName, ScenarioAccumulator>()
   readonly #errorsByKind: Record<string, number> = {}
   readonly #ticks: Tick[] = []
   readonly #samples: number[][] = []
+  /** Intended send times (ms) of dropped arrivals still waiting for a connection to free up. */
+  #waiting: number[] = []
   #bucket: Bucket
   #requests = 0
   #errors = 0
+  #dropped = 0
   #steady = 0
-  #lastDropped = 0
   #cpu: number[] = []
 
   constructor(options: RecorderOptions) {
@@ -95,51 +143,45 @@ export class Recorder {
 
   record(o: Outcome): void {
     this.advance(o.endMs)
+    this.#release(o.endMs)
     const scenario = this.#scenarios.get(o.scenario) ?? this.#addScenario(o.scenario)
     const bucket = this.#bucket
     this.#requests++
     scenario.requests++
     bucket.requests++
-    if (o.endMs >= this.#options.steadyWindowMs.from && o.endMs < this.#options.steadyWindowMs.to)
-      this.#steady++
     if (o.stream) {
       const s = o.stream
-      this.#stream.streams++
-      scenario.stream.streams++
-      if (s.truncated) {
-        this.#stream.truncated++
-        scenario.stream.truncated++
-      }
-      if (!Number.isNaN(s.ttftMs)) {
-        recordMs(this.#stream.ttft, s.ttftMs)
-        recordMs(scenario.stream.ttft, s.ttftMs)
-        bucket.ttft.push(s.ttftMs)
-        if (s.tokens > 1) {
-          const tpot = (o.latencyMs - s.ttftMs) / (s.tokens - 1)
-          recordMs(this.#stream.tpot, tpot)
-          recordMs(scenario.stream.tpot, tpot)
-        }
-      }
-      for (const gap of s.itlMs) {
-        recordMs(this.#stream.itl, gap)
-        recordMs(scenario.stream.itl, gap)
-        bucket.itl.push(gap)
+      const cache = o.cache ?? 'none'
+      this.#streams.add(s, o.latencyMs, cache)
+      scenario.streams.add(s, o.latencyMs, cache)
+      // The time series follows generations: a cache replay's TTFT is the proxy's, not a model's.
+      if (cache !== 'hit') {
+        if (!Number.isNaN(s.ttftMs)) bucket.ttft.push(s.ttftMs)
+        for (const gap of s.itlMs) bucket.itl.push(gap)
       }
     }
     if (!o.ok) {
       // Latency is reported for successful requests only: a fast 503 must not improve p95.
-      this.#errors++
-      scenario.errors++
-      bucket.errors++
-      const kind = o.kind ?? 'error'
-      this.#errorsByKind[kind] = (this.#errorsByKind[kind] ?? 0) + 1
+      this.#fail(scenario, o.kind ?? 'error')
       return
     }
-    recordMs(this.#latency, o.latencyMs)
+    const { from, to } = this.#options.steadyWindowMs
+    if (o.endMs >= from && o.endMs < to) this.#steady++
     recordMs(scenario.latency, o.latencyMs)
-    this.#counts[bucketIndex(HISTOGRAM_BOUNDS_MS, o.latencyMs)]++
-    bucket.latencies.push(o.latencyMs)
+    this.#addLatency(o.latencyMs)
     if (!Number.isNaN(o.proxyMs)) recordMs(this.#proxy, o.proxyMs)
+    if (o.upstreamMs !== undefined && !Number.isNaN(o.upstreamMs)) recordMs(this.#upstream, o.upstreamMs)
+  }
+
+  /** An arrival the open model could not send at its intended time (ms): every connection was busy. */
+  drop(intendedMs: number): void {
+    this.advance(intendedMs)
+    this.#requests++
+    this.#dropped++
+    this.#bucket.requests++
+    this.#bucket.dropped++
+    this.#fail(null, 'dropped')
+    this.#waiting.push(intendedMs)
   }
 
   /** Closes every bucket that ended at or before `nowMs`. */
@@ -153,11 +195,34 @@ export class Recorder {
   /**
    * Closes the last, partial bucket when it saw a request. It is reported as a whole bucket (rate over
    * the full width), so a few requests finishing just after a bucket boundary do not read as a spike.
+   * Dropped arrivals still waiting for a connection waited until now, the end of the run.
    */
   finish(nowMs: number): void {
     this.advance(nowMs)
-    if (this.#bucket.requests > 0) this.#close(this.#bucket, this.#bucketMs)
+    this.#release(nowMs)
+    if (this.#bucket.requests > 0 || this.#bucket.latencies.length > 0)
+      this.#close(this.#bucket, this.#bucketMs)
     this.#bucket = emptyBucket(this.#bucket.index + 1)
+  }
+
+  #fail(scenario: ScenarioAccumulator | null, kind: string): void {
+    this.#errors++
+    this.#bucket.errors++
+    if (scenario) scenario.errors++
+    this.#errorsByKind[kind] = (this.#errorsByKind[kind] ?? 0) + 1
+  }
+
+  /** A request finished at `atMs`, so a connection freed up: the waiting dropped arrivals waited this long. */
+  #release(atMs: number): void {
+    if (this.#waiting.length === 0) return
+    for (const intendedMs of this.#waiting) this.#addLatency(Math.max(0, atMs - intendedMs))
+    this.#waiting = []
+  }
+
+  #addLatency(ms: number): void {
+    recordMs(this.#latency, ms)
+    this.#counts[bucketIndex(HISTOGRAM_BOUNDS_MS, ms)]++
+    this.#bucket.latencies.push(ms)
   }
 
   #close(bucket: Bucket, spanMs: number): void {
@@ -189,9 +254,11 @@ export class Recorder {
           }
         : {}),
       cpu_percent: r2(gauges.cpuPercent),
-      dropped: gauges.dropped - this.#lastDropped,
+      dropped: bucket.dropped,
+      ...(gauges.loop
+        ? { loop_delay_p95_ms: r2(gauges.loop.delayP95Ms), loop_utilization: r2(gauges.loop.utilization) }
+        : {}),
     }
-    this.#lastDropped = gauges.dropped
     this.#ticks.push(tick)
     this.#samples.push(this.#sample(bucket.latencies))
     this.#options.onTick?.(tick)
@@ -230,13 +297,12 @@ export class Recorder {
   summary(steadySpanS: number, latencyPercentile = 95) {
     const scenarios: ScenarioStats[] = [...this.#scenarios].map(([name, acc]) => {
       const latency = latencyStats(acc.latency)
-      const stream = acc.stream.stats()
       return {
         name,
         requests: acc.requests,
         errors: acc.errors,
         ...(latency ? { latency_ms: latency } : {}),
-        ...(stream ? { stream } : {}),
+        ...acc.streams.stats(),
       }
     })
     const latency = latencyStats(this.#latency)
@@ -249,7 +315,7 @@ export class Recorder {
         this.#latency.totalCount === 0
           ? null
           : r2(this.#latency.getValueAtPercentile(latencyPercentile) / 1000),
-      stream: this.#stream.stats(),
+      ...this.#streams.stats(),
       scenarios,
       ticks: this.#ticks,
       histogram: histogramBuckets(this.#counts, latency?.max ?? 0),
@@ -259,20 +325,26 @@ export class Recorder {
         mean: cpu.length === 0 ? 0 : r2(cpu.reduce((a, b) => a + b, 0) / cpu.length),
         max: cpu.length === 0 ? 0 : r2(Math.max(...cpu)),
       },
-      proxyTimeMs:
-        this.#proxy.totalCount === 0
-          ? undefined
-          : {
-              p50: r2(this.#proxy.getValueAtPercentile(50) / 1000),
-              p95: r2(this.#proxy.getValueAtPercentile(95) / 1000),
-              p99: r2(this.#proxy.getValueAtPercentile(99) / 1000),
-              count: this.#proxy.totalCount,
-            },
+      serverTiming: this.#serverTiming(),
       samples: this.#samples,
+    }
+  }
+
+  /** Arrivals dropped so far (the open model's cap). */
+  get dropped(): number {
+    return this.#dropped
+  }
+
+  #serverTiming(): ServerTimingStats | undefined {
+    if (this.#proxy.totalCount === 0) return undefined
+    return {
+      requests: this.#proxy.totalCount,
+      proxy_ms: summaryOf(this.#proxy),
+      ...(this.#upstream.totalCount > 0 ? { upstream_ms: summaryOf(this.#upstream) } : {}),
     }
   }
 }
 
 function emptyBucket(index: number): Bucket {
-  return { index, requests: 0, errors: 0, latencies: [], ttft: [], itl: [] }
+  return { index, requests: 0, errors: 0, dropped: 0, latencies: [], ttft: [], itl: [] }
 }

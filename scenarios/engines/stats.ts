@@ -3,6 +3,7 @@
 // report's latency-histogram ladder.
 import { build, type Histogram } from 'hdr-histogram-js'
 import type { LatencyStats, StreamStats } from '../../reports/src/summary.ts'
+import type { StreamOutcome } from './recorder.ts'
 
 export function histogram(): Histogram {
   return build({ numberOfSignificantValueDigits: 3, useWebAssembly: false })
@@ -47,6 +48,17 @@ export class StreamAccumulator {
   streams = 0
   truncated = 0
 
+  /** One finished stream; latencyMs is its whole time, for TPOT. */
+  add(s: StreamOutcome, latencyMs: number): void {
+    this.streams++
+    if (s.truncated) this.truncated++
+    if (!Number.isNaN(s.ttftMs)) {
+      recordMs(this.ttft, s.ttftMs)
+      if (s.tokens > 1) recordMs(this.tpot, (latencyMs - s.ttftMs) / (s.tokens - 1))
+    }
+    for (const gap of s.itlMs) recordMs(this.itl, gap)
+  }
+
   stats(): StreamStats | undefined {
     if (this.streams === 0) return undefined
     const tpotMedianMs = this.tpot.totalCount === 0 ? 0 : this.tpot.getValueAtPercentile(50) / 1000
@@ -61,6 +73,17 @@ export class StreamAccumulator {
       truncated_rate: Math.round((this.truncated / this.streams) * 10_000) / 10_000,
     }
   }
+}
+
+/** p50, p90, p95, p99 and the mean of a histogram in µs, in ms. */
+export function summaryOf(h: Histogram): {
+  p50: number
+  p90: number
+  p95: number
+  p99: number
+  mean: number
+} {
+  return { ...percentilesOf(h), mean: r2(h.mean / 1000) }
 }
 
 /** Bounds (ms) of the report's latency histogram: fine below 10 ms, where the mocks answer. */

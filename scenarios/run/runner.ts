@@ -1,7 +1,8 @@
 // Runs one tier end to end: boot mocks + proxy (unless --target), wait for health, probe optional
 // endpoints, drive the engine in its own process while sampling /metrics and drawing progress, then
 // stop everything it started (whatever happened), write summary.json (validated), report.html and
-// the engine's raw output, and return the exit code: 0 passed, 99 a baseline failed, 1 broken.
+// the engine's raw output, and return the exit code: 0 passed, 99 a baseline failed, 3 inconclusive
+// (the generator may have been the limit), 1 broken, 130 interrupted.
 import { randomBytes } from 'node:crypto'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -14,6 +15,7 @@ import type { ScenarioName } from '../scenario.ts'
 import { getTier, loadTiers, scaleTier, TIERS_FILE } from '../tiers.ts'
 import { collectEnvironment } from './environment.ts'
 import { readCapacity } from './generator-capacity.ts'
+import { mockLatencyOf } from './mock-latency.ts'
 import { probeScenarios, waitForHealth } from './probe.ts'
 import { ProcessGroup } from './processes.ts'
 import { createProgress } from './progress.ts'
@@ -22,22 +24,25 @@ import { bootStack, REPO_ROOT, type Stack } from './stack.ts'
 import { buildSummary } from './summary-build.ts'
 
 export const REPORTS_OUT = join(REPO_ROOT, 'reports/out')
-export const EXIT = { passed: 0, failed: 99, broken: 1, interrupted: 130 } as const
+/**
+ * Exit codes. 3 (inconclusive: the generator may have been the limit, so the run neither passed nor
+ * failed the target) follows the monitoring-plugin convention, where 3 is UNKNOWN; it is none of 0,
+ * 99 (k6's failed thresholds), 1 (broken), 2 (bad arguments) and 130 (interrupted).
+ */
+export const EXIT = { passed: 0, failed: 99, inconclusive: 3, broken: 1, interrupted: 130 } as const
 
-type RunStatus = 'passed' | 'failed' | 'broken'
-
-/** A run's exit code: its status, or 130 when a broken run was interrupted. */
-export function exitCodeOf(status: RunStatus, interrupted: boolean): number {
-  if (status === 'passed') return EXIT.passed
-  if (status === 'failed') return EXIT.failed
-  return interrupted ? EXIT.interrupted : EXIT.broken
+/** The exit code of a summary's status (a broken run that was interrupted exits 130). */
+export function exitCodeOf(status: RunSummary['status'], interrupted = false): number {
+  if (status === 'broken') return interrupted ? EXIT.interrupted : EXIT.broken
+  return EXIT[status]
 }
 
-/** The exit code of several runs: interrupted, else the worst of broken, failed, passed. */
-export function exitCodeOfAll(statuses: readonly RunStatus[], interrupted: boolean): number {
+/** The exit code of several runs: interrupted, else the worst of broken, failed, inconclusive, passed. */
+export function exitCodeOfAll(statuses: readonly RunSummary['status'][], interrupted = false): number {
   if (interrupted) return EXIT.interrupted
-  if (statuses.includes('broken')) return EXIT.broken
-  return statuses.includes('failed') ? EXIT.failed : EXIT.passed
+  for (const status of ['broken', 'failed', 'inconclusive'] as const)
+    if (statuses.includes(status)) return EXIT[status]
+  return EXIT.passed
 }
 
 export type RunOptions = {
@@ -167,6 +172,8 @@ export async function runTier(options: RunOptions): Promise<RunOutcome> {
     stack?.cleanup()
   }
   const endedAt = now()
+  const mockProfile = options.target ? null : (options.mockProfile ?? 'baseline')
+  const mockLatency = mockProfile ? mockLatencyOf(mockProfile) : null
   const summary = parseSummary(
     buildSummary({
       runId,
@@ -176,7 +183,8 @@ export async function runTier(options: RunOptions): Promise<RunOutcome> {
       loadModel,
       seed,
       targetUrl,
-      mockProfile: options.target ? null : (options.mockProfile ?? 'baseline'),
+      mockProfile,
+      ...(mockLatency ? { mockLatency } : {}),
       command: options.command ?? `node scenarios/cli.ts ${tier.name} --engine ${engine}`,
       startedAt,
       endedAt,
@@ -191,7 +199,7 @@ export async function runTier(options: RunOptions): Promise<RunOutcome> {
     }),
   )
   writeRunFiles(dir, summary, result)
-  const exitCode = exitCodeOf(summary.status, options.signal?.aborted === true)
+  const exitCode = exitCodeOf(summary.status, options.signal?.aborted)
   return { summary, dir, exitCode, processes: [...group.started, ...engineProcesses] }
 }
 

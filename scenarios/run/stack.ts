@@ -4,8 +4,9 @@
 import { randomBytes } from 'node:crypto'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import { parse as parseYaml, stringify } from 'yaml'
+import { isProfileName } from '../../mock-providers/src/profile-load.ts'
 import type { ManagedProcess, ProcessGroup } from './processes.ts'
 
 export const REPO_ROOT = new URL('../..', import.meta.url).pathname
@@ -80,7 +81,8 @@ export async function startMockProviders(
       '--anthropic-port',
       '0',
       '--profile',
-      options.profile,
+      // A profile file is named relative to where the run was started; the mocks run in the repository.
+      isProfileName(options.profile) ? options.profile : resolve(options.profile),
       '--seed',
       String(options.seed),
     ],

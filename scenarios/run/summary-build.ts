@@ -1,17 +1,20 @@
 // Engine result + tier + run facts -> the engine-neutral RunSummary (not yet validated: the runner
 // validates with parseSummary before writing). Seed baselines are judged here, with one rule
-// (reports/src/baseline.ts).
+// (reports/src/baseline.ts); whether the generator was the limit, by generator-verdict.ts.
 import { evaluateBaseline } from '../../reports/src/baseline.ts'
-import type { BaselineResult, RunSummary, ScenarioResult, TimePoint } from '../../reports/src/summary.ts'
+import {
+  type BaselineResult,
+  type RunSummary,
+  SCHEMA_VERSION,
+  type ScenarioResult,
+  type TimePoint,
+} from '../../reports/src/summary.ts'
 import type { EngineResult, Tick } from '../engines/plan.ts'
 import type { ScenarioName, WeightedScenario } from '../scenario.ts'
 import type { Tier } from '../tiers.ts'
 import { capacityVerdict, type GeneratorCapacity } from './generator-capacity.ts'
-
-/** Generator CPU (mean over the run, 100 = one core) above which the generator is called the limit. */
-export const CPU_LIMIT_PERCENT = 90
-/** p99 lateness of sends in the open model above which the generator is called the limit. */
-export const SEND_LAG_LIMIT_MS = 50
+import { judgeGenerator } from './generator-verdict.ts'
+import { type MockLatency, mockLatencyNote } from './mock-latency.ts'
 
 export type SummaryInput = {
   readonly runId: string
@@ -34,6 +37,8 @@ export type SummaryInput = {
   /** Why the run broke, when it did. */
   readonly broken: string | null
   readonly capacity: GeneratorCapacity | null
+  /** The mock providers' latency, when the run booted them. */
+  readonly mockLatency?: MockLatency
 }
 
 const r2 = (value: number) => Math.round(value * 100) / 100
@@ -80,19 +85,31 @@ export function buildSummary(input: SummaryInput): RunSummary {
   const { tier, result } = input
   const baselines = seedBaselines(tier, result)
   const failing = baselines.filter((b) => !b.passed)
-  const status = input.broken ? 'broken' : failing.length > 0 ? 'failed' : 'passed'
-  const status_reason = input.broken
-    ? input.broken
-    : failing.length > 0
-      ? failing
-          .map((b) => `${b.metric} ${b.actual ?? 'not measured'} vs ${b.comparator} ${b.threshold}`)
-          .join('; ')
-      : undefined
+  const generator = result ? generatorHealth(input, result) : undefined
+  const failures = failing
+    .map((b) => `${b.metric} ${b.actual ?? 'not measured'} vs ${b.comparator} ${b.threshold}`)
+    .join('; ')
+  // A generator that may have been the limit measured itself as much as the target: neither verdict holds.
+  const status = input.broken
+    ? 'broken'
+    : generator?.limited
+      ? 'inconclusive'
+      : failing.length > 0
+        ? 'failed'
+        : 'passed'
+  const status_reason =
+    status === 'broken'
+      ? (input.broken ?? undefined)
+      : status === 'inconclusive'
+        ? `inconclusive: the generator may have been the limit (${generator?.reasons?.join('; ')})${failing.length > 0 ? `; not blamed on the target: ${failures}` : ''}`
+        : failing.length > 0
+          ? failures
+          : undefined
   const durationS = result?.durationS ?? (input.endedAt.getTime() - input.startedAt.getTime()) / 1000
   const requests = result?.requests ?? 0
   const errors = result?.errors ?? 0
   const summary: RunSummary = {
-    schema_version: 1,
+    schema_version: SCHEMA_VERSION,
     status,
     ...(status_reason ? { status_reason } : {}),
     run: {
@@ -108,6 +125,7 @@ export function buildSummary(input: SummaryInput): RunSummary {
       target_url: input.targetUrl,
       mock_profile: input.mockProfile,
       load_model: input.loadModel,
+      ...(input.mockLatency ? { mock_latency: input.mockLatency } : {}),
       command: input.command,
     },
     environment: { ...input.environment, generator_notes: generatorNotes(input) },
@@ -127,20 +145,36 @@ export function buildSummary(input: SummaryInput): RunSummary {
       errors,
       error_rate: requests === 0 ? 0 : r4(errors / requests),
       rps: durationS > 0 ? r2(requests / durationS) : 0,
+      ...(result ? { rps_after_ramp_up: result.steadyRps } : {}),
       ...(result?.droppedIterations !== undefined ? { dropped_iterations: result.droppedIterations } : {}),
+      ...(result?.inFlightAtEnd
+        ? {
+            in_flight_at_end: {
+              count: result.inFlightAtEnd.count,
+              oldest_ms: r2(result.inFlightAtEnd.oldestMs),
+            },
+          }
+        : {}),
       ...(result?.latency_ms ? { latency_ms: result.latency_ms } : {}),
       ...(result?.stream ? { stream: result.stream } : {}),
+      ...(result?.stream_by_cache ? { stream_by_cache: result.stream_by_cache } : {}),
+      ...(result?.serverTiming ? { server_timing: result.serverTiming } : {}),
     },
     scenarios: scenarioResults(input, durationS),
     ...(result && result.ticks.length > 0
-      ? { timeseries: { bucket_s: 1, points: result.ticks.map(toTimePoint) } }
+      ? {
+          timeseries: {
+            bucket_s: 1,
+            points: result.ticks.map((tick) => toTimePoint(tick, result.droppedIterations !== undefined)),
+          },
+        }
       : {}),
     ...(result && result.histogram.length > 0
       ? { latency_histogram: { buckets: [...result.histogram] } }
       : {}),
     ...(input.proxyMetrics ? { proxy_metrics: input.proxyMetrics } : {}),
     baselines,
-    ...(result ? { generator: generatorHealth(input, result) } : {}),
+    ...(generator ? { generator } : {}),
     errors_by_kind: { ...(result?.errorsByKind ?? {}) },
   }
   return summary
@@ -163,46 +197,57 @@ function scenarioResults(input: SummaryInput, durationS: number): ScenarioResult
       rps: durationS > 0 ? r2(requests / durationS) : 0,
       ...(stats?.latency_ms ? { latency_ms: stats.latency_ms } : {}),
       ...(stats?.stream ? { stream: stats.stream } : {}),
+      ...(stats?.stream_by_cache ? { stream_by_cache: stats.stream_by_cache } : {}),
     }
   })
 }
 
-function toTimePoint(tick: Tick): TimePoint {
-  const { errors: _errors, cpu_percent: _cpu, dropped: _dropped, ...point } = tick
-  return point
+function toTimePoint(tick: Tick, openModel: boolean): TimePoint {
+  const {
+    errors: _errors,
+    cpu_percent: _cpu,
+    dropped,
+    loop_delay_p95_ms: _delay,
+    loop_utilization: _utilization,
+    ...point
+  } = tick
+  return openModel ? { ...point, dropped } : point
+}
+
+function capacityOf(input: SummaryInput, result: EngineResult) {
+  return capacityVerdict(
+    input.capacity,
+    input.engine,
+    result.steadyRps,
+    input.environment.cpu_model,
+    input.mix,
+  )
 }
 
 function generatorHealth(input: SummaryInput, result: EngineResult): NonNullable<RunSummary['generator']> {
-  const reasons: string[] = []
-  if (result.cpu.mean > CPU_LIMIT_PERCENT) reasons.push(`its CPU averaged ${result.cpu.mean} % of a core`)
-  if (result.sendLagMs && result.sendLagMs.p99 > SEND_LAG_LIMIT_MS) {
-    reasons.push(`it sent late (p99 ${r2(result.sendLagMs.p99)} ms behind the intended time)`)
-  }
-  const verdict = capacityVerdict(input.capacity, input.engine, result.steadyRps, input.environment.cpu_model)
-  if (verdict?.near) reasons.push('it ran near the ceiling bench:generator measured')
-  return {
-    intended_rps: result.intendedRps,
-    achieved_rps: result.steadyRps,
-    cpu_percent_mean: result.cpu.mean,
-    cpu_percent_max: result.cpu.max,
-    limited: reasons.length > 0,
-    ...(reasons.length > 0
-      ? { note: `The generator was called the limit because ${reasons.join(', and ')}.` }
-      : {}),
-  }
+  return judgeGenerator(result, input.tier.rampUpS, input.tier.latency.percentile, capacityOf(input, result))
 }
 
 function generatorNotes(input: SummaryInput): string[] {
   const notes: string[] = []
   const result = input.result
+  if (input.mockLatency) notes.push(mockLatencyNote(input.mockLatency, input.mockProfile))
   if (input.engine === 'native') {
     notes.push(
       input.loadModel === 'open'
-        ? `native engine, open model: ${input.tier.arrival} arrivals ramping to ${input.tier.expectedRps} req/s; latency from the intended send time (coordinated omission corrected); at most ${input.tier.users} requests in flight, arrivals beyond are dropped and counted.`
+        ? `native engine, open model: ${input.tier.arrival} arrivals ramping to ${input.tier.expectedRps} req/s; latency from the intended send time (coordinated omission corrected); at most ${input.tier.users} requests in flight: an arrival beyond is dropped, counted as a failed request and given the latency it had at least (until a connection freed up, or the end of the run).`
         : `native engine, closed model: ${input.tier.users} users with ${input.tier.thinkTimeS ? `${input.tier.thinkTimeS.min}-${input.tier.thinkTimeS.max} s` : 'no'} think time; latency from the actual send (a closed loop hides stalls beyond its own requests).`,
     )
   }
   if (result) notes.push(...result.notes)
+  if (result?.inFlightAtEnd) {
+    const { count, oldestMs } = result.inFlightAtEnd
+    notes.push(
+      count === 0
+        ? 'autocannon: no request was in flight when it stopped (it would have dropped it uncounted).'
+        : `autocannon: ${count} request${count === 1 ? ' was' : 's were'} still in flight when it stopped, the oldest for ${r2(oldestMs)} ms: autocannon drops them, so they are in neither the request count nor the latency (${input.result?.requests ?? 0} recorded of ${(input.result?.requests ?? 0) + count} sent).`,
+    )
+  }
   if (input.sharedHost) {
     notes.push(
       `mocks, proxy and generator share this host (${input.environment.cpu_count} CPUs): their CPU use competes.`,
@@ -210,29 +255,27 @@ function generatorNotes(input: SummaryInput): string[] {
   }
   if (result?.droppedIterations) {
     notes.push(
-      `${result.droppedIterations} arrivals were dropped: ${input.tier.users} requests were already in flight (the target answered slower than users / rate allows).`,
+      `${result.droppedIterations} arrivals were dropped: ${input.tier.users} requests were already in flight (the target answered slower than users / rate allows). They count as failed requests (dropped) and their lower-bound latency is in the percentiles; the time series shows when.`,
     )
   }
   if (result?.sendLagMs) {
     notes.push(
-      `send lag behind the intended time: p50 ${r2(result.sendLagMs.p50)} ms, p99 ${r2(result.sendLagMs.p99)} ms, max ${r2(result.sendLagMs.max)} ms.`,
+      `send lag behind the intended time: p50 ${r2(result.sendLagMs.p50)} ms,${result.sendLagMs.p95 === undefined ? '' : ` p95 ${r2(result.sendLagMs.p95)} ms,`} p99 ${r2(result.sendLagMs.p99)} ms, max ${r2(result.sendLagMs.max)} ms.`,
     )
   }
   if (result) {
-    notes.push(`generator CPU: mean ${result.cpu.mean} %, max ${result.cpu.max} % of one core.`)
-    const verdict = capacityVerdict(
-      input.capacity,
-      input.engine,
-      result.steadyRps,
-      input.environment.cpu_model,
+    const load = result.generatorLoad
+    notes.push(
+      `generator CPU: mean ${result.cpu.mean} %, max ${result.cpu.max} % of one core${load ? `; event loop busy ${Math.round(load.eventLoopUtilization * 100)} % of the run, its delay p50 ${r2(load.eventLoopDelayMs.p50)} ms, p99 ${r2(load.eventLoopDelayMs.p99)} ms, max ${r2(load.eventLoopDelayMs.max)} ms` : ''}.`,
     )
+    const verdict = capacityOf(input, result)
     if (verdict) notes.push(verdict.note)
     else notes.push('generator ceiling unknown: run `npm run bench:generator` to measure it on this machine.')
   }
-  if (result?.proxyTimeMs) {
-    const p = result.proxyTimeMs
+  const timing = result?.serverTiming
+  if (timing) {
     notes.push(
-      `latency attribution: the proxy's own time (Server-Timing proxy;dur) was p50 ${p.p50} ms, p95 ${p.p95} ms, p99 ${p.p99} ms over ${p.count} successful requests.`,
+      `latency attribution (Server-Timing, ${timing.requests} successful requests): the proxy's own time p50 ${timing.proxy_ms.p50} ms, p95 ${timing.proxy_ms.p95} ms, mean ${timing.proxy_ms.mean} ms${timing.upstream_ms ? `; upstream p50 ${timing.upstream_ms.p50} ms, p95 ${timing.upstream_ms.p95} ms, mean ${timing.upstream_ms.mean} ms` : ''}.`,
     )
   }
   if (input.engine === 'autocannon' && input.loadModel === 'closed' && input.tier.loadModel === 'open') {

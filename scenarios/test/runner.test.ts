@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parseSummary } from '../../reports/src/summary.ts'
 import { type RunOptions, runTier } from '../run/runner.ts'
+import { formatRunTable } from '../run/table.ts'
 import { alive } from './servers.ts'
 
 const TIERS = `
@@ -70,6 +71,16 @@ describe('runner', () => {
     expect(summary.totals.requests).toBeGreaterThanOrEqual(35)
     expect(summary.baselines.map((b) => b.passed)).toEqual([true, true, true])
     expect(summary.timeseries?.points.length).toBeGreaterThanOrEqual(5)
+    // It says what the mocks answered like, splits streams by cache status and attributes the time.
+    expect(summary.run.mock_latency).toMatchObject({ ttft_ms: 2, itl_ms: 0 })
+    expect(summary.totals.stream_by_cache?.miss?.streams).toBeGreaterThan(0)
+    expect(summary.totals.server_timing?.requests).toBeGreaterThan(0)
+    expect(summary.totals.server_timing?.upstream_ms?.p50).toBeGreaterThan(0)
+    expect(summary.totals.rps_after_ramp_up).toBeGreaterThan(0)
+    const table = formatRunTable(summary)
+    expect(table).toContain('! These numbers measure the proxy, not an LLM.')
+    expect(table).toMatch(/proxy's own time ms \(Server-Timing\): p50 [\d.]+/)
+    expect(table).toMatch(/streams, generated \(MISS\) \d+: TTFT/)
     // The proxy logged its listening line and more into proxy.log.
     expect(readFileSync(join(outcome.dir, 'proxy.log'), 'utf8')).toContain('llm proxy listening')
     expect(readFileSync(join(outcome.dir, 'report.html'), 'utf8')).toContain('<!doctype html>')

@@ -76,11 +76,22 @@ export function contentChunk(text: string): string {
   return `data: ${JSON.stringify({ object: 'chat.completion.chunk', choices: [{ index: 0, delta: { content: text } }] })}\n\n`
 }
 
-/** A server in its own process, so that the test can SIGSTOP it: a stall the engine cannot see coming. */
-export async function childServer(): Promise<{ url: string; child: ChildProcess; close(): Promise<void> }> {
+/**
+ * A server in its own process, so that the test can SIGSTOP it: a stall the engine cannot see coming.
+ * It answers `{}` at once, or with `sseChunks`, one prepared stream of that many content chunks and
+ * [DONE]: almost nothing for the server to do, and a chunk to parse and time for the engine each.
+ */
+export async function childServer(
+  options: { sseChunks?: number } = {},
+): Promise<{ url: string; child: ChildProcess; close(): Promise<void> }> {
   const code = `
     const http = require('node:http')
-    const server = http.createServer((req, res) => { req.resume(); req.on('end', () => { res.writeHead(200, {'content-type': 'application/json'}); res.end('{}') }) })
+    const chunks = ${options.sseChunks ?? 0}
+    const sse = Buffer.from(Array.from({ length: chunks }, (_, i) => 'data: ' + JSON.stringify({ choices: [{ index: 0, delta: { content: 't' + i } }] }) + '\\n\\n').join('') + 'data: [DONE]\\n\\n')
+    const server = http.createServer((req, res) => { req.resume(); req.on('end', () => {
+      if (chunks > 0) { res.writeHead(200, {'content-type': 'text/event-stream', 'content-length': sse.length}); res.end(sse) }
+      else { res.writeHead(200, {'content-type': 'application/json'}); res.end('{}') }
+    }) })
     server.keepAliveTimeout = 60000
     server.listen(0, '127.0.0.1', () => console.log('port ' + server.address().port))
   `

@@ -1,8 +1,14 @@
 import { describe, expect, it } from 'vitest'
 import { parseSummary } from '../../reports/src/summary.ts'
 import type { EngineResult } from '../engines/plan.ts'
-import { capacityVerdict, type GeneratorCapacity } from '../run/generator-capacity.ts'
+import {
+  capacityVerdict,
+  type GeneratorCapacity,
+  mixCeiling,
+  streamedShare,
+} from '../run/generator-capacity.ts'
 import { parseMetrics } from '../run/proxy-metrics.ts'
+import { EXIT, exitCodeOf } from '../run/runner.ts'
 import { buildSummary, type SummaryInput } from '../run/summary-build.ts'
 import { getTier, loadTiers } from '../tiers.ts'
 
@@ -149,30 +155,110 @@ describe('buildSummary', () => {
     })
   })
 
-  it('calls the generator the limit when its CPU was saturated or it sent late, not when the target dropped arrivals', () => {
-    const busy = parseSummary(buildSummary(input({ result: result({ cpu: { mean: 95, max: 100 } }) })))
-    expect(busy.generator).toMatchObject({ limited: true, note: expect.stringMatching(/CPU averaged 95 %/) })
-    const late = parseSummary(
-      buildSummary(input({ result: result({ sendLagMs: { p50: 30, p99: 120, max: 300 } }) })),
+  it('judges a run whose generator may have been the limit inconclusive, never passed nor failed', () => {
+    const busyTicks = Array.from({ length: 60 }, (_, i) => ({
+      t: i + 1,
+      rps: 5,
+      error_rate: 0,
+      p50_ms: 2,
+      p95_ms: 9,
+      p99_ms: 12,
+      active_users: 1,
+      errors: 0,
+      dropped: 0,
+      cpu_percent: 88,
+      loop_utilization: 0.97,
+      loop_delay_p95_ms: 8,
+    }))
+    const healthy = parseSummary(buildSummary(input()))
+    expect(healthy).toMatchObject({ status: 'passed', generator: { limited: false } })
+    const busy = parseSummary(buildSummary(input({ result: result({ ticks: busyTicks }) })))
+    expect(busy.status).toBe('inconclusive')
+    expect(busy.status_reason).toMatch(
+      /^inconclusive: the generator may have been the limit \(its CPU was 88 %/,
     )
-    expect(late.generator?.limited).toBe(true)
+    expect(busy.generator).toMatchObject({ limited: true, event_loop_utilization: 0.97 })
+    expect(exitCodeOf(busy.status)).toBe(EXIT.inconclusive)
+    expect(EXIT.inconclusive).toBe(3)
+    // A baseline that failed too is not blamed on the target.
+    const failing = parseSummary(
+      buildSummary(input({ result: result({ ticks: busyTicks, latencyAtTargetMs: 250 }) })),
+    )
+    expect(failing.status).toBe('inconclusive')
+    expect(failing.status_reason).toMatch(/not blamed on the target: latency_p95_ms 250 vs < 200/)
+  })
+
+  it('says how many arrivals were dropped, counted as failed with their wait in the latency', () => {
     const slowTarget = parseSummary(buildSummary(input({ result: result({ droppedIterations: 40 }) })))
     expect(slowTarget.generator?.limited).toBe(false)
+    expect(slowTarget.totals.dropped_iterations).toBe(40)
     expect(slowTarget.environment.generator_notes).toContainEqual(
-      expect.stringMatching(/^40 arrivals were dropped/),
+      expect.stringMatching(/^40 arrivals were dropped: .* count as failed requests \(dropped\)/),
+    )
+  })
+
+  it('reports throughput after the ramp-up as the baseline judges it, beside the whole-run rate', () => {
+    const summary = parseSummary(buildSummary(input({ result: result({ steadyRps: 4.6 }) })))
+    expect(summary.totals.rps_after_ramp_up).toBe(4.6)
+    expect(summary.totals.rps).toBe(5)
+    expect(summary.baselines[2]).toMatchObject({ metric: 'rps_after_ramp_up', actual: 4.6, passed: true })
+  })
+
+  it('says in words what the mocks answered like, and where the time went', () => {
+    const summary = parseSummary(
+      buildSummary(
+        input({
+          mockLatency: { ttft_ms: 2, itl_ms: 0 },
+          result: result({
+            serverTiming: {
+              requests: 1400,
+              proxy_ms: { p50: 0.25, p90: 0.5, p95: 0.6, p99: 2, mean: 0.3 },
+              upstream_ms: { p50: 2.4, p90: 3, p95: 3.5, p99: 5, mean: 2.6 },
+            },
+          }),
+        }),
+      ),
+    )
+    expect(summary.run.mock_latency).toEqual({ ttft_ms: 2, itl_ms: 0 })
+    expect(summary.totals.server_timing?.proxy_ms.p50).toBe(0.25)
+    const notes = summary.environment.generator_notes ?? []
+    expect(notes[0]).toMatch(
+      /^These numbers measure the proxy, not an LLM\. .* about 2 ms to the first token with no gap/,
+    )
+    expect(notes).toContainEqual(
+      expect.stringMatching(/the proxy's own time p50 0\.25 ms.*upstream p50 2\.4 ms/),
     )
   })
 
   it('uses the measured generator ceiling: near it, the generator may be the limit', () => {
     const near = parseSummary(buildSummary(input({ capacity, result: result({ steadyRps: 900 }) })))
     expect(near.generator?.limited).toBe(true)
-    expect(near.environment.generator_notes).toContainEqual(
-      expect.stringMatching(/at most ~1000 req\/s on one core .* 90\.0 %/),
-    )
+    expect(near.status).toBe('inconclusive')
     expect(capacityVerdict(capacity, 'autocannon', 100, 'other cpu')).toMatchObject({
       near: false,
       note: expect.stringMatching(/another machine \(cpu\)/),
     })
+  })
+
+  it('lowers the ceiling for a mix with streams, by what bench:generator measured for streams', () => {
+    const withStreams: GeneratorCapacity = {
+      ...capacity,
+      streaming: {
+        native: { ...capacity.engines.native, rps_per_core: 250, rps: 250 },
+        autocannon: { ...capacity.engines.autocannon, rps_per_core: 500, rps: 500 },
+      },
+    }
+    const mix = [
+      { name: 'chat', weight: 1 },
+      { name: 'chat-stream', weight: 1 },
+    ] as const
+    // Half plain at 1000/s, half streams at 250/s: 1 / (0.5 / 1000 + 0.5 / 250) = 400 req/s.
+    expect(mixCeiling(withStreams, 'native', streamedShare(mix))).toBeCloseTo(400, 6)
+    expect(capacityVerdict(withStreams, 'native', 350, 'cpu', mix)).toMatchObject({
+      near: true,
+      note: expect.stringMatching(/250 streams\/s alone, so ~400 req\/s for this mix \(50 % streamed\)/),
+    })
+    expect(capacityVerdict(capacity, 'native', 350, 'cpu', mix)?.note).toMatch(/streams were not measured/)
   })
 })
 
