@@ -3,7 +3,10 @@ import { chat } from './chat.ts'
 import { chatStream } from './chat-stream.ts'
 import { chatStreamLong } from './chat-stream-long.ts'
 import { condense } from './condense.ts'
+import { embeddings } from './embeddings.ts'
+import { messages } from './messages.ts'
 import { models } from './models.ts'
+import { responses } from './responses.ts'
 import type { Scenario, ScenarioName } from './scenario.ts'
 
 export const SCENARIOS: Readonly<Record<ScenarioName, Scenario>> = Object.freeze({
@@ -12,4 +15,7 @@ export const SCENARIOS: Readonly<Record<ScenarioName, Scenario>> = Object.freeze
   models,
   condense,
   'chat-stream-long': chatStreamLong,
+  embeddings,
+  messages,
+  responses,
 })

@@ -2,7 +2,16 @@
 // OpenAI-compatible surface, its body built from a prompt drawn from the corpus.
 import type { Prompt } from './corpus.ts'
 
-export const SCENARIO_NAMES = ['chat', 'chat-stream', 'models', 'condense', 'chat-stream-long'] as const
+export const SCENARIO_NAMES = [
+  'chat',
+  'chat-stream',
+  'models',
+  'condense',
+  'chat-stream-long',
+  'embeddings',
+  'messages',
+  'responses',
+] as const
 export type ScenarioName = (typeof SCENARIO_NAMES)[number]
 
 export type Scenario = {

@@ -114,24 +114,62 @@ export class SseMeter {
       this.#malformed = true
       return
     }
-    if (payload.error) {
+    if (payload.error || payload.type === 'error' || payload.type === 'response.failed') {
       this.#errorEvent = true
+      return
+    }
+    if (typeof payload.type === 'string') {
+      this.#typed(payload, at)
       return
     }
     const tokens = payload.usage?.completion_tokens
     if (typeof tokens === 'number') this.#usageTokens = tokens
-    const content = payload.choices?.[0]?.delta?.content
-    if (typeof content === 'string' && content.length > 0) {
-      this.#chunks++
-      if (Number.isNaN(this.#lastContentMs)) this.#ttftMs = at - this.#startMs
-      else this.#itl.push(at - this.#lastContentMs)
-      this.#lastContentMs = at
+    this.#content(payload.choices?.[0]?.delta?.content, at)
+  }
+
+  /**
+   * The typed events of the Anthropic Messages and OpenAI Responses streams: text deltas are the
+   * content, message_stop / response.completed (or .incomplete) the end, their usage the tokens.
+   */
+  #typed(payload: NonNullable<ChunkPayload>, at: number): void {
+    switch (payload.type) {
+      case 'content_block_delta':
+        this.#content(payload.delta?.text ?? payload.delta?.partial_json, at)
+        return
+      case 'response.output_text.delta':
+      case 'response.function_call_arguments.delta':
+        this.#content(payload.delta, at)
+        return
+      case 'message_delta':
+        if (typeof payload.usage?.output_tokens === 'number') this.#usageTokens = payload.usage.output_tokens
+        return
+      case 'message_stop':
+        this.#done = true
+        return
+      case 'response.completed':
+      case 'response.incomplete':
+        if (typeof payload.response?.usage?.output_tokens === 'number')
+          this.#usageTokens = payload.response.usage.output_tokens
+        this.#done = true
+        return
     }
+  }
+
+  #content(content: unknown, at: number): void {
+    if (typeof content !== 'string' || content.length === 0) return
+    this.#chunks++
+    if (Number.isNaN(this.#lastContentMs)) this.#ttftMs = at - this.#startMs
+    else this.#itl.push(at - this.#lastContentMs)
+    this.#lastContentMs = at
   }
 }
 
 type ChunkPayload = {
   error?: unknown
-  usage?: { completion_tokens?: unknown } | null
+  type?: string
+  usage?: { completion_tokens?: unknown; output_tokens?: unknown } | null
   choices?: { delta?: { content?: unknown } }[]
+  // biome-ignore lint/suspicious/noExplicitAny: a typed event's delta is a string (Responses) or an object (Messages).
+  delta?: any
+  response?: { usage?: { output_tokens?: unknown } }
 } | null

@@ -28,11 +28,15 @@ export async function waitForHealth(
   throw new Error(`${targetUrl}/health did not answer 200 within ${timeoutMs} ms (last: ${last})`)
 }
 
+/** The scenarios whose endpoint an older or other gateway may not have. */
+const MAYBE_MISSING: ReadonlySet<ScenarioName> = new Set(['condense', 'embeddings', 'messages', 'responses'])
+
 /**
- * Sends one request per scenario that may be missing on the target (condense, today) and returns those
+ * Sends one request per scenario that may be missing on the target (MAYBE_MISSING) and returns those
  * answered 404 or 405, with the reason the summary will show. Other statuses run normally: a 500 or a
  * 401 is a finding, not a missing endpoint.
  */
+
 export async function probeScenarios(
   targetUrl: string,
   apiKey: string | null,
@@ -41,7 +45,7 @@ export async function probeScenarios(
   const skipped = new Map<ScenarioName, string>()
   const prompt = buildCorpus({ size: 1, zipfExponent: 1, models: ['gpt-4o-mini'], seed: 1 })[0]
   for (const { name, weight } of mix) {
-    if (name !== 'condense' || weight <= 0) continue
+    if (!MAYBE_MISSING.has(name) || weight <= 0) continue
     const scenario = SCENARIOS[name]
     const res = await request(`${targetUrl}${scenario.path}`, {
       method: scenario.method,

@@ -26,6 +26,16 @@ tiers:
     latency: { percentile: 95, max_ms: 1000 }
     error_rate_max: 0.05
     think_time: { min: 0.8, max: 1.2 }
+  apis:
+    users: 10
+    duration: 4s
+    expected_rps: 10
+    latency: { percentile: 95, max_ms: 2000 }
+    error_rate_max: 0.01
+    scenarios:
+      - { name: embeddings, weight: 1 }
+      - { name: messages, weight: 1 }
+      - { name: responses, weight: 1 }
   impossible:
     users: 10
     duration: 3s
@@ -85,6 +95,31 @@ describe('runner', () => {
     expect(readFileSync(join(outcome.dir, 'proxy.log'), 'utf8')).toContain('llm proxy listening')
     expect(readFileSync(join(outcome.dir, 'report.html'), 'utf8')).toContain('<!doctype html>')
   }, 60_000)
+
+  it.each(['native', 'autocannon'] as const)(
+    '%s runs the embeddings, Messages and Responses scenarios through the proxy without an error',
+    async (engine) => {
+      const outcome = await run('apis', { engine })
+      expect(outcome.exitCode).toBe(0)
+      const summary = parseSummary(readFileSync(join(outcome.dir, 'summary.json'), 'utf8'))
+      const names = summary.scenarios.map((s) => s.name).sort()
+      expect(names).toEqual(['embeddings', 'messages', 'responses'])
+      for (const s of summary.scenarios) {
+        expect(s.requests, s.name).toBeGreaterThan(5)
+        expect(s.errors, s.name).toBe(0)
+      }
+      // The native engine measured the streamed APIs as streams: time to first token, none cut.
+      // autocannon checks each stream ended properly (errors above) but does not time its chunks.
+      if (engine === 'autocannon') return
+      for (const name of ['messages', 'responses']) {
+        const stream = summary.scenarios.find((s) => s.name === name)?.stream
+        expect(stream?.streams, name).toBeGreaterThan(0)
+        expect(stream?.ttft_ms.p50, name).toBeGreaterThan(0)
+        expect(stream?.truncated, name).toBe(0)
+      }
+    },
+    60_000,
+  )
 
   it('exits 99 with status failed when a baseline does not hold', async () => {
     const outcome = await run('impossible', { engine: 'autocannon' })

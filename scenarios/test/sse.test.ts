@@ -33,6 +33,56 @@ describe('SseMeter', () => {
     })
   })
 
+  const typed = (payload: Record<string, unknown>) =>
+    `event: ${payload.type}\ndata: ${JSON.stringify(payload)}\n\n`
+
+  it('measures an Anthropic Messages stream: text deltas, output tokens, complete at message_stop', () => {
+    const meter = meterAt([10, 30, 50, 51, 52])
+    meter.push(
+      typed({
+        type: 'message_start',
+        message: { id: 'msg_1', usage: { input_tokens: 5, output_tokens: 1 } },
+      }),
+    )
+    meter.push(typed({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'Hel' } }))
+    meter.push(typed({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'lo' } }))
+    meter.push(
+      typed({ type: 'message_delta', delta: { stop_reason: 'end_turn' }, usage: { output_tokens: 2 } }),
+    )
+    meter.push(typed({ type: 'message_stop' }))
+    expect(meter.finish()).toMatchObject({
+      ttftMs: 30,
+      itlMs: [20],
+      tokens: 2,
+      truncated: false,
+      kind: null,
+      chunks: 2,
+    })
+  })
+
+  it('measures an OpenAI Responses stream: output_text deltas, usage of response.completed', () => {
+    const meter = meterAt([10, 25, 45, 46])
+    meter.push(typed({ type: 'response.created', response: { id: 'resp_1' } }))
+    meter.push(typed({ type: 'response.output_text.delta', delta: 'Hi' }))
+    meter.push(typed({ type: 'response.output_text.delta', delta: ' there' }))
+    meter.push(typed({ type: 'response.completed', response: { usage: { output_tokens: 2 } } }))
+    expect(meter.finish()).toMatchObject({ ttftMs: 25, itlMs: [20], tokens: 2, truncated: false, kind: null })
+  })
+
+  it('calls a typed stream that stops before its end event truncated, and its error event an error', () => {
+    const cut = meterAt([1, 2])
+    cut.push(typed({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'a' } }))
+    expect(cut.finish()).toMatchObject({ truncated: true, kind: 'truncated_stream' })
+    const failed = meterAt([1, 2, 3])
+    failed.push(typed({ type: 'response.output_text.delta', delta: 'a' }))
+    failed.push(typed({ type: 'error', code: 'upstream_error', message: 'x' }))
+    expect(failed.finish()).toMatchObject({ truncated: true, kind: 'stream_error', errorEvent: true })
+    const responseFailed = meterAt([1, 2, 3])
+    responseFailed.push(typed({ type: 'response.output_text.delta', delta: 'a' }))
+    responseFailed.push(typed({ type: 'response.failed', response: { status: 'failed' } }))
+    expect(responseFailed.finish()).toMatchObject({ truncated: true, kind: 'stream_error', errorEvent: true })
+  })
+
   it('parses events split anywhere across network chunks, CRLF lines and keep-alive comments', () => {
     const meter = meterAt([1, 2, 3, 4, 5, 6])
     const wire = `: ping\r\n\r\n${contentChunk('a').replaceAll('\n', '\r\n')}${contentChunk('b')}${DONE}`
