@@ -17,6 +17,7 @@ import { PROXY_CONFIG } from '../scenarios/run/stack.ts'
 import { loadTiers } from '../scenarios/tiers.ts'
 import { readSamples } from './baseline-file.ts'
 import { type BucketSamples, compareRuns, ruleFor } from './gate.ts'
+import { runMain } from './run-main.ts'
 
 type Arm = { readonly name: string; readonly profile: string; readonly runs: number }
 
@@ -86,12 +87,4 @@ async function main(): Promise<number> {
   return 0
 }
 
-if (import.meta.main) {
-  main().then(
-    (code) => process.exit(code),
-    (error: unknown) => {
-      process.stderr.write(`${(error as Error)?.stack ?? error}\n`)
-      process.exit(1)
-    },
-  )
-}
+if (import.meta.main) runMain(main)
