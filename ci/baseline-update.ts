@@ -17,6 +17,7 @@ import {
   writeBaseline,
 } from './baseline-file.ts'
 import { CI_TIERS, runCi, runDirName } from './load-ci.ts'
+import { runMain } from './run-main.ts'
 
 /** load:ci run directories of a tier (`<tier>`, `<tier>-2`, ... of each ci-* directory), newest first. */
 export function ciRunsOf(tier: string, out = REPORTS_OUT): string[] {
@@ -88,12 +89,4 @@ async function main(): Promise<number> {
   return missing > 0 ? 99 : 0
 }
 
-if (import.meta.main) {
-  main().then(
-    (code) => process.exit(code),
-    (error: unknown) => {
-      process.stderr.write(`${(error as Error)?.stack ?? error}\n`)
-      process.exit(1)
-    },
-  )
-}
+if (import.meta.main) runMain(main)

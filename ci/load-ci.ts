@@ -13,6 +13,7 @@ import { loadTiers } from '../scenarios/tiers.ts'
 import { type GateOutcome, gateRuns } from './apply-gate.ts'
 import { BaselineError, type BaselineFile, readBaseline } from './baseline-file.ts'
 import { type CiRow, formatCiTable } from './ci-table.ts'
+import { runMain } from './run-main.ts'
 
 export const CI_TIERS = ['light', 'medium', 'heavy', 'extreme'] as const
 export const LATEST = join(REPORTS_OUT, 'ci-latest.json')
@@ -157,12 +158,4 @@ async function main(): Promise<number> {
   return exitCode
 }
 
-if (import.meta.main) {
-  main().then(
-    (code) => process.exit(code),
-    (error: unknown) => {
-      process.stderr.write(`${(error as Error)?.stack ?? error}\n`)
-      process.exit(1)
-    },
-  )
-}
+if (import.meta.main) runMain(main)
