@@ -125,16 +125,23 @@ export function saveResults(name: string, data: unknown, out?: string): string {
 
 /** Runs a benchmark that starts services through `start`, and stops them all whatever happens. */
 export function runBench(main: (start: Start) => Promise<void>): void {
-  const services: Service[] = []
-  const start = async (options: ServiceOptions) => {
-    const service = await startService(options)
-    services.push(service)
-    return service
+  const stops: (() => Promise<void>)[] = []
+  const start = (options: ServiceOptions) => startService(options, (stop) => stops.push(stop))
+  const stopAll = () => Promise.all(stops.map((stop) => stop()))
+  // Stopped from outside (Ctrl-C, timeout, CI): stop the servers started, then exit as signalled.
+  const onSignal = (signal: NodeJS.Signals) => {
+    void stopAll().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143))
   }
+  process.once('SIGINT', onSignal)
+  process.once('SIGTERM', onSignal)
   main(start)
     .catch((err) => {
       console.error(err)
       process.exitCode = 1
     })
-    .finally(() => Promise.all(services.map((s) => s.stop())))
+    .finally(() => {
+      process.off('SIGINT', onSignal)
+      process.off('SIGTERM', onSignal)
+      return stopAll()
+    })
 }

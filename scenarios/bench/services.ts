@@ -35,7 +35,11 @@ const hasTaskset = spawnSync('taskset', ['-V']).status === 0
  * Starts `node <script> ...args`, optionally pinned to CPUs, and resolves with the first URL
  * matched by `ready` in its output.
  */
-export async function startService(options: ServiceOptions): Promise<Service> {
+export async function startService(
+  options: ServiceOptions,
+  /** Told how to stop the child as soon as it is spawned, before it is ready. */
+  onSpawn?: (stop: () => Promise<void>) => void,
+): Promise<Service> {
   const node = process.execPath
   const argv = [options.script, ...(options.args ?? [])]
   const [command, args] =
@@ -55,6 +59,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     await once(child, 'exit')
     clearTimeout(timer)
   }
+  onSpawn?.(stop)
   let output = ''
   let poll: NodeJS.Timeout | undefined
   try {
