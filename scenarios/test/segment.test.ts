@@ -205,6 +205,35 @@ describe('the native engine, split', () => {
     }
   }, 30_000)
 
+  it('gives each shard of a closed model its users and the requests of its indices', async () => {
+    const servers = await Promise.all([0, 1, 2].map(() => recordingServer()))
+    try {
+      const base = {
+        loadModel: 'closed' as const,
+        users: 7,
+        thinkTimeS: { min: 0.1, max: 0.2 },
+        durationS: 1.5,
+        rampUpS: 0.3,
+        mix: [...mix],
+        seed: 5,
+      }
+      const results = await Promise.all(
+        servers.map((server, i) =>
+          runNative(plan({ ...base, targetUrl: server.url, segment: parseSegmentIndex(`${i}/3`) })),
+        ),
+      )
+      expect(results.map((r) => Math.max(...r.ticks.map((t) => t.active_users)))).toEqual([3, 2, 2])
+      const workload = createWorkload({ ...plan(base), apiKey: null })
+      const sequence = Array.from({ length: 200 }, (_, k) => workload.request(k))
+      servers.forEach((server, i) => {
+        const owned = sequence.filter((_, k) => k % 3 === i).slice(0, results[i].requests)
+        expect(server.seen.sort()).toEqual(owned.map((r) => `${r.method} ${r.path} ${r.body ?? ''}`).sort())
+      })
+    } finally {
+      for (const server of servers) await server.close()
+    }
+  }, 30_000)
+
   it('spreads requests over several targets, request k to target k mod n', async () => {
     const a = await recordingServer()
     const b = await recordingServer()
