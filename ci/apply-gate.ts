@@ -5,8 +5,8 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseSummary, type RegressionVerdict, type RunSummary } from '../reports/src/summary.ts'
-import { writeRunFiles } from '../scenarios/run/runner.ts'
-import { type BaselineFile, readSamples } from './baseline-file.ts'
+import { readSamples, writeRunFiles } from '../scenarios/run/run-files.ts'
+import type { BaselineFile } from './baseline-file.ts'
 import { compareRuns, describeRule, type GateRule, ruleFor } from './gate.ts'
 
 export type GateOutcome = {

@@ -7,6 +7,9 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { z } from 'zod'
 import type { RunSummary } from '../reports/src/summary.ts'
+import type { SamplesFile } from '../scenarios/run/run-files.ts'
+
+export { readSamples, SamplesFile } from '../scenarios/run/run-files.ts'
 
 export const BASELINES_DIR = new URL('./baselines/', import.meta.url).pathname
 const REPO_ROOT = new URL('..', import.meta.url).pathname
@@ -50,12 +53,6 @@ export const BaselineFile = z.strictObject({
 })
 export type BaselineFile = z.infer<typeof BaselineFile>
 
-export const SamplesFile = z.object({
-  bucket_s: z.number().positive(),
-  latency_ms: z.array(z.array(z.number())),
-})
-export type SamplesFile = z.infer<typeof SamplesFile>
-
 export function baselinePath(tier: string, dir = BASELINES_DIR): string {
   return join(dir, `${tier}.json`)
 }
@@ -78,10 +75,6 @@ export function readBaseline(tier: string, dir = BASELINES_DIR): BaselineFile | 
     )
   }
   return BaselineFile.parse(raw)
-}
-
-export function readSamples(runDir: string): SamplesFile {
-  return SamplesFile.parse(JSON.parse(readFileSync(join(runDir, 'samples.json'), 'utf8')))
 }
 
 /** Runs are comparable when they ran the same tier the same way. */

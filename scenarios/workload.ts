@@ -1,5 +1,8 @@
 // The sequence of requests a run sends: scenario by weight, prompt by popularity, body by scenario.
-// Engine-neutral: the native engine and autocannon both call next().
+// Engine-neutral: autocannon calls next(); the native engine asks for request(k), the request of
+// arrival (or send) k of the schedule, so that an arrival it dropped, or one another execution segment
+// sends, leaves the requests of the others where they were: the shards of a split run send the requests
+// of one run between them.
 import { SCENARIOS } from './catalog.ts'
 import { createPromptSource } from './corpus.ts'
 import { createPicker } from './mixed.ts'
@@ -15,7 +18,12 @@ export type WorkloadOptions = {
   readonly apiKey: string | null
 }
 
-export type Workload = { next(): RequestSpec }
+export type Workload = {
+  /** The next request of the sequence. */
+  next(): RequestSpec
+  /** Request `index` of the sequence (0-based; increasing from call to call): those skipped are drawn, not built. */
+  request(index: number): RequestSpec
+}
 
 export function createWorkload(options: WorkloadOptions): Workload {
   const prompts = createPromptSource({ ...options.corpus, seed: options.seed })
@@ -24,18 +32,27 @@ export function createWorkload(options: WorkloadOptions): Workload {
   const jsonHeaders = Object.freeze({ ...auth, 'content-type': 'application/json' })
   const streamHeaders = Object.freeze({ ...jsonHeaders, accept: 'text/event-stream' })
   const getHeaders = Object.freeze({ ...auth })
+  let position = 0
+  const next = (): RequestSpec => {
+    position++
+    const scenario = SCENARIOS[pick()]
+    const body = scenario.body ? scenario.body(prompts.next()) : undefined
+    return {
+      scenario: scenario.name,
+      method: scenario.method,
+      path: scenario.path,
+      headers: scenario.stream ? streamHeaders : body === undefined ? getHeaders : jsonHeaders,
+      body,
+      stream: scenario.stream,
+    }
+  }
   return {
-    next() {
-      const scenario = SCENARIOS[pick()]
-      const body = scenario.body ? scenario.body(prompts.next()) : undefined
-      return {
-        scenario: scenario.name,
-        method: scenario.method,
-        path: scenario.path,
-        headers: scenario.stream ? streamHeaders : body === undefined ? getHeaders : jsonHeaders,
-        body,
-        stream: scenario.stream,
-      }
+    next,
+    request(index) {
+      if (index < position) throw new RangeError(`request ${index} was already drawn (at ${position})`)
+      // The same draws as next(), without building the body.
+      for (; position < index; position++) if (SCENARIOS[pick()].body) prompts.next()
+      return next()
     },
   }
 }

@@ -4,7 +4,7 @@ import type { RunSummary } from '../../reports/src/summary.ts'
 
 export function passedRun(): RunSummary {
   return {
-    schema_version: 2,
+    schema_version: 3,
     status: 'passed',
     run: {
       id: '20260101-000000-light-native-abcd',

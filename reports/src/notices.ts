@@ -71,3 +71,24 @@ export function droppedBanner(summary: RunSummary): string {
       : ` They were dropped between ${formatNumber(when[0].t - (summary.timeseries?.bucket_s ?? 1))} s and ${formatNumber(when[when.length - 1].t)} s (the error-rate chart shows when).`
   return `<aside class="banner banner--warn" role="note" id="dropped"><strong>${formatInt(dropped)} arrivals were dropped:</strong> all ${formatInt(summary.tier.users)} connections were busy when they were due. Each counts as a failed request, and the time it waited for a connection to free up (until the end of the run if none did) is in the latency percentiles as the least it would have taken.${span}</aside>`
 }
+
+/** A split run: this is one shard of it (its verdict advisory), or the merge of its shards. */
+export function splitBanner(summary: RunSummary): string {
+  const segment = summary.run.segment
+  if (segment) {
+    const lag =
+      segment.start_lag_ms === undefined
+        ? ''
+        : `, ${formatNumber(segment.start_lag_ms)} ms after its start time`
+    return `<aside class="banner banner--info" role="note" id="split-run"><strong>One shard of a split run:</strong> execution segment <code>${escapeHtml(segment.segment)}</code> of <code>${escapeHtml(segment.sequence)}</code>, ${formatNumber(segment.share * 100)} % of the tier's arrivals, users and requests (${formatNumber(segment.expected_rps)} of ${formatNumber(summary.tier.expected_rps)} req/s, ${formatInt(segment.users)} of ${formatInt(summary.tier.users)} users), started${lag}. Its baselines are judged on that share; the run's verdict is that of its shards merged (<code>npm run load:merge</code>).</aside>`
+  }
+  const shards = summary.shards
+  if (!shards) return ''
+  const rows = shards
+    .map(
+      (s) =>
+        `<code>${escapeHtml(s.segment)}</code> ${formatInt(s.requests)} requests (${escapeHtml(s.status)})`,
+    )
+    .join(', ')
+  return `<aside class="banner banner--info" role="note" id="split-run"><strong>Merged from ${formatInt(shards.length)} shard${shards.length === 1 ? '' : 's'}</strong>, each its own generator running its execution segment of one schedule: ${rows}. Every latency histogram was merged exactly (HDR), so the percentiles are those of one run holding every request; the run is judged as one.</aside>`
+}

@@ -3,7 +3,7 @@
 import { loadAssets, type ReportAssets } from './assets.ts'
 import { buildCharts, chartData, renderChartSlot } from './charts.ts'
 import { escapeHtml, inlineScript, inlineStyle, jsonForScript } from './escape.ts'
-import { autocannonBanner, droppedBanner, mockLatencyBanner } from './notices.ts'
+import { autocannonBanner, droppedBanner, mockLatencyBanner, splitBanner } from './notices.ts'
 import { environmentSection, generatorBanner, header, tierSection } from './sections.ts'
 import { attributionSection } from './streams.ts'
 import { REPORT_CSS } from './styles.ts'
@@ -32,6 +32,7 @@ export function renderReport(summary: RunSummary, options: RenderOptions = {}): 
 <body>
 <main>
 ${header(summary)}
+${splitBanner(summary)}
 ${mockLatencyBanner(summary)}
 ${generatorBanner(summary)}
 ${droppedBanner(summary)}
@@ -47,7 +48,7 @@ ${regressionTable(summary)}
 ${breakerTable(summary)}
 ${tierSection(summary)}
 ${environmentSection(summary)}
-<footer>Rendered from run summary schema v${summary.schema_version}${summary.upgraded_from ? ` (written as v${summary.upgraded_from}: its latency leaves out dropped arrivals and its throughput counts failed requests)` : ''}; the summary is embedded in this file (<code>#run-summary</code>).</footer>
+<footer>Rendered from run summary schema v${summary.schema_version}${summary.upgraded_from === 1 ? ' (written as v1: its latency leaves out dropped arrivals and its throughput counts failed requests)' : summary.upgraded_from ? ` (written as v${summary.upgraded_from})` : ''}; the summary is embedded in this file (<code>#run-summary</code>).</footer>
 </main>
 <script type="application/json" id="run-summary">${jsonForScript(summary)}</script>
 <script type="application/json" id="report-charts">${jsonForScript(chartData(charts))}</script>

@@ -168,7 +168,12 @@ export function header(summary: RunSummary): string {
     ['Load model', run.load_model === 'open' ? 'open (arrival rate)' : 'closed (users with think time)'],
     ['Duration', `${formatDuration(run.duration_s)}${scale}`],
     ['Started', formatTimestamp(run.started_at)],
-    ['Target', `<code>${escapeHtml(run.target_url)}</code>`],
+    run.targets
+      ? [
+          'Targets',
+          `${run.targets.map((t) => `<code>${escapeHtml(t)}</code>`).join(', ')} (request k to target k mod ${run.targets.length})`,
+        ]
+      : ['Target', `<code>${escapeHtml(run.target_url)}</code>`],
   ]
   return `<header class="masthead status-${status}">
 <div class="verdict"><span class="verdict-badge">${STATUS_TEXT[status]}</span><div><h1>Load report: ${escapeHtml(run.tier)} tier</h1><p class="verdict-hint">${STATUS_HINT[status]} Run <code>${escapeHtml(run.id)}</code>.</p>${reason}</div></div>

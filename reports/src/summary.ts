@@ -2,9 +2,9 @@
 // of the report renderer and the CI gate. Field meanings are documented in reports/SUMMARY.md.
 import { z } from 'zod'
 
-export const SCHEMA_VERSION = 2
+export const SCHEMA_VERSION = 3
 /** Older versions parseSummary still reads (upgraded on read, see upgrade()). */
-export const READABLE_VERSIONS: readonly number[] = [1, 2]
+export const READABLE_VERSIONS: readonly number[] = [1, 2, 3]
 
 const count = z.int().nonnegative()
 const ms = z.number().nonnegative()
@@ -85,6 +85,25 @@ export const Run = z.strictObject({
   load_model: z.enum(['open', 'closed']),
   /** The mock providers' latency (the profile's typical values), when the run booted the mocks. */
   mock_latency: z.strictObject({ ttft_ms: ms, itl_ms: ms, description: z.string().optional() }).optional(),
+  /** Open model: how arrivals were spaced. */
+  arrival: z.enum(['constant', 'poisson']).optional(),
+  /** Every target when the run spread its requests over several (request k to target k mod n); target_url is the first. */
+  targets: z.array(z.url()).min(2).optional(),
+  /** The execution segment this run ran: one shard of a split run (k6's execution segments). */
+  segment: z
+    .strictObject({
+      segment: z.string().min(1),
+      sequence: z.string().min(1),
+      share: z.number().gt(0).max(1),
+      /** Its share of the tier's users (the open model's in-flight cap). */
+      users: count,
+      /** Its share of the tier's arrival rate. */
+      expected_rps: z.number().nonnegative(),
+      /** When its schedule was to start (every shard the same), and how late it started. */
+      start_at: z.iso.datetime({ offset: true }).optional(),
+      start_lag_ms: ms.optional(),
+    })
+    .optional(),
   command: z.string(),
 })
 
@@ -130,6 +149,22 @@ export const Totals = z.strictObject({
   stream: StreamStats.optional(),
   stream_by_cache: StreamByCache.optional(),
   server_timing: ServerTiming.optional(),
+  /** Successful requests by the proxy's x-cache answer header (the cache hit rate as clients saw it). */
+  x_cache: z.strictObject({ hit: count, miss: count, bypass: count, none: count }).optional(),
+})
+
+/** One shard of a merged run (`npm run load:merge`). */
+export const ShardResult = z.strictObject({
+  run_id: z.string().min(1),
+  segment: z.string().min(1),
+  status: z.enum(['passed', 'failed', 'inconclusive', 'broken']),
+  status_reason: z.string().optional(),
+  requests: count,
+  errors: count,
+  rps_after_ramp_up: z.number().nonnegative().optional(),
+  started_at: z.iso.datetime({ offset: true }),
+  start_lag_ms: ms.optional(),
+  generator_limited: z.boolean(),
 })
 
 export const ScenarioResult = z
@@ -266,7 +301,7 @@ export const RunSummary = z
   .strictObject({
     schema_version: z.literal(SCHEMA_VERSION),
     /** Set when the document was written with an older schema and upgraded on read. */
-    upgraded_from: z.literal(1).optional(),
+    upgraded_from: z.union([z.literal(1), z.literal(2)]).optional(),
     status: z.enum(['passed', 'failed', 'inconclusive', 'broken']),
     status_reason: z.string().optional(),
     run: Run,
@@ -280,6 +315,8 @@ export const RunSummary = z
     baselines: z.array(BaselineResult),
     regression: Regression.optional(),
     generator: GeneratorHealth.optional(),
+    /** A merged run: the shards it was merged from, in segment order. */
+    shards: z.array(ShardResult).min(1).optional(),
     /** Errors by kind: `http_<status>` for HTTP statuses, otherwise a short kind (timeout, reset, ...). */
     errors_by_kind: z.record(z.string(), count),
   })
@@ -301,7 +338,7 @@ export const RunSummary = z
       })
     }
     // Version 1 judged runs without asking whether the generator was the limit.
-    if (s.upgraded_from === undefined && limited && (s.status === 'passed' || s.status === 'failed')) {
+    if (s.upgraded_from !== 1 && limited && (s.status === 'passed' || s.status === 'failed')) {
       ctx.addIssue({
         code: 'custom',
         path: ['status'],
@@ -337,6 +374,7 @@ export type RegressionVerdict = z.infer<typeof RegressionVerdict>
 export type StreamByCache = z.infer<typeof StreamByCache>
 export type ServerTiming = z.infer<typeof ServerTiming>
 export type GeneratorHealth = z.infer<typeof GeneratorHealth>
+export type ShardResult = z.infer<typeof ShardResult>
 
 export type SummaryIssue = { path: string; message: string }
 
@@ -381,22 +419,23 @@ export function parseWithSchema<T>(schema: z.ZodType<T>, json: unknown): T {
 }
 
 /**
- * Version 1 documents are read as version 2 with `upgraded_from: 1`: every version-1 field means the
- * same in version 2, except that version 1 left dropped arrivals out of the latency and counted failed
- * requests in the throughput, and could judge a run `failed` whose generator was the limit. A newer
- * or unknown version is refused by name, never half-read.
+ * Older documents are read as the current version with `upgraded_from`, their fields unchanged.
+ * Version 2 means what version 3 means (3 only added fields: targets, execution segments, shards,
+ * x-cache counts). Version 1 also left dropped arrivals out of the latency, counted failed requests in
+ * the throughput, and could judge a run `failed` whose generator was the limit. A newer or unknown
+ * version is refused by name, never half-read.
  */
 function upgrade(value: unknown): unknown {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return value
   const version = (value as { schema_version?: unknown }).schema_version
   if (version === SCHEMA_VERSION || version === undefined) return value
-  if (version === 1) {
-    const v1 = value as Record<string, unknown>
-    if (v1.status === 'inconclusive')
+  if (version === 1 || version === 2) {
+    const old = value as Record<string, unknown>
+    if (version === 1 && old.status === 'inconclusive')
       return new SummaryError([
         { path: 'status', message: 'inconclusive does not exist in schema version 1' },
       ])
-    return { ...v1, schema_version: SCHEMA_VERSION, upgraded_from: 1 }
+    return { ...old, schema_version: SCHEMA_VERSION, upgraded_from: version }
   }
   return new SummaryError([
     {

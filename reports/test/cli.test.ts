@@ -50,7 +50,7 @@ describe('report CLI', () => {
     await writeFile(input, JSON.stringify({ ...passedSummary(), schema_version: 9 }))
     expect(await main([input], io)).toBe(1)
     expect(err.join('\n')).toMatch(
-      /schema_version: schema version 9 is not one this reader knows \(1, 2\): .*newer harness/,
+      /schema_version: schema version 9 is not one this reader knows \(1, 2, 3\): .*newer harness/,
     )
   })
 

@@ -34,7 +34,7 @@ export function passedSummary(): RunSummary {
   const errors = 5
   const rps = round(requests / 300, 2)
   return {
-    schema_version: 2,
+    schema_version: 3,
     status: 'passed',
     run: {
       id: '20260504-130211-light-a1b2',
@@ -122,7 +122,7 @@ export function failedSummary(): RunSummary {
   const errors = 3_836
   const rps = round(requests / 900, 2)
   return {
-    schema_version: 2,
+    schema_version: 3,
     status: 'failed',
     status_reason: 'p95 latency and error rate above the heavy tier limits',
     run: {
@@ -373,7 +373,7 @@ export function streamingSummary(): RunSummary {
 export function minimalSummary(): RunSummary {
   const base = passedSummary()
   return {
-    schema_version: 2,
+    schema_version: 3,
     status: 'broken',
     run: {
       id: 'broken-run',

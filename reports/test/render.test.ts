@@ -183,6 +183,46 @@ describe('renderReport', () => {
     expect(renderReport(streamingSummary())).not.toContain('id="autocannon"')
   })
 
+  it('says when the run is one shard of a split run, or the merge of its shards, and lists its targets', () => {
+    const base = passedSummary()
+    const shard = parseSummary({
+      ...base,
+      run: {
+        ...base.run,
+        targets: ['http://10.0.0.1:8000', 'http://10.0.0.2:8000'],
+        segment: {
+          segment: '1/4:1/2',
+          sequence: '0,1/4,1/2,3/4,1',
+          share: 0.25,
+          users: 8,
+          expected_rps: 1.25,
+          start_lag_ms: 0.4,
+        },
+      },
+    })
+    const html = renderReport(shard)
+    expect(html).toMatch(/One shard of a split run:<\/strong> execution segment <code>1\/4:1\/2<\/code>/)
+    expect(html).toContain('<code>http://10.0.0.2:8000</code>')
+    const shardRow = {
+      run_id: 'r',
+      status: 'passed',
+      errors: 0,
+      started_at: base.run.started_at,
+      generator_limited: false,
+    } as const
+    const merged = parseSummary({
+      ...base,
+      shards: [
+        { ...shardRow, segment: '0:1/2', requests: 100 },
+        { ...shardRow, segment: '1/2:1', requests: 101 },
+      ],
+    })
+    expect(renderReport(merged)).toMatch(
+      /Merged from 2 shards<\/strong>.*<code>1\/2:1<\/code> 101 requests \(passed\)/,
+    )
+    expect(renderReport(passedSummary())).not.toContain('id="split-run"')
+  })
+
   it('renders the streams table by cache status and breaker states when present', () => {
     const html = renderReport(streamingSummary())
     expect(html).toContain('<h3 class="subhead">Streams, by cache status</h3>')

@@ -98,21 +98,32 @@ describe('parseSummary', () => {
     expect(paths(failed)).toEqual(['status'])
   })
 
-  it('reads a schema 1 summary as schema 2, saying it was upgraded', () => {
+  it('reads a schema 1 summary as the current schema, saying it was upgraded', () => {
     // Version 1 judged a run failed even when its generator was the limit: read as it was written.
     const v1 = { ...failedSummary(), schema_version: 1, generator: { achieved_rps: 60, limited: true } }
     const read = parseSummary(JSON.stringify(v1))
     expect(read).toMatchObject({ schema_version: SCHEMA_VERSION, upgraded_from: 1, status: 'failed' })
-    expect(READABLE_VERSIONS).toEqual([1, 2])
+    expect(READABLE_VERSIONS).toEqual([1, 2, 3])
     expect(paths({ ...v1, status: 'inconclusive' })).toEqual(['status'])
   })
 
+  it('reads a schema 2 summary as schema 3 unchanged: version 3 only added fields', () => {
+    const v2 = { ...passedSummary(), schema_version: 2 }
+    expect(parseSummary(JSON.stringify(v2))).toEqual({
+      ...passedSummary(),
+      schema_version: 3,
+      upgraded_from: 2,
+    })
+    const limited = { achieved_rps: 4, limited: true, reasons: ['its CPU was 95 % of a core'] }
+    expect(paths({ ...v2, status: 'passed', generator: limited })).toEqual(['status'])
+  })
+
   it('refuses a summary of a newer or unknown schema by name, without half-reading it', () => {
-    expect(issuesOf({ ...passedSummary(), schema_version: 3 })).toEqual([
+    expect(issuesOf({ ...passedSummary(), schema_version: 4 })).toEqual([
       {
         path: 'schema_version',
         message: expect.stringMatching(
-          /^schema version 3 is not one this reader knows \(1, 2\): .*newer harness/,
+          /^schema version 4 is not one this reader knows \(1, 2, 3\): .*newer harness/,
         ),
       },
     ])

@@ -38,7 +38,8 @@ export function runEngine(plan: EnginePlan, options: EngineProcessOptions = {}):
     stderr = (stderr + text).slice(-4000)
     options.onStderr?.(text)
   })
-  const deadlineMs = (plan.durationS + plan.drainS + (options.graceS ?? 30)) * 1000
+  const waitMs = plan.startAt === undefined ? 0 : Math.max(0, plan.startAt - Date.now())
+  const deadlineMs = waitMs + (plan.durationS + plan.drainS + (options.graceS ?? 30)) * 1000
   return new Promise<EngineResult>((resolve, reject) => {
     let settled = false
     // Resolve or reject only once the child is gone: the caller may rely on no engine running after.
@@ -52,7 +53,11 @@ export function runEngine(plan: EnginePlan, options: EngineProcessOptions = {}):
     const watchdog = setTimeout(
       () =>
         settle(() =>
-          reject(new EngineError(`the ${plan.engine} engine did not finish within ${deadlineMs / 1000} s`)),
+          reject(
+            new EngineError(
+              `the ${plan.engine} engine did not finish within ${Math.round(deadlineMs) / 1000} s`,
+            ),
+          ),
         ),
       deadlineMs,
     )

@@ -97,6 +97,11 @@ export class Sleeper {
     })
   }
 
+  /** True once wakeAll() was called: every later sleep returns at once. */
+  get woken(): boolean {
+    return this.#woken
+  }
+
   wakeAll(): void {
     this.#woken = true
     for (const entry of this.#pending) {

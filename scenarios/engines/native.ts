@@ -15,10 +15,12 @@ import { streamFor, uniformBetween } from '../random.ts'
 import { createWorkload } from '../workload.ts'
 import { createArrivals } from './arrivals.ts'
 import { cpuMeter, loopMeter, packageVersion, Sleeper } from './gauges.ts'
+import { encodeHistogram } from './hdr.ts'
 import { type CallContext, call } from './http-call.ts'
 import type { EngineHooks, EnginePlan, EngineResult } from './plan.ts'
 import { Recorder } from './recorder.ts'
-import { histogram, recordMs } from './stats.ts'
+import { createStriping, segmentShare } from './segment.ts'
+import { histogram, lagStats, recordMs } from './stats.ts'
 
 export type NativeDeps = { readonly now?: () => number }
 
@@ -30,22 +32,37 @@ export async function runNative(
   hooks: EngineHooks = {},
   deps: NativeDeps = {},
 ): Promise<EngineResult> {
-  const url = new URL(plan.targetUrl)
   const timeoutMs = plan.requestTimeoutS * 1000
-  const pool = new Pool(url.origin, {
-    connections: plan.users,
-    pipelining: 1,
-    headersTimeout: timeoutMs,
-    bodyTimeout: timeoutMs,
-    connectTimeout: Math.min(timeoutMs, 10_000),
-    keepAliveTimeout: 30_000,
-  })
+  // An execution segment runs the arrivals, users and requests of the schedule it owns (segment.ts).
+  const striping = createStriping(plan.segment)
+  const share = plan.segment ? segmentShare(plan.segment) : 1
+  const users = Math.max(1, striping.count(plan.users))
+  const targets = plan.targets && plan.targets.length > 0 ? plan.targets : [plan.targetUrl]
+  const pools = targets.map(
+    (target) =>
+      new Pool(new URL(target).origin, {
+        connections: users,
+        pipelining: 1,
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+        connectTimeout: Math.min(timeoutMs, 10_000),
+        keepAliveTimeout: 30_000,
+      }),
+  )
   const clock = deps.now ?? (() => performance.now())
+  const abort = new AbortController()
+  const sleeper = new Sleeper()
+  const state = { inFlight: 0, activeUsers: 0, stopping: false }
+  const stop = () => {
+    state.stopping = true
+    sleeper.wakeAll()
+    abort.abort()
+  }
+  hooks.signal?.addEventListener('abort', stop, { once: true })
+  const startLagMs = plan.startAt === undefined ? undefined : await waitUntil(plan.startAt, sleeper)
   const t0 = clock()
   const now = () => clock() - t0
   const startedAt = new Date()
-  const abort = new AbortController()
-  const sleeper = new Sleeper()
   const cpu = cpuMeter()
   const loop = loopMeter()
   const workload = createWorkload({
@@ -54,13 +71,12 @@ export async function runNative(
     seed: plan.seed,
     apiKey: plan.apiKey,
   })
-  const ctx: CallContext = {
-    dispatcher: pool,
-    pathPrefix: url.pathname.replace(/\/$/, ''),
+  const contexts: CallContext[] = targets.map((target, i) => ({
+    dispatcher: pools[i],
+    pathPrefix: new URL(target).pathname.replace(/\/$/, ''),
     now,
     signal: abort.signal,
-  }
-  const state = { inFlight: 0, activeUsers: 0, stopping: false }
+  }))
   const rampMs = plan.rampUpS * 1000
   const endMs = plan.durationS * 1000
   const recorder = new Recorder({
@@ -80,10 +96,11 @@ export async function runNative(
   const inFlight = new Set<Promise<void>>()
   const lag = histogram()
 
-  const fire = (startMs: number) => {
+  /** Sends request `index` of the schedule, to target index mod n; its latency runs from `startMs`. */
+  const fire = (startMs: number, index: number) => {
     state.inFlight++
-    const spec = workload.next()
-    const done = call(ctx, spec, startMs).then((outcome) => {
+    const spec = workload.request(index)
+    const done = call(contexts[index % contexts.length], spec, startMs).then((outcome) => {
       state.inFlight--
       inFlight.delete(done)
       recorder.record(outcome)
@@ -92,13 +109,6 @@ export async function runNative(
     inFlight.add(done)
     return done
   }
-
-  const stop = () => {
-    state.stopping = true
-    sleeper.wakeAll()
-    abort.abort()
-  }
-  hooks.signal?.addEventListener('abort', stop, { once: true })
 
   try {
     if (plan.loadModel === 'open') await openLoop()
@@ -112,7 +122,7 @@ export async function runNative(
     clearInterval(ticker)
     hooks.signal?.removeEventListener('abort', stop)
     sleeper.wakeAll()
-    await pool.destroy().catch(() => {})
+    await Promise.all(pools.map((pool) => pool.destroy().catch(() => {})))
   }
   const durationMs = now()
   recorder.finish(durationMs)
@@ -136,20 +146,19 @@ export async function runNative(
     ...(plan.loadModel === 'open'
       ? {
           droppedIterations: recorder.dropped,
-          sendLagMs: lagStats(),
+          sendLagMs: lagStats(lag),
+          histograms: { ...summary.histograms, ...sendLag() },
         }
       : {}),
+    ...(startLagMs === undefined ? {} : { startLagMs: Math.round(startLagMs * 100) / 100 }),
     // The rate the open model aims at after its ramp-up (the arrival count over the run includes the ramp).
-    intendedRps: plan.rps,
+    intendedRps: plan.rps * share,
     notes: [],
   }
 
-  function lagStats() {
-    if (lag.totalCount === 0) return { p50: 0, p95: 0, p99: 0, max: 0 }
-    const max = lag.maxValue / 1000
-    const p99 = Math.min(max, lag.getValueAtPercentile(99) / 1000)
-    const p95 = Math.min(p99, lag.getValueAtPercentile(95) / 1000)
-    return { p50: Math.min(p95, lag.getValueAtPercentile(50) / 1000), p95, p99, max }
+  function sendLag(): { send_lag?: string } {
+    const encoded = encodeHistogram(lag)
+    return encoded ? { send_lag: encoded } : {}
   }
 
   async function openLoop(): Promise<void> {
@@ -160,8 +169,17 @@ export async function runNative(
       process: plan.arrival,
       random: streamFor(plan.seed, 'arrivals'),
     })
-    const precise = plan.rps <= PRECISE_RPS
-    let next = arrivals.next()
+    const precise = plan.rps * share <= PRECISE_RPS
+    // Arrival `index` of the whole schedule, the next this segment owns; the others are passed over.
+    let index = -1
+    const nextOwned = (): number | null => {
+      for (;;) {
+        const at = arrivals.next()
+        index++
+        if (at === null || striping.owns(index)) return at
+      }
+    }
+    let next = nextOwned()
     while (next !== null && !state.stopping) {
       // Timers have 1 ms granularity and fire up to 1 ms early or late. Up to PRECISE_RPS, sleep to
       // about the due time, then yield to I/O (setImmediate) through the last millisecond: sends leave
@@ -175,31 +193,49 @@ export async function runNative(
       const at = now()
       // Send everything that is due; a late generator sends late but measures from the intended time.
       while (next !== null && next <= at && !state.stopping) {
-        if (state.inFlight >= plan.users) recorder.drop(next)
+        if (state.inFlight >= users) recorder.drop(next)
         else {
           recordMs(lag, at - next)
-          fire(next)
+          fire(next, index)
         }
-        next = arrivals.next()
+        next = nextOwned()
       }
     }
   }
 
   async function closedLoop(): Promise<void> {
+    // A segment runs its users (user u starts at u / users of the ramp-up, as in the whole run) and
+    // the requests and think times of the sequence it owns, in turn.
     const think = streamFor(plan.seed, 'think')
-    const user = async (index: number) => {
-      await sleeper.sleep((index * rampMs) / plan.users)
+    let thought = 0
+    let request = -1
+    const nextPause = () => {
+      const owned = striping.next(thought)
+      for (; thought < owned; thought++) think()
+      thought++
+      return plan.thinkTimeS ? uniformBetween(think, plan.thinkTimeS.min, plan.thinkTimeS.max) * 1000 : 0
+    }
+    const user = async (u: number) => {
+      await sleeper.sleep((u * rampMs) / plan.users)
       if (state.stopping || now() >= endMs) return
       state.activeUsers++
       while (!state.stopping && now() < endMs) {
-        await fire(now())
-        const pauseMs = plan.thinkTimeS
-          ? uniformBetween(think, plan.thinkTimeS.min, plan.thinkTimeS.max) * 1000
-          : 0
+        request = striping.next(request + 1)
+        await fire(now(), request)
+        const pauseMs = nextPause()
         if (pauseMs > 0) await sleeper.sleep(Math.min(pauseMs, endMs - now()))
       }
       state.activeUsers--
     }
-    await Promise.all(Array.from({ length: plan.users }, (_, i) => user(i)))
+    const mine = Array.from({ length: plan.users }, (_, u) => u).filter((u) => striping.owns(u))
+    await Promise.all(mine.map(user))
   }
+}
+
+/** Waits until the wall clock reaches `atMs` (epoch ms; sub-millisecond); returns how late it is then. */
+async function waitUntil(atMs: number, sleeper: Sleeper): Promise<number> {
+  const wall = () => performance.timeOrigin + performance.now()
+  for (let left = atMs - wall(); left > 2; left = atMs - wall()) await sleeper.sleep(Math.min(left - 1, 1000))
+  while (wall() < atMs && !sleeper.woken) await new Promise((resolve) => setImmediate(resolve))
+  return Math.max(0, wall() - atMs)
 }

@@ -9,7 +9,9 @@ import type {
 } from '../../reports/src/summary.ts'
 import type { ScenarioName, WeightedScenario } from '../scenario.ts'
 import type { CorpusConfig } from '../tiers.ts'
-import type { Outcome } from './recorder.ts'
+import type { RunHistograms } from './hdr.ts'
+import type { CacheStatus, Outcome } from './recorder.ts'
+import type { ExecutionSegment } from './segment.ts'
 
 export const ENGINES = ['native', 'autocannon'] as const
 export type EngineName = (typeof ENGINES)[number]
@@ -18,12 +20,24 @@ export type EnginePlan = {
   readonly engine: EngineName
   /** Origin plus an optional path prefix, e.g. http://127.0.0.1:8000 */
   readonly targetUrl: string
+  /**
+   * Several targets (native engine): request k of the schedule goes to targets[k mod n], so the spread
+   * is deterministic and the same whatever the execution segments. Absent: [targetUrl].
+   */
+  readonly targets?: readonly string[]
+  /** The execution segment this engine runs (native engine); absent: the whole schedule. */
+  readonly segment?: ExecutionSegment
+  /** Wall-clock time (epoch ms) the schedule starts at: the engine waits for it (shards start together). */
+  readonly startAt?: number
   readonly apiKey: string | null
   readonly loadModel: 'open' | 'closed'
   readonly arrival: 'poisson' | 'constant'
-  /** Open model: the in-flight cap. Closed model: the number of users. autocannon: connections. */
+  /**
+   * Open model: the in-flight cap. Closed model: the number of users. autocannon: connections. Of the
+   * whole schedule: an execution segment takes its share.
+   */
   readonly users: number
-  /** Arrival rate after the ramp-up (open model, autocannon's rate limit). */
+  /** Arrival rate after the ramp-up (open model, autocannon's rate limit), of the whole schedule. */
   readonly rps: number
   readonly durationS: number
   readonly rampUpS: number
@@ -118,6 +132,17 @@ export type EngineResult = {
   readonly serverTiming?: ServerTimingStats
   /** Latencies of successful requests by time bucket (the CI gate's samples). */
   readonly samples: readonly (readonly number[])[]
+  /** TTFT and inter-token gaps of generated streams by time bucket (a merge's per-second percentiles). */
+  readonly streamSamples?: {
+    readonly ttft: readonly (readonly number[])[]
+    readonly itl: readonly (readonly number[])[]
+  }
+  /** Successful requests by the proxy's x-cache answer header. */
+  readonly xCache?: Readonly<Record<CacheStatus, number>>
+  /** The run's histograms in a lossless, mergeable encoding (histograms.json). */
+  readonly histograms?: RunHistograms
+  /** With a start time (plan.startAt): how late the schedule started against it, ms. */
+  readonly startLagMs?: number
   readonly notes: readonly string[]
   /** The engine's own output, written as raw.json. */
   readonly raw?: unknown

@@ -8,22 +8,33 @@
 // finished (or until the end of the run when none did). That lower bound goes into the latency
 // percentiles, so a stall that filled every connection cannot hide behind the requests it turned away.
 import type { Histogram } from 'hdr-histogram-js'
-import type { StreamStats } from '../../reports/src/summary.ts'
+import type { TimePoint } from '../../reports/src/summary.ts'
 import type { Random } from '../random.ts'
 import type { ScenarioName } from '../scenario.ts'
 import type { LoopReading } from './gauges.ts'
+import {
+  encodeHistogram,
+  encodeStreamGroup,
+  HDR_ENCODING,
+  HISTOGRAMS_VERSION,
+  type RunHistograms,
+} from './hdr.ts'
 import type { ScenarioStats, ServerTimingStats, Tick } from './plan.ts'
 import {
   bucketIndex,
+  CACHE_STATUSES,
+  type CacheStatus,
   HISTOGRAM_BOUNDS_MS,
   histogram,
   histogramBuckets,
   latencyStats,
   percentileSorted,
   recordMs,
-  StreamAccumulator,
+  StreamGroup,
   summaryOf,
 } from './stats.ts'
+
+export { CACHE_STATUSES, type CacheStatus }
 
 export type StreamOutcome = {
   /** NaN when no content chunk arrived. */
@@ -32,10 +43,6 @@ export type StreamOutcome = {
   readonly tokens: number
   readonly truncated: boolean
 }
-
-/** How the proxy's cache treated a request (its x-cache header); `none` when it sent none. */
-export const CACHE_STATUSES = ['hit', 'miss', 'bypass', 'none'] as const
-export type CacheStatus = (typeof CACHE_STATUSES)[number]
 
 export type Outcome = {
   readonly scenario: ScenarioName
@@ -77,33 +84,6 @@ type Bucket = {
   itl: number[]
 }
 
-/** Stream figures of the whole run or a scenario, all streams and by cache status. */
-class StreamGroup {
-  readonly all = new StreamAccumulator()
-  readonly byCache = new Map<CacheStatus, StreamAccumulator>()
-
-  add(s: StreamOutcome, latencyMs: number, cache: CacheStatus): void {
-    this.all.add(s, latencyMs)
-    let acc = this.byCache.get(cache)
-    if (!acc) {
-      acc = new StreamAccumulator()
-      this.byCache.set(cache, acc)
-    }
-    acc.add(s, latencyMs)
-  }
-
-  stats(): { stream?: StreamStats; stream_by_cache?: Partial<Record<CacheStatus, StreamStats>> } {
-    const stream = this.all.stats()
-    if (!stream) return {}
-    const byCache: Partial<Record<CacheStatus, StreamStats>> = {}
-    for (const status of CACHE_STATUSES) {
-      const stats = this.byCache.get(status)?.stats()
-      if (stats) byCache[status] = stats
-    }
-    return { stream, stream_by_cache: byCache }
-  }
-}
-
 class ScenarioAccumulator {
   requests = 0
   errors = 0
@@ -125,6 +105,10 @@ export class Recorder {
   readonly #errorsByKind: Record<string, number> = {}
   readonly #ticks: Tick[] = []
   readonly #samples: number[][] = []
+  readonly #ttftSamples: number[][] = []
+  readonly #itlSamples: number[][] = []
+  /** Successful requests by the proxy's x-cache answer. */
+  readonly #xCache: Record<CacheStatus, number> = { hit: 0, miss: 0, bypass: 0, none: 0 }
   /** Intended send times (ms) of dropped arrivals still waiting for a connection to free up. */
   #waiting: number[] = []
   #bucket: Bucket
@@ -167,6 +151,7 @@ export class Recorder {
     }
     const { from, to } = this.#options.steadyWindowMs
     if (o.endMs >= from && o.endMs < to) this.#steady++
+    this.#xCache[o.cache ?? 'none']++
     recordMs(scenario.latency, o.latencyMs)
     this.#addLatency(o.latencyMs)
     if (!Number.isNaN(o.proxyMs)) recordMs(this.#proxy, o.proxyMs)
@@ -228,31 +213,14 @@ export class Recorder {
   #close(bucket: Bucket, spanMs: number): void {
     const gauges = this.#options.gauges()
     this.#cpu.push(gauges.cpuPercent)
-    const lat = Float64Array.from(bucket.latencies).sort()
-    const ttft = Float64Array.from(bucket.ttft).sort()
-    const itl = Float64Array.from(bucket.itl).sort()
-    const at = (sorted: Float64Array, p: number) => {
-      const v = percentileSorted(sorted, p)
-      return v === null ? null : r2(v)
-    }
     const tick: Tick = {
       t: r2(bucket.index * this.#options.bucketS + spanMs / 1000),
       requests: bucket.requests,
       errors: bucket.errors,
       rps: r2(bucket.requests / (spanMs / 1000)),
-      error_rate: bucket.requests === 0 ? 0 : Math.round((bucket.errors / bucket.requests) * 10_000) / 10_000,
-      p50_ms: at(lat, 50),
-      p95_ms: at(lat, 95),
-      p99_ms: at(lat, 99),
+      error_rate: errorRate(bucket.errors, bucket.requests),
+      ...secondPercentiles(bucket.latencies, bucket.ttft, bucket.itl),
       active_users: gauges.activeUsers,
-      ...(ttft.length > 0 || itl.length > 0
-        ? {
-            ttft_p50_ms: at(ttft, 50),
-            ttft_p95_ms: at(ttft, 95),
-            itl_p50_ms: at(itl, 50),
-            itl_p95_ms: at(itl, 95),
-          }
-        : {}),
       cpu_percent: r2(gauges.cpuPercent),
       dropped: bucket.dropped,
       ...(gauges.loop
@@ -261,6 +229,8 @@ export class Recorder {
     }
     this.#ticks.push(tick)
     this.#samples.push(this.#sample(bucket.latencies))
+    this.#ttftSamples.push(this.#sample(bucket.ttft))
+    this.#itlSamples.push(this.#sample(bucket.itl))
     this.#options.onTick?.(tick)
   }
 
@@ -327,6 +297,35 @@ export class Recorder {
       },
       serverTiming: this.#serverTiming(),
       samples: this.#samples,
+      streamSamples: { ttft: this.#ttftSamples, itl: this.#itlSamples },
+      xCache: { ...this.#xCache },
+      histograms: this.#histograms(steadySpanS),
+    }
+  }
+
+  /** Every histogram above, encoded losslessly, and the exact steady count: what a merge of runs needs. */
+  #histograms(steadySpanS: number): RunHistograms {
+    const scenarios: RunHistograms['scenarios'] = {}
+    for (const [name, acc] of this.#scenarios) {
+      const latency = encodeHistogram(acc.latency)
+      const streams = encodeStreamGroup(acc.streams)
+      scenarios[name] = { ...(latency ? { latency } : {}), ...(streams ? { streams } : {}) }
+    }
+    const encoded = {
+      latency: encodeHistogram(this.#latency),
+      proxy: encodeHistogram(this.#proxy),
+      upstream: encodeHistogram(this.#upstream),
+      streams: encodeStreamGroup(this.#streams),
+    }
+    return {
+      schema_version: HISTOGRAMS_VERSION,
+      encoding: HDR_ENCODING,
+      unit: 'us',
+      ...(Object.fromEntries(Object.entries(encoded).filter(([, v]) => v !== undefined)) as Partial<
+        typeof encoded
+      >),
+      scenarios,
+      steady: { requests: this.#steady, span_s: steadySpanS },
     }
   }
 
@@ -342,6 +341,41 @@ export class Recorder {
       proxy_ms: summaryOf(this.#proxy),
       ...(this.#upstream.totalCount > 0 ? { upstream_ms: summaryOf(this.#upstream) } : {}),
     }
+  }
+}
+
+export function errorRate(errors: number, requests: number): number {
+  return requests === 0 ? 0 : Math.round((errors / requests) * 10_000) / 10_000
+}
+
+/** A time bucket's latency percentiles, and its generated streams' TTFT and ITL when it saw any. */
+export function secondPercentiles(
+  latencies: readonly number[],
+  ttftMs: readonly number[],
+  itlMs: readonly number[],
+): Pick<
+  TimePoint,
+  'p50_ms' | 'p95_ms' | 'p99_ms' | 'ttft_p50_ms' | 'ttft_p95_ms' | 'itl_p50_ms' | 'itl_p95_ms'
+> {
+  const lat = Float64Array.from(latencies).sort()
+  const ttft = Float64Array.from(ttftMs).sort()
+  const itl = Float64Array.from(itlMs).sort()
+  const at = (sorted: Float64Array, p: number) => {
+    const v = percentileSorted(sorted, p)
+    return v === null ? null : r2(v)
+  }
+  return {
+    p50_ms: at(lat, 50),
+    p95_ms: at(lat, 95),
+    p99_ms: at(lat, 99),
+    ...(ttft.length > 0 || itl.length > 0
+      ? {
+          ttft_p50_ms: at(ttft, 50),
+          ttft_p95_ms: at(ttft, 95),
+          itl_p50_ms: at(itl, 50),
+          itl_p95_ms: at(itl, 95),
+        }
+      : {}),
   }
 }
 

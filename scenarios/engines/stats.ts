@@ -15,21 +15,36 @@ export function recordMs(h: Histogram, ms: number): void {
 
 const r2 = (value: number) => Math.round(value * 100) / 100
 
-/** min, mean, p50..p99, max of an HDR histogram in µs, in ms, forced into non-decreasing order. */
-export function latencyStats(h: Histogram): LatencyStats | undefined {
+/**
+ * min, mean, p50..p99, max of an HDR histogram in µs, in ms, forced into non-decreasing order. A merged
+ * histogram passes the recorded extremes (`extremesMs`, from the merged runs' summaries): a decoded one
+ * knows only their buckets.
+ */
+export function latencyStats(
+  h: Histogram,
+  extremesMs?: { readonly min: number; readonly max: number },
+): LatencyStats | undefined {
   if (h.totalCount === 0) return undefined
-  const min = r2(h.minNonZeroValue / 1000)
+  const min = extremesMs?.min ?? r2(h.minNonZeroValue / 1000)
   const p50 = Math.max(min, r2(h.getValueAtPercentile(50) / 1000))
   const p90 = Math.max(p50, r2(h.getValueAtPercentile(90) / 1000))
   const p95 = Math.max(p90, r2(h.getValueAtPercentile(95) / 1000))
   const p99 = Math.max(p95, r2(h.getValueAtPercentile(99) / 1000))
-  const max = Math.max(p99, r2(h.maxValue / 1000))
+  const max = Math.max(p99, extremesMs?.max ?? r2(h.maxValue / 1000))
   return { min, mean: r2(h.mean / 1000), p50, p90, p95, p99, max }
 }
 
 export function percentilesOf(h: Histogram): { p50: number; p90: number; p95: number; p99: number } {
   const s = latencyStats(h)
   return s ? { p50: s.p50, p90: s.p90, p95: s.p95, p99: s.p99 } : { p50: 0, p90: 0, p95: 0, p99: 0 }
+}
+
+/** Send lag (µs histogram) in ms: p50, p95, p99 at most the max (`maxMs`: the recorded one, for a merge). */
+export function lagStats(h: Histogram, maxMs = h.maxValue / 1000) {
+  if (h.totalCount === 0) return { p50: 0, p95: 0, p99: 0, max: 0 }
+  const p99 = Math.min(maxMs, h.getValueAtPercentile(99) / 1000)
+  const p95 = Math.min(p99, h.getValueAtPercentile(95) / 1000)
+  return { p50: Math.min(p95, h.getValueAtPercentile(50) / 1000), p95, p99, max: maxMs }
 }
 
 /** Nearest-rank percentile of an ascending array; null when empty. */
@@ -72,6 +87,41 @@ export class StreamAccumulator {
       truncated: this.truncated,
       truncated_rate: Math.round((this.truncated / this.streams) * 10_000) / 10_000,
     }
+  }
+}
+
+/** How the proxy's cache treated a request (its x-cache header); `none` when it sent none. */
+export const CACHE_STATUSES = ['hit', 'miss', 'bypass', 'none'] as const
+export type CacheStatus = (typeof CACHE_STATUSES)[number]
+
+/** Stream figures of the whole run or a scenario, all streams and by cache status. */
+export class StreamGroup {
+  readonly all = new StreamAccumulator()
+  readonly byCache = new Map<CacheStatus, StreamAccumulator>()
+
+  add(s: StreamOutcome, latencyMs: number, cache: CacheStatus): void {
+    this.all.add(s, latencyMs)
+    this.forCache(cache).add(s, latencyMs)
+  }
+
+  forCache(cache: CacheStatus): StreamAccumulator {
+    let acc = this.byCache.get(cache)
+    if (!acc) {
+      acc = new StreamAccumulator()
+      this.byCache.set(cache, acc)
+    }
+    return acc
+  }
+
+  stats(): { stream?: StreamStats; stream_by_cache?: Partial<Record<CacheStatus, StreamStats>> } {
+    const stream = this.all.stats()
+    if (!stream) return {}
+    const byCache: Partial<Record<CacheStatus, StreamStats>> = {}
+    for (const status of CACHE_STATUSES) {
+      const stats = this.byCache.get(status)?.stats()
+      if (stats) byCache[status] = stats
+    }
+    return { stream, stream_by_cache: byCache }
   }
 }
 

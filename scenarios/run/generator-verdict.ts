@@ -105,19 +105,34 @@ export function judgeGenerator(
     )
   }
   if (capacity?.near) reasons.push('it ran near the ceiling bench:generator measured')
-  const load = result.generatorLoad
+  return generatorHealth(
+    result,
+    { eventLoopDelayMs: result.generatorLoad?.eventLoopDelayMs, utilization },
+    reasons,
+  )
+}
+
+/** A summary's generator section: its figures, and whether (and why) it may have been the limit. */
+export function generatorHealth(
+  result: Pick<EngineResult, 'intendedRps' | 'steadyRps' | 'cpu' | 'sendLagMs'>,
+  load: {
+    readonly eventLoopDelayMs?: { readonly p50: number; readonly p99: number; readonly max: number }
+    readonly utilization?: number
+  },
+  reasons: readonly string[],
+): GeneratorHealth {
   return {
     intended_rps: result.intendedRps,
     achieved_rps: result.steadyRps,
     cpu_percent_mean: result.cpu.mean,
     cpu_percent_max: result.cpu.max,
-    ...(load ? { event_loop_delay_ms: roundAll(load.eventLoopDelayMs) } : {}),
-    ...(utilization !== undefined ? { event_loop_utilization: r2(Math.min(1, utilization)) } : {}),
+    ...(load.eventLoopDelayMs ? { event_loop_delay_ms: roundAll(load.eventLoopDelayMs) } : {}),
+    ...(load.utilization !== undefined ? { event_loop_utilization: r2(Math.min(1, load.utilization)) } : {}),
     ...(result.sendLagMs ? { send_lag_ms: roundAll(result.sendLagMs) } : {}),
     limited: reasons.length > 0,
     ...(reasons.length > 0
       ? {
-          reasons,
+          reasons: [...reasons],
           note: `The generator may have been the limit: ${reasons.join('; ')}. Its numbers include its own delay, so the run is inconclusive: it neither passes nor fails the target.`,
         }
       : {}),

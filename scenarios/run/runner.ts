@@ -4,12 +4,12 @@
 // the engine's raw output, and return the exit code: 0 passed, 99 a baseline failed, 3 inconclusive
 // (the generator may have been the limit), 1 broken, 130 interrupted.
 import { randomBytes } from 'node:crypto'
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { renderReport } from '../../reports/src/render.ts'
 import { parseSummary, type RunSummary } from '../../reports/src/summary.ts'
 import { runEngine } from '../engines/engine-process.ts'
 import type { EngineName, EnginePlan, EngineResult } from '../engines/plan.ts'
+import { type ExecutionSegment, isWhole } from '../engines/segment.ts'
 import { effectiveMix } from '../mixed.ts'
 import type { ScenarioName } from '../scenario.ts'
 import { getTier, loadTiers, scaleTier, TIERS_FILE } from '../tiers.ts'
@@ -20,6 +20,7 @@ import { probeScenarios, waitForHealth } from './probe.ts'
 import { ProcessGroup } from './processes.ts'
 import { createProgress } from './progress.ts'
 import { startMetricsSampler } from './proxy-metrics.ts'
+import { writeRunFiles } from './run-files.ts'
 import { bootStack, REPO_ROOT, type Stack } from './stack.ts'
 import { buildSummary } from './summary-build.ts'
 
@@ -49,8 +50,15 @@ export type RunOptions = {
   readonly tier: string
   readonly engine?: EngineName
   readonly durationScale?: number
-  /** Load an existing proxy instead of booting mocks + proxy. */
-  readonly target?: string
+  /**
+   * Load an existing proxy instead of booting mocks + proxy; several: request k of the schedule goes
+   * to target k mod n (native engine).
+   */
+  readonly target?: string | readonly string[]
+  /** Run one execution segment of the schedule (native engine): one shard of a split run. */
+  readonly segment?: ExecutionSegment
+  /** Start the schedule at this wall-clock time (every shard of a split run the same). */
+  readonly startAt?: Date
   readonly apiKey?: string | null
   readonly mockProfile?: string
   readonly seed?: number
@@ -94,7 +102,12 @@ export async function runTier(options: RunOptions): Promise<RunOutcome> {
   const group = new ProcessGroup()
   const engineProcesses: { name: string; pid: number }[] = []
   let stack: Stack | null = null
-  let targetUrl = options.target?.replace(/\/$/, '') ?? 'http://127.0.0.1'
+  const targets = (typeof options.target === 'string' ? [options.target] : [...(options.target ?? [])]).map(
+    (t) => t.replace(/\/$/, ''),
+  )
+  if (engine === 'autocannon' && (targets.length > 1 || !isWhole(options.segment)))
+    throw new Error('several targets and execution segments need the native engine')
+  let targetUrl = targets[0] ?? 'http://127.0.0.1'
   let result: EngineResult | null = null
   let broken: string | null = null
   let skipped = new Map<ScenarioName, string>()
@@ -103,7 +116,7 @@ export async function runTier(options: RunOptions): Promise<RunOutcome> {
   const progressOut = options.progress === undefined ? process.stderr : options.progress
   try {
     let apiKey = options.apiKey ?? null
-    if (!options.target) {
+    if (targets.length === 0) {
       stack = await bootStack({
         group,
         runDir: dir,
@@ -115,12 +128,16 @@ export async function runTier(options: RunOptions): Promise<RunOutcome> {
       apiKey = stack.apiKey
       options.onStackReady?.(stack.processes.map((p) => ({ name: p.name, pid: p.pid })))
     }
-    await waitForHealth(targetUrl, 20_000, options.signal)
+    for (const target of targets.length > 0 ? targets : [targetUrl])
+      await waitForHealth(target, 20_000, options.signal)
     skipped = await probeScenarios(targetUrl, apiKey, tier.scenarios)
     mix = effectiveMix(tier.scenarios, skipped)
     const plan: EnginePlan = {
       engine,
       targetUrl,
+      ...(targets.length > 1 ? { targets } : {}),
+      ...(options.segment ? { segment: options.segment } : {}),
+      ...(options.startAt ? { startAt: options.startAt.getTime() } : {}),
       apiKey,
       loadModel,
       arrival: tier.arrival,
@@ -138,11 +155,11 @@ export async function runTier(options: RunOptions): Promise<RunOutcome> {
       latencyPercentile: tier.latency.percentile,
       samplesPerBucket: 500,
     }
-    const engineStart = performance.now()
+    const engineStart = options.startAt?.getTime() ?? Date.now()
     const sampler = startMetricsSampler({
       targetUrl,
       apiKey,
-      elapsedS: () => (performance.now() - engineStart) / 1000,
+      elapsedS: () => Math.max(0, Date.now() - engineStart) / 1000,
     })
     const progress = progressOut
       ? createProgress({
@@ -172,7 +189,7 @@ export async function runTier(options: RunOptions): Promise<RunOutcome> {
     stack?.cleanup()
   }
   const endedAt = now()
-  const mockProfile = options.target ? null : (options.mockProfile ?? 'baseline')
+  const mockProfile = targets.length > 0 ? null : (options.mockProfile ?? 'baseline')
   const mockLatency = mockProfile ? mockLatencyOf(mockProfile) : null
   const summary = parseSummary(
     buildSummary({
@@ -189,7 +206,11 @@ export async function runTier(options: RunOptions): Promise<RunOutcome> {
       startedAt,
       endedAt,
       environment: collectEnvironment(REPO_ROOT),
-      sharedHost: !options.target || /^https?:\/\/(127\.|localhost|\[::1\])/.test(targetUrl),
+      sharedHost: targets.length === 0 || /^https?:\/\/(127\.|localhost|\[::1\])/.test(targetUrl),
+      targets,
+      ...(options.segment && !isWhole(options.segment)
+        ? { segment: { segment: options.segment, startAt: options.startAt } }
+        : {}),
       result,
       mix,
       skipped,
@@ -199,25 +220,11 @@ export async function runTier(options: RunOptions): Promise<RunOutcome> {
     }),
   )
   writeRunFiles(dir, summary, result)
-  const exitCode = exitCodeOf(summary.status, options.signal?.aborted)
+  // A shard's own verdict is advisory (the merged run is judged): it fails only when it broke, so that
+  // a scheduler (an Indexed Job) runs the merge whatever the shards measured.
+  const shard = !isWhole(options.segment) && summary.status !== 'broken'
+  const exitCode = shard ? EXIT.passed : exitCodeOf(summary.status, options.signal?.aborted)
   return { summary, dir, exitCode, processes: [...group.started, ...engineProcesses] }
-}
-
-/** summary.json, report.html, the engine's raw output (raw.json, ticks.ndjson) and the gate's samples. */
-export function writeRunFiles(dir: string, summary: RunSummary, result: EngineResult | null): void {
-  writeFileSync(join(dir, 'summary.json'), `${JSON.stringify(parseSummary(summary), null, 2)}\n`)
-  writeFileSync(join(dir, 'report.html'), renderReport(summary))
-  if (!result) return
-  const { samples, ticks, raw, ...aggregates } = result
-  writeFileSync(
-    join(dir, 'raw.json'),
-    `${JSON.stringify({ aggregates, engine_output: raw ?? null }, null, 2)}\n`,
-  )
-  writeFileSync(
-    join(dir, 'ticks.ndjson'),
-    ticks.map((t) => JSON.stringify(t)).join('\n') + (ticks.length ? '\n' : ''),
-  )
-  writeFileSync(join(dir, 'samples.json'), `${JSON.stringify({ bucket_s: 1, latency_ms: samples })}\n`)
 }
 
 /** Returns a function telling whether a process of the stack died on its own during the run. */

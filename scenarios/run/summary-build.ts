@@ -4,12 +4,22 @@
 import { evaluateBaseline } from '../../reports/src/baseline.ts'
 import {
   type BaselineResult,
+  type GeneratorHealth,
   type RunSummary,
   SCHEMA_VERSION,
   type ScenarioResult,
+  type ShardResult,
   type TimePoint,
 } from '../../reports/src/summary.ts'
 import type { EngineResult, Tick } from '../engines/plan.ts'
+import {
+  createStriping,
+  type ExecutionSegment,
+  formatSegment,
+  formatSequence,
+  isWhole,
+  segmentShare,
+} from '../engines/segment.ts'
 import type { ScenarioName, WeightedScenario } from '../scenario.ts'
 import type { Tier } from '../tiers.ts'
 import { capacityVerdict, type GeneratorCapacity } from './generator-capacity.ts'
@@ -39,6 +49,16 @@ export type SummaryInput = {
   readonly capacity: GeneratorCapacity | null
   /** The mock providers' latency, when the run booted them. */
   readonly mockLatency?: MockLatency
+  /** Every target, when the requests were spread over several. */
+  readonly targets?: readonly string[]
+  /** One shard of a split run: its execution segment, judged on its share of the tier. */
+  readonly segment?: { readonly segment: ExecutionSegment; readonly startAt?: Date }
+  /** A merge of shards: their generators judged one by one (merge.ts), and the shards themselves. */
+  readonly merged?: {
+    readonly generator: GeneratorHealth
+    readonly notes: readonly string[]
+    readonly shards: readonly ShardResult[]
+  }
 }
 
 const r2 = (value: number) => Math.round(value * 100) / 100
@@ -81,11 +101,22 @@ export function seedBaselines(tier: Tier, result: EngineResult | null): Baseline
   ]
 }
 
+/** The tier a run is judged on: a shard's share of its users and of its rate, else the tier. */
+export function judgedTier(tier: Tier, segment: ExecutionSegment | undefined): Tier {
+  if (!segment || isWhole(segment)) return tier
+  return {
+    ...tier,
+    users: createStriping(segment).count(tier.users),
+    expectedRps: r4(tier.expectedRps * segmentShare(segment)),
+  }
+}
+
 export function buildSummary(input: SummaryInput): RunSummary {
-  const { tier, result } = input
+  const { result } = input
+  const tier = judgedTier(input.tier, input.segment?.segment)
   const baselines = seedBaselines(tier, result)
   const failing = baselines.filter((b) => !b.passed)
-  const generator = result ? generatorHealth(input, result) : undefined
+  const generator = input.merged?.generator ?? (result ? generatorHealth(input, result) : undefined)
   const failures = failing
     .map((b) => `${b.metric} ${b.actual ?? 'not measured'} vs ${b.comparator} ${b.threshold}`)
     .join('; ')
@@ -126,15 +157,18 @@ export function buildSummary(input: SummaryInput): RunSummary {
       mock_profile: input.mockProfile,
       load_model: input.loadModel,
       ...(input.mockLatency ? { mock_latency: input.mockLatency } : {}),
+      ...(input.loadModel === 'open' && input.engine === 'native' ? { arrival: tier.arrival } : {}),
+      ...(input.targets && input.targets.length > 1 ? { targets: [...input.targets] } : {}),
+      ...(input.segment ? { segment: segmentFacts(input, tier) } : {}),
       command: input.command,
     },
     environment: { ...input.environment, generator_notes: generatorNotes(input) },
     tier: {
       name: tier.name,
-      users: tier.users,
+      users: input.tier.users,
       duration_s: r2(tier.durationS),
       ramp_up_s: r2(tier.rampUpS),
-      expected_rps: tier.expectedRps,
+      expected_rps: input.tier.expectedRps,
       latency_target: { percentile: tier.latency.percentile, max_ms: tier.latency.maxMs },
       error_rate_max: tier.errorRateMax,
       ...(tier.thinkTimeS ? { think_time_s: { ...tier.thinkTimeS } } : {}),
@@ -159,6 +193,7 @@ export function buildSummary(input: SummaryInput): RunSummary {
       ...(result?.stream ? { stream: result.stream } : {}),
       ...(result?.stream_by_cache ? { stream_by_cache: result.stream_by_cache } : {}),
       ...(result?.serverTiming ? { server_timing: result.serverTiming } : {}),
+      ...(result?.xCache ? { x_cache: { ...result.xCache } } : {}),
     },
     scenarios: scenarioResults(input, durationS),
     ...(result && result.ticks.length > 0
@@ -175,9 +210,24 @@ export function buildSummary(input: SummaryInput): RunSummary {
     ...(input.proxyMetrics ? { proxy_metrics: input.proxyMetrics } : {}),
     baselines,
     ...(generator ? { generator } : {}),
+    ...(input.merged ? { shards: [...input.merged.shards] } : {}),
     errors_by_kind: { ...(result?.errorsByKind ?? {}) },
   }
   return summary
+}
+
+function segmentFacts(input: SummaryInput, judged: Tier): NonNullable<RunSummary['run']['segment']> {
+  const { segment, startAt } = input.segment!
+  const lag = input.result?.startLagMs
+  return {
+    segment: formatSegment(segment),
+    sequence: formatSequence(segment),
+    share: r4(segmentShare(segment)),
+    users: judged.users,
+    expected_rps: judged.expectedRps,
+    ...(startAt ? { start_at: startAt.toISOString() } : {}),
+    ...(lag !== undefined ? { start_lag_ms: lag } : {}),
+  }
 }
 
 function scenarioResults(input: SummaryInput, durationS: number): ScenarioResult[] {
@@ -231,12 +281,20 @@ function generatorHealth(input: SummaryInput, result: EngineResult): NonNullable
 function generatorNotes(input: SummaryInput): string[] {
   const notes: string[] = []
   const result = input.result
+  const tier = judgedTier(input.tier, input.segment?.segment)
   if (input.mockLatency) notes.push(mockLatencyNote(input.mockLatency, input.mockProfile))
   if (input.engine === 'native') {
     notes.push(
       input.loadModel === 'open'
-        ? `native engine, open model: ${input.tier.arrival} arrivals ramping to ${input.tier.expectedRps} req/s; latency from the intended send time (coordinated omission corrected); at most ${input.tier.users} requests in flight: an arrival beyond is dropped, counted as a failed request and given the latency it had at least (until a connection freed up, or the end of the run).`
-        : `native engine, closed model: ${input.tier.users} users with ${input.tier.thinkTimeS ? `${input.tier.thinkTimeS.min}-${input.tier.thinkTimeS.max} s` : 'no'} think time; latency from the actual send (a closed loop hides stalls beyond its own requests).`,
+        ? `native engine, open model: ${tier.arrival} arrivals ramping to ${tier.expectedRps} req/s; latency from the intended send time (coordinated omission corrected); at most ${tier.users} requests in flight: an arrival beyond is dropped, counted as a failed request and given the latency it had at least (until a connection freed up, or the end of the run).`
+        : `native engine, closed model: ${tier.users} users with ${tier.thinkTimeS ? `${tier.thinkTimeS.min}-${tier.thinkTimeS.max} s` : 'no'} think time; latency from the actual send (a closed loop hides stalls beyond its own requests).`,
+    )
+  }
+  if (input.segment) {
+    const { segment } = input.segment
+    const lag = result?.startLagMs
+    notes.push(
+      `execution segment ${formatSegment(segment)} of ${formatSequence(segment)}: ${r4(segmentShare(segment) * 100)} % of the tier's arrivals, users and requests (${tier.expectedRps} of ${input.tier.expectedRps} req/s, ${tier.users} of ${input.tier.users} users), judged on that share; the run's verdict is that of the merged shards (npm run load:merge)${lag === undefined ? '' : `; it started ${r2(lag)} ms after its start time`}.`,
     )
   }
   if (result) notes.push(...result.notes)
@@ -255,7 +313,7 @@ function generatorNotes(input: SummaryInput): string[] {
   }
   if (result?.droppedIterations) {
     notes.push(
-      `${result.droppedIterations} arrivals were dropped: ${input.tier.users} requests were already in flight (the target answered slower than users / rate allows). They count as failed requests (dropped) and their lower-bound latency is in the percentiles; the time series shows when.`,
+      `${result.droppedIterations} arrivals were dropped: ${tier.users} requests were already in flight (the target answered slower than users / rate allows). They count as failed requests (dropped) and their lower-bound latency is in the percentiles; the time series shows when.`,
     )
   }
   if (result?.sendLagMs) {
@@ -263,7 +321,8 @@ function generatorNotes(input: SummaryInput): string[] {
       `send lag behind the intended time: p50 ${r2(result.sendLagMs.p50)} ms,${result.sendLagMs.p95 === undefined ? '' : ` p95 ${r2(result.sendLagMs.p95)} ms,`} p99 ${r2(result.sendLagMs.p99)} ms, max ${r2(result.sendLagMs.max)} ms.`,
     )
   }
-  if (result) {
+  if (input.merged) notes.push(...input.merged.notes)
+  else if (result) {
     const load = result.generatorLoad
     notes.push(
       `generator CPU: mean ${result.cpu.mean} %, max ${result.cpu.max} % of one core${load ? `; event loop busy ${Math.round(load.eventLoopUtilization * 100)} % of the run, its delay p50 ${r2(load.eventLoopDelayMs.p50)} ms, p99 ${r2(load.eventLoopDelayMs.p99)} ms, max ${r2(load.eventLoopDelayMs.max)} ms` : ''}.`,

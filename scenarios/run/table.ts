@@ -15,6 +15,7 @@ export function formatRunTable(summary: RunSummary, reportPath?: string): string
     `${summary.status.toUpperCase()}  ${run.tier} tier, ${run.engine} engine, ${run.load_model} model, ${run.duration_s} s (scale ${run.duration_scale}), seed ${run.seed}`,
   )
   if (summary.status_reason) lines.push(`  ${summary.status_reason}`)
+  lines.push(...splitLines(summary))
   if (run.mock_latency) {
     const text = mockLatencyText(run.mock_latency, run.mock_profile)
     lines.push(`  ! ${text.headline} ${text.body}`)
@@ -59,6 +60,13 @@ export function formatRunTable(summary: RunSummary, reportPath?: string): string
         (lat ? `; of total p50 ${num(lat.p50, 2)}  p95 ${num(lat.p95, 2)}` : ''),
     )
   }
+  if (totals.x_cache) {
+    const c = totals.x_cache
+    const answered = c.hit + c.miss + c.bypass + c.none
+    lines.push(
+      `  x-cache of successful requests: HIT ${c.hit} (${answered === 0 ? '-' : ((c.hit / answered) * 100).toFixed(1)} %), MISS ${c.miss}, BYPASS ${c.bypass}, none ${c.none}`,
+    )
+  }
   if (totals.stream) lines.push(...streamLines(totals.stream, totals.stream_by_cache))
   if (totals.in_flight_at_end) {
     const left = totals.in_flight_at_end
@@ -91,6 +99,26 @@ export function formatRunTable(summary: RunSummary, reportPath?: string): string
   }
   if (reportPath) lines.push('', `  report: ${reportPath}`)
   return lines.map((line) => line.trimEnd()).join('\n')
+}
+
+/** Which part of a split run this is, and the targets when there were several. */
+function splitLines(summary: RunSummary): string[] {
+  const { run } = summary
+  const lines: string[] = []
+  if (run.targets)
+    lines.push(`  targets: ${run.targets.join(', ')} (request k to target k mod ${run.targets.length})`)
+  if (run.segment) {
+    const s = run.segment
+    lines.push(
+      `  shard: execution segment ${s.segment} of ${s.sequence} (${s.expected_rps} of ${summary.tier.expected_rps} req/s, ${s.users} of ${summary.tier.users} users)${s.start_lag_ms === undefined ? '' : `, started ${num(s.start_lag_ms, 2)} ms late`}; judged on its share: the run's verdict is the merged shards' (npm run load:merge)`,
+    )
+  }
+  if (summary.shards) {
+    lines.push(
+      `  merged from ${summary.shards.length} shards: ${summary.shards.map((s) => `${s.segment} ${s.requests} requests (${s.status})`).join(', ')}`,
+    )
+  }
+  return lines
 }
 
 const CACHE_NAMES: Record<keyof StreamByCache, string> = {
