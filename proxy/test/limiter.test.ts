@@ -80,15 +80,15 @@ describe('provider limiter', () => {
     expect(l.snapshot().limit).toBe(100)
   })
 
-  it('climbs back after a storm under load, from a limit of one up', () => {
+  it('climbs back under load from a limit of one or two, after a third of the calls were answered 429', () => {
     const { clock, limiter: l } = limiter({ maxConcurrency: 100 })
-    for (let i = 0; i < 60; i++) {
+    for (let i = 0; i < 180; i++) {
       l.tryAcquire()
       clock.advance(200)
-      l.release('throttled', 200, 1000)
+      l.release(i % 3 === 0 ? 'throttled' : 'ok', 200, 1000)
     }
-    expect(l.snapshot().limit).toBe(1)
-    clock.advance(20_000) // the storm's window has passed
+    expect(l.throttling).toBe(false)
+    expect(l.snapshot().limit).toBeLessThanOrEqual(2)
     // Rounds of calls at the limit, all succeeding: the limit grows by half every round.
     for (let round = 0; round < 6; round++) {
       let taken = 0
@@ -116,5 +116,56 @@ describe('provider limiter', () => {
     l.release('ok', 5)
     expect(l.throttling).toBe(false)
     expect(l.tryAcquire()).toBe(true)
+  })
+
+  it('sees a storm that begins after a long calm at its tenth 429 in a row, and cuts no further', () => {
+    const { clock, limiter: l } = limiter({ maxConcurrency: 100 })
+    for (let i = 0; i < 200; i++) {
+      l.tryAcquire()
+      clock.advance(40)
+      l.release('ok', 40) // 8 s of successes fill the window
+    }
+    for (let i = 0; i < 9; i++) {
+      l.tryAcquire()
+      clock.advance(150)
+      l.release('throttled', 2, 2000)
+    }
+    expect(l.throttling).toBe(false)
+    l.tryAcquire()
+    clock.advance(150)
+    l.release('throttled', 2, 2000)
+    expect(l.throttling).toBe(true)
+    expect(l.acquire(clock.monotonic() + 60_000, never)).toMatchObject({
+      kind: 'throttled',
+      retryAfterMs: 2000,
+    })
+    const cut = l.snapshot().limit
+    expect(cut).toBeLessThan(100)
+    // The storm's probes are answered 429 too: the limit stays where the storm's onset left it.
+    for (let i = 0; i < 5; i++) {
+      clock.advance(2000)
+      expect(l.tryAcquire()).toBe(true)
+      l.release('throttled', 2, 2000)
+    }
+    expect(l.snapshot().limit).toBe(cut)
+  })
+
+  it('gives back the concurrency a storm cut when the storm ends, and was never shedding', () => {
+    const { clock, limiter: l } = limiter({ maxConcurrency: 40 })
+    for (let i = 0; i < 30; i++) {
+      l.tryAcquire()
+      clock.advance(150)
+      l.release('throttled', 2, 1000)
+    }
+    expect(l.throttling).toBe(true)
+    expect(l.acquire(clock.monotonic() + 60_000, never)).toMatchObject({ kind: 'throttled' })
+    expect(l.snapshot().limit).toBeLessThan(40)
+    clock.advance(1000)
+    expect(l.tryAcquire()).toBe(true) // the probe
+    l.release('ok', 5)
+    expect(l.throttling).toBe(false)
+    // Refused in the storm, but never for want of a connection: health has nothing left to report.
+    expect(l.shedding).toBe(false)
+    expect(l.snapshot().limit).toBe(40)
   })
 })

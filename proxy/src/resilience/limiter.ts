@@ -19,7 +19,11 @@ export interface LimiterSettings {
   readonly windowMs: number
 }
 
-/** Calls in the window before the share of 429s can mark the provider as throttling. */
+/**
+ * Calls in the window before the share of 429s can mark the provider as throttling; also a run of
+ * this many 429s in a row (a storm that begins after a long calm, whose window is still full of
+ * successes).
+ */
 const THROTTLE_MIN_CALLS = 10
 const PROBE_INTERVAL_MS = 1000
 const SHEDDING_RECENT_MS = 3000
@@ -50,9 +54,10 @@ const ABORTED = () =>
  * bounded FIFO queue, no longer than the queue timeout or their own deadline. When the queue is
  * full, or the wait it predicts is too long, a call is refused at once (`overloaded`, the caller
  * fails over or sheds), so an overloaded proxy answers fast instead of piling up. When most
- * recent calls were answered 429 (a storm), calls are refused at once with the provider's
- * Retry-After (`throttled`), and one probe goes through once the Retry-After has passed (at most
- * one a second); the first success ends the storm. A stray 429 never shuts a provider: it only
+ * recent calls were answered 429, or ten in a row (a storm), calls are refused at once with the
+ * provider's Retry-After (`throttled`), and one probe goes through once the Retry-After has passed
+ * (at most one a second); the first success ends the storm and gives back the concurrency its
+ * onset cut (the storm was not a sign of too many calls). A stray 429 never shuts a provider: it only
  * makes the request that got it wait (see the executor) and trims the concurrency a little.
  */
 export class ProviderLimiter {
@@ -75,8 +80,12 @@ export class ProviderLimiter {
   #refused = 0
   #queued = 0
   #nextProbe = 0
-  #lastRefused = Number.NEGATIVE_INFINITY
+  #lastShed = Number.NEGATIVE_INFINITY
   #lastThrottled = Number.NEGATIVE_INFINITY
+  /** 429s in a row, the limit before the first of them, and whether the run became a storm. */
+  #run = 0
+  #limitBeforeRun = 0
+  #runWasStorm = false
 
   constructor(settings: LimiterSettings, clock: Clock) {
     this.#settings = settings
@@ -88,13 +97,17 @@ export class ProviderLimiter {
   /** Most recent calls were answered 429. */
   get throttling(): boolean {
     if (this.#clock.now() - this.#lastThrottled > this.#settings.windowMs) return false
+    if (this.#run >= THROTTLE_MIN_CALLS) return true
     const calls = this.#counts.sum(CALLS)
     return calls >= THROTTLE_MIN_CALLS && this.#counts.sum(THROTTLED) >= calls * this.#settings.throttleRatio
   }
 
-  /** Calls were refused (overloaded or throttled) in the last few seconds. */
+  /**
+   * Calls were refused for want of a connection (overloaded) in the last few seconds. Refusals in
+   * a storm are `throttling`, which ends with the storm.
+   */
   get shedding(): boolean {
-    return this.#clock.now() - this.#lastRefused < SHEDDING_RECENT_MS
+    return this.#clock.now() - this.#lastShed < SHEDDING_RECENT_MS
   }
 
   get inFlight(): number {
@@ -193,22 +206,35 @@ export class ProviderLimiter {
     this.#counts.add(CALLS)
     this.#serviceMs = this.#serviceMs === 0 ? durationMs : this.#serviceMs * 0.9 + durationMs * 0.1
     if (outcome === 'throttled') {
+      // In a storm, calls are refused before they reach the provider: the 429 of a probe says
+      // nothing the limit should learn from.
+      const storm = this.throttling
+      if (this.#run++ === 0) this.#limitBeforeRun = this.#limit
       this.#counts.add(THROTTLED)
       this.#lastThrottled = this.#clock.now()
       if (retryAfterMs !== undefined) {
         this.#retryAfterMs = retryAfterMs
         this.#retryAfterUntil = Math.max(this.#retryAfterUntil, this.#clock.now() + retryAfterMs)
       }
-      this.#decrease()
-    } else if (outcome === 'ok') {
-      // The provider answers again: whatever storm there was is over.
-      if (this.#counts.sum(THROTTLED) > 0 && this.throttling) this.#counts.clear(THROTTLED)
-      this.#retryAfterUntil = 0
-      this.#retryAfterMs = 0
-      if (this.#settings.adaptive && busy * 2 >= this.#limit)
-        this.#limit = Math.min(this.#settings.maxConcurrency, this.#limit + 1)
+      if (!storm) this.#decrease()
+      if (this.throttling) this.#runWasStorm = true
+    } else {
+      if (outcome === 'ok') this.#answered(busy)
+      this.#run = 0
+      this.#runWasStorm = false
     }
     this.#grant()
+  }
+
+  /** A call answered: whatever storm there was is over, and the limit it cut is given back. */
+  #answered(busy: number): void {
+    if (this.#counts.sum(THROTTLED) > 0 && this.throttling) this.#counts.clear(THROTTLED)
+    this.#retryAfterUntil = 0
+    this.#retryAfterMs = 0
+    // The cuts made while the storm began answered the storm, which refusals then took over from.
+    if (this.#runWasStorm) this.#limit = Math.max(this.#limit, this.#limitBeforeRun)
+    if (this.#settings.adaptive && busy * 2 >= this.#limit)
+      this.#limit = Math.min(this.#settings.maxConcurrency, this.#limit + 1)
   }
 
   snapshot() {
@@ -250,7 +276,6 @@ export class ProviderLimiter {
 
   #refuse(kind: 'overloaded' | 'throttled', waitMs = 0): UpstreamFailure {
     this.#refused++
-    this.#lastRefused = this.#clock.now()
     if (kind === 'throttled') {
       // The provider's own Retry-After (what it would answer), or what is left of it if longer.
       const retryAfterMs = Math.max(1000, this.#retryAfterMs, this.#retryAfterUntil - this.#clock.now())
@@ -263,6 +288,7 @@ export class ProviderLimiter {
         countsAsFailure: false,
       })
     }
+    this.#lastShed = this.#clock.now()
     return new UpstreamFailure('overloaded', {
       message: 'every connection to the provider is busy and its queue is full',
       retryAfterMs: Math.max(1000, waitMs),
