@@ -21,8 +21,9 @@
 // rate on identical code is at most alpha. The smallest regression each comparison detects (90 % of the
 // time) is (t(1 - alpha / metrics) + t(power)) * SE, and is reported with every verdict.
 // ci/test/gate-simulation.test.ts measures both rates on seeded synthetic runs.
+
+import tQuantile from '@stdlib/stats-base-dists-t-quantile'
 import type { RegressionVerdict } from '../reports/src/summary.ts'
-import { tQuantile } from './student-t.ts'
 
 export type BucketSamples = readonly (readonly number[])[]
 

@@ -1,6 +1,7 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import tQuantile from '@stdlib/stats-base-dists-t-quantile'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { RunSummary } from '../../reports/src/summary.ts'
 import { seededRandom } from '../../scenarios/random.ts'
@@ -8,7 +9,6 @@ import { gateRuns } from '../apply-gate.ts'
 import { BaselineError, baselineFromRuns, readBaseline, writeBaseline } from '../baseline-file.ts'
 import { formatCiTable } from '../ci-table.ts'
 import { type BucketSamples, compareRuns, DEFAULT_RULE, percentile, ruleFor } from '../gate.ts'
-import { tQuantile } from '../student-t.ts'
 import { passedRun } from './run-fixture.ts'
 
 /**
