@@ -1,7 +1,7 @@
 import { mkdtempSync, utimesSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { Codec, type CodecSettings } from '../src/cache/codec.ts'
 import { ConfigCache } from '../src/cache/config-cache.ts'
 import { globToRegExp } from '../src/cache/glob.ts'
@@ -31,6 +31,38 @@ function cache(clock: FakeClock, maxBytes = 1024 * 1024, ttlMs = 60_000, codec =
 }
 
 describe('RecordCache', () => {
+  it('inflates a hot compressed entry once, and never answers from the copy of a replaced or removed one', () => {
+    const clock = new FakeClock()
+    const codec = new Codec({ ...plain, compress: true, thresholdBytes: 64 })
+    const c = cache(clock, 1024 * 1024, 60_000, codec)
+    const decodes = vi.spyOn(codec, 'decode')
+    const text = (n: number) => `answer ${n} `.repeat(200)
+    c.set('k', { text: text(1) }, { provider: 'p' })
+    const read = () => {
+      const slot = c.get('k')
+      return slot && c.read(slot, (v) => v.text)
+    }
+    expect(read()).toBe(text(1))
+    expect(read()).toBe(text(1))
+    expect(decodes).toHaveBeenCalledTimes(1)
+    expect(c.bytes()).toBeGreaterThan(text(1).length) // the inflated copy is counted
+    c.set('k', { text: text(2) }, { provider: 'p' })
+    expect(read()).toBe(text(2))
+    c.delete('k')
+    expect(read()).toBeUndefined()
+    c.set('k', { text: text(3) }, { provider: 'p' })
+    expect(read()).toBe(text(3))
+    c.deleteWhere(() => true, 'pattern')
+    expect(read()).toBeUndefined()
+    c.set('k', { text: text(4) }, { provider: 'p' })
+    expect(read()).toBe(text(4))
+    const held = c.bytes()
+    expect(c.shrink(0)).toBeGreaterThan(0) // memory pressure drops the copies first
+    expect(c.bytes()).toBeLessThan(held)
+    expect(read()).toBe(text(4))
+    expect(decodes).toHaveBeenCalledTimes(4 + 1)
+  })
+
   it('expires an entry when its TTL has passed on the injected clock, and says why', () => {
     const clock = new FakeClock()
     const c = cache(clock, 1024 * 1024, 30_000)

@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache'
 import type { CacheFigures, MemoryPressureTarget } from '../observability/sources.ts'
 import { BoundedLru } from './bounded-lru.ts'
 import { type Codec, isCompressed } from './codec.ts'
@@ -60,6 +61,12 @@ export class RecordCache<T, M extends object = object> implements MemoryPressure
   readonly ttlMs: number
   readonly #store: BoundedLru<string, Slot<M>>
   readonly #lru: BoundedLru<string, Slot<M>>['lru']
+  /**
+   * The decoded values of compressed records read recently, by slot (so a replaced or removed
+   * entry's copy is never served), bounded to an eighth of the cache's bytes at their inflated
+   * size: a hot compressed entry (a large answer, embeddings) is inflated once, not on every hit.
+   */
+  readonly #inflated: LRUCache<Slot<M>, { value: unknown }>
   #rawWritten = 0
   #storedWritten = 0
 
@@ -82,6 +89,13 @@ export class RecordCache<T, M extends object = object> implements MemoryPressure
       perf: { now: options.now },
     })
     this.#lru = this.#store.lru
+    this.#inflated = new LRUCache<Slot<M>, { value: unknown }>({
+      maxSize: Math.max(1024, Math.floor(maxBytes / 8)),
+      sizeCalculation: (_value, slot) => Math.max(1, slot.rawBytes + DECODED_OVERHEAD),
+      ttl: Math.max(1, Math.round(options.ttlMs)),
+      ttlResolution: 0,
+      perf: { now: options.now },
+    })
   }
 
   get maxBytes(): number {
@@ -115,13 +129,21 @@ export class RecordCache<T, M extends object = object> implements MemoryPressure
   }
 
   /**
-   * Decodes and shapes a slot's value; an uncompressed record's is kept on the slot, so a hot
-   * entry is decoded once. The value is shared by every reader: it must not be changed.
+   * Decodes and shapes a slot's value; an uncompressed record's is kept on the slot, a compressed
+   * one's in the bounded inflated tier, so a hot entry is decoded once. The value is shared by
+   * every reader: it must not be changed.
    */
   read<R>(slot: Slot<M>, shape: (value: T) => R): R {
     if (slot.hot !== undefined) return slot.hot as R
+    if (!isCompressed(slot.record)) {
+      const value = shape(this.codec.decode<T>(slot.record))
+      slot.hot = value
+      return value
+    }
+    const warm = this.#inflated.get(slot)
+    if (warm !== undefined) return warm.value as R
     const value = shape(this.codec.decode<T>(slot.record))
-    if (!isCompressed(slot.record)) slot.hot = value
+    this.#inflated.set(slot, { value })
     return value
   }
 
@@ -147,13 +169,19 @@ export class RecordCache<T, M extends object = object> implements MemoryPressure
   }
 
   delete(key: string, reason: RemovalReason = 'delete'): boolean {
+    const slot = this.#lru.peek(key)
+    if (slot !== undefined) this.#inflated.delete(slot)
     return this.#store.withReason(reason, () => this.#lru.delete(key))
   }
 
   /** Drops every entry matching `test`; returns how many. */
   deleteWhere(test: (key: string, meta: M) => boolean, reason: RemovalReason): number {
     const doomed: string[] = []
-    for (const [key, slot] of this.#lru.entries()) if (test(key, slot.meta)) doomed.push(key)
+    for (const [key, slot] of this.#lru.entries())
+      if (test(key, slot.meta)) {
+        doomed.push(key)
+        this.#inflated.delete(slot)
+      }
     this.#store.withReason(reason, () => {
       for (const key of doomed) this.#lru.delete(key)
     })
@@ -162,12 +190,14 @@ export class RecordCache<T, M extends object = object> implements MemoryPressure
 
   clear(reason: RemovalReason): number {
     const n = this.#lru.size
+    this.#inflated.clear()
     this.#store.withReason(reason, () => this.#lru.clear())
     return n
   }
 
   /** Drops expired entries now (lru-cache only notices them when it touches them). */
   purgeStale(): boolean {
+    this.#inflated.purgeStale()
     return this.#lru.purgeStale()
   }
 
@@ -179,13 +209,19 @@ export class RecordCache<T, M extends object = object> implements MemoryPressure
     return this.#lru.size
   }
 
+  /** Bytes held: the records, and the inflated copies of hot compressed ones. */
   bytes(): number {
-    return this.#store.bytes()
+    return this.#store.bytes() + this.#inflated.calculatedSize
   }
 
-  /** Drops about `fraction` of the bytes held, least recently used first; returns bytes freed. */
+  /**
+   * Drops about `fraction` of the bytes held, least recently used first; returns bytes freed.
+   * The inflated copies go first and whole: they are only a shortcut.
+   */
   shrink(fraction: number): number {
-    return this.#store.shrink(fraction)
+    const inflated = this.#inflated.calculatedSize
+    this.#inflated.clear()
+    return inflated + this.#store.shrink(fraction)
   }
 
   figures(): CacheFigures {
