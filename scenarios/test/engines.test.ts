@@ -242,7 +242,9 @@ describe('a generator at its limit', () => {
     expect(exitCode).toBe(3)
   }, 30_000)
 
-  it('autocannon without a rate limit, its CPU on parsing streams: inconclusive', async () => {
+  // autocannon is the limit only while its server gets the CPU to keep it fed: on a machine whose
+  // other work starves the server, the run is rightly not blamed on the generator. Retried for that.
+  it('autocannon without a rate limit, its CPU on parsing streams: inconclusive', { retry: 2 }, async () => {
     const server = await start()
     const result = await runEngine(
       plan({ engine: 'autocannon', targetUrl: server.url, rps: 0, users: 64, durationS: 3, mix: streams }),
@@ -251,7 +253,7 @@ describe('a generator at its limit', () => {
     expect(summary.generator?.limited).toBe(true)
     expect(summary.generator?.reasons?.join(' ')).toMatch(/event loop was busy/)
     expect(summary.status).toBe('inconclusive')
-  }, 30_000)
+  })
 
   it('a generator whose event loop is blocked 40 ms in every 50: inconclusive', async () => {
     const server = await start()

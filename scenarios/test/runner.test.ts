@@ -10,7 +10,10 @@ import { type RunOptions, runTier } from '../run/runner.ts'
 import { formatRunTable } from '../run/table.ts'
 import { alive } from './servers.ts'
 
+// Prompts drawn evenly from 1,000: the smoke tier's few streams are generated (MISS) whatever order
+// its users' requests arrive in (a popular prompt would be a cache HIT for every stream after the first).
 const TIERS = `
+corpus: { size: 1000, zipf_exponent: 0 }
 defaults:
   scenarios:
     - { name: chat, weight: 5 }
