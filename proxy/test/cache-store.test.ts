@@ -46,7 +46,9 @@ describe('RecordCache', () => {
     expect(read()).toBe(text(1))
     expect(decodes).toHaveBeenCalledTimes(1)
     expect(c.bytes()).toBeGreaterThan(text(1).length) // the inflated copy is counted
+    const before = c.bytes()
     c.set('k', { text: text(2) }, { provider: 'p' })
+    expect(c.bytes()).toBeLessThan(before) // the replaced answer's copy is gone with it
     expect(read()).toBe(text(2))
     c.delete('k')
     expect(read()).toBeUndefined()

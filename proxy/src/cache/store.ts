@@ -155,6 +155,8 @@ export class RecordCache<T, M extends object = object> implements MemoryPressure
 
   /** Stores a record already encoded (read from Redis). */
   setRecord(key: string, slot: Slot<M>, ttlMs?: number): Slot<M> | undefined {
+    const replaced = this.#lru.peek(key)
+    if (replaced !== undefined) this.#inflated.delete(replaced)
     this.#lru.set(key, slot, ttlMs === undefined ? undefined : { ttl: Math.max(1, Math.round(ttlMs)) })
     if (!this.#lru.has(key)) return undefined
     this.#rawWritten += slot.rawBytes
