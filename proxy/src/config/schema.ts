@@ -77,8 +77,8 @@ const HttpClient = obj({
     // 429 answers lower a provider's concurrent calls (x0.9), successes raise them back (+1).
     adaptive: z.boolean().default(true),
     min_concurrency: z.number().int().positive().default(1),
-    // When this share of the calls in the window was answered 429, further calls are answered
-    // 429 at once (with the provider's Retry-After) while one probe at a time goes through.
+    // When this share of the calls in the window (or ten in a row) was answered 429, further calls
+    // are answered 429 at once (with the provider's Retry-After) while one probe at a time goes through.
     throttle_ratio: fraction.default(0.5),
     window: positiveSeconds.default(10),
   }),
