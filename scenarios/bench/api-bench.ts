@@ -1,7 +1,8 @@
 import { parseArgs } from 'node:util'
+import { cpuMs } from '../run/procfs.ts'
 import { AUTH, PROXY_ENV, PROXY_READY, runBench, saveResults, writeProxyConfig } from './common.ts'
 import { median, pairedRounds } from './measure.ts'
-import { cpuMs, type Service, type Start } from './services.ts'
+import type { Service, Start } from './services.ts'
 
 // npm run bench:api: the proxy's other APIs against the provider they front, loaded side by side
 // (paired: CPU per request from /proc, both servers at once; see measure.ts):

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { parseArgs } from 'node:util'
 import { type Dispatcher, Pool } from 'undici'
+import { childPids, rssMb } from '../run/procfs.ts'
 import { runTier } from '../run/runner.ts'
 import {
   AUTH,
@@ -12,7 +13,7 @@ import {
   streamRequest,
 } from './common.ts'
 import { type Goal, goalLine, table, trend } from './report.ts'
-import { childPids, rssMb, type Start } from './services.ts'
+import type { Start } from './services.ts'
 
 // npm run bench:memory: the proxy's resident memory (RSS from /proc, the proxy and any workers).
 // 1. Open streams: --streams at a time (default 1,000), --steps times, held open by a slow mock
@@ -42,7 +43,7 @@ const maxMb = Number(values['max-mb'])
 const maxSlope = Number(values['max-slope'])
 const EXTREME_MINUTES = 10
 
-const treeRss = (pid: number) => [pid, ...childPids(pid)].reduce((sum, p) => sum + rssMb(p), 0)
+const treeRss = (pid: number) => [pid, ...childPids(pid)].reduce((sum, p) => sum + (rssMb(p) ?? 0), 0)
 const round = (x: number) => Math.round(x * 10) / 10
 
 /** Holds a stream open from its first data byte until close(); the rest is read and dropped. */

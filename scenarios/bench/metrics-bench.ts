@@ -4,6 +4,7 @@ import { systemClock } from '../../proxy/src/clock.ts'
 import { loadConfig } from '../../proxy/src/config/load.ts'
 import type { RequestOutcome } from '../../proxy/src/observability/observer.ts'
 import { Telemetry } from '../../proxy/src/observability/telemetry.ts'
+import { cpuMs } from '../run/procfs.ts'
 import {
   BENCH_KEY,
   CHAT_REQUEST,
@@ -16,7 +17,7 @@ import {
   writeProxyConfig,
 } from './common.ts'
 import { type Measurement, measure, measureTogether, median } from './measure.ts'
-import { cpuMs, pinSelf, type Start } from './services.ts'
+import { pinSelf, type Start } from './services.ts'
 
 // npm run bench:metrics: what the proxy's metrics cost on the hot path. Two proxies, identical
 // but for performance.monitoring_enabled (the Prometheus histograms and counters plus the

@@ -1,9 +1,10 @@
 import { parseArgs } from 'node:util'
+import { cpuMs } from '../run/procfs.ts'
 import { CHAT_REQUEST, loggedBytes, runBench, saveResults, startMock } from './common.ts'
 import { type Measurement, measure, median, pairedRounds } from './measure.ts'
 import { PROXY, QUIET, startLineUp, type Target } from './references.ts'
 import { type Goal, goalLine, lowest, pct, table, throughputRatio } from './report.ts'
-import { cpuMs, pinSelf, type Start } from './services.ts'
+import { pinSelf, type Start } from './services.ts'
 
 // npm run bench: the proxy with its default configuration (request logging on, cache off) against
 // the fastest of several minimal gateways in the same run (fastify 5 + undici 7, fastify 5 +

@@ -111,35 +111,6 @@ export function pinSelf(cpu: number): boolean {
   return spawnSync('taskset', ['-cp', String(cpu), String(process.pid)]).status === 0
 }
 
-/** CPU time (user + system) a process has used so far, in milliseconds, from /proc. */
-export function cpuMs(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
-  return (Number(fields[11]) + Number(fields[12])) * (1000 / CLOCK_TICKS)
-}
-
-/** The direct children of a process, from /proc (empty if it has none or is gone). */
-export function childPids(pid: number): number[] {
-  try {
-    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
-      .trim()
-      .split(/\s+/)
-      .filter(Boolean)
-      .map(Number)
-  } catch {
-    return []
-  }
-}
-
-/** Resident set size of a process in MB, from /proc (0 once it is gone). */
-export function rssMb(pid: number): number {
-  try {
-    const line = readFileSync(`/proc/${pid}/status`, 'utf8').match(/VmRSS:\s+(\d+)/)
-    return line ? Number(line[1]) / 1024 : 0
-  } catch {
-    return 0
-  }
-}
-
 /** Size of a file in bytes (0 when it does not exist). */
 export function fileBytes(file: string): number {
   try {
@@ -148,5 +119,3 @@ export function fileBytes(file: string): number {
     return 0
   }
 }
-
-const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util'
 import { build } from 'hdr-histogram-js'
 import { Pool } from 'undici'
+import { rssMb } from '../run/procfs.ts'
 import {
   BENCH_KEY,
   CHAT_REQUEST,
@@ -13,7 +14,7 @@ import {
   writeMockProfile,
   writeProxyConfig,
 } from './common.ts'
-import { rssMb, type Start } from './services.ts'
+import type { Start } from './services.ts'
 
 // npm run bench:shed: load shedding, in the case that used to collapse: a provider that takes 1 s
 // per answer behind the proxy's default pool (100 connections: a capacity of about 100 req/s).
@@ -62,9 +63,9 @@ async function openLoad(url: string, pid: number, name: string, rate: number, se
   const other: Record<string, number> = {}
   const start = performance.now()
   const total = Math.round(rate * secs)
-  const rss = { start: rssMb(pid), peak: 0, end: 0 }
+  const rss = { start: rssMb(pid) ?? 0, peak: 0, end: 0 }
   const sampler = setInterval(() => {
-    rss.peak = Math.max(rss.peak, rssMb(pid))
+    rss.peak = Math.max(rss.peak, rssMb(pid) ?? 0)
   }, 250)
   const inFlight: Promise<void>[] = []
   for (let i = 0; i < total; i++) {
@@ -97,7 +98,7 @@ async function openLoad(url: string, pid: number, name: string, rate: number, se
   }
   await Promise.all(inFlight)
   clearInterval(sampler)
-  rss.end = rssMb(pid)
+  rss.end = rssMb(pid) ?? 0
   await pool.close()
   const ms = (h: typeof ok) => ({
     p50: h.getValueAtPercentile(50) / 1000,

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util'
 import { request } from 'undici'
+import { cpuMs } from '../run/procfs.ts'
 import { AUTH, fixedLengthProfile, runBench, saveResults, startMock, streamRequest } from './common.ts'
 import { measureTogether, median, pairedRounds } from './measure.ts'
 import { openLoop } from './open-loop.ts'
@@ -15,7 +16,7 @@ import {
   table,
   throughputRatio,
 } from './report.ts'
-import { cpuMs, pinSelf, type Start } from './services.ts'
+import { pinSelf, type Start } from './services.ts'
 
 // npm run bench:stream: streamed chat completions, 64 token chunks each from the zero-latency
 // mock (all sent at once, as a fast provider's burst), through the proxy (defaults; and logging

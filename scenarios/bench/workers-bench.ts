@@ -1,11 +1,12 @@
 import { readFileSync } from 'node:fs'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { parseArgs } from 'node:util'
+import { childPids, cpuMs } from '../run/procfs.ts'
 import { AUTH, CHAT_REQUEST, PROXY_ENV, runBench, saveResults, startMock, startProxy } from './common.ts'
 import { type Measurement, measure, measureTogether, median } from './measure.ts'
 import { asTarget, type Target } from './references.ts'
 import { type Goal, goalLine, type ProcessCpu, pct, projectedSpeedup, table } from './report.ts'
-import { childPids, cpuMs, type Start } from './services.ts'
+import type { Start } from './services.ts'
 
 // npm run bench:workers: the proxy with server.workers 2 against server.workers 1 (defaults
 // otherwise: logging on, cache off). On a 2-core machine the load generator and the mock need

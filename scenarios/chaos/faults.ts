@@ -2,8 +2,9 @@
 // mocks' control API, toxiproxy's API, signals to the proxy's processes, redis-server stopped and
 // started. Every action is an event on the run's timeline; an action that fails breaks the run (its
 // assertions would judge a fault that never happened).
+
+import { childPids } from '../run/procfs.ts'
 import { callJson } from './http-json.ts'
-import { childPids } from './procfs.ts'
 import type { ChaosFault, ChaosPhase, Provider } from './schema.ts'
 import type { ChaosStack } from './stack.ts'
 

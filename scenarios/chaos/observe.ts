@@ -1,9 +1,10 @@
 // Reads what the proxy says about itself while the faults run (GET /metrics, /health,
 // /health/providers), what the mocks saw (GET /__mock/stats) and what the kernel says about the
 // proxy's processes (/proc), once per interval. The assertions compare these with what the clients saw.
+
+import { treeMemory } from '../run/procfs.ts'
 import { parseMetrics } from '../run/proxy-metrics.ts'
 import { requestJson } from './http-json.ts'
-import { treeMemory } from './procfs.ts'
 import type { Provider } from './schema.ts'
 import type { ChaosStack } from './stack.ts'
 

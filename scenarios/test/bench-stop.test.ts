@@ -5,7 +5,7 @@ import { once } from 'node:events'
 import { readFileSync } from 'node:fs'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { describe, expect, it } from 'vitest'
-import { childPids } from '../bench/services.ts'
+import { childPids } from '../run/procfs.ts'
 
 /** Running, or stopped but not reaped: anything but gone or a zombie. */
 function alive(pid: number): boolean {

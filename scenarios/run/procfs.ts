@@ -1,7 +1,19 @@
-// What the kernel says about the proxy's processes (Linux /proc), independent of what the proxy
-// reports about itself: resident memory of a process and its children (a cluster's primary and
-// workers), and the children's PIDs (the workers a chaos fault kills).
+// What the kernel says about the processes a run started (Linux /proc), independent of what they
+// report about themselves: CPU time and resident memory of a process and its children (a cluster's
+// primary and workers), and the children's PIDs (the workers a chaos fault kills, the servers a
+// benchmark started).
+import { spawnSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
+
+const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100
+
+/** CPU time (user + system) a process has used so far, in milliseconds. */
+export function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  // "pid (comm) state ...": comm may hold spaces and parentheses; utime and stime are fields 14, 15.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return (Number(fields[11]) + Number(fields[12])) * (1000 / CLOCK_TICKS)
+}
 
 /** PIDs of the live direct children of `pid` (zombies left out; [] when it is gone). */
 export function childPids(pid: number): number[] {
