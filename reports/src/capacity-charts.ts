@@ -14,7 +14,7 @@ const rateSteps = (sweep: Sweep) =>
     .sort((a, b) => a.target_rps - b.target_rps)
 
 /** x values of several series on one axis: the sorted union, each series null where it has no value. */
-function align(series: { x: number; y: number | null }[][]): { x: number[]; ys: (number | null)[][] } {
+function align(series: Point[][]): { x: number[]; ys: (number | null)[][] } {
   const xs = [...new Set(series.flatMap((s) => s.map((p) => p.x)))].sort((a, b) => a - b)
   const index = new Map(xs.map((x, i) => [x, i]))
   const ys = series.map((s) => {
@@ -25,8 +25,36 @@ function align(series: { x: number; y: number | null }[][]): { x: number[]; ys: 
   return { x: xs, ys }
 }
 
+type Point = { x: number; y: number | null }
+
+/** A line chart's curves, collected one by one, then aligned on one numeric x axis. */
+class Curves {
+  readonly #points: Point[][] = []
+  readonly #series: Omit<SeriesSpec, 'values'>[] = []
+
+  add(points: Point[], series: Omit<SeriesSpec, 'values'>): void {
+    this.#points.push(points)
+    this.#series.push(series)
+  }
+
+  /** Null without a curve; `extra` adds series computed over the aligned x values. */
+  chart(
+    axes: Omit<ChartSpec, 'kind' | 'x' | 'series'>,
+    extra: (x: number[]) => SeriesSpec[] = () => [],
+  ): ChartSpec | null {
+    if (this.#points.length === 0) return null
+    const { x, ys } = align(this.#points)
+    return {
+      kind: 'line',
+      x,
+      ...axes,
+      series: [...this.#series.map((s, i) => ({ ...s, values: ys[i] })), ...extra(x)],
+    }
+  }
+}
+
 /** Nudges equal x values apart (uPlot wants them increasing): saturated steps share their throughput. */
-function distinct(points: { x: number; y: number | null }[]): { x: number; y: number | null }[] {
+function distinct(points: Point[]): Point[] {
   const seen = new Set<number>()
   return points.map((p) => {
     let x = p.x
@@ -45,55 +73,49 @@ function kneeMarks(summary: CapacitySummary): NonNullable<ChartSpec['marks']> {
 }
 
 function throughputLatency(summary: CapacitySummary): ChartSpec | null {
-  const curves: { x: number; y: number | null }[][] = []
-  const series: Omit<SeriesSpec, 'values'>[] = []
+  const curves = new Curves()
   summary.sweeps.forEach((s, i) => {
     const steps = rateSteps(s)
     if (steps.length === 0) return
     const color = SWEEP_COLORS[i % 4]
     const label = workersLabel(s.workers)
-    curves.push(steps.map((p) => ({ x: p.target_rps, y: p.ttft_ms?.p95 ?? null })))
-    series.push({ label: `TTFT p95, ${label}`, color, points: true, spanGaps: true })
-    curves.push(steps.map((p) => ({ x: p.target_rps, y: p.latency_ms?.p50 ?? null })))
-    series.push({ label: `latency p50, ${label}`, color, dash: DASH, points: true, spanGaps: true })
-    curves.push(steps.map((p) => ({ x: p.target_rps, y: p.achieved_rps })))
-    series.push({ label: `throughput, ${label}`, color, dash: [2, 3], scale: 'y2', spanGaps: true })
+    curves.add(
+      steps.map((p) => ({ x: p.target_rps, y: p.ttft_ms?.p95 ?? null })),
+      { label: `TTFT p95, ${label}`, color, points: true, spanGaps: true },
+    )
+    curves.add(
+      steps.map((p) => ({ x: p.target_rps, y: p.latency_ms?.p50 ?? null })),
+      { label: `latency p50, ${label}`, color, dash: DASH, points: true, spanGaps: true },
+    )
+    curves.add(
+      steps.map((p) => ({ x: p.target_rps, y: p.achieved_rps })),
+      { label: `throughput, ${label}`, color, dash: [2, 3], scale: 'y2', spanGaps: true },
+    )
   })
-  if (curves.length === 0) return null
-  const { x, ys } = align(curves)
   const slo = summary.slo.ttft_p95_ms
-  return {
-    kind: 'line',
-    x,
-    xTitle: 'arrival rate (req/s)',
-    xUnit: 'rps',
-    unit: 'ms',
-    unit2: 'rps',
-    marks: kneeMarks(summary),
-    series: [
-      ...series.map((s, i) => ({ ...s, values: ys[i] })),
-      ...(slo === null
+  return curves.chart(
+    { xTitle: 'arrival rate (req/s)', xUnit: 'rps', unit: 'ms', unit2: 'rps', marks: kneeMarks(summary) },
+    (x) =>
+      slo === null
         ? []
-        : [{ label: 'SLO TTFT p95', values: x.map(() => slo), color: PALETTE.red, dash: [3, 3] }]),
-    ],
-  }
+        : [{ label: 'SLO TTFT p95', values: x.map(() => slo), color: PALETTE.red, dash: [3, 3] }],
+  )
 }
 
 function uslChart(summary: CapacitySummary): ChartSpec | null {
-  const curves: { x: number; y: number | null }[][] = []
-  const series: Omit<SeriesSpec, 'values'>[] = []
+  const curves = new Curves()
   summary.sweeps.forEach((s, i) => {
     const measured = s.points.filter((p) => p.verdict !== 'inconclusive' && p.concurrency.mean > 0)
     if (measured.length === 0) return
     const color = SWEEP_COLORS[i % 4]
-    curves.push(
+    curves.add(
       distinct(measured.map((p) => ({ x: p.concurrency.mean, y: p.achieved_rps })).sort((a, b) => a.x - b.x)),
+      { label: `measured, ${workersLabel(s.workers)}`, color, points: true, line: false },
     )
-    series.push({ label: `measured, ${workersLabel(s.workers)}`, color, points: true, line: false })
     if (s.usl) {
       const top = Math.max(...measured.map((p) => p.concurrency.mean)) * 1.1
       const u = s.usl
-      curves.push(
+      curves.add(
         Array.from({ length: 61 }, (_, k) => {
           const n = Math.max(1, (top * k) / 60)
           return {
@@ -101,20 +123,11 @@ function uslChart(summary: CapacitySummary): ChartSpec | null {
             y: (u.lambda * n) / (1 + u.sigma * (n - 1) + u.kappa * n * (n - 1)),
           }
         }),
+        { label: `USL fit, ${workersLabel(s.workers)}`, color, dash: DASH, spanGaps: true },
       )
-      series.push({ label: `USL fit, ${workersLabel(s.workers)}`, color, dash: DASH, spanGaps: true })
     }
   })
-  if (curves.length === 0) return null
-  const { x, ys } = align(curves)
-  return {
-    kind: 'line',
-    x,
-    xTitle: 'concurrency: requests in flight',
-    xUnit: 'streams',
-    unit: 'rps',
-    series: series.map((s, i) => ({ ...s, values: ys[i] })),
-  }
+  return curves.chart({ xTitle: 'concurrency: requests in flight', xUnit: 'streams', unit: 'rps' })
 }
 
 function resourcesChart(sweep: Sweep, color: string): ChartSpec | null {
@@ -152,35 +165,31 @@ function resourcesChart(sweep: Sweep, color: string): ChartSpec | null {
 }
 
 function concurrencyChart(summary: CapacitySummary): ChartSpec | null {
-  const curves: { x: number; y: number | null }[][] = []
-  const series: Omit<SeriesSpec, 'values'>[] = []
+  const curves = new Curves()
   summary.sweeps.forEach((s, i) => {
     const steps = rateSteps(s)
     if (steps.length === 0) return
     const color = SWEEP_COLORS[i % 4]
-    curves.push(steps.map((p) => ({ x: p.target_rps, y: p.concurrency.mean })))
-    series.push({
-      label: `streams in flight, ${workersLabel(s.workers)}`,
-      color,
-      points: true,
-      spanGaps: true,
-    })
-    curves.push(steps.map((p) => ({ x: p.target_rps, y: p.resources.upstream_in_use })))
-    series.push({ label: `upstream in use, ${workersLabel(s.workers)}`, color, dash: [2, 3], spanGaps: true })
-    curves.push(steps.map((p) => ({ x: p.target_rps, y: p.resources.upstream_limit })))
-    series.push({ label: `pool limit, ${workersLabel(s.workers)}`, color, dash: DASH, spanGaps: true })
+    const label = workersLabel(s.workers)
+    curves.add(
+      steps.map((p) => ({ x: p.target_rps, y: p.concurrency.mean })),
+      { label: `streams in flight, ${label}`, color, points: true, spanGaps: true },
+    )
+    curves.add(
+      steps.map((p) => ({ x: p.target_rps, y: p.resources.upstream_in_use })),
+      { label: `upstream in use, ${label}`, color, dash: [2, 3], spanGaps: true },
+    )
+    curves.add(
+      steps.map((p) => ({ x: p.target_rps, y: p.resources.upstream_limit })),
+      { label: `pool limit, ${label}`, color, dash: DASH, spanGaps: true },
+    )
   })
-  if (curves.length === 0) return null
-  const { x, ys } = align(curves)
-  return {
-    kind: 'line',
-    x,
+  return curves.chart({
     xTitle: 'arrival rate (req/s)',
     xUnit: 'rps',
     unit: 'streams',
     marks: kneeMarks(summary),
-    series: series.map((s, i) => ({ ...s, values: ys[i] })),
-  }
+  })
 }
 
 function predictionChart(summary: CapacitySummary): ChartSpec | null {
