@@ -116,6 +116,56 @@ describe('RecordCache', () => {
   })
 })
 
+// A small buffer from Node's pool is a slice of a shared 8 KB slab and keeps it alive: kept in a
+// cache, every record would pin a slab (and whatever else was cut from it) while the cache counts
+// a few hundred bytes. What a cache keeps must be the whole of its own memory.
+describe('what caches keep', () => {
+  it('keeps records, inflated answers and tracked requests in memory of their own, never a slice of a shared slab', () => {
+    const alone = (b: Uint8Array) => b.byteOffset === 0 && b.buffer.byteLength === b.byteLength
+    const clock = new FakeClock()
+    for (const codec of [
+      new Codec(plain),
+      new Codec({ ...plain, compress: true, thresholdBytes: 64 }),
+      new Codec({ ...plain, compress: true, thresholdBytes: 64, format: 'json' }),
+    ]) {
+      const c = new RecordCache<{ text: string; bytes: Buffer }, { provider: string }>({
+        name: 'test',
+        maxBytes: 1024 * 1024,
+        ttlMs: 60_000,
+        codec,
+        now: clock.monotonic,
+      })
+      const slot = c.set(
+        'small',
+        { text: 'short answer '.repeat(20), bytes: Buffer.from('abc') },
+        { provider: 'p' },
+      )
+      expect(slot && alone(slot.record)).toBe(true)
+      const value = c.read(slot!, (v) => v)
+      // Byte fields of the value kept on the slot or in the inflated tier view memory of its own.
+      expect(value.bytes.buffer.byteLength).toBeLessThan(Buffer.poolSize)
+      // A record read from Redis arrives as a slice of the reply; the cache keeps a copy of its own.
+      const head = Buffer.from(`$${slot!.record.length}\r\n`)
+      const reply = Buffer.concat([head, slot!.record, Buffer.from('\r\n')])
+      const fromRedis = reply.subarray(head.length, head.length + slot!.record.length)
+      const kept = c.setRecord('redis', {
+        record: fromRedis,
+        rawBytes: fromRedis.length,
+        meta: { provider: 'p' },
+      })
+      expect(kept && alone(kept.record)).toBe(true)
+      expect(c.read(kept!, (v) => v.text)).toBe('short answer '.repeat(20))
+    }
+    const tracker = new PopularityTracker(1024 * 1024)
+    const body = Buffer.from('{"model":"m","messages":[]}') // a pool slice, as request bodies are
+    expect(alone(body)).toBe(false)
+    tracker.touch('k', body, false)
+    const tracked = tracker.popular(1, 10)
+    expect(tracked).toHaveLength(1)
+    expect(alone(tracked[0].request)).toBe(true)
+  })
+})
+
 describe('Codec', () => {
   const value = { body: 'the answer is '.repeat(400), events: '', n: 3 }
 

@@ -8,6 +8,7 @@ import {
   zstdDecompressSync,
 } from 'node:zlib'
 import { Decoder, Encoder } from '@msgpack/msgpack'
+import { ownedBuffer, ownedBytes } from './owned.ts'
 
 // Cache records: one self-describing byte string per entry, the same in the in-process cache and
 // in Redis, so an instance configured differently can still read what another one wrote.
@@ -106,13 +107,13 @@ export class Codec {
       const packed = compressWith(this.settings.algorithm, this.#level, raw)
       // Incompressible data is kept as it is: inflating it would cost for nothing.
       if (packed.length < raw.length) {
-        const record = Buffer.allocUnsafe(packed.length + 1)
+        const record = ownedBuffer(packed.length + 1)
         record[0] = flags | ALGORITHMS.indexOf(this.settings.algorithm)
         packed.copy(record, 1)
         return { record, rawBytes: raw.length + 1 }
       }
     }
-    const record = Buffer.allocUnsafe(raw.length + 1)
+    const record = ownedBuffer(raw.length + 1)
     record[0] = flags
     record.set(raw, 1)
     return { record, rawBytes: record.length }
@@ -121,7 +122,8 @@ export class Codec {
   decode<T>(record: Uint8Array): T {
     const flags = record[0]
     const body = record.subarray(1)
-    const data = flags & 0b11 ? decompressWith(flags & 0b11, body) : body
+    // What a compressed record inflates to may be kept (the inflated tier keeps views of it).
+    const data = flags & 0b11 ? ownedBytes(decompressWith(flags & 0b11, body)) : body
     if (flags & MSGPACK) return this.#decoder.decode(data) as T
     return fromJsonSafe(
       JSON.parse(Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('utf8')),
@@ -146,7 +148,7 @@ function fromJsonSafe(value: unknown): unknown {
   const out = value as Record<string, unknown>
   for (const [k, v] of Object.entries(out)) {
     const b64 = (v as { $b64?: unknown } | null)?.$b64
-    if (typeof b64 === 'string') out[k] = Buffer.from(b64, 'base64')
+    if (typeof b64 === 'string') out[k] = ownedBytes(Buffer.from(b64, 'base64'))
   }
   return out
 }

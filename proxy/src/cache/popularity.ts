@@ -1,4 +1,5 @@
 import { LRUCache } from 'lru-cache'
+import { ownedCopy } from './owned.ts'
 import { ENTRY_OVERHEAD } from './store.ts'
 
 /** What a tracked key remembers: its decayed access count and the request that fetches it. */
@@ -39,7 +40,7 @@ export class PopularityTracker {
   touch(key: string, request: Buffer, stream: boolean): void {
     const t = this.#lru.get(key)
     if (t === undefined) {
-      this.#lru.set(key, { score: 1, epoch: this.#epoch, request: Buffer.from(request), stream })
+      this.#lru.set(key, { score: 1, epoch: this.#epoch, request: ownedCopy(request), stream })
       return
     }
     if (t.epoch !== this.#epoch) {

@@ -2,6 +2,7 @@ import { LRUCache } from 'lru-cache'
 import type { CacheFigures, MemoryPressureTarget } from '../observability/sources.ts'
 import { BoundedLru } from './bounded-lru.ts'
 import { type Codec, isCompressed } from './codec.ts'
+import { ownedBytes } from './owned.ts'
 
 /** Why an entry left a cache: lru-cache's dispose reasons and the proxy's own. */
 export type RemovalReason =
@@ -153,8 +154,10 @@ export class RecordCache<T, M extends object = object> implements MemoryPressure
     return this.setRecord(key, { record, rawBytes, meta }, ttlMs)
   }
 
-  /** Stores a record already encoded (read from Redis). */
-  setRecord(key: string, slot: Slot<M>, ttlMs?: number): Slot<M> | undefined {
+  /** Stores a record already encoded (read from Redis: copied out of the reply it arrived in). */
+  setRecord(key: string, given: Slot<M>, ttlMs?: number): Slot<M> | undefined {
+    const record = ownedBytes(given.record)
+    const slot = record === given.record ? given : { ...given, record }
     const replaced = this.#lru.peek(key)
     if (replaced !== undefined) this.#inflated.delete(replaced)
     this.#lru.set(key, slot, ttlMs === undefined ? undefined : { ttl: Math.max(1, Math.round(ttlMs)) })
