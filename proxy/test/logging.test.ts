@@ -3,15 +3,23 @@ import pino from 'pino'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createLoggers, LOG_REDACT } from '../src/app.ts'
 import { loadConfig } from '../src/config/load.ts'
+import { LineBatch } from '../src/observability/log-destination.ts'
+import { createLogObserver, requestFields } from '../src/observability/log-observer.ts'
+import type { RequestOutcome } from '../src/observability/observer.ts'
+import { REQUEST_COMPLETED, requestLineWriter } from '../src/observability/request-line.ts'
 import { ADMIN_KEY, CLIENT_KEY, chatBody, type Harness, postChat, sseData, startAll } from './helpers.ts'
 
 // pino logs: one line per request with the fields that explain its latency, and never a key,
 // whatever happens in the request cycle.
 
-function capture(level: pino.Level) {
+/** A logger whose lines are kept; redacting as the process's logger does, or plain as its request logger. */
+function capture(
+  level: pino.Level,
+  options: pino.LoggerOptions = { redact: { paths: LOG_REDACT, censor: '[redacted]' } },
+) {
   const lines: string[] = []
   const logger = pino(
-    { level, redact: { paths: LOG_REDACT, censor: '[redacted]' } },
+    { level, ...options },
     new Writable({
       write(chunk, _enc, cb) {
         lines.push(...chunk.toString().trimEnd().split('\n'))
@@ -29,8 +37,12 @@ describe('request logs', () => {
   afterEach(() => h?.close())
 
   it('write one line per request with the performance fields', async () => {
-    const { logger, lines } = capture('info')
-    h = await startAll({ profile: fast, deps: { logger }, overrides: { caching: { enabled: false } } })
+    const { logger, lines } = capture('info', {})
+    h = await startAll({
+      profile: fast,
+      deps: { logger: capture('info').logger, requestLogger: logger },
+      overrides: { caching: { enabled: false } },
+    })
     expect((await postChat(h.url, chatBody(), { 'x-request-id': 'log-test-1' })).status).toBe(200)
     await sseData(await postChat(h.url, chatBody({ stream: true }), { 'x-request-id': 'log-test-2' }))
     const records = lines.map((l) => JSON.parse(l)).filter((r) => r.msg === 'request completed')
@@ -53,6 +65,73 @@ describe('request logs', () => {
     expect(plain.tokens).toBeGreaterThan(0)
     expect(stream).toMatchObject({ reqId: 'log-test-2', stream: true })
     expect(stream.ttft_ms).toBeGreaterThan(0)
+  })
+
+  it('are the bytes pino writes for the same fields, whatever the values', () => {
+    const outcome = (i: number): RequestOutcome => ({
+      requestId: ['req-1', 'a"b\\c', 'tab\there', 'ünï\u2028', '\u0001'][i % 5],
+      route: i % 2 ? 'chat' : 'embeddings',
+      model: ['gpt-4o-mini', '', 'm"odel', 'x'.repeat(300)][i % 4],
+      provider: i % 3 === 0 ? undefined : 'openai-a',
+      status: [200, 499, 503, 429][i % 4],
+      stream: i % 2 === 0,
+      durationMs: [1.23456, 0, Number.NaN, 1e21, 0.005][i % 5],
+      upstreamMs: i * 0.333,
+      waitMs: i % 4 === 0 ? 0 : i * 0.1,
+      attempts: i % 3,
+      cache: (['HIT', 'MISS', 'BYPASS'] as const)[i % 3],
+      ttftMs: i % 2 ? undefined : i / 7,
+      usage: i % 5 === 0 ? undefined : { prompt_tokens: i, completion_tokens: 2, total_tokens: i + 2 },
+      errorCode: i % 4 === 2 ? 'overloaded' : undefined,
+      truncated: i % 7 === 0,
+      aborted: i % 6 === 0,
+    })
+    const options = { timestamp: () => ',"time":1700000000000', base: { pid: 7, hostname: 'h' } }
+    const byHand = capture('info', options)
+    const byPino = capture('info', options)
+    expect(requestLineWriter(byHand.logger, 'info')).toBeDefined()
+    expect(requestLineWriter(capture('info').logger, 'info')).toBeUndefined() // redacting: pino writes it
+    const observer = createLogObserver(byHand.logger)
+    for (let i = 0; i < 60; i++) {
+      observer.request(outcome(i))
+      byPino.logger.info(requestFields(outcome(i)), REQUEST_COMPLETED)
+    }
+    expect(byHand.lines).toHaveLength(60)
+    expect(byHand.lines).toEqual(byPino.lines)
+  })
+
+  it('reach the destination in order, a batch at a time, and all of them on flush', () => {
+    const writes: string[] = []
+    const sink = {
+      write: (s: string) => writes.push(s) > 0,
+      flush: () => {},
+      flushSync: () => writes.push('<sync>'),
+    }
+    const batch = new LineBatch(sink, 100)
+    const a = pino({ base: null, timestamp: false }, batch)
+    const b = pino({ base: null, timestamp: false, redact: ['key'] }, batch)
+    for (let i = 0; i < 5; i++) (i % 2 ? a : b).info({ i, key: 'secret' }, 'x')
+    expect(writes).toHaveLength(1) // 5 lines of about 40 characters: one batch of 3 handed on
+    batch.flush()
+    a.info('last')
+    batch.flushSync()
+    expect(writes).toHaveLength(4)
+    expect(writes.at(-1)).toBe('<sync>')
+    const lines = writes
+      .slice(0, -1)
+      .join('')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l))
+    expect(lines.map((l) => l.i)).toEqual([0, 1, 2, 3, 4, undefined])
+    // Each logger keeps its own settings through the shared batch: b redacts, a does not.
+    expect(lines.slice(0, 5).map((l) => l.key)).toEqual([
+      '[Redacted]',
+      'secret',
+      '[Redacted]',
+      'secret',
+      '[Redacted]',
+    ])
   })
 
   it('log every upstream attempt at debug level with logging.http_client', async () => {

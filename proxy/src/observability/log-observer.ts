@@ -1,5 +1,6 @@
 import type { Logger } from 'pino'
-import type { Observer } from './observer.ts'
+import type { Observer, RequestOutcome } from './observer.ts'
+import { REQUEST_COMPLETED, requestLineWriter, roundMs as round } from './request-line.ts'
 
 /** One log line per request with the fields that explain its latency; no bodies, no keys. */
 export function createLogObserver(
@@ -8,30 +9,12 @@ export function createLogObserver(
   options: { attempts?: boolean } = {},
 ): Observer {
   const attempts = options.attempts === true
+  const writeLine = requestLineWriter(logger, level)
   return {
     request(o) {
       if (!logger.isLevelEnabled(level)) return
-      logger[level](
-        {
-          reqId: o.requestId,
-          route: o.route,
-          model: o.model,
-          provider: o.provider,
-          status: o.status,
-          stream: o.stream,
-          ms: round(o.durationMs),
-          upstream_ms: round(o.upstreamMs),
-          wait_ms: o.waitMs > 0 ? round(o.waitMs) : undefined,
-          ttft_ms: o.ttftMs === undefined ? undefined : round(o.ttftMs),
-          attempts: o.attempts,
-          cache: o.cache,
-          tokens: o.usage ? o.usage.total_tokens : undefined,
-          error: o.errorCode,
-          truncated: o.truncated || undefined,
-          aborted: o.aborted || undefined,
-        },
-        'request completed',
-      )
+      if (writeLine) return writeLine(o)
+      logger[level](requestFields(o), REQUEST_COMPLETED)
     },
     // logging.http_client: every call to a provider, retries and failovers included.
     attempt(e) {
@@ -47,6 +30,24 @@ export function createLogObserver(
   }
 }
 
-function round(ms: number): number {
-  return Math.round(ms * 100) / 100
+/** The request line's fields, in order (undefined ones are left out of the line). */
+export function requestFields(o: RequestOutcome): Record<string, unknown> {
+  return {
+    reqId: o.requestId,
+    route: o.route,
+    model: o.model,
+    provider: o.provider,
+    status: o.status,
+    stream: o.stream,
+    ms: round(o.durationMs),
+    upstream_ms: round(o.upstreamMs),
+    wait_ms: o.waitMs > 0 ? round(o.waitMs) : undefined,
+    ttft_ms: o.ttftMs === undefined ? undefined : round(o.ttftMs),
+    attempts: o.attempts,
+    cache: o.cache,
+    tokens: o.usage ? o.usage.total_tokens : undefined,
+    error: o.errorCode,
+    truncated: o.truncated || undefined,
+    aborted: o.aborted || undefined,
+  }
 }
