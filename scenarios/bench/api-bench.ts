@@ -1,6 +1,14 @@
 import { parseArgs } from 'node:util'
 import { cpuMs } from '../run/procfs.ts'
-import { AUTH, PROXY_ENV, PROXY_READY, runBench, saveResults, writeProxyConfig } from './common.ts'
+import {
+  AUTH,
+  PROXY_ENV,
+  PROXY_READY,
+  PROXY_SCRIPT,
+  runBench,
+  saveResults,
+  writeProxyConfig,
+} from './common.ts'
 import { median, pairedRounds } from './measure.ts'
 import type { Service, Start } from './services.ts'
 
@@ -66,7 +74,7 @@ async function main(start: Start): Promise<void> {
   })
   const proxy = await start({
     name: 'proxy (defaults, cache on)',
-    script: 'proxy/src/server.ts',
+    ...PROXY_SCRIPT,
     args: ['--config', config],
     env: PROXY_ENV,
     cpu: 0,

@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util'
 import { request } from 'undici'
 import { loadTiers } from '../tiers.ts'
 import { createWorkload } from '../workload.ts'
-import { BENCH_KEY, CHAT_REQUEST, saveResults, writeProxyConfig } from './common.ts'
+import { BENCH_KEY, CHAT_REQUEST, PROXY_SCRIPT, saveResults, writeProxyConfig } from './common.ts'
 import { type Measurement, measure, median } from './measure.ts'
 import { pinSelf, type Service, startService } from './services.ts'
 
@@ -67,7 +67,7 @@ function proxyConfig(openai: string, anthropic: string, cache: boolean): string 
 async function startProxy(name: string, openai: string, anthropic: string, cache: boolean): Promise<Service> {
   return start({
     name,
-    script: 'proxy/src/server.ts',
+    ...PROXY_SCRIPT,
     args: ['--config', proxyConfig(openai, anthropic, cache)],
     env: { APP_ENV: 'production', LOG_LEVEL: 'warn', PROXY_API_KEYS: KEY, PROXY_ADMIN_KEYS: ADMIN },
     cpu: 0,

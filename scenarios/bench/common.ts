@@ -2,6 +2,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { stringify } from 'yaml'
+import { PROXY_NODE_FLAGS } from '../../proxy/src/node-flags.ts'
 import { fileBytes, type Service, type ServiceOptions, type Start, startService } from './services.ts'
 
 // What the proxy benchmarks share: the request they send, the client key of the proxies they
@@ -28,6 +29,8 @@ export function streamRequest(tokens: number): Record<string, unknown> {
 export const MOCK_READY = /mock-openai listening on (http:\/\/\S+)/
 export const PROXY_READY = /"address":"(http:\/\/[^"]+)"/
 /** The environment a benchmarked proxy runs in: production tuning, default logging, one client key. */
+/** The proxy's entry point, started with the V8 options it ships with (proxy/src/node-flags.ts). */
+export const PROXY_SCRIPT = { script: 'proxy/src/server.ts', nodeArgs: PROXY_NODE_FLAGS }
 export const PROXY_ENV = { APP_ENV: 'production', PROXY_API_KEYS: BENCH_KEY }
 /** The same with request logging off (warnings and errors only). */
 export const QUIET_PROXY_ENV = { ...PROXY_ENV, LOG_LEVEL: 'warn' }
@@ -99,7 +102,7 @@ export async function startProxy(
   const logFile = join(config, '..', 'proxy.log')
   const service = await start({
     name: options.name,
-    script: 'proxy/src/server.ts',
+    ...PROXY_SCRIPT,
     args: ['--config', config],
     env: options.env ?? PROXY_ENV,
     cpu: options.cpu,

@@ -10,6 +10,7 @@ import {
   CHAT_REQUEST,
   MOCK_READY,
   PROXY_READY,
+  PROXY_SCRIPT,
   QUIET_PROXY_ENV,
   runBench,
   saveResults,
@@ -122,7 +123,7 @@ async function main(start: Start): Promise<void> {
   for (const monitoring of [true, false]) {
     const proxy = await start({
       name: `proxy (metrics ${monitoring ? 'on' : 'off'})`,
-      script: 'proxy/src/server.ts',
+      ...PROXY_SCRIPT,
       args: [
         '--config',
         writeProxyConfig(

@@ -13,6 +13,8 @@ export interface Service {
 export interface ServiceOptions {
   name: string
   script: string
+  /** Options for node itself, before the script. */
+  nodeArgs?: readonly string[]
   args?: string[]
   env?: Record<string, string>
   /** One CPU, or a taskset list such as '0,1'. */
@@ -41,7 +43,7 @@ export async function startService(
   onSpawn?: (stop: () => Promise<void>) => void,
 ): Promise<Service> {
   const node = process.execPath
-  const argv = [options.script, ...(options.args ?? [])]
+  const argv = [...(options.nodeArgs ?? []), options.script, ...(options.args ?? [])]
   const [command, args] =
     hasTaskset && options.cpu !== undefined
       ? ['taskset', ['-c', String(options.cpu), node, ...argv]]

@@ -7,6 +7,7 @@ import {
   CHAT_REQUEST,
   MOCK_READY,
   PROXY_READY,
+  PROXY_SCRIPT,
   QUIET_PROXY_ENV,
   runBench,
   saveResults,
@@ -133,7 +134,7 @@ async function main(start: Start): Promise<void> {
   const config = writeProxyConfig('shed-bench', singleMockConfig(mock.url))
   const proxy = await start({
     name: 'proxy (defaults, cache off)',
-    script: 'proxy/src/server.ts',
+    ...PROXY_SCRIPT,
     args: ['--config', config],
     env: QUIET_PROXY_ENV,
     ready: PROXY_READY,

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { parse as parseYaml, stringify } from 'yaml'
 import { isProfileName } from '../../mock-providers/src/profile-load.ts'
+import { PROXY_NODE_FLAGS } from '../../proxy/src/node-flags.ts'
 import type { ManagedProcess, ProcessGroup } from './processes.ts'
 
 export const REPO_ROOT = new URL('../..', import.meta.url).pathname
@@ -112,11 +113,16 @@ export async function startProxyProcess(
   },
 ): Promise<{ process: ManagedProcess; url: string }> {
   const server = options.server ?? PROXY_SERVER
-  const proxy = group.start(options.name, process.execPath, [server, '--config', options.configFile], {
-    logFile: options.logFile,
-    cwd: REPO_ROOT,
-    env: options.env,
-  })
+  const proxy = group.start(
+    options.name,
+    process.execPath,
+    [...PROXY_NODE_FLAGS, server, '--config', options.configFile],
+    {
+      logFile: options.logFile,
+      cwd: REPO_ROOT,
+      env: options.env,
+    },
+  )
   return { process: proxy, url: await proxy.waitFor(listeningAddress, options.timeoutMs) }
 }
 
