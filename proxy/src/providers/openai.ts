@@ -1,6 +1,7 @@
 import type { DeepReadonly } from '../config/load.ts'
 import type { ProviderConfig } from '../config/schema.ts'
 import { carriesAnswer, openAIErrorFromJson, parseChatChunk, readUsage } from './chat-wire.ts'
+import { ContentTemplate } from './chunk-template.ts'
 import { answerIds, MESSAGES_CODEC, RESPONSES_CODEC, viaChat } from './dialects.ts'
 import type { SseEvent } from './sse.ts'
 import { SSE_DONE } from './sse.ts'
@@ -100,6 +101,7 @@ class OpenAIStream implements StreamTranslator {
   usage: Usage | undefined
   error: ProviderErrorBody | undefined
   readonly #forwardUsage: boolean
+  #template: ContentTemplate | undefined
 
   constructor(forwardUsage: boolean) {
     this.#forwardUsage = forwardUsage
@@ -118,6 +120,12 @@ class OpenAIStream implements StreamTranslator {
       out.push(SSE_DONE)
       return
     }
+    // The stream's next piece of text, shaped as its first one was: no need to parse it.
+    if (this.#template?.matches(data)) {
+      this.answerEvents++
+      out.push(event.raw)
+      return
+    }
     const chunk = parseChatChunk(data)
     if (chunk.error) {
       this.error = openAIErrorFromJson(chunk.error)
@@ -127,7 +135,10 @@ class OpenAIStream implements StreamTranslator {
     if (chunk.usage) this.usage = readUsage(chunk.usage)
     // Usage arrives alone in a last chunk with no choices; forwarded only if the client asked.
     if (choices.length === 0 && !this.#forwardUsage) return
-    if (carriesAnswer(choices)) this.answerEvents++
+    if (carriesAnswer(choices)) {
+      this.answerEvents++
+      this.#template ??= ContentTemplate.of(data, chunk)
+    }
     out.push(event.raw)
   }
 }
