@@ -9,6 +9,10 @@ import { countTokens } from 'gpt-tokenizer/encoding/o200k_base'
 export const MESSAGE_OVERHEAD = 4
 export const REPLY_PRIMING = 3
 
+// A special token's text in a prompt (`<|endoftext|>`) is counted as the text it is, as the real
+// APIs do; the tokenizer's default would refuse it with an exception.
+export const AS_TEXT = { disallowedSpecial: new Set<string>() }
+
 const MEMO_ENTRIES = 4096
 const MEMO_MAX_CHARS = 16_384
 
@@ -20,7 +24,7 @@ export class TokenCounter {
     if (text.length === 0) return 0
     let n = this.#memo.get(text)
     if (n !== undefined) return n
-    n = countTokens(text)
+    n = countTokens(text, AS_TEXT)
     if (text.length <= MEMO_MAX_CHARS) {
       if (this.#memo.size >= MEMO_ENTRIES) this.#memo.clear()
       this.#memo.set(text, n)

@@ -1,5 +1,6 @@
 import { decode, encode } from 'gpt-tokenizer/encoding/o200k_base'
 import { hashString, xorshift32 } from './random.ts'
+import { AS_TEXT } from './tokens.ts'
 import { argumentEntries } from './tool-arguments.ts'
 
 /** The tool a request forces the model to call: its name and its JSON schema. */
@@ -44,7 +45,7 @@ export function createToolCall(tool: ToolSpec, contentSeed: number, limit: numbe
   const seed = hashString(tool.name, contentSeed)
   const entries = argumentEntries(tool.schema, seed)
   const whole = `{${entries.join(',')}}`
-  let tokens = encode(whole)
+  let tokens = encode(whole, AS_TEXT)
   let text = whole
   let input = whole
   const truncated = limit !== null && limit < tokens.length

@@ -1,16 +1,15 @@
 import type { Json } from '../providers/types.ts'
+import { type CountTokens, loadO200k } from './encoding.ts'
 
 /**
  * Chat token accounting with gpt-tokenizer's o200k_base encoding (gpt-4o's): each message costs
  * MESSAGE_OVERHEAD tokens plus its text, and the reply is primed with REPLY_PRIMING tokens, as
  * OpenAI documents for its chat models. Exact for OpenAI's o200k models; an estimate for others
- * (hence the safety margin when condensing). The encoding (about 80 MB, 0.3 s to load) is loaded
- * on first use, so a proxy that never condenses never pays for it.
+ * (hence the safety margin when condensing). The encoding (about 40 MB resident, 0.3 s to load,
+ * see encoding.ts) is loaded on first use, so a proxy that never condenses never pays for it.
  */
 export const MESSAGE_OVERHEAD = 4
 export const REPLY_PRIMING = 3
-
-type Count = (text: string) => number
 
 /** The text of a message as the tokenizer sees it: content parts, refusal, name and tool calls. */
 export function messageText(message: Json): string {
@@ -30,15 +29,15 @@ export function messageText(message: Json): string {
 }
 
 export class TokenCounter {
-  #count: Count | undefined
-  #loading: Promise<Count> | undefined
+  #count: CountTokens | undefined
+  #loading: Promise<CountTokens> | undefined
 
   /** Loads the encoding once; every count waits for it. */
-  load(): Promise<Count> {
+  load(): Promise<CountTokens> {
     if (this.#count) return Promise.resolve(this.#count)
-    this.#loading ??= import('gpt-tokenizer/encoding/o200k_base').then((m) => {
-      this.#count = m.countTokens
-      return m.countTokens
+    this.#loading ??= loadO200k().then((count) => {
+      this.#count = count
+      return count
     })
     return this.#loading
   }
