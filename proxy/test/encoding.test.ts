@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url'
 import bundledRanks from 'gpt-tokenizer/bpeRanks/o200k_base'
 import { countTokens as bundledCount } from 'gpt-tokenizer/encoding/o200k_base'
 import { describe, expect, it } from 'vitest'
-import { loadO200k, parseTiktokenRanks } from '../src/context/encoding.ts'
+import { loadO200k, parseTiktokenRanks, RankFileReader } from '../src/context/encoding.ts'
 
 const rankFile = () =>
   readFileSync(fileURLToPath(import.meta.resolve('gpt-tokenizer/data/o200k_base.tiktoken')))
@@ -67,5 +67,21 @@ describe('the o200k_base encoding built from its rank file', () => {
     expect(() => parseTiktokenRanks(Buffer.from('YQ== 0\nYg== x1\n'))).toThrow(/line 2: bad rank/)
     expect(() => parseTiktokenRanks(Buffer.from('YQ== \n'))).toThrow(/line 1: empty token or rank/)
     expect(parseTiktokenRanks(Buffer.from('YQ== 0\nYg== 1'))).toEqual(['a', 'b'])
+  })
+
+  it('reads the same table a slice of lines at a time, and names the right line when one is bad', () => {
+    const file = rankFile().subarray(0, 200_000)
+    const whole = parseTiktokenRanks(file.subarray(0, file.lastIndexOf(0x0a) + 1))
+    const reader = new RankFileReader(file.subarray(0, file.lastIndexOf(0x0a) + 1))
+    let turns = 0
+    while (!reader.done) {
+      reader.read(997)
+      turns++
+    }
+    expect(turns).toBe(Math.ceil(whole.length / 997))
+    expect(reader.ranks).toEqual(whole)
+    const bad = new RankFileReader(Buffer.from('YQ== 0\nYg== 1\nYw== 2\n!!!! 3\n'))
+    bad.read(2)
+    expect(() => bad.read(2)).toThrow(/line 4: bad token/)
   })
 })
