@@ -11,7 +11,7 @@ import {
 } from './common.ts'
 import { openLoop } from './open-loop.ts'
 import { asTarget, DISPATCH_REFERENCE, startReferences } from './references.ts'
-import { added, complete, type Goal, goalLine, openTable } from './report.ts'
+import { added, complete, type Goal, goalLine, openTable, ownTimeLine } from './report.ts'
 import { pinSelf, type Start } from './services.ts'
 
 // npm run bench:latency: the latency the proxy adds, in the open model. --rate requests per second
@@ -68,6 +68,7 @@ async function main(start: Start): Promise<void> {
       '',
       openTable(results, 'latency'),
       '',
+      ...(ownTimeLine(proxied, extra) ? [ownTimeLine(proxied, extra), ''] : []),
       `proxy log: ${(loggedBytes(proxy) / 1024 / 1024).toFixed(1)} MB written`,
       '',
       goalLine(goal),

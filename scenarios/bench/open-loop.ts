@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http'
 import type { Histogram } from 'hdr-histogram-js'
 import { type Dispatcher, Pool } from 'undici'
+import { readAnswerHeaders } from '../engines/http-call.ts'
 import { histogram, latencyStats, recordMs } from '../engines/stats.ts'
 
 // An open-model load generator for the latency benchmarks: every target gets `rate` requests per
@@ -49,6 +50,12 @@ export interface OpenResult {
   readonly ttfb: LatencySummary
   /** How late the generator sent, ms. */
   readonly sendLag: LatencySummary
+  /**
+   * The target's own time by its Server-Timing header (`proxy;dur`, ms), when it sends one: what
+   * it spent working on the request, against the latency it added, which also counts the time the
+   * request waited (for a core, in a queue, in the kernel).
+   */
+  readonly own?: LatencySummary
 }
 
 const DATA = Buffer.from('data:')
@@ -58,6 +65,8 @@ class Lane {
   readonly latency = histogram()
   readonly ttfb = histogram()
   readonly lag = histogram()
+  readonly own = histogram()
+  owned = 0
   readonly failures: Record<string, number> = {}
   readonly pool: Pool
   readonly headers: Record<string, string>
@@ -96,6 +105,7 @@ class Lane {
       latency: summary(this.latency),
       ttfb: summary(this.ttfb),
       sendLag: summary(this.lag),
+      ...(this.owned > 0 ? { own: summary(this.own) } : {}),
     }
   }
 }
@@ -107,6 +117,7 @@ class Probe implements Dispatcher.DispatchHandler {
   readonly measured: boolean
   status = 0
   first = 0
+  ownMs = Number.NaN
   constructor(lane: Lane, intended: number, measured: boolean, settle: () => void) {
     this.lane = lane
     this.intended = intended
@@ -114,8 +125,10 @@ class Probe implements Dispatcher.DispatchHandler {
     this.settle = settle
   }
   onRequestStart(): void {}
-  onResponseStart(_c: Dispatcher.DispatchController, status: number, _h: IncomingHttpHeaders): void {
+  onResponseStart(_c: Dispatcher.DispatchController, status: number, headers: IncomingHttpHeaders): void {
     this.status = status
+    if (this.measured && headers['server-timing'] !== undefined)
+      this.ownMs = readAnswerHeaders(headers).proxyMs
   }
   onResponseData(_c: Dispatcher.DispatchController, chunk: Buffer): void {
     if (this.first === 0 && (!this.lane.stream || chunk.includes(DATA))) this.first = performance.now()
@@ -126,6 +139,10 @@ class Probe implements Dispatcher.DispatchHandler {
       lane.ok++
       recordMs(lane.latency, performance.now() - this.intended)
       recordMs(lane.ttfb, (this.first || performance.now()) - this.intended)
+      if (Number.isFinite(this.ownMs)) {
+        recordMs(lane.own, this.ownMs)
+        lane.owned++
+      }
     } else if (this.measured) lane.fail(`http_${this.status}`)
     this.settle()
   }

@@ -48,6 +48,21 @@ export function added(target: Percentiles, base: Percentiles): Percentiles {
   return { p50: target.p50 - base.p50, p99: target.p99 - base.p99 }
 }
 
+/**
+ * How much of the latency a target added was its own work, by its Server-Timing: the rest is
+ * time the request waited (for the core the target shares, in queues, in the kernel). Undefined
+ * when the target sent no Server-Timing.
+ */
+export function ownTimeLine(result: OpenResult, extra: Percentiles): string | undefined {
+  if (!result.own) return undefined
+  const ms = (v: number) => v.toFixed(2)
+  return (
+    `${result.name}: its own time (Server-Timing proxy;dur) p50 ${ms(result.own.p50)} ms, p99 ${ms(result.own.p99)} ms, ` +
+    `of the p50 ${ms(extra.p50)} ms and p99 ${ms(extra.p99)} ms it added; the rest is time the requests waited ` +
+    '(for the core it shares, in queues, in the kernel)'
+  )
+}
+
 export interface Trend {
   readonly start: number
   readonly peak: number

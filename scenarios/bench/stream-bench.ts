@@ -12,6 +12,7 @@ import {
   goalLine,
   lowest,
   openTable,
+  ownTimeLine,
   pct,
   table,
   throughputRatio,
@@ -120,6 +121,8 @@ function report(
   ]
   const proxyOpen = open[open.length - 1]
   const ttfbAdded = added(proxyOpen.ttfb, open[0].ttfb)
+  const own = ownTimeLine(proxyOpen, ttfbAdded)
+  if (own) lines.push('', `${own} (to the first event)`)
   const goals: Goal[] = [
     {
       name: 'proxy (defaults) CPU per stream <= the fastest streaming reference',

@@ -6,6 +6,7 @@ import {
   goalLine,
   lowest,
   openTable,
+  ownTimeLine,
   projectedSpeedup,
   table,
   throughputRatio,
@@ -101,5 +102,11 @@ describe('benchmark verdicts', () => {
     expect(rows[3]).toBe('| proxy | 100 | 98 | 0 | http_503 2 | 1.30 | 1.30 | 2.80 | 0.30 | 0.80 | 0.10 |')
     expect(complete(direct)).toBe(true)
     expect(complete(proxy)).toBe(false)
+    expect(ownTimeLine(direct, added(direct.latency, direct.latency))).toBeUndefined()
+    const timed = { ...proxy, own: { p50: 0.17, p90: 0.2, p99: 0.41, max: 3 } }
+    expect(ownTimeLine(timed, added(proxy.latency, direct.latency))).toBe(
+      'proxy: its own time (Server-Timing proxy;dur) p50 0.17 ms, p99 0.41 ms, of the p50 0.30 ms and p99 ' +
+        '0.80 ms it added; the rest is time the requests waited (for the core it shares, in queues, in the kernel)',
+    )
   })
 })
