@@ -19,12 +19,14 @@ import { pinSelf, type Start } from './services.ts'
 // on, cache off) in front of that same mock, interleaved in one run (one request every 0.5 ms,
 // alternating), each timed from its intended send time; optionally the barest reference gateway
 // too, for what any gateway adds. Proxy and reference on CPU 0, mock and generator on CPU 1.
+// The first 20 s (--warmup) are load, not measurement: at this rate V8 compiles the proxy's hot
+// paths for 10-20 s, stalling it in bursts, which a long-running proxy never shows again.
 
 const { values } = parseArgs({
   options: {
     rate: { type: 'string', default: '1000' },
     seconds: { type: 'string', default: '60' },
-    warmup: { type: 'string', default: '5' },
+    warmup: { type: 'string', default: '20' },
     reference: { type: 'string', default: 'dispatch' },
     config: { type: 'string', default: '{}' },
     out: { type: 'string' },

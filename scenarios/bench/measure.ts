@@ -113,6 +113,70 @@ export async function measureTogether(
 }
 
 /**
+ * Whether two slices of CPU per request (one value per target) agree: each target's CPU relative
+ * to the cheapest of its slice moved by at most `tolerance` (a fraction). Relative, because a
+ * shared machine speeds up and slows down for every target at once; a gateway still settling
+ * moves against the others.
+ */
+export function heldSteady(
+  previous: readonly number[],
+  current: readonly number[],
+  tolerance: number,
+): boolean {
+  if (previous.length !== current.length || current.length === 0) return false
+  const relative = (slice: readonly number[]) => slice.map((us) => us / Math.min(...slice))
+  const before = relative(previous)
+  return relative(current).every((r, i) => Math.abs(r - before[i]) <= tolerance * Math.max(r, before[i]))
+}
+
+export interface WarmUp {
+  readonly seconds: number
+  /** False when the cap came first. */
+  readonly steady: boolean
+  /** Requests each target served during it, in the targets' order. */
+  readonly requests: readonly number[]
+}
+
+/**
+ * Loads the targets together until they run at steady state, so that no round measures a gateway
+ * still compiling its hot paths: a large one (the proxy) needs some 20-30 s of load for V8 to
+ * settle, a twenty-line reference about two, and a fixed short warm-up would charge the
+ * difference to the larger. Slices of `sliceSeconds` run for at least `minSeconds` (early slices
+ * look alike while everything is still compiling), then until every target's CPU per request,
+ * relative to the others', holds within `tolerance` of the slice before (heldSteady), or
+ * `maxSeconds` have passed.
+ */
+export async function warmTogether(
+  targets: readonly PairedTarget[],
+  options: Omit<Parameters<typeof measureTogether>[1], 'seconds'> & {
+    sliceSeconds?: number
+    minSeconds?: number
+    maxSeconds?: number
+    tolerance?: number
+  },
+): Promise<WarmUp> {
+  const slice = options.sliceSeconds ?? 4
+  const min = options.minSeconds ?? 20
+  const max = options.maxSeconds ?? 40
+  const tolerance = options.tolerance ?? 0.05
+  let previous: number[] = []
+  let seconds = 0
+  const requests = targets.map(() => 0)
+  while (seconds < max) {
+    const results = await measureTogether(targets, { ...options, seconds: slice })
+    seconds += slice
+    for (const [i, r] of results.entries()) requests[i] += r.requests
+    const current = results.map((r) => r.cpuUs)
+    process.stderr.write(
+      `warm-up ${seconds} s: CPU per request ${current.map((us) => `${us.toFixed(1)} us`).join(', ')}\n`,
+    )
+    if (seconds >= min && heldSteady(previous, current, tolerance)) return { seconds, steady: true, requests }
+    previous = current
+  }
+  return { seconds, steady: false, requests }
+}
+
+/**
  * `rounds` paired runs of `measureTogether`; each round's CPU time per request by target name
  * (what report.ts compares), and every measurement. Progress goes to stderr.
  */

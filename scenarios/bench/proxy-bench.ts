@@ -1,9 +1,9 @@
 import { parseArgs } from 'node:util'
 import { cpuMs } from '../run/procfs.ts'
 import { CHAT_REQUEST, loggedBytes, runBench, saveResults, startMock } from './common.ts'
-import { type Measurement, measure, median, pairedRounds } from './measure.ts'
+import { type Measurement, measure, median, pairedRounds, type WarmUp, warmTogether } from './measure.ts'
 import { PROXY, QUIET, startLineUp, type Target } from './references.ts'
-import { type Goal, goalLine, lowest, pct, table, throughputRatio } from './report.ts'
+import { type Goal, goalLine, lowest, pct, table, throughputRatio, warmLine } from './report.ts'
 import { pinSelf, type Start } from './services.ts'
 
 // npm run bench: the proxy with its default configuration (request logging on, cache off) against
@@ -63,6 +63,8 @@ async function main(start: Start): Promise<void> {
     }
   }
 
+  const warm = await warmTogether(targets, { path: PATH, body, connections, cpuMs })
+  for (const [i, t] of targets.entries()) served.set(t.name, served.get(t.name)! + warm.requests[i])
   const { cpuUs: paired, runs } = await pairedRounds(targets, {
     path: PATH,
     body,
@@ -81,6 +83,7 @@ async function main(start: Start): Promise<void> {
     alone,
     paired,
     logBytes,
+    warm,
   )
 }
 
@@ -107,6 +110,7 @@ function report(
   alone: Map<string, Measurement[]>,
   paired: Map<string, number>[],
   logBytes: Record<string, number>,
+  warm: WarmUp,
 ): void {
   const row = (name: string) => {
     const ms = alone.get(name)!
@@ -135,7 +139,7 @@ function report(
       ]),
     ),
     '',
-    `fastest reference in this run (lowest CPU per request): ${fastest}`,
+    `fastest reference in this run (lowest CPU per request): ${fastest}; ${warmLine(warm)}`,
     '',
     table(
       ['proxy', 'reference', 'p50 added ms', 'p99 added ms', 'req/s alone ratio'],

@@ -1,5 +1,5 @@
 import { linearRegression } from 'simple-statistics'
-import { median } from './measure.ts'
+import { median, type WarmUp } from './measure.ts'
 import type { OpenResult } from './open-loop.ts'
 
 // The arithmetic of the benchmarks' verdicts, apart from any measurement: which reference is the
@@ -61,6 +61,13 @@ export function ownTimeLine(result: OpenResult, extra: Percentiles): string | un
     `of the p50 ${ms(extra.p50)} ms and p99 ${ms(extra.p99)} ms it added; the rest is time the requests waited ` +
     '(for the core it shares, in queues, in the kernel)'
   )
+}
+
+/** What the warm-up before the paired rounds took, for the report. */
+export function warmLine(warm: WarmUp): string {
+  return warm.steady
+    ? `warm-up: ${warm.seconds} s of load together, until every gateway's CPU per request, relative to the others', held within 5 % between slices`
+    : `warm-up: ${warm.seconds} s of load together; CPU per request, relative to the others', still moving more than 5 % between slices (a noisy machine, or a gateway still settling)`
 }
 
 export interface Trend {

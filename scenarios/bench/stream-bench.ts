@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util'
 import { request } from 'undici'
 import { cpuMs } from '../run/procfs.ts'
 import { AUTH, fixedLengthProfile, runBench, saveResults, startMock, streamRequest } from './common.ts'
-import { measureTogether, median, pairedRounds } from './measure.ts'
+import { median, pairedRounds, type WarmUp, warmTogether } from './measure.ts'
 import { openLoop } from './open-loop.ts'
 import { asTarget, PROXY, startLineUp, type Target } from './references.ts'
 import {
@@ -16,6 +16,7 @@ import {
   pct,
   table,
   throughputRatio,
+  warmLine,
 } from './report.ts'
 import { pinSelf, type Start } from './services.ts'
 
@@ -56,7 +57,7 @@ async function main(start: Start): Promise<void> {
   const events = new Map<string, number>()
   for (const t of targets) events.set(t.name, await dataEvents(t))
 
-  await measureTogether(targets, { path: PATH, body, connections, seconds: 2, cpuMs })
+  const warm = await warmTogether(targets, { path: PATH, body, connections, cpuMs })
   const { cpuUs: paired, runs } = await pairedRounds(targets, {
     path: PATH,
     body,
@@ -78,7 +79,7 @@ async function main(start: Start): Promise<void> {
     openTargets.map((t) => ({ ...t, body })),
     { rate, seconds: openSeconds },
   )
-  report(targets, events, paired, cpu, fastest, open)
+  report(targets, events, paired, cpu, fastest, open, warm)
 }
 
 /** Data events in one stream through a target (a check that it relays the whole answer). */
@@ -100,6 +101,7 @@ function report(
   cpu: Map<string, number>,
   fastest: string,
   open: Awaited<ReturnType<typeof openLoop>>,
+  warm: WarmUp,
 ): void {
   const ratio = (name: string) => throughputRatio(paired, name, fastest)
   const lines = [
@@ -115,7 +117,7 @@ function report(
       ]),
     ),
     '',
-    `fastest reference in this run: ${fastest}`,
+    `fastest reference in this run: ${fastest}; ${warmLine(warm)}`,
     '',
     openTable(open, 'ttfb'),
   ]
@@ -146,6 +148,7 @@ function report(
       rate,
       open_seconds: openSeconds,
       fastest,
+      warm_up: warm,
       data_events: Object.fromEntries(events),
       paired_cpu_us: paired.map((p) => Object.fromEntries(p)),
       cpu_us: Object.fromEntries(cpu),

@@ -3,9 +3,9 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { parseArgs } from 'node:util'
 import { childPids, cpuMs } from '../run/procfs.ts'
 import { AUTH, CHAT_REQUEST, PROXY_ENV, runBench, saveResults, startMock, startProxy } from './common.ts'
-import { type Measurement, measure, measureTogether, median } from './measure.ts'
+import { type Measurement, measure, measureTogether, median, type WarmUp, warmTogether } from './measure.ts'
 import { asTarget, type Target } from './references.ts'
-import { type Goal, goalLine, type ProcessCpu, pct, projectedSpeedup, table } from './report.ts'
+import { type Goal, goalLine, type ProcessCpu, pct, projectedSpeedup, table, warmLine } from './report.ts'
 import type { Start } from './services.ts'
 
 // npm run bench:workers: the proxy with server.workers 2 against server.workers 1 (defaults
@@ -62,7 +62,7 @@ async function main(start: Start): Promise<void> {
     readings.get(pid)!.push(parts)
     return parts.reduce((a, b) => a + b, 0)
   }
-  await measureTogether(targets, { path: PATH, body, connections, seconds: 2, cpuMs: cpuOfTree })
+  const warm = await warmTogether(targets, { path: PATH, body, connections, cpuMs: cpuOfTree })
   const paired: { cpuUs: number[]; processes: ProcessCpu[] }[] = []
   for (let round = 0; round < rounds; round++) {
     for (const r of readings.values()) r.length = 0
@@ -83,7 +83,7 @@ async function main(start: Start): Promise<void> {
   for (let round = 0; round < rounds; round++) {
     for (const t of round % 2 ? [...targets].reverse() : targets) alone.get(t.name)!.push(await run(t))
   }
-  report(targets, paired, alone)
+  report(targets, paired, alone, warm)
 }
 
 /** Per-process CPU of one run from the readings before and after it: [primary or single, ...workers]. */
@@ -105,6 +105,7 @@ function report(
   targets: Target[],
   paired: { cpuUs: number[]; processes: ProcessCpu[] }[],
   alone: Map<string, Measurement[]>,
+  warm: WarmUp,
 ): void {
   const speedup = median(paired.map((p) => projectedSpeedup(p.processes[0], p.processes[1])))
   const shares = (i: number) => {
@@ -122,6 +123,7 @@ function report(
   console.log(
     [
       `workers: ${rounds} rounds x ${seconds} s, ${connections} connections each, non-streaming chat, zero-latency mock; nothing pinned`,
+      warmLine(warm),
       '',
       table(
         [

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { heldSteady } from '../bench/measure.ts'
 import type { OpenResult } from '../bench/open-loop.ts'
 import {
   added,
@@ -11,6 +12,7 @@ import {
   table,
   throughputRatio,
   trend,
+  warmLine,
 } from '../bench/report.ts'
 
 describe('benchmark verdicts', () => {
@@ -78,6 +80,20 @@ describe('benchmark verdicts', () => {
     )
     expect(goalLine({ name: 'x', met: false, detail: 'y' })).toMatch(/MISSED$/)
     expect(goalLine({ name: 'x', met: true, detail: 'y', judged: false })).toMatch(/NOT JUDGED$/)
+  })
+
+  it('calls a warm-up steady only when every gateway held its CPU per request within the tolerance', () => {
+    expect(heldSteady([], [300, 150], 0.05)).toBe(false)
+    expect(heldSteady([300, 150], [290, 148], 0.05)).toBe(true)
+    // The whole machine a third slower: every gateway alike, steady.
+    expect(heldSteady([300, 150, 200], [400, 200, 268], 0.05)).toBe(true)
+    // The proxy still settling (-10 %) while the reference holds: not steady.
+    expect(heldSteady([330, 150], [297, 151], 0.05)).toBe(false)
+    expect(heldSteady([300], [300, 150], 0.05)).toBe(false)
+    expect(warmLine({ seconds: 12, steady: true, requests: [1, 2] })).toMatch(
+      /^warm-up: 12 s .* held within 5 %/,
+    )
+    expect(warmLine({ seconds: 40, steady: false, requests: [1, 2] })).toMatch(/still moving more than 5 %/)
   })
 
   it('renders Markdown tables with fixed decimals', () => {
