@@ -1,7 +1,6 @@
 import { readFile } from 'node:fs/promises'
 import { setImmediate } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
-import { GptEncoding } from 'gpt-tokenizer/GptEncoding'
 
 /**
  * The o200k_base encoding (gpt-4o's), built from the `.tiktoken` rank file gpt-tokenizer ships
@@ -124,6 +123,8 @@ export async function loadO200k(): Promise<CountTokens> {
     await setImmediate()
   }
   const ranks = reader.ranks
+  // Imported here: a proxy that never counts tokens never loads the library either.
+  const { GptEncoding } = await import('gpt-tokenizer/GptEncoding')
   const encoding = GptEncoding.getEncodingApi('o200k_base', () => ranks)
   const asText = { disallowedSpecial: new Set<string>() }
   return (text) => encoding.countTokens(text, asText)
