@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { stringify } from 'yaml'
 import { PROXY_NODE_FLAGS } from '../../proxy/src/node-flags.ts'
+import { type CpuTicks, cpuTicks, stealPercent } from '../capacity/proc.ts'
+import type { Steal } from './report.ts'
 import { fileBytes, type Service, type ServiceOptions, type Start, startService } from './services.ts'
 
 // What the proxy benchmarks share: the request they send, the client key of the proxies they
@@ -147,4 +149,24 @@ export function runBench(main: (start: Start) => Promise<void>): void {
       process.off('SIGTERM', onSignal)
       return stopAll()
     })
+}
+
+/**
+ * Reads how much of `cpus` the hypervisor took while a benchmark measured: `start` as measuring
+ * begins (the open model's `onMeasureStart`), `stop` when it ends. `read` is /proc/stat's by default.
+ */
+export function stealWatch(
+  cpus: readonly number[],
+  read: () => Map<number, CpuTicks> | null = cpuTicks,
+): { start(): void; stop(): Steal } {
+  let before: Map<number, CpuTicks> | null = null
+  return {
+    start: () => {
+      before = read()
+    },
+    stop: () => {
+      const after = read()
+      return Object.fromEntries(cpus.map((cpu) => [cpu, stealPercent(before, after, cpu)]))
+    },
+  }
 }

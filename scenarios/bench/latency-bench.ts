@@ -8,10 +8,11 @@ import {
   saveResults,
   startMock,
   startProxy,
+  stealWatch,
 } from './common.ts'
 import { openLoop } from './open-loop.ts'
 import { asTarget, DISPATCH_REFERENCE, startReferences } from './references.ts'
-import { added, complete, type Goal, goalLine, openTable, ownTimeLine } from './report.ts'
+import { added, complete, type Goal, goalLine, openTable, ownTimeLine, stealLine } from './report.ts'
 import { pinSelf, type Start } from './services.ts'
 
 // npm run bench:latency: the latency the proxy adds, in the open model. --rate requests per second
@@ -56,7 +57,14 @@ async function main(start: Start): Promise<void> {
   process.stderr.write(
     `open model: ${rate} req/s to each of ${targets.length} targets, ${values.warmup} s warm-up + ${seconds} s\n`,
   )
-  const results = await openLoop(targets, { rate, seconds, warmupSeconds: Number(values.warmup) })
+  const watch = stealWatch([0, 1])
+  const results = await openLoop(targets, {
+    rate,
+    seconds,
+    warmupSeconds: Number(values.warmup),
+    onMeasureStart: watch.start,
+  })
+  const steal = watch.stop()
   const proxied = results[results.length - 1]
   const extra = added(proxied.latency, results[0].latency)
   const goal: Goal = {
@@ -71,12 +79,13 @@ async function main(start: Start): Promise<void> {
       openTable(results, 'latency'),
       '',
       ...(ownTimeLine(proxied, extra) ? [ownTimeLine(proxied, extra), ''] : []),
+      ...(stealLine(steal) ? [stealLine(steal), ''] : []),
       `proxy log: ${(loggedBytes(proxy) / 1024 / 1024).toFixed(1)} MB written`,
       '',
       goalLine(goal),
     ].join('\n'),
   )
-  saveResults('bench-latency', { rate, seconds, results, added: extra, goal }, values.out)
+  saveResults('bench-latency', { rate, seconds, results, added: extra, steal, goal }, values.out)
 }
 
 runBench(main)

@@ -29,6 +29,8 @@ export interface OpenLoopOptions {
   /** Requests in flight per target beyond which an arrival is dropped (counted). Default half a second of arrivals, at least 64. */
   readonly maxInFlight?: number
   readonly timeoutMs?: number
+  /** Called once, as the first measured arrival is due (after the warm-up). */
+  readonly onMeasureStart?: () => void
 }
 
 export interface LatencySummary {
@@ -180,6 +182,7 @@ export async function openLoop(
       const lane = lanes[i]
       const intended = start + g * intervalMs
       const measured = g >= warmup
+      if (g === warmup) options.onMeasureStart?.()
       if (lane.inFlight >= cap) {
         if (measured) lane.dropped++
         continue

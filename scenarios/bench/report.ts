@@ -63,6 +63,27 @@ export function ownTimeLine(result: OpenResult, extra: Percentiles): string | un
   )
 }
 
+/** Stolen shares of the CPUs a run used (CPU number -> percent, null where not measured). */
+export type Steal = Readonly<Record<number, number | null>>
+
+/**
+ * How much of each CPU the hypervisor gave to other guests while the run measured: latency on a
+ * virtual machine includes the moments its CPUs were taken away, which no gateway can avoid.
+ * Undefined where /proc/stat could not be read.
+ */
+export function stealLine(steal: Steal): string | undefined {
+  const known = Object.entries(steal).filter((e): e is [string, number] => e[1] !== null)
+  if (known.length === 0) return undefined
+  const shares = known.map(([cpu, pct]) => `CPU ${cpu} ${pct.toFixed(1)} %`).join(', ')
+  const worst = Math.max(...known.map(([, pct]) => pct))
+  return (
+    `CPU stolen by the hypervisor while measuring: ${shares}` +
+    (worst >= 1
+      ? '; the latency figures include those moments (a shared virtual machine: re-run on a quieter one before trusting the tail)'
+      : '')
+  )
+}
+
 /** What the warm-up before the paired rounds took, for the report. */
 export function warmLine(warm: WarmUp): string {
   return warm.steady

@@ -1,7 +1,15 @@
 import { parseArgs } from 'node:util'
 import { request } from 'undici'
 import { cpuMs } from '../run/procfs.ts'
-import { AUTH, fixedLengthProfile, runBench, saveResults, startMock, streamRequest } from './common.ts'
+import {
+  AUTH,
+  fixedLengthProfile,
+  runBench,
+  saveResults,
+  startMock,
+  stealWatch,
+  streamRequest,
+} from './common.ts'
 import { median, pairedRounds, type WarmUp, warmTogether } from './measure.ts'
 import { openLoop } from './open-loop.ts'
 import { asTarget, PROXY, startLineUp, type Target } from './references.ts'
@@ -14,6 +22,8 @@ import {
   openTable,
   ownTimeLine,
   pct,
+  type Steal,
+  stealLine,
   table,
   throughputRatio,
   warmLine,
@@ -75,11 +85,12 @@ async function main(start: Start): Promise<void> {
   process.stderr.write(
     `open model: ${rate} streams/s to each of ${openTargets.length} targets for ${openSeconds} s\n`,
   )
+  const watch = stealWatch([0, 1])
   const open = await openLoop(
     openTargets.map((t) => ({ ...t, body })),
-    { rate, seconds: openSeconds },
+    { rate, seconds: openSeconds, onMeasureStart: watch.start },
   )
-  report(targets, events, paired, cpu, fastest, open, warm)
+  report(targets, events, paired, cpu, fastest, open, warm, watch.stop())
 }
 
 /** Data events in one stream through a target (a check that it relays the whole answer). */
@@ -102,6 +113,7 @@ function report(
   fastest: string,
   open: Awaited<ReturnType<typeof openLoop>>,
   warm: WarmUp,
+  steal: Steal,
 ): void {
   const ratio = (name: string) => throughputRatio(paired, name, fastest)
   const lines = [
@@ -125,6 +137,8 @@ function report(
   const ttfbAdded = added(proxyOpen.ttfb, open[0].ttfb)
   const own = ownTimeLine(proxyOpen, ttfbAdded)
   if (own) lines.push('', `${own} (to the first event)`)
+  const stolen = stealLine(steal)
+  if (stolen) lines.push('', stolen)
   const goals: Goal[] = [
     {
       name: 'proxy (defaults) CPU per stream <= the fastest streaming reference',
@@ -153,6 +167,7 @@ function report(
       paired_cpu_us: paired.map((p) => Object.fromEntries(p)),
       cpu_us: Object.fromEntries(cpu),
       open,
+      steal,
       goals,
     },
     values.out,

@@ -143,3 +143,36 @@ export function machineTicks(options: ProcOptions = {}): { busy: number; total: 
   const total = f.slice(0, 8).reduce((a, b) => a + b, 0)
   return { busy: total - f[3] - f[4], total }
 }
+
+/** One CPU's time so far, in ticks: all of it, and what the hypervisor gave to other guests (steal). */
+export interface CpuTicks {
+  readonly total: number
+  readonly steal: number
+}
+
+/** Every CPU's time so far (the `cpuN` lines of /proc/stat), by CPU number; null where there is no /proc. */
+export function cpuTicks(options: ProcOptions = {}): Map<number, CpuTicks> | null {
+  const text = read(join(options.root ?? DEFAULT_ROOT, 'stat'))
+  if (text === null) return null
+  const cpus = new Map<number, CpuTicks>()
+  for (const line of text.split('\n')) {
+    const match = /^cpu(\d+)\s+(.*)$/.exec(line)
+    if (!match) continue
+    // user nice system idle iowait irq softirq steal (guest time is counted inside user already).
+    const f = match[2].trim().split(/\s+/).slice(0, 8).map(Number)
+    cpus.set(Number(match[1]), { total: f.reduce((a, b) => a + b, 0), steal: f[7] ?? 0 })
+  }
+  return cpus
+}
+
+/** The share of each CPU's time stolen between two readings, in percent; null for a CPU not in both. */
+export function stealPercent(
+  before: Map<number, CpuTicks> | null,
+  after: Map<number, CpuTicks> | null,
+  cpu: number,
+): number | null {
+  const a = before?.get(cpu)
+  const b = after?.get(cpu)
+  if (!a || !b || b.total <= a.total) return null
+  return (100 * (b.steal - a.steal)) / (b.total - a.total)
+}

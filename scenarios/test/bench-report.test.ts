@@ -9,6 +9,7 @@ import {
   openTable,
   ownTimeLine,
   projectedSpeedup,
+  stealLine,
   table,
   throughputRatio,
   trend,
@@ -94,6 +95,16 @@ describe('benchmark verdicts', () => {
       /^warm-up: 12 s .* held within 5 %/,
     )
     expect(warmLine({ seconds: 40, steady: false, requests: [1, 2] })).toMatch(/still moving more than 5 %/)
+  })
+
+  it('says how much CPU the hypervisor took while measuring, and warns when it is enough to move the tail', () => {
+    expect(stealLine({ 0: null, 1: null })).toBeUndefined()
+    const quiet = stealLine({ 0: 0.2, 1: 0.04 })
+    expect(quiet).toBe('CPU stolen by the hypervisor while measuring: CPU 0 0.2 %, CPU 1 0.0 %')
+    const noisy = stealLine({ 0: 0.3, 1: 4.25 })
+    expect(noisy).toMatch(/^CPU stolen by the hypervisor while measuring: CPU 0 0.3 %, CPU 1 4.3 %; /)
+    expect(noisy).toMatch(/re-run on a quieter one before trusting the tail/)
+    expect(stealLine({ 0: null, 1: 1 })).toMatch(/CPU 1 1.0 %; the latency figures include/)
   })
 
   it('renders Markdown tables with fixed decimals', () => {
