@@ -68,7 +68,6 @@ class Lane {
   readonly ttfb = histogram()
   readonly lag = histogram()
   readonly own = histogram()
-  owned = 0
   readonly failures: Record<string, number> = {}
   readonly pool: Pool
   readonly headers: Record<string, string>
@@ -107,7 +106,7 @@ class Lane {
       latency: summary(this.latency),
       ttfb: summary(this.ttfb),
       sendLag: summary(this.lag),
-      ...(this.owned > 0 ? { own: summary(this.own) } : {}),
+      ...(this.own.totalCount > 0 ? { own: summary(this.own) } : {}),
     }
   }
 }
@@ -141,10 +140,7 @@ class Probe implements Dispatcher.DispatchHandler {
       lane.ok++
       recordMs(lane.latency, performance.now() - this.intended)
       recordMs(lane.ttfb, (this.first || performance.now()) - this.intended)
-      if (Number.isFinite(this.ownMs)) {
-        recordMs(lane.own, this.ownMs)
-        lane.owned++
-      }
+      if (Number.isFinite(this.ownMs)) recordMs(lane.own, this.ownMs)
     } else if (this.measured) lane.fail(`http_${this.status}`)
     this.settle()
   }
