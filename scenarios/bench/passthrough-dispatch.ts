@@ -1,13 +1,13 @@
-import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http'
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { parseArgs } from 'node:util'
-import { type Dispatcher, Pool } from 'undici'
+import { Pool } from 'undici'
+import { Relay } from './relay.ts'
 
 // The barest reference gateway of `npm run bench`: node:http and undici 8's `pool.dispatch` with a
-// handler that relays the answer as it arrives (no Readable, no promise, no framework). It parses
-// the JSON body to route by model, forwards the bytes it received and relays status, type, length
-// and every body chunk, so streams pass through chunk by chunk with backpressure; a client that
-// leaves aborts the upstream call. Nothing else: no auth, retries, metrics or logs.
+// handler that relays the answer as it arrives (relay.ts: no Readable, no promise, no framework).
+// It parses the JSON body to route by model and forwards the bytes it received. Nothing else: no
+// auth, retries, metrics or logs.
 
 const { values } = parseArgs({
   options: {
@@ -22,38 +22,6 @@ const routes = new Map([
 ])
 const path = `${upstream.pathname.replace(/\/$/, '')}/chat/completions`
 const headers = { 'content-type': 'application/json' }
-
-class Relay implements Dispatcher.DispatchHandler {
-  readonly res: ServerResponse
-  controller: Dispatcher.DispatchController | undefined
-  constructor(res: ServerResponse) {
-    this.res = res
-    res.once('close', this.onClose)
-  }
-  onClose = () => {
-    if (!this.res.writableFinished) this.controller?.abort(new Error('client left'))
-  }
-  onRequestStart(controller: Dispatcher.DispatchController): void {
-    this.controller = controller
-  }
-  onResponseStart(_c: Dispatcher.DispatchController, status: number, h: IncomingHttpHeaders): void {
-    const out: Record<string, string> = { 'content-type': h['content-type'] ?? 'application/json' }
-    if (h['content-length'] !== undefined) out['content-length'] = h['content-length']
-    this.res.writeHead(status, out)
-  }
-  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
-    if (this.res.write(chunk)) return
-    controller.pause()
-    this.res.once('drain', () => controller.resume())
-  }
-  onResponseEnd(): void {
-    this.res.end()
-  }
-  onResponseError(_c: Dispatcher.DispatchController, err: Error): void {
-    if (this.res.headersSent) this.res.destroy(err)
-    else this.res.writeHead(502, headers).end('{"error":{"message":"upstream failed"}}')
-  }
-}
 
 function route(req: IncomingMessage, res: ServerResponse, body: Buffer): void {
   let model: unknown

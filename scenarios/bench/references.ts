@@ -23,6 +23,11 @@ export const DISPATCH_REFERENCE: Reference = {
 export const REFERENCES: readonly Reference[] = [
   { name: 'fastify 5 + undici 7 request', script: 'scenarios/bench/passthrough.ts', args: ['--undici', '7'] },
   { name: 'fastify 5 + undici 8 request', script: 'scenarios/bench/passthrough.ts', args: ['--undici', '8'] },
+  {
+    name: 'fastify 5 + undici 8 dispatch',
+    script: 'scenarios/bench/passthrough.ts',
+    args: ['--client', 'dispatch'],
+  },
   DISPATCH_REFERENCE,
 ]
 
