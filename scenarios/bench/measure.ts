@@ -124,7 +124,10 @@ export function heldSteady(
   tolerance: number,
 ): boolean {
   if (previous.length !== current.length || current.length === 0) return false
-  const relative = (slice: readonly number[]) => slice.map((us) => us / Math.min(...slice))
+  const relative = (slice: readonly number[]) => {
+    const cheapest = Math.min(...slice)
+    return slice.map((us) => us / cheapest)
+  }
   const before = relative(previous)
   return relative(current).every((r, i) => Math.abs(r - before[i]) <= tolerance * Math.max(r, before[i]))
 }

@@ -30,8 +30,9 @@ const routes = new Map([
 const path = `${upstream.pathname.replace(/\/$/, '')}/chat/completions`
 const headers = { 'content-type': 'application/json' }
 
+const dispatch = values.client === 'dispatch'
 const app = Fastify({ logger: false })
-if (values.client === 'dispatch') {
+if (dispatch) {
   // The body's bytes as received, parsed once to route by model.
   app.removeAllContentTypeParsers()
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body: Buffer, done) => {
@@ -47,7 +48,7 @@ app.post<{ Body: { model?: string; stream?: boolean; bytes?: Buffer } }>(
   async (request, reply) => {
     const pool = routes.get(request.body.model ?? '')
     if (pool === undefined) return reply.code(404).send({ error: { message: 'unknown model' } })
-    if (request.body.bytes) {
+    if (dispatch) {
       reply.hijack()
       pool.dispatch({ method: 'POST', path, headers, body: request.body.bytes }, new Relay(reply.raw))
       return reply
