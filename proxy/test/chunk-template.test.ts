@@ -12,6 +12,10 @@ import type { ChatRequest } from '../src/providers/types.ts'
 const chunk = (content: string, extra = '') =>
   `{"id":"chatcmpl-9x","object":"chat.completion.chunk","created":1796065901,"model":"gpt-4o-mini","system_fingerprint":"fp_1","choices":[{"index":0,"delta":{"content":${content}},"logprobs":null,"finish_reason":null}]${extra}}`
 
+/** The chunk as one event of the stream. */
+const event = (data: string) => Buffer.from(`data: ${data}\n\n`)
+const learn = (data: string) => ContentTemplate.of(event(data), data, parseChatChunk(data))
+
 /** What the full path concludes: valid, a chunk with choices, no usage, no error, carrying text. */
 function fullVerdict(data: string): boolean {
   try {
@@ -34,7 +38,7 @@ function seeded(seed: number): () => number {
 
 describe('ContentTemplate', () => {
   const first = chunk('" Hello"')
-  const template = ContentTemplate.of(first, parseChatChunk(first))!
+  const template = learn(first)!
 
   it('is learned from a plain text chunk only', () => {
     expect(template).toBeDefined()
@@ -46,12 +50,12 @@ describe('ContentTemplate', () => {
       first.replace('{"content":" Hello"}', '{"content":" Hi","tool_calls":[]}'),
       first.replace('"choices":[{', '"choices":[{"index":1,"delta":{"content":"x"}},{'),
     ]
-    for (const data of none) expect(ContentTemplate.of(data, parseChatChunk(data))).toBeUndefined()
+    for (const data of none) expect(learn(data)).toBeUndefined()
     // A field before the content that holds the same characters is not taken for it.
     const decoy = first.replace('"model":"gpt-4o-mini"', '"model":"x\\"content\\":\\"y"')
-    const t = ContentTemplate.of(decoy, parseChatChunk(decoy))!
-    expect(t.matches(decoy.replace('" Hello"', '" there"'))).toBe(true)
-    expect(t.matches(decoy.replace('"x\\"content', '"z\\"content'))).toBe(false)
+    const t = learn(decoy)!
+    expect(t.matches(event(decoy.replace('" Hello"', '" there"')))).toBe(true)
+    expect(t.matches(event(decoy.replace('"x\\"content', '"z\\"content')))).toBe(false)
   })
 
   it('says yes exactly when the full parse accepts a text chunk, over 20,000 seeded texts', () => {
@@ -91,7 +95,7 @@ describe('ContentTemplate', () => {
       for (let k = 0; k < n; k++) body += pieces[Math.floor(random() * pieces.length)]
       const data = chunk(`"${body}"`)
       const expected = fullVerdict(data)
-      expect(template.matches(data), JSON.stringify(body)).toBe(expected)
+      expect(template.matches(event(data)), JSON.stringify(body)).toBe(expected)
       if (expected) yes++
     }
     expect(yes).toBeGreaterThan(2_000) // the fast path is taken, not just refused
@@ -99,13 +103,17 @@ describe('ContentTemplate', () => {
 
   it('refuses anything else the same length or shape: other heads, tails, truncations', () => {
     const next = chunk('" world"')
-    expect(template.matches(next)).toBe(true)
-    expect(template.matches(next.replace('"finish_reason":null', '"finish_reason":"stop"'))).toBe(false)
-    expect(template.matches(next.replace('chatcmpl-9x', 'chatcmpl-9y'))).toBe(false)
-    expect(template.matches(next.replace('"finish_reason":null}', '"finish_reason":nul1}'))).toBe(false)
-    expect(template.matches(next.slice(0, Math.floor(next.length / 2)))).toBe(false)
-    expect(template.matches(`${next} `)).toBe(false)
-    expect(template.matches(chunk('" a" , "b"'))).toBe(false)
+    expect(template.matches(event(next))).toBe(true)
+    expect(template.matches(event(next.replace('"finish_reason":null', '"finish_reason":"stop"')))).toBe(
+      false,
+    )
+    expect(template.matches(event(next.replace('chatcmpl-9x', 'chatcmpl-9y')))).toBe(false)
+    expect(template.matches(event(next.replace('"finish_reason":null}', '"finish_reason":nul1}')))).toBe(
+      false,
+    )
+    expect(template.matches(event(next.slice(0, Math.floor(next.length / 2))))).toBe(false)
+    expect(template.matches(event(`${next} `))).toBe(false)
+    expect(template.matches(event(chunk('" a" , "b"')))).toBe(false)
   })
 })
 
@@ -122,13 +130,16 @@ describe('an OpenAI stream read through the template', () => {
     includeUsage: false,
   } as unknown as ChatRequest
 
-  function run(events: string[]) {
+  function run(events: string[], frame = (d: string) => `data: ${d}\n\n`) {
+    return runBytes(Buffer.from(events.map(frame).join('')))
+  }
+
+  function runBytes(bytes: Buffer) {
     const translator = adapter.dialects.chat!.streamTranslator!(request, {} as never)
     const parser = new SseParser()
     const out: Buffer[] = []
-    for (const e of parser.push(Buffer.from(events.map((d) => `data: ${d}\n\n`).join(''))))
-      translator.translate(e, out)
-    return { translator, out: Buffer.concat(out).toString() }
+    for (const e of parser.push(bytes)) translator.translate(e, out)
+    return { translator, bytes: Buffer.concat(out), out: Buffer.concat(out).toString() }
   }
 
   it('forwards every chunk and counts every text, parsed or not', () => {
@@ -147,5 +158,37 @@ describe('an OpenAI stream read through the template', () => {
   it('still fails the stream on a malformed chunk after the template is learned', () => {
     for (const broken of [chunk('" a\u0001"'), chunk('" a"b"'), chunk('" a\\"'), chunk('" a"').slice(0, 60)])
       expect(() => run([chunk('" first"'), chunk('" second"'), broken])).toThrow(SyntaxError)
+  })
+
+  it('reads a stream framed any other way in full, with the same outcome', () => {
+    const texts = ['" one"', '" two"', '" three"']
+    const framings = [
+      (d: string) => `data: ${d}\r\n\r\n`,
+      (d: string) => `data:${d}\n\n`,
+      (d: string) => `event: message\ndata: ${d}\n\n`,
+    ]
+    for (const frame of framings) {
+      const events = [...texts.map((t) => chunk(t)), '[DONE]']
+      const { translator, out } = run(events, frame)
+      expect(translator.answerEvents).toBe(texts.length)
+      expect(translator.done).toBe(true)
+      expect(out).toBe(events.slice(0, -1).map(frame).join('') + 'data: [DONE]\n\n')
+      expect(() => run([chunk('" first"'), chunk('" second"'), chunk('" a\u0001"')], frame)).toThrow(
+        SyntaxError,
+      )
+    }
+  })
+
+  it('forwards a text whose bytes are not valid UTF-8 as they came, as the full parse accepts it', () => {
+    const [head, tail] = chunk('"@"').split('@') as [string, string]
+    const odd = Buffer.concat([
+      Buffer.from(`data: ${head}`),
+      Buffer.from([0xff, 0xc3]),
+      Buffer.from(`${tail}\n\n`),
+    ])
+    const first = Buffer.from(`data: ${chunk('" first"')}\n\n`)
+    const { translator, bytes } = runBytes(Buffer.concat([first, first, odd]))
+    expect(translator.answerEvents).toBe(3)
+    expect(bytes.equals(Buffer.concat([first, first, odd]))).toBe(true)
   })
 })

@@ -1,6 +1,6 @@
 import Fastify from 'fastify'
 import { expect, it } from 'vitest'
-import { SseParser } from '../src/providers/sse.ts'
+import { SseEvent, SseParser } from '../src/providers/sse.ts'
 import type { Json, StreamTranslator } from '../src/providers/types.ts'
 
 /** A chat.completion.chunk as the upstream sends it. */
@@ -152,7 +152,7 @@ export function streamTranslatorContract(make: () => StreamTranslator): void {
   it('counts answer events: text, tool calls and the finish, not the role, usage or keep-alives', () => {
     const translator = make()
     run(translator, [chunk({ role: 'assistant', content: '' }), usageChunk(1, 0)])
-    translator.translate({ raw: Buffer.from(': ping\n\n'), event: '', data: '' }, [])
+    translator.translate(new SseEvent(Buffer.from(': ping\n\n')), [])
     expect(translator.answerEvents).toBe(0)
     run(translator, TOOL_ANSWER_CHUNKS.slice(1, 8))
     expect(translator.answerEvents).toBe(7)

@@ -6,28 +6,30 @@ const STRING_BODY = /^(?:[^"\\\u0000-\u001f]|\\["\\/bfnrt]|\\u[0-9a-fA-F]{4})+$/
 const CONTENT_KEY = '"content":"'
 
 /**
- * The bytes around the content of a plain content chunk of a chat stream. Within one stream the
+ * The bytes around the content of a plain content event of a chat stream. Within one stream the
  * provider sends the same chunk again and again with only the text of `delta.content` changed (the
- * same id, created, model, index, logprobs and finish_reason), so a chunk that is this template's
- * head, then a non-empty JSON string body, then its tail, is valid JSON with the same structure:
- * a chat.completion.chunk whose one choice carries text, no usage, no error. Checked with two
- * string comparisons and a regular expression instead of a full parse (JSON.parse and the objects
- * it builds were the largest single cost of a streamed event). Any other chunk is parsed.
+ * same id, created, model, index, logprobs and finish_reason), so an event that is this template's
+ * head, then the bytes of a non-empty JSON string body, then its tail, is valid JSON with the same
+ * structure: a chat.completion.chunk whose one choice carries text, no usage, no error. Checked on
+ * the event's bytes, with two comparisons and one pass over the text, instead of decoding and
+ * parsing it (decoding, JSON.parse and the objects it builds were the largest cost of a streamed
+ * event). Any other event is decoded and parsed.
  */
 export class ContentTemplate {
-  readonly #head: string
-  readonly #tail: string
+  readonly #head: Buffer
+  readonly #tail: Buffer
 
-  private constructor(head: string, tail: string) {
+  private constructor(head: Buffer, tail: Buffer) {
     this.#head = head
     this.#tail = tail
   }
 
   /**
-   * The template of `data` (already parsed into `chunk`), when it is a plain content chunk: one
-   * choice, a delta of non-empty text alone, no finish reason, no usage, no error. Undefined otherwise.
+   * The template of the event `raw`, whose data (`data`) is already parsed into `chunk`, when it is
+   * a plain content chunk (one choice, a delta of non-empty text alone, no finish reason, no usage,
+   * no error) framed as one `data: ` line and a blank line. Undefined otherwise.
    */
-  static of(data: string, chunk: Json): ContentTemplate | undefined {
+  static of(raw: Buffer, data: string, chunk: Json): ContentTemplate | undefined {
     if (chunk?.error !== undefined || chunk?.usage) return undefined
     const choices = chunk.choices
     if (!Array.isArray(choices) || choices.length !== 1) return undefined
@@ -45,21 +47,25 @@ export class ContentTemplate {
     const body = data.slice(start, end)
     // The string found is the content (not another field that happens to hold `"content":"`).
     if (!STRING_BODY.test(body) || JSON.parse(`"${body}"`) !== content) return undefined
-    return new ContentTemplate(data.slice(0, start), data.slice(end))
+    const head = Buffer.from(`data: ${data.slice(0, start)}`)
+    const tail = Buffer.from(`${data.slice(end)}\n\n`)
+    // Other framings (CRLF, `data:` without its space, several lines) are parsed every time.
+    if (raw.length !== head.length + Buffer.byteLength(body) + tail.length) return undefined
+    if (raw.compare(head, 0, head.length, 0, head.length) !== 0) return undefined
+    if (raw.compare(tail, 0, tail.length, raw.length - tail.length) !== 0) return undefined
+    return new ContentTemplate(head, tail)
   }
 
-  /** `data` is this template with another non-empty, well-formed text in place of the content. */
-  matches(data: string): boolean {
+  /** `raw` is this template with another non-empty, well-formed text in place of the content. */
+  matches(raw: Buffer): boolean {
     const head = this.#head
     const tail = this.#tail
-    const end = data.length - tail.length
-    // Slices compared with ===, not startsWith/endsWith: V8 falls back to a slow path for those
-    // on the sliced strings the SSE reader hands out (1-1.4 µs against 0.1).
+    const end = raw.length - tail.length
     return (
       end > head.length &&
-      data.slice(0, head.length) === head &&
-      data.slice(end) === tail &&
-      STRING_BODY.test(data.slice(head.length, end))
+      sameAt(raw, head, 0) &&
+      sameAt(raw, tail, end) &&
+      isStringBody(raw, head.length, end)
     )
   }
 }
@@ -72,4 +78,46 @@ function stringEnd(data: string, from: number): number {
     if (c === 0x5c) i++
   }
   return -1
+}
+
+/**
+ * The bytes from `start` to `end` are the body of a JSON string, as STRING_BODY says of its
+ * text: no quote, backslash or control byte but in an escape. Bytes of UTF-8 sequences are never
+ * below 0x80, so they cannot be mistaken for either.
+ */
+function isStringBody(buf: Buffer, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) {
+    const c = buf[i] as number
+    if (c === 0x22 || c < 0x20) return false
+    if (c !== 0x5c) continue
+    const e = ++i < end ? buf[i] : -1
+    if (e === 0x75 /* u */) {
+      if (i + 4 >= end) return false
+      for (let k = 1; k <= 4; k++) if (!isHex(buf[i + k] as number)) return false
+      i += 4
+    } else if (
+      !(
+        e === 0x22 ||
+        e === 0x5c ||
+        e === 0x2f ||
+        e === 0x62 ||
+        e === 0x66 ||
+        e === 0x6e ||
+        e === 0x72 ||
+        e === 0x74
+      )
+    )
+      return false
+  }
+  return true
+}
+
+/** `buf` holds the bytes of `part` from `at` (a loop: Buffer#compare's checks cost more on short parts). */
+function sameAt(buf: Buffer, part: Buffer, at: number): boolean {
+  for (let i = part.length - 1; i >= 0; i--) if (buf[at + i] !== part[i]) return false
+  return true
+}
+
+function isHex(c: number): boolean {
+  return (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66)
 }

@@ -5,7 +5,7 @@ import { ChatToMessagesStream } from '../translate/messages-stream.ts'
 import { chatCompletionToResponse, type ResponseIds } from '../translate/responses-answer.ts'
 import { responsesToChatRequest } from '../translate/responses-request.ts'
 import { ChatToResponsesStream } from '../translate/responses-stream.ts'
-import { parseEvent, type SseEvent } from './sse.ts'
+import { SseEvent } from './sse.ts'
 import type { ChatRequest, DialectOps, Json, StreamTranslator, Usage } from './types.ts'
 
 // The client APIs a provider does not speak natively, served through chat completions: the
@@ -67,7 +67,7 @@ class ComposedStream implements StreamTranslator {
     const chunks = this.#chunks
     chunks.length = 0
     this.#first.translate(event, chunks)
-    for (const chunk of chunks) this.#second.translate(parseEvent(chunk), out)
+    for (const chunk of chunks) this.#second.translate(new SseEvent(chunk), out)
   }
 
   get done(): boolean {

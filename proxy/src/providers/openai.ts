@@ -32,7 +32,14 @@ export function createOpenAIAdapter(
   const chat: DialectOps = {
     request(req: ChatRequest, options: ChatOptions) {
       const wantsUsage = req.stream && options.injectUsage && !req.includeUsage
-      if (req.body.model === options.model && !wantsUsage) return { path: chatPath, headers, body: req.raw }
+      if (req.body.model === options.model) {
+        if (!wantsUsage) return { path: chatPath, headers, body: req.raw }
+        // The client's bytes with the usage option put in front: no need to serialize them again.
+        if (req.body.stream_options === undefined) {
+          const body = withUsageOption(req.raw)
+          if (body) return { path: chatPath, headers, body }
+        }
+      }
       const body: Record<string, Json> = { ...req.body, model: options.model }
       if (wantsUsage) body.stream_options = { ...req.body.stream_options, include_usage: true }
       return { path: chatPath, headers, body: JSON.stringify(body) }
@@ -113,17 +120,17 @@ class OpenAIStream implements StreamTranslator {
    * event is the provider's failure, reported by the proxy, not relayed as if it were an answer.
    */
   translate(event: SseEvent, out: Buffer[]): void {
+    // The stream's next piece of text, shaped as its first one was: no need to decode it.
+    if (this.#template?.matches(event.raw)) {
+      this.answerEvents++
+      out.push(event.raw)
+      return
+    }
     const data = event.data
     if (data === '') return // comments and keep-alives: the proxy sends its own
     if (data === '[DONE]') {
       this.done = true
       out.push(SSE_DONE)
-      return
-    }
-    // The stream's next piece of text, shaped as its first one was: no need to parse it.
-    if (this.#template?.matches(data)) {
-      this.answerEvents++
-      out.push(event.raw)
       return
     }
     const chunk = parseChatChunk(data)
@@ -137,10 +144,23 @@ class OpenAIStream implements StreamTranslator {
     if (choices.length === 0 && !this.#forwardUsage) return
     if (carriesAnswer(choices)) {
       this.answerEvents++
-      this.#template ??= ContentTemplate.of(data, chunk)
+      this.#template ??= ContentTemplate.of(event.raw, data, chunk)
     }
     out.push(event.raw)
   }
+}
+
+const USAGE_OPTION = Buffer.from('{"stream_options":{"include_usage":true},')
+
+/** A JSON object's bytes with the usage option as its first member; undefined if not an object with members. */
+function withUsageOption(raw: Buffer): Buffer | undefined {
+  let open = 0
+  while (open < raw.length && raw[open] <= 0x20) open++
+  if (raw[open] !== 0x7b) return undefined
+  let next = open + 1
+  while (next < raw.length && raw[next] <= 0x20) next++
+  if (raw[next] !== 0x22) return undefined
+  return Buffer.concat([USAGE_OPTION, raw.subarray(next)])
 }
 
 const CHOICES = Buffer.from('"choices"')

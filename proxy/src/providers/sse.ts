@@ -4,13 +4,54 @@
 const LF = 0x0a
 const CR = 0x0d
 
-export interface SseEvent {
+/**
+ * One event of a stream. Its fields are read from its bytes when first asked for: an event the
+ * proxy can judge on its bytes (a chat stream's next piece of text) is never decoded.
+ */
+export class SseEvent {
   /** The event exactly as received, terminator included. */
   readonly raw: Buffer
+  #event: string | undefined
+  #data: string | undefined
+
+  constructor(raw: Buffer) {
+    this.raw = raw
+  }
+
   /** The `event:` field, or '' when absent. */
-  readonly event: string
+  get event(): string {
+    if (this.#event === undefined) this.#read()
+    return this.#event as string
+  }
+
   /** The `data:` lines joined by '\n'; '' for comments and keep-alives. */
-  readonly data: string
+  get data(): string {
+    if (this.#data === undefined) this.#read()
+    return this.#data as string
+  }
+
+  #read(): void {
+    const text = this.raw.toString('utf8')
+    let event = ''
+    let data: string | null = null
+    let lineStart = 0
+    while (lineStart < text.length) {
+      let lineEnd = text.indexOf('\n', lineStart)
+      if (lineEnd === -1) lineEnd = text.length
+      let line = text.slice(lineStart, lineEnd)
+      if (line.endsWith('\r')) line = line.slice(0, -1)
+      lineStart = lineEnd + 1
+      if (line === '' || line.charCodeAt(0) === 58 /* ':' comment */) continue
+      const colon = line.indexOf(':')
+      const field = colon === -1 ? line : line.slice(0, colon)
+      let value = colon === -1 ? '' : line.slice(colon + 1)
+      if (value.charCodeAt(0) === 32) value = value.slice(1)
+      if (field === 'data') data = data === null ? value : `${data}\n${value}`
+      else if (field === 'event') event = value
+    }
+    this.#event = event
+    this.#data = data ?? ''
+  }
 }
 
 /** One upstream event grew past the configured maximum (streaming.max_event_kb). */
@@ -53,14 +94,14 @@ export class SseParser {
       this.#pending = []
       this.#pendingBytes = 0
       this.#check(raw.length)
-      events.push(parseEvent(raw))
+      events.push(new SseEvent(raw))
       start = end
     }
     for (;;) {
       const end = findEventEnd(chunk, start)
       if (end === -1) break
       this.#check(end - start)
-      events.push(parseEvent(chunk.subarray(start, end)))
+      events.push(new SseEvent(chunk.subarray(start, end)))
       start = end
     }
     if (start < chunk.length) this.#keep(chunk, start)
@@ -116,28 +157,6 @@ function findEventEnd(buf: Buffer, from: number): number {
     i = buf.indexOf(LF, i + 1)
   }
   return -1
-}
-
-export function parseEvent(raw: Buffer): SseEvent {
-  const text = raw.toString('utf8')
-  let event = ''
-  let data: string | null = null
-  let lineStart = 0
-  while (lineStart < text.length) {
-    let lineEnd = text.indexOf('\n', lineStart)
-    if (lineEnd === -1) lineEnd = text.length
-    let line = text.slice(lineStart, lineEnd)
-    if (line.endsWith('\r')) line = line.slice(0, -1)
-    lineStart = lineEnd + 1
-    if (line === '' || line.charCodeAt(0) === 58 /* ':' comment */) continue
-    const colon = line.indexOf(':')
-    const field = colon === -1 ? line : line.slice(0, colon)
-    let value = colon === -1 ? '' : line.slice(colon + 1)
-    if (value.charCodeAt(0) === 32) value = value.slice(1)
-    if (field === 'data') data = data === null ? value : `${data}\n${value}`
-    else if (field === 'event') event = value
-  }
-  return { raw, event, data: data ?? '' }
 }
 
 export function sseData(json: string): Buffer {
