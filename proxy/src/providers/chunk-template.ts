@@ -51,8 +51,7 @@ export class ContentTemplate {
     const tail = Buffer.from(`${data.slice(end)}\n\n`)
     // Other framings (CRLF, `data:` without its space, several lines) are parsed every time.
     if (raw.length !== head.length + Buffer.byteLength(body) + tail.length) return undefined
-    if (raw.compare(head, 0, head.length, 0, head.length) !== 0) return undefined
-    if (raw.compare(tail, 0, tail.length, raw.length - tail.length) !== 0) return undefined
+    if (!sameAt(raw, head, 0) || !sameAt(raw, tail, raw.length - tail.length)) return undefined
     return new ContentTemplate(head, tail)
   }
 

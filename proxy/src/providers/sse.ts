@@ -20,7 +20,7 @@ export class SseEvent {
 
   /** The `event:` field, or '' when absent. */
   get event(): string {
-    if (this.#event === undefined) this.#read()
+    if (this.#data === undefined) this.#read()
     return this.#event as string
   }
 
