@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { carriesAnswer, parseChatChunk } from '../src/providers/chat-wire.ts'
 import { ContentTemplate } from '../src/providers/chunk-template.ts'
 import { createOpenAIAdapter } from '../src/providers/openai.ts'
-import { SseParser } from '../src/providers/sse.ts'
+import { SseParser, type SseReader } from '../src/providers/sse.ts'
 import type { ChatRequest } from '../src/providers/types.ts'
 
 // A streamed chunk shaped like the stream's first text chunk is forwarded without a full parse
@@ -14,6 +14,7 @@ const chunk = (content: string, extra = '') =>
 
 /** The chunk as one event of the stream. */
 const event = (data: string) => Buffer.from(`data: ${data}\n\n`)
+const PING = Buffer.from(': ping\n\n')
 const learn = (data: string) => ContentTemplate.of(event(data), data, parseChatChunk(data))
 
 /** What the full path concludes: valid, a chunk with choices, no usage, no error, carrying text. */
@@ -96,6 +97,10 @@ describe('ContentTemplate', () => {
       const data = chunk(`"${body}"`)
       const expected = fullVerdict(data)
       expect(template.matches(event(data)), JSON.stringify(body)).toBe(expected)
+      // Found in a stream, between other events: where it ends, or not at all.
+      const stream = Buffer.concat([PING, event(data), event(first)])
+      const end = expected ? PING.length + event(data).length : -1
+      expect(template.endAt(stream, PING.length), JSON.stringify(body)).toBe(end)
       if (expected) yes++
     }
     expect(yes).toBeGreaterThan(2_000) // the fast path is taken, not just refused
@@ -134,13 +139,57 @@ describe('an OpenAI stream read through the template', () => {
     return runBytes(Buffer.from(events.map(frame).join('')))
   }
 
-  function runBytes(bytes: Buffer) {
+  /** The stream as the proxy reads it: text events like the first are recognised on their bytes. */
+  function runBytes(bytes: Buffer, pieces: readonly Buffer[] = [bytes]) {
     const translator = adapter.dialects.chat!.streamTranslator!(request, {} as never)
     const parser = new SseParser()
     const out: Buffer[] = []
-    for (const e of parser.push(bytes)) translator.translate(e, out)
-    return { translator, bytes: Buffer.concat(out), out: Buffer.concat(out).toString() }
+    let runs = 0
+    const reader: SseReader<Buffer[]> = {
+      translate(e, o) {
+        if (e.known > 0) runs++
+        translator.translate(e, o)
+      },
+      knownEnd: (buf, at) => translator.knownEnd!(buf, at),
+    }
+    for (const piece of pieces) parser.feed(piece, reader, out)
+    return { translator, runs, bytes: Buffer.concat(out), out: Buffer.concat(out).toString() }
   }
+
+  /** The same, every event framed and read one by one (no event recognised on its bytes in a run). */
+  function runOneByOne(pieces: readonly Buffer[]) {
+    const translator = adapter.dialects.chat!.streamTranslator!(request, {} as never)
+    const parser = new SseParser()
+    const out: Buffer[] = []
+    for (const piece of pieces) for (const e of parser.push(piece)) translator.translate(e, out)
+    return { translator, bytes: Buffer.concat(out) }
+  }
+
+  it('gives the same bytes and counts whether texts are recognised in runs or read one by one, however the stream is split', () => {
+    const texts = ['" Hel"', '"lo"', '", \\"world\\""', '" \\u00e9"', '" é😀"', '"\\n"', '" a"', '" b"']
+    const role = chunk('""').replace('{"content":""}', '{"role":"assistant","content":""}')
+    const usage = `{"id":"chatcmpl-9x","object":"chat.completion.chunk","choices":[],"usage":{"prompt_tokens":3,"completion_tokens":8,"total_tokens":11}}`
+    const finish = chunk('null').replace('"finish_reason":null', '"finish_reason":"stop"')
+    const events = [role, ...texts.map((t) => chunk(t)), finish, usage, '[DONE]']
+    const bytes = Buffer.from(events.map((d) => `data: ${d}\n\n`).join(''))
+    const whole = runBytes(bytes)
+    expect(whole.runs).toBe(1) // every text after the first, in one run
+    expect(whole.translator.answerEvents).toBe(texts.length + 1)
+    for (let i = 1; i < bytes.length; i += 5) {
+      for (let j = i + 1; j < bytes.length; j += 97) {
+        const pieces = [bytes.subarray(0, i), bytes.subarray(i, j), bytes.subarray(j)]
+        const runs = runBytes(bytes, pieces)
+        const oneByOne = runOneByOne(pieces)
+        expect(runs.bytes.equals(oneByOne.bytes), `cut at ${i}, ${j}`).toBe(true)
+        expect(runs.translator.answerEvents).toBe(oneByOne.translator.answerEvents)
+        expect(runs.translator.usage).toEqual(oneByOne.translator.usage)
+        expect(runs.translator.done).toBe(true)
+      }
+    }
+    // Everything is forwarded as it came but the usage chunk, which this client did not ask for.
+    const forwarded = events.filter((d) => d !== usage).map((d) => `data: ${d}\n\n`)
+    expect(whole.out).toBe(forwarded.join(''))
+  })
 
   it('forwards every chunk and counts every text, parsed or not', () => {
     const texts = ['" Hel"', '"lo"', '", \\"world\\""', '" \\u00e9"']

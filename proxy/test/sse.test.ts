@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { EventTooLarge, SseParser } from '../src/providers/sse.ts'
+import { EventTooLarge, SseParser, type SseReader } from '../src/providers/sse.ts'
 
 describe('SSE framing', () => {
   it('yields whole events only, however the bytes are split', () => {
@@ -30,6 +30,58 @@ describe('SSE framing', () => {
     const parser = new SseParser()
     expect(parser.push(Buffer.from('data: {"a":1}\n\ndata: {"par'))).toHaveLength(1)
     expect(parser.pendingBytes).toBe('data: {"par'.length)
+  })
+})
+
+describe('SSE framing with a reader that recognises events on their bytes', () => {
+  // A toy reader: it knows `data: k\n\n` events without reading them, and reads everything else.
+  const KNOWN = Buffer.from('data: k\n\n')
+  function read(pieces: readonly Buffer[], maxEventBytes?: number) {
+    const parser = new SseParser(maxEventBytes)
+    const seen: { raw: string; known: number; data?: string }[] = []
+    const reader: SseReader<typeof seen> = {
+      translate: (e, out) =>
+        out.push(
+          e.known > 0
+            ? { raw: e.raw.toString(), known: e.known }
+            : { raw: e.raw.toString(), known: 0, data: e.data },
+        ),
+      knownEnd: (buf, at) =>
+        buf.compare(KNOWN, 0, KNOWN.length, at, Math.min(buf.length, at + KNOWN.length)) === 0
+          ? at + KNOWN.length
+          : -1,
+    }
+    for (const piece of pieces) parser.feed(piece, reader, seen)
+    return { seen, pending: parser.pendingBytes }
+  }
+
+  it('hands events side by side that it knows as runs, the others one by one, however the bytes are split', () => {
+    const text = 'data: k\n\ndata: k\n\ndata: 1\n\ndata: k\n\ndata: k\n\ndata: k\n\n: ping\n\ndata: k\n\n'
+    const bytes = Buffer.from(text)
+    expect(read([bytes]).seen).toEqual([
+      { raw: 'data: k\n\ndata: k\n\n', known: 2 },
+      { raw: 'data: 1\n\n', known: 0, data: '1' },
+      { raw: 'data: k\n\ndata: k\n\ndata: k\n\n', known: 3 },
+      { raw: ': ping\n\n', known: 0, data: '' },
+      { raw: 'data: k\n\n', known: 1 },
+    ])
+    for (let i = 1; i < bytes.length - 1; i++) {
+      for (let j = i + 1; j < bytes.length; j++) {
+        const { seen, pending } = read([bytes.subarray(0, i), bytes.subarray(i, j), bytes.subarray(j)])
+        expect(seen.map((e) => e.raw).join('')).toBe(text)
+        // An event split across reads is framed and read like any other.
+        expect(seen.reduce((n, e) => n + (e.known || 1), 0)).toBe(8)
+        expect(seen.filter((e) => e.known === 0).map((e) => e.data)).toEqual(
+          expect.arrayContaining(['1', '']),
+        )
+        expect(pending).toBe(0)
+      }
+    }
+  })
+
+  it('still refuses a known event larger than the maximum', () => {
+    expect(read([Buffer.from(': p\n\ndata: k\n\n')], 9).seen).toHaveLength(2)
+    expect(() => read([Buffer.from(': p\n\ndata: k\n\n')], 8)).toThrow(EventTooLarge)
   })
 })
 

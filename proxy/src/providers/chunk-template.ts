@@ -4,6 +4,7 @@ import type { Json } from './types.ts'
 // biome-ignore lint/suspicious/noControlCharactersInRegex: JSON strings may not hold raw control characters: the class leaves them out
 const STRING_BODY = /^(?:[^"\\\u0000-\u001f]|\\["\\/bfnrt]|\\u[0-9a-fA-F]{4})+$/
 const CONTENT_KEY = '"content":"'
+const LF = 0x0a
 
 /**
  * The bytes around the content of a plain content event of a chat stream. Within one stream the
@@ -51,21 +52,33 @@ export class ContentTemplate {
     const tail = Buffer.from(`${data.slice(end)}\n\n`)
     // Other framings (CRLF, `data:` without its space, several lines) are parsed every time.
     if (raw.length !== head.length + Buffer.byteLength(body) + tail.length) return undefined
-    if (!sameAt(raw, head, 0) || !sameAt(raw, tail, raw.length - tail.length)) return undefined
-    return new ContentTemplate(head, tail)
+    // One line: the blank line closing the tail is the first line break of a matching event, so
+    // an event found by `endAt` ends where the SSE framing ends it.
+    if (head.includes(LF) || tail.indexOf(LF) !== tail.length - 2) return undefined
+    const template = new ContentTemplate(head, tail)
+    return template.endAt(raw, 0) === raw.length ? template : undefined
   }
 
   /** `raw` is this template with another non-empty, well-formed text in place of the content. */
   matches(raw: Buffer): boolean {
+    return this.endAt(raw, 0) === raw.length
+  }
+
+  /**
+   * Where the event starting at `at` in `buf` ends when it is this template with another
+   * non-empty, well-formed text in place of the content; -1 otherwise. The head is compared at
+   * once (natively: it is most of the event), the text scanned up to its closing quote, where the
+   * tail must follow.
+   */
+  endAt(buf: Buffer, at: number): number {
     const head = this.#head
     const tail = this.#tail
-    const end = raw.length - tail.length
-    return (
-      end > head.length &&
-      sameAt(raw, head, 0) &&
-      sameAt(raw, tail, end) &&
-      isStringBody(raw, head.length, end)
-    )
+    const text = at + head.length
+    if (text >= buf.length || buf.compare(head, 0, head.length, at, text) !== 0) return -1
+    const quote = closingQuote(buf, text)
+    if (quote <= text) return -1
+    const end = quote + tail.length
+    return end <= buf.length && sameAt(buf, tail, quote) ? end : -1
   }
 }
 
@@ -80,19 +93,22 @@ function stringEnd(data: string, from: number): number {
 }
 
 /**
- * The bytes from `start` to `end` are the body of a JSON string, as STRING_BODY says of its
- * text: no quote, backslash or control byte but in an escape. Bytes of UTF-8 sequences are never
- * below 0x80, so they cannot be mistaken for either.
+ * The index of the quote closing the JSON string whose body starts at `from` in `buf`, when the
+ * bytes up to it are a well-formed body (as STRING_BODY says of text: no control byte, and a
+ * backslash only in a valid escape); -1 otherwise, or when `buf` ends first. Bytes of UTF-8
+ * sequences are never below 0x80, so they cannot be mistaken for a quote, a backslash or a control.
  */
-function isStringBody(buf: Buffer, start: number, end: number): boolean {
-  for (let i = start; i < end; i++) {
+function closingQuote(buf: Buffer, from: number): number {
+  const length = buf.length
+  for (let i = from; i < length; i++) {
     const c = buf[i] as number
-    if (c === 0x22 || c < 0x20) return false
+    if (c === 0x22) return i
+    if (c < 0x20) return -1
     if (c !== 0x5c) continue
-    const e = ++i < end ? buf[i] : -1
+    const e = ++i < length ? buf[i] : -1
     if (e === 0x75 /* u */) {
-      if (i + 4 >= end) return false
-      for (let k = 1; k <= 4; k++) if (!isHex(buf[i + k] as number)) return false
+      if (i + 4 >= length) return -1
+      for (let k = 1; k <= 4; k++) if (!isHex(buf[i + k] as number)) return -1
       i += 4
     } else if (
       !(
@@ -106,9 +122,9 @@ function isStringBody(buf: Buffer, start: number, end: number): boolean {
         e === 0x74
       )
     )
-      return false
+      return -1
   }
-  return true
+  return -1
 }
 
 /** `buf` holds the bytes of `part` from `at` (a loop: Buffer#compare's checks cost more on short parts). */

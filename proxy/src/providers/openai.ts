@@ -114,12 +114,23 @@ class OpenAIStream implements StreamTranslator {
     this.#forwardUsage = forwardUsage
   }
 
+  /** The end of the stream's next piece of text at `at`, shaped as its first one was (ContentTemplate). */
+  knownEnd(buf: Buffer, at: number): number {
+    return this.#template === undefined ? -1 : this.#template.endAt(buf, at)
+  }
+
   /**
    * Every chunk is read before it is forwarded: a chunk that is not a chat.completion.chunk
    * (unreadable JSON, no choices) fails the stream instead of reaching the client, and an error
    * event is the provider's failure, reported by the proxy, not relayed as if it were an answer.
+   * Text chunks recognised on their bytes (`knownEnd`) come as runs, already checked.
    */
   translate(event: SseEvent, out: Buffer[]): void {
+    if (event.known > 0) {
+      this.answerEvents += event.known
+      out.push(event.raw)
+      return
+    }
     // The stream's next piece of text, shaped as its first one was: no need to decode it.
     if (this.#template?.matches(event.raw)) {
       this.answerEvents++

@@ -9,13 +9,19 @@ const CR = 0x0d
  * proxy can judge on its bytes (a chat stream's next piece of text) is never decoded.
  */
 export class SseEvent {
-  /** The event exactly as received, terminator included. */
+  /** The event exactly as received, terminator included (every event of a run of known ones). */
   readonly raw: Buffer
+  /**
+   * 0 for an event to be read; n > 0 when `raw` is a run of n events side by side that the reader
+   * recognised on their bytes (SseReader.knownEnd): they are forwarded as they came, never read.
+   */
+  readonly known: number
   #event: string | undefined
   #data: string | undefined
 
-  constructor(raw: Buffer) {
+  constructor(raw: Buffer, known = 0) {
     this.raw = raw
+    this.known = known
   }
 
   /** The `event:` field, or '' when absent. */
@@ -64,6 +70,19 @@ export class EventTooLarge extends Error {
   }
 }
 
+/** What reads a stream's events as they are framed: `feed` hands them over one by one. */
+export interface SseReader<Out> {
+  translate(event: SseEvent, out: Out): void
+  /**
+   * Where the event starting at `at` in `buf` ends when the reader recognises it on its bytes
+   * (to be forwarded as it came, without being read), or -1. Events recognised side by side reach
+   * `translate` as one run (SseEvent.known), without being framed one by one.
+   */
+  knownEnd?(buf: Buffer, at: number): number
+}
+
+const COLLECT: SseReader<SseEvent[]> = { translate: (event, out) => out.push(event) }
+
 /**
  * Splits a byte stream into events. Linear in the bytes received: each byte is scanned once for
  * an event's end and copied once into its event, however an event is split across chunks (the
@@ -82,30 +101,49 @@ export class SseParser {
   /** Feeds bytes; returns the events completed by them (possibly none). */
   push(chunk: Buffer): SseEvent[] {
     const events: SseEvent[] = []
+    this.feed(chunk, COLLECT, events)
+    return events
+  }
+
+  /**
+   * Feeds bytes; hands each event they complete to `reader` as soon as it is framed, so what the
+   * reader learns from one event (what the next ones look like) already applies to the next.
+   */
+  feed<Out>(chunk: Buffer, reader: SseReader<Out>, out: Out): void {
     let start = 0
     if (this.#pendingBytes > 0) {
       const end = this.#endAcrossBoundary(chunk)
       if (end === -1) {
         this.#keep(chunk, 0)
-        return events
+        return
       }
       this.#pending.push(chunk.subarray(0, end))
       const raw = Buffer.concat(this.#pending, this.#pendingBytes + end)
       this.#pending = []
       this.#pendingBytes = 0
       this.#check(raw.length)
-      events.push(new SseEvent(raw))
+      reader.translate(new SseEvent(raw), out)
       start = end
     }
+    const max = this.#maxEventBytes
     for (;;) {
+      if (reader.knownEnd !== undefined) {
+        const from = start
+        let known = 0
+        for (let end = reader.knownEnd(chunk, start); end !== -1 && end - start <= max; ) {
+          known++
+          start = end
+          end = reader.knownEnd(chunk, start)
+        }
+        if (known > 0) reader.translate(new SseEvent(chunk.subarray(from, start), known), out)
+      }
       const end = findEventEnd(chunk, start)
       if (end === -1) break
       this.#check(end - start)
-      events.push(new SseEvent(chunk.subarray(start, end)))
+      reader.translate(new SseEvent(chunk.subarray(start, end)), out)
       start = end
     }
     if (start < chunk.length) this.#keep(chunk, start)
-    return events
   }
 
   /** Bytes received after the last complete event (a partial event at the end of a stream). */

@@ -113,7 +113,7 @@ export class StreamCall implements Dispatcher.DispatchHandler {
     if (translator.done || translator.error) return // read to the end so the connection can be reused
     const out = this.#isOpen ? this.#out : this.first
     try {
-      for (const event of this.#parser.push(chunk)) translator.translate(event, out)
+      this.#parser.feed(chunk, translator, out)
     } catch (err) {
       this.#failWith(unreadable(err))
       controller.abort(err as Error)

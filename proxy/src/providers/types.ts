@@ -1,4 +1,4 @@
-import type { SseEvent } from './sse.ts'
+import type { SseEvent, SseReader } from './sse.ts'
 
 export type Wire = 'openai' | 'anthropic'
 
@@ -57,7 +57,7 @@ export interface ProviderErrorBody {
 }
 
 /** Turns one upstream stream into OpenAI chunks, event by event. */
-export interface StreamTranslator {
+export interface StreamTranslator extends SseReader<Buffer[]> {
   /** Appends to `out` the bytes to send to the client for this upstream event. */
   translate(event: SseEvent, out: Buffer[]): void
   /** The upstream sent its terminator ([DONE] / message_stop). */
