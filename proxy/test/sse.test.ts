@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { EventTooLarge, SseParser, type SseReader } from '../src/providers/sse.ts'
+import { EventTooLarge, type SseEvent, SseParser, type SseReader } from '../src/providers/sse.ts'
 
 describe('SSE framing', () => {
   it('yields whole events only, however the bytes are split', () => {
@@ -30,6 +30,60 @@ describe('SSE framing', () => {
     const parser = new SseParser()
     expect(parser.push(Buffer.from('data: {"a":1}\n\ndata: {"par'))).toHaveLength(1)
     expect(parser.pendingBytes).toBe('data: {"par'.length)
+  })
+})
+
+describe('SSE fields', () => {
+  /** The fields as the SSE specification reads them (lines split at LF, a CR before it dropped). */
+  function spec(text: string): { event: string; data: string } {
+    let event = ''
+    const data: string[] = []
+    for (const raw of text.split('\n')) {
+      const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw
+      if (line === '' || line.startsWith(':')) continue
+      const colon = line.indexOf(':')
+      const field = colon === -1 ? line : line.slice(0, colon)
+      let value = colon === -1 ? '' : line.slice(colon + 1)
+      if (value.startsWith(' ')) value = value.slice(1)
+      if (field === 'data') data.push(value)
+      else if (field === 'event') event = value
+    }
+    return { event, data: data.join('\n') }
+  }
+
+  it('reads every field the way the specification does, one data line or several, over 5,000 seeded events', () => {
+    let state = 7
+    const random = () => {
+      state = (Math.imul(state, 1103515245) + 12345) >>> 0
+      return state / 2 ** 32
+    }
+    const pieces = [
+      'data',
+      'data:',
+      'data: ',
+      'event: ',
+      ':',
+      ' ',
+      'x',
+      '{"a":1}',
+      '\r',
+      '\r\n',
+      '\n',
+      'é',
+      '😀',
+      '[DONE]',
+    ]
+    for (let i = 0; i < 5_000; i++) {
+      let body = random() < 0.5 ? 'data: ' : ''
+      const n = Math.floor(random() * 6)
+      for (let k = 0; k < n; k++) body += pieces[Math.floor(random() * pieces.length)]
+      // One event: no blank line inside it.
+      const text = `${body.replace(/\r?\n(\r?\n)+/g, '\n')}\n\n`
+      const events = new SseParser().push(Buffer.from(text))
+      if (events.length !== 1) continue
+      const [event] = events as [SseEvent]
+      expect({ event: event.event, data: event.data }, JSON.stringify(text)).toEqual(spec(text))
+    }
   })
 })
 
