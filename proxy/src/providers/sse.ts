@@ -84,10 +84,10 @@ export interface SseReader<Out> {
 const COLLECT: SseReader<SseEvent[]> = { translate: (event, out) => out.push(event) }
 
 /**
- * Splits a byte stream into events. Linear in the bytes received: each byte is scanned once for
- * an event's end and copied once into its event, however an event is split across chunks (the
- * bytes of an unfinished event wait as a list, not re-concatenated on every push). An event
- * larger than `maxEventBytes` throws EventTooLarge.
+ * Splits a byte stream into events. Linear in the bytes received: each byte is scanned once, for
+ * an event's end or by the reader that knows the event (`knownEnd`), and copied only when its
+ * event is split across chunks (the bytes of an unfinished event wait as a list, not
+ * re-concatenated on every push). An event larger than `maxEventBytes` throws EventTooLarge.
  */
 export class SseParser {
   readonly #maxEventBytes: number
