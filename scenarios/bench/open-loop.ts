@@ -3,12 +3,16 @@ import type { Histogram } from 'hdr-histogram-js'
 import { type Dispatcher, Pool } from 'undici'
 import { readAnswerHeaders } from '../engines/http-call.ts'
 import { histogram, latencyStats, recordMs } from '../engines/stats.ts'
+import { type Random, seededRandom } from '../random.ts'
 
 // An open-model load generator for the latency benchmarks: every target gets `rate` requests per
 // second whatever it answers, and every latency is measured from the request's INTENDED send time,
 // so a generator that falls behind or a target that stalls shows in full (no coordinated
 // omission). Targets are interleaved evenly (with two at 1,000 req/s each, one request every
-// 0.5 ms, alternating), so they share every disturbance of the machine. Requests go out through
+// 0.5 ms, alternating), so they share every disturbance of the machine, and their order is
+// shuffled every round (seeded): two gateways on one core would otherwise always meet in the
+// same order, the second waiting for the first's work whenever the generator's timer sends them
+// together, and its latency would carry the other's cost. Requests go out through
 // `pool.dispatch` with a small handler: no Readable or promise per request, which keeps the
 // generator's own lateness low. Time to first byte is the first body byte, for a stream the first
 // chunk holding an SSE `data:` line (a gateway's early headers or comments do not count).
@@ -29,6 +33,8 @@ export interface OpenLoopOptions {
   /** Requests in flight per target beyond which an arrival is dropped (counted). Default half a second of arrivals, at least 64. */
   readonly maxInFlight?: number
   readonly timeoutMs?: number
+  /** Shuffles the targets' order every round; seeded by default. */
+  readonly random?: Random
   /** Called once, as the first measured arrival is due (after the warm-up). */
   readonly onMeasureStart?: () => void
 }
@@ -168,13 +174,14 @@ export async function openLoop(
     if (--pending === 0) drained?.()
   }
   const settles = lanes.map(settle)
+  const order = new RoundOrder(lanes.length, options.random ?? seededRandom(1))
   const start = performance.now()
   for (let g = 0; g < total; ) {
     const wait = start + g * intervalMs - performance.now()
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait))
     const now = performance.now()
     for (; g < total && start + g * intervalMs <= now; g++) {
-      const i = g % lanes.length
+      const i = order.laneOf(g)
       const lane = lanes[i]
       const intended = start + g * intervalMs
       const measured = g >= warmup
@@ -205,6 +212,30 @@ export async function openLoop(
   clearTimeout(deadline)
   await Promise.all(lanes.map((l) => l.pool.destroy()))
   return lanes.map((l) => l.result())
+}
+
+/** Which target each arrival goes to: every target once a round, in an order shuffled each round. */
+export class RoundOrder {
+  readonly #order: number[]
+  readonly #random: Random
+
+  constructor(targets: number, random: Random) {
+    this.#order = Array.from({ length: targets }, (_, i) => i)
+    this.#random = random
+  }
+
+  /** The target of arrival `g` (arrivals asked for in sequence, from 0). */
+  laneOf(g: number): number {
+    const order = this.#order
+    const at = g % order.length
+    if (at === 0) {
+      for (let i = order.length - 1; i > 0; i--) {
+        const j = Math.floor(this.#random() * (i + 1))
+        ;[order[i], order[j]] = [order[j], order[i]]
+      }
+    }
+    return order[at]
+  }
 }
 
 function summary(h: Histogram): LatencySummary {

@@ -1,7 +1,8 @@
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
-import { openLoop } from '../bench/open-loop.ts'
+import { openLoop, RoundOrder } from '../bench/open-loop.ts'
+import { seededRandom } from '../random.ts'
 
 let servers: Server[] = []
 afterEach(async () => {
@@ -59,5 +60,32 @@ describe('the open-model generator', () => {
     expect(starts[0]).toBeLessThanOrEqual(40)
     expect(a.own).toBeUndefined()
     expect(b.own).toMatchObject({ p50: 0.25, p99: 0.25 })
+  })
+
+  it('sends to every target once a round, in an order shuffled so none always follows another', () => {
+    const n = 3
+    const rounds = 3000
+    const lanes = new RoundOrder(n, seededRandom(7))
+    const order = Array.from({ length: n * rounds }, (_, g) => lanes.laneOf(g))
+    const position = Array.from({ length: n }, () => Array<number>(n).fill(0))
+    for (let round = 0; round < rounds; round++) {
+      const sent = order.slice(round * n, round * n + n)
+      expect([...sent].sort()).toEqual([0, 1, 2])
+      sent.forEach((lane, at) => position[lane][at]++)
+    }
+    const follows = new Map<string, number>()
+    for (let g = 1; g < order.length; g++) {
+      const pair = `${order[g - 1]}>${order[g]}`
+      follows.set(pair, (follows.get(pair) ?? 0) + 1)
+    }
+    // Every target about as often first, second and third; b right after a about as often as a after b.
+    for (const counts of position)
+      for (const c of counts) expect(Math.abs(c - rounds / n)).toBeLessThan(rounds / n / 10)
+    for (let a = 0; a < n; a++)
+      for (let b = a + 1; b < n; b++) {
+        const ab = follows.get(`${a}>${b}`) ?? 0
+        const ba = follows.get(`${b}>${a}`) ?? 0
+        expect(Math.abs(ab - ba)).toBeLessThan((ab + ba) / 10)
+      }
   })
 })
