@@ -71,7 +71,7 @@ describe('the open-model generator', () => {
     for (let round = 0; round < rounds; round++) {
       const sent = order.slice(round * n, round * n + n)
       expect([...sent].sort()).toEqual([0, 1, 2])
-      sent.forEach((lane, at) => position[lane][at]++)
+      for (const [at, lane] of sent.entries()) position[lane][at]++
     }
     const follows = new Map<string, number>()
     for (let g = 1; g < order.length; g++) {
