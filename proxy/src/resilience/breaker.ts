@@ -92,25 +92,44 @@ export class ProviderBreaker extends EventEmitter<{ state: [BreakerState] }> {
   /**
    * Lets one call through, or answers why not. The call counts (in the rolling window, or as a
    * half-open trial) when `end` is called: for a stream, when the stream is over, so a stream cut
-   * after it started is one failure, never a success and a failure.
+   * after it started is one failure, never a success and a failure; and a call still in flight
+   * neither dilutes nor adds to the window's error rate.
    */
   begin(): BreakerCall | UpstreamFailure {
     if (!this.canAttempt()) return this.#openError()
+    if (this.#state === 'closed') {
+      const started = this.#clock.monotonic()
+      return { end: (failure) => this.#closedCallEnded(started, failure) }
+    }
     let settle!: (failure?: UpstreamFailure) => void
     const outcome = new Promise<void>((resolve, reject) => {
       settle = (failure) => (failure ? reject(failure) : resolve())
     })
-    const action = () => outcome
-    const counted = (this.#state === 'closed' ? this.#opossum.fire(action) : this.#probe(action)).then(
-      noop,
-      noop,
-    )
+    const counted = this.#probe(() => outcome).then(noop, noop)
     return {
       end: (failure) => {
         settle(failure)
         return counted
       },
     }
+  }
+
+  /**
+   * A call let through while closed has ended. A success is recorded as opossum's own `call`
+   * records one, by the events its window counts (`fire`, then `success` with the latency, which
+   * also closes a half-open circuit as opossum does), without the promises `call` chains for every
+   * call: they cost more than the rest of the breaker. A failure goes through `fire`, so that
+   * opossum counts it (or, by the error filter, counts a client's error as a success) and decides
+   * whether to open.
+   */
+  #closedCallEnded(started: number, failure: UpstreamFailure | undefined): Promise<void> {
+    const opossum = this.#opossum
+    if (failure === undefined) {
+      opossum.emit('fire', NO_ARGS)
+      if (opossum.enabled) opossum.emit('success', undefined, this.#clock.monotonic() - started)
+      return COUNTED
+    }
+    return opossum.fire(() => Promise.reject(failure)).then(noop, noop)
   }
 
   /** Runs `action` as one call; settles after the breaker has counted it. */
@@ -212,3 +231,6 @@ export class ProviderBreaker extends EventEmitter<{ state: [BreakerState] }> {
 }
 
 function noop(): void {}
+
+const NO_ARGS: unknown[] = []
+const COUNTED = Promise.resolve()
