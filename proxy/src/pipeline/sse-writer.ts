@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http'
 import type { ProxyError } from '../errors.ts'
-import { SSE_PING } from '../providers/sse.ts'
+import { SSE_DONE, SSE_PING } from '../providers/sse.ts'
 import type { ChunkSink } from '../providers/stream-call.ts'
 
 // No `connection` header: Node sets keep-alive itself, and a draining proxy's `close` must win.
@@ -77,7 +77,27 @@ export class SseWriter implements ChunkSink {
   }
 
   writeAll(chunks: readonly Buffer[]): Promise<void> | undefined {
+    if (chunks[chunks.length - 1] === SSE_DONE) this.#holdForEnd()
     return this.write(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks))
+  }
+
+  /**
+   * [DONE] is the stream's last event: its bytes wait for the end of the response (the chunked
+   * encoding's last chunk), which follows within the same turn of the event loop once the provider's
+   * stream has ended, so that both leave in one write, as a pass-through's do, instead of two (a
+   * system call and a wake-up of the client each). They wait no longer than that turn: `end`
+   * flushes them, and if it has not come by the loop's check phase they go out then. The socket is
+   * corked, not the response: a corked response's `end` writes its last chunk before the chunks
+   * it holds.
+   */
+  #holdForEnd(): void {
+    const raw = this.raw
+    const socket = raw.socket
+    if (this.#ended || raw.destroyed || socket === null) return
+    socket.cork()
+    setImmediate(() => {
+      if (!raw.writableEnded && !socket.destroyed) socket.uncork()
+    })
   }
 
   /** Ends an answer that already started with an error event, never a silent [DONE]. */
