@@ -39,6 +39,10 @@ import { pinSelf, type Start } from './services.ts'
 // 2. Open model at --rate streams per second to each of: the mock directly, the fastest reference
 //    and the proxy, interleaved in one run; time to first data byte from the intended send time,
 //    and what the proxy and the reference add to it over the direct call.
+// 3. Paced: the same streams with their tokens --itl ms apart, as a provider generates them (every
+//    gateway relays each chunk as it comes, instead of one burst): CPU per stream, paired again.
+//    What a stream costs in production; the goal is judged on the burst, where the proxy's fixed
+//    cost per request weighs most.
 
 const { values } = parseArgs({
   options: {
@@ -48,6 +52,7 @@ const { values } = parseArgs({
     connections: { type: 'string', default: '32' },
     rate: { type: 'string', default: '1000' },
     'open-seconds': { type: 'string', default: '15' },
+    itl: { type: 'string', default: '5' },
     out: { type: 'string' },
   },
 })
@@ -57,6 +62,7 @@ const rounds = Number(values.rounds)
 const connections = Number(values.connections)
 const rate = Number(values.rate)
 const openSeconds = Number(values['open-seconds'])
+const itl = Number(values.itl)
 const body = JSON.stringify(streamRequest(tokens))
 const PATH = '/v1/chat/completions'
 
@@ -90,7 +96,28 @@ async function main(start: Start): Promise<void> {
     openTargets.map((t) => ({ ...t, body })),
     { rate, seconds: openSeconds, onMeasureStart: watch.start },
   )
-  report(targets, events, paired, cpu, fastest, open, warm, watch.stop())
+  const steal = watch.stop()
+  const paced = itl > 0 ? await pacedRounds(mock.url, targets) : undefined
+  report(targets, references, events, paired, cpu, fastest, open, warm, steal, paced)
+}
+
+/** Phase 3: the mock sends each token --itl ms after the last; CPU per stream, paired. */
+async function pacedRounds(mockUrl: string, targets: Target[]): Promise<Map<string, number>[]> {
+  const profile = {
+    description: `${tokens} tokens, ${itl} ms apart`,
+    latency: { ttft: 0, itl },
+    completion: { min_tokens: tokens, max_tokens: tokens },
+  }
+  const res = await request(`${mockUrl}/__mock/profile`, { method: 'PUT', body: JSON.stringify(profile) })
+  const text = await res.body.text()
+  if (res.statusCode !== 200) throw new Error(`the mock refused the paced profile: ${text.slice(0, 200)}`)
+  process.stderr.write(`paced: tokens ${itl} ms apart\n`)
+  // One round unmeasured: the gateways' connections fill with streams that take their time.
+  const options = { path: PATH, body, connections, seconds, cpuMs }
+  await pairedRounds(targets, { ...options, rounds: 1 })
+  const { cpuUs, runs } = await pairedRounds(targets, { ...options, rounds })
+  if (runs.some((r) => r.some((m) => m.requests === 0))) throw new Error('a gateway served no paced stream')
+  return cpuUs
 }
 
 /** Data events in one stream through a target (a check that it relays the whole answer). */
@@ -107,6 +134,7 @@ async function dataEvents(t: Target): Promise<number> {
 
 function report(
   targets: Target[],
+  references: Target[],
   events: Map<string, number>,
   paired: Map<string, number>[],
   cpu: Map<string, number>,
@@ -114,6 +142,7 @@ function report(
   open: Awaited<ReturnType<typeof openLoop>>,
   warm: WarmUp,
   steal: Steal,
+  paced: Map<string, number>[] | undefined,
 ): void {
   const ratio = (name: string) => throughputRatio(paired, name, fastest)
   const lines = [
@@ -137,6 +166,7 @@ function report(
   const ttfbAdded = added(proxyOpen.ttfb, open[0].ttfb)
   const own = ownTimeLine(proxyOpen, ttfbAdded)
   if (own) lines.push('', `${own} (to the first event)`)
+  if (paced) lines.push('', ...pacedLines(targets, references, paced))
   const stolen = stealLine(steal)
   if (stolen) lines.push('', stolen)
   const goals: Goal[] = [
@@ -168,10 +198,26 @@ function report(
       cpu_us: Object.fromEntries(cpu),
       open,
       steal,
+      itl,
+      paced_cpu_us: paced?.map((p) => Object.fromEntries(p)),
       goals,
     },
     values.out,
   )
+}
+
+/** The paced rounds' table: CPU per stream, each gateway against the fastest reference of those rounds. */
+function pacedLines(targets: Target[], references: Target[], paced: Map<string, number>[]): string[] {
+  const cpu = new Map(targets.map((t) => [t.name, median(paced.map((p) => p.get(t.name)!))]))
+  const fastest = lowest(new Map(references.map((r) => [r.name, cpu.get(r.name)!])))
+  return [
+    `paced: tokens ${itl} ms apart, each chunk relayed as it comes; paired ${rounds} x ${seconds} s at ${connections} connections each`,
+    '',
+    table(
+      ['gateway', 'CPU us/stream (paired)', 'throughput vs fastest (paired)'],
+      targets.map((t) => [t.name, cpu.get(t.name)!.toFixed(0), pct(throughputRatio(paced, t.name, fastest))]),
+    ),
+  ]
 }
 
 runBench(main)
