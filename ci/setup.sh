@@ -91,4 +91,9 @@ if [ -n "$tools" ]; then
   node_modules/.bin/node scenarios/engines/tools-setup.ts
 fi
 
+# Node's compile cache for the proxy (proxy/src/node-flags.ts: its launchers all use it), filled
+# before the first start: --help loads every module and exits.
+NODE_COMPILE_CACHE=${NODE_COMPILE_CACHE-node_modules/.cache/node-compile-cache} \
+  node_modules/.bin/node proxy/src/server.ts --help >/dev/null
+
 say "ready: npm run load:light runs the main job, npm test the tests"

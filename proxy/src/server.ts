@@ -1,4 +1,5 @@
 import cluster from 'node:cluster'
+import { flushCompileCache } from 'node:module'
 import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { buildApp, createLoggers } from './app.ts'
@@ -19,6 +20,9 @@ const HELP = `Usage: npm start -- [--config <file>] [--print-config]
 `
 
 async function main(): Promise<number> {
+  // Every module is loaded by now: node's compile cache (node-flags.ts), when it is on, goes to
+  // disk at once rather than at a clean exit, so that the next start finds it.
+  flushCompileCache()
   const { values } = parseArgs({
     options: {
       config: { type: 'string' },

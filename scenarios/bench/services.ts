@@ -1,6 +1,8 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
 import { once } from 'node:events'
 import { closeSync, openSync, readFileSync, statSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { withCompileCache } from '../../proxy/src/node-flags.ts'
 
 /** A server in a child process, started for a benchmark and stopped by its PID. */
 export interface Service {
@@ -32,6 +34,7 @@ export interface ServiceOptions {
 export type Start = (options: ServiceOptions) => Promise<Service>
 
 const hasTaskset = spawnSync('taskset', ['-V']).status === 0
+const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url))
 
 /**
  * Starts `node <script> ...args`, optionally pinned to CPUs, and resolves with the first URL
@@ -50,7 +53,8 @@ export async function startService(
       : [node, argv]
   const log = options.logFile === undefined ? undefined : openSync(options.logFile, 'a')
   const child = spawn(command, args, {
-    env: { ...process.env, ...options.env },
+    // With node's compile cache, as the proxy ships (proxy/src/node-flags.ts).
+    env: withCompileCache({ ...process.env, ...options.env }, REPO_ROOT),
     stdio: log === undefined ? ['ignore', 'pipe', 'pipe'] : ['ignore', log, log],
   })
   if (log !== undefined) closeSync(log)

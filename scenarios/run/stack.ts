@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { parse as parseYaml, stringify } from 'yaml'
 import { isProfileName } from '../../mock-providers/src/profile-load.ts'
-import { PROXY_NODE_FLAGS } from '../../proxy/src/node-flags.ts'
+import { PROXY_NODE_FLAGS, withCompileCache } from '../../proxy/src/node-flags.ts'
 import type { ManagedProcess, ProcessGroup } from './processes.ts'
 
 export const REPO_ROOT = new URL('../..', import.meta.url).pathname
@@ -120,7 +120,7 @@ export async function startProxyProcess(
     {
       logFile: options.logFile,
       cwd: REPO_ROOT,
-      env: options.env,
+      env: withCompileCache(options.env, REPO_ROOT),
     },
   )
   return { process: proxy, url: await proxy.waitFor(listeningAddress, options.timeoutMs) }
