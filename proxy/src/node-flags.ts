@@ -12,9 +12,9 @@ import { join } from 'node:path'
  * (0.5-0.7 ms each, 7 % of the CPU). Measured side by side (four proxies on one core, 64
  * connections each, zero-latency mock, 8 warm rounds) and through `npm run bench:memory`'s extreme
  * tier (3 minutes, with the compile cache below): 16 MB costs about 5 % less CPU per request and
- * 16 MB more peak RSS (192 against 176 MB; a 30-minute run peaks some 14 MB higher), 32 MB about
- * 10 % less CPU and 44 MB more (225 against 181 MB without the cache: past the 200 MB the proxy is
- * held to). 8 keeps that bound; a deployment with memory to spare starts node with a larger value
+ * 16 MB more peak RSS (192 against 176 MB, 8 MB short of the 200 MB the proxy is held to; with 8 a
+ * 30-minute run peaks at 179 MB), 32 MB about 10 % less CPU and 44 MB more (225 against 181 MB
+ * without the cache: past the bound). 8 keeps the bound with room to spare; a deployment with memory to spare starts node with a larger value
  * (the last one on node's command line wins; NODE_OPTIONS does not override it).
  */
 export const PROXY_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=8']
@@ -29,8 +29,8 @@ export const COMPILE_CACHE_DIR = 'node_modules/.cache/node-compile-cache'
  *
  * The cache keeps each source with its types stripped, and V8's code for it, keyed by the file's
  * path and content. A proxy whose sources are all found there never loads node's TypeScript
- * stripper (amaro: swc compiled to WebAssembly), about 21 MB of resident memory an idle proxy does
- * not carry (127 against 148 MB, measured), and the CPU a request costs is the same (paired, four
+ * stripper (amaro: swc compiled to WebAssembly), about 20 MB of resident memory an idle proxy does
+ * not carry (125 against 148 MB, measured), and the CPU a request costs is the same (paired, four
  * proxies on one core: +0.1 %, -0.5 %). server.ts writes the cache as soon as its modules are
  * loaded; `npm run setup` and the container image's build fill it ahead of the first start.
  */
