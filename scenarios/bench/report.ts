@@ -195,3 +195,35 @@ export function openTable(results: readonly OpenResult[], metric: 'latency' | 't
 
 /** Every arrival sent and answered with a 2xx. */
 export const complete = (r: OpenResult): boolean => r.ok === r.sent && r.dropped === 0
+
+export interface OpenRounds {
+  /** The round whose added p99 is the median of the rounds' (the higher middle one of an even count). */
+  readonly round: readonly OpenResult[]
+  /** What the target added over the direct call in that round. */
+  readonly added: Percentiles
+  /** The added p99 of every round, in the order they ran. */
+  readonly p99s: readonly number[]
+  /** Every arrival of every round sent and answered. */
+  readonly complete: boolean
+}
+
+/**
+ * Several open-model rounds read as one, for the target at `index` (each round's first result is
+ * the direct call): the round with the median added p99. One round's p99 rides on what else the
+ * machine did in those seconds (a shared host's stall lengthens the tail of every target of the
+ * round, most that of the one on the busiest core), so one reading swings by tens of ms from run
+ * to run; the median of several is what the gateway adds, and a failed or dropped arrival in any
+ * round still fails the run.
+ */
+export function medianRound(
+  rounds: readonly (readonly OpenResult[])[],
+  index: number,
+  metric: 'latency' | 'ttfb',
+): OpenRounds {
+  if (rounds.length === 0) throw new Error('no open-model round to read')
+  const addedOf = (r: readonly OpenResult[]) => added(r[index][metric], r[0][metric])
+  const p99s = rounds.map((r) => addedOf(r).p99)
+  const order = p99s.map((_, i) => i).sort((a, b) => p99s[a] - p99s[b])
+  const round = rounds[order[Math.floor(rounds.length / 2)]]
+  return { round, added: addedOf(round), p99s, complete: rounds.every((r) => complete(r[index])) }
+}

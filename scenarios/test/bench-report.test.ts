@@ -6,6 +6,7 @@ import {
   complete,
   goalLine,
   lowest,
+  medianRound,
   openTable,
   ownTimeLine,
   projectedSpeedup,
@@ -111,18 +112,19 @@ describe('benchmark verdicts', () => {
     expect(table(['a', 'b'], [['x', 1.234]], 1)).toBe('| a | b |\n|---|---|\n| x | 1.2 |')
   })
 
+  const result = (name: string, p50: number, p99: number, extra: Partial<OpenResult> = {}): OpenResult => ({
+    name,
+    sent: 100,
+    ok: 100,
+    dropped: 0,
+    failures: {},
+    latency: { p50, p90: p50, p99, max: p99 },
+    ttfb: { p50, p90: p50, p99, max: p99 },
+    sendLag: { p50: 0, p90: 0, p99: 0.1, max: 0.2 },
+    ...extra,
+  })
+
   it('tables open-model results against the first target and tells a complete run', () => {
-    const result = (name: string, p50: number, p99: number, extra: Partial<OpenResult> = {}): OpenResult => ({
-      name,
-      sent: 100,
-      ok: 100,
-      dropped: 0,
-      failures: {},
-      latency: { p50, p90: p50, p99, max: p99 },
-      ttfb: { p50, p90: p50, p99, max: p99 },
-      sendLag: { p50: 0, p90: 0, p99: 0.1, max: 0.2 },
-      ...extra,
-    })
     const direct = result('direct', 1, 2)
     const proxy = result('proxy', 1.3, 2.8, { ok: 98, failures: { http_503: 2 } })
     const rows = openTable([direct, proxy], 'latency').split('\n')
@@ -135,5 +137,27 @@ describe('benchmark verdicts', () => {
       'proxy: its own time (Server-Timing proxy;dur) p50 0.17 ms, p99 0.41 ms, of the p50 0.30 ms and p99 ' +
         '0.80 ms it added; the rest is time the requests waited (for the core it shares, in queues, in the kernel)',
     )
+  })
+
+  it('reads open-model rounds at the median added p99 and fails them all for one lost arrival', () => {
+    // Added TTFB p99 of the proxy (index 2) per round: 25, 0.5, 0.8; the reference's 0.1 in each.
+    const round = (directP99: number, proxyP99: number, extra: Partial<OpenResult> = {}) => [
+      result('direct', 1, directP99),
+      result('reference', 1.1, directP99 + 0.1),
+      result('proxy', 1.3, proxyP99, extra),
+    ]
+    const rounds = [round(10, 35), round(6, 6.5), round(5, 5.8)]
+    const read = medianRound(rounds, 2, 'ttfb')
+    expect(read.round).toBe(rounds[2])
+    expect(read.added.p99).toBeCloseTo(0.8)
+    expect(read.added.p50).toBeCloseTo(0.3)
+    expect(read.p99s.map((x) => Number(x.toFixed(2)))).toEqual([25, 0.5, 0.8])
+    expect(read.complete).toBe(true)
+    // An even count is read at the higher middle round: the median never rounds down to the better one.
+    expect(medianRound(rounds.slice(1), 2, 'ttfb').added.p99).toBeCloseTo(0.8)
+    // The best round does not hide a round that dropped streams.
+    const lossy = [...rounds.slice(0, 2), round(5, 5.8, { dropped: 3 })]
+    expect(medianRound(lossy, 2, 'ttfb').complete).toBe(false)
+    expect(() => medianRound([], 2, 'ttfb')).toThrow(/no open-model round/)
   })
 })
