@@ -4,6 +4,7 @@ import type { ChatUpstream, UpstreamRun } from '../context/upstream.ts'
 import { ProxyError } from '../errors.ts'
 import { asProxyError } from '../http/errors.ts'
 import { proxyReason } from '../http/in-flight.ts'
+import { empty } from '../providers/sse.ts'
 import { UpstreamFailure } from '../resilience/failure.ts'
 import { toClientError } from '../resilience/map-error.ts'
 import type { UpstreamStream } from '../resilience/upstream-stream.ts'
@@ -149,7 +150,7 @@ export async function relayFlight(call: ProxyCall, flight: StreamFlight, joined:
       if (i !== flight.usageIndex || req.includeUsage) batch.push(flight.chunks[i])
     if (batch.length > 0) {
       const wait = writer.writeAll(batch)
-      batch.length = 0
+      empty(batch)
       if (wait) await wait
     }
     if (cancel.aborted) {

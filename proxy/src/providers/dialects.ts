@@ -5,7 +5,7 @@ import { ChatToMessagesStream } from '../translate/messages-stream.ts'
 import { chatCompletionToResponse, type ResponseIds } from '../translate/responses-answer.ts'
 import { responsesToChatRequest } from '../translate/responses-request.ts'
 import { ChatToResponsesStream } from '../translate/responses-stream.ts'
-import { SseEvent } from './sse.ts'
+import { empty, SseEvent } from './sse.ts'
 import type { ChatRequest, DialectOps, Json, StreamTranslator, Usage } from './types.ts'
 
 // The client APIs a provider does not speak natively, served through chat completions: the
@@ -65,7 +65,7 @@ class ComposedStream implements StreamTranslator {
 
   translate(event: SseEvent, out: Buffer[]): void {
     const chunks = this.#chunks
-    chunks.length = 0
+    empty(chunks)
     this.#first.translate(event, chunks)
     for (const chunk of chunks) this.#second.translate(new SseEvent(chunk), out)
   }

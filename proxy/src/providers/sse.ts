@@ -135,7 +135,10 @@ export class SseParser {
           start = end
           end = reader.knownEnd(chunk, start)
         }
-        if (known > 0) reader.translate(new SseEvent(chunk.subarray(from, start), known), out)
+        if (known > 0) {
+          const run = from === 0 && start === chunk.length ? chunk : chunk.subarray(from, start)
+          reader.translate(new SseEvent(run, known), out)
+        }
       }
       const end = findEventEnd(chunk, start)
       if (end === -1) break
@@ -182,6 +185,15 @@ export class SseParser {
       throw new EventTooLarge(this.#maxEventBytes)
     }
   }
+}
+
+/**
+ * Empties a list and keeps its storage for the next use: `list.length = 0` gives the storage up,
+ * and the next push allocates it again (once for every read of a stream, for the lists of chunks
+ * that go out).
+ */
+export function empty(list: unknown[]): void {
+  while (list.length > 0) list.pop()
 }
 
 /** The index just past the blank line ending the event that starts at `from`, or -1. */

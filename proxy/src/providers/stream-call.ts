@@ -2,7 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http'
 import type { Dispatcher } from 'undici'
 import type { CancelSignal } from '../cancel.ts'
 import { networkFailure, UpstreamFailure } from '../resilience/failure.ts'
-import { EventTooLarge, type SseParser } from './sse.ts'
+import { EventTooLarge, empty, type SseParser } from './sse.ts'
 import type { StreamTranslator } from './types.ts'
 
 /** Where a relayed stream goes: a client's SSE writer, or a flight shared by coalesced clients. */
@@ -129,10 +129,10 @@ export class StreamCall implements Dispatcher.DispatchHandler {
     if (out.length === 0) return
     if (this.#sink) {
       this.#write(out)
-      out.length = 0
+      empty(out)
     } else {
       this.#pending.push(...out)
-      out.length = 0
+      empty(out)
     }
     if (translator.error) controller.abort(new Error('the provider reported an error in the stream'))
   }
