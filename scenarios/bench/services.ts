@@ -51,6 +51,8 @@ export async function startService(
     hasTaskset && options.cpu !== undefined
       ? ['taskset', ['-c', String(options.cpu), node, ...argv]]
       : [node, argv]
+  // Appended to: a file that already holds another run's lines (a stale address) is read from here on.
+  const logStart = options.logFile === undefined ? 0 : fileBytes(options.logFile)
   const log = options.logFile === undefined ? undefined : openSync(options.logFile, 'a')
   const child = spawn(command, args, {
     // With node's compile cache, as the proxy ships (proxy/src/node-flags.ts).
@@ -90,7 +92,7 @@ export async function startService(
       } else {
         const file = options.logFile
         poll = setInterval(() => {
-          output = readFileSync(file, 'utf8')
+          output = readFileSync(file).subarray(logStart).toString()
           found()
         }, 50)
       }

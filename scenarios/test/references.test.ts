@@ -2,7 +2,10 @@
 // streamed, exactly as the provider sent it: a reference that dropped or mangled bytes would
 // be cheaper for the wrong reason and make every ratio a lie.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { CHAT_REQUEST, startMock, streamRequest } from '../bench/common.ts'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { CHAT_REQUEST, MOCK_READY, startMock, streamRequest } from '../bench/common.ts'
 import { REFERENCES, startReferences, type Target } from '../bench/references.ts'
 import { type Service, startService } from '../bench/services.ts'
 
@@ -68,5 +71,21 @@ describe('the reference gateways of npm run bench', () => {
   it('answer 404 for a model they do not route', async () => {
     for (const r of references)
       expect((await post(r.url, { ...CHAT_REQUEST, model: 'nope' })).status).toBe(404)
+  })
+})
+
+describe('a benchmark service', () => {
+  it('is found at its own address when its log file already names another run', async () => {
+    const logFile = join(mkdtempSync(join(tmpdir(), 'service-log-')), 'mock.log')
+    writeFileSync(logFile, 'mock-openai listening on http://127.0.0.1:9\n')
+    const again = await start({
+      name: 'mock again',
+      script: 'mock-providers/src/cli.ts',
+      args: ['--profile', 'zero', '--openai-port', '0', '--anthropic-port', '0'],
+      ready: MOCK_READY,
+      logFile,
+    })
+    expect(again.url).not.toBe('http://127.0.0.1:9')
+    expect((await post(again.url, CHAT_REQUEST)).status).toBe(200)
   })
 })
