@@ -199,6 +199,8 @@ export const complete = (r: OpenResult): boolean => r.ok === r.sent && r.dropped
 export interface OpenRounds {
   /** The round whose added p99 is the median of the rounds' (the higher middle one of an even count). */
   readonly round: readonly OpenResult[]
+  /** Its position among the rounds, from 0. */
+  readonly at: number
   /** What the target added over the direct call in that round. */
   readonly added: Percentiles
   /** The added p99 of every round, in the order they ran. */
@@ -224,6 +226,7 @@ export function medianRound(
   const addedOf = (r: readonly OpenResult[]) => added(r[index][metric], r[0][metric])
   const p99s = rounds.map((r) => addedOf(r).p99)
   const order = p99s.map((_, i) => i).sort((a, b) => p99s[a] - p99s[b])
-  const round = rounds[order[Math.floor(rounds.length / 2)]]
-  return { round, added: addedOf(round), p99s, complete: rounds.every((r) => complete(r[index])) }
+  const at = order[Math.floor(rounds.length / 2)]
+  const round = rounds[at]
+  return { round, at, added: addedOf(round), p99s, complete: rounds.every((r) => complete(r[index])) }
 }

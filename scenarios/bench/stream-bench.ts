@@ -169,11 +169,11 @@ function report(
     '',
   ]
   const proxyIndex = open[0].length - 1
-  const { round, added: ttfbAdded, p99s, complete: allAnswered } = medianRound(open, proxyIndex, 'ttfb')
+  const { round, at, added: ttfbAdded, p99s, complete: allAnswered } = medianRound(open, proxyIndex, 'ttfb')
   const referenceP99s = open.map((r) => added(r[1].ttfb, r[0].ttfb).p99)
   const ms = (xs: readonly number[]) => xs.map((x) => x.toFixed(2)).join(', ')
   lines.push(
-    `open model, the round with the proxy's median TTFB added p99 (${open.findIndex((r) => r === round) + 1} of ${open.length}):`,
+    `open model, the round with the proxy's median TTFB added p99 (${at + 1} of ${open.length}):`,
     '',
     openTable(round, 'ttfb'),
     '',

@@ -149,6 +149,7 @@ describe('benchmark verdicts', () => {
     const rounds = [round(10, 35), round(6, 6.5), round(5, 5.8)]
     const read = medianRound(rounds, 2, 'ttfb')
     expect(read.round).toBe(rounds[2])
+    expect(read.at).toBe(2)
     expect(read.added.p99).toBeCloseTo(0.8)
     expect(read.added.p50).toBeCloseTo(0.3)
     expect(read.p99s.map((x) => Number(x.toFixed(2)))).toEqual([25, 0.5, 0.8])

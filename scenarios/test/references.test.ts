@@ -1,10 +1,10 @@
 // The minimal gateways `npm run bench` measures the proxy against relay a whole answer, plain and
 // streamed, exactly as the provider sent it: a reference that dropped or mangled bytes would
 // be cheaper for the wrong reason and make every ratio a lie.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { CHAT_REQUEST, MOCK_READY, startMock, streamRequest } from '../bench/common.ts'
 import { REFERENCES, startReferences, type Target } from '../bench/references.ts'
 import { type Service, startService } from '../bench/services.ts'
