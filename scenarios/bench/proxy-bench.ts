@@ -3,7 +3,7 @@ import { cpuMs } from '../run/procfs.ts'
 import { CHAT_REQUEST, loggedBytes, runBench, saveResults, startMock } from './common.ts'
 import { type Measurement, measure, median, pairedRounds, type WarmUp, warmTogether } from './measure.ts'
 import { PROXY, QUIET, startLineUp, type Target } from './references.ts'
-import { type Goal, goalLine, lowest, pct, table, throughputRatio, warmLine } from './report.ts'
+import { equalCpuGoal, type Goal, goalLine, lowest, pct, table, throughputRatio, warmLine } from './report.ts'
 import { pinSelf, type Start } from './services.ts'
 
 // npm run bench: the proxy with its default configuration (request logging on, cache off) against
@@ -13,11 +13,15 @@ import { pinSelf, type Start } from './services.ts'
 // share CPU 1.
 //
 // Two measurements, because these machines are shared and noisy:
-// 1. Alone: each gateway loaded by itself, rounds rotating the order; medians of req/s and of
-//    latency at the same connection count. Latency added is read here.
+// 1. Alone: each gateway loaded by itself, rounds rotating the order; medians of req/s, of
+//    latency at the same connection count and of CPU time per request (/proc). Latency added is
+//    read here.
 // 2. Paired: all gateways loaded at the same time, all on CPU 0, so whatever slows the machine
-//    slows them alike; CPU time per request from /proc. The throughput ratio on equal CPU is the
-//    median over rounds of (fastest reference's CPU per request / proxy's): the headline figure.
+//    slows them alike; CPU time per request from /proc.
+// The throughput ratio on equal CPU is the median over rounds of (fastest reference's CPU per
+// request / proxy's), read both ways, and the goal needs both (report.ts equalCpuGoal): six
+// gateways sharing one core also share its caches, which costs the largest program more than it
+// pays on a core of its own, while alone the fastest reference may be held back by the generator.
 
 const { values } = parseArgs({
   options: {
@@ -50,17 +54,22 @@ async function main(start: Start): Promise<void> {
   }
 
   const alone = new Map<string, Measurement[]>(targets.map((t) => [t.name, []]))
+  const aloneCpu: Map<string, number>[] = []
   for (const t of targets) count(t, await run(t, warmup))
   for (let round = 0; round < rounds; round++) {
     const order = targets.map((_, i) => targets[(i + round) % targets.length])
+    const cpu = new Map<string, number>()
     for (const t of order) {
+      const before = cpuMs(t.pid)
       const m = await run(t, seconds)
+      cpu.set(t.name, ((cpuMs(t.pid) - before) * 1000) / m.requests)
       count(t, m)
       alone.get(t.name)!.push(m)
       progress(
-        `alone ${round + 1}/${rounds} ${t.name}: ${m.rps.toFixed(0)} req/s, p50 ${m.p50.toFixed(3)} ms`,
+        `alone ${round + 1}/${rounds} ${t.name}: ${m.rps.toFixed(0)} req/s, p50 ${m.p50.toFixed(3)} ms, CPU ${cpu.get(t.name)!.toFixed(1)} us/req`,
       )
     }
+    aloneCpu.push(cpu)
   }
 
   const warm = await warmTogether(targets, { path: PATH, body, connections, cpuMs })
@@ -81,6 +90,7 @@ async function main(start: Start): Promise<void> {
   report(
     references.map((r) => r.name),
     alone,
+    aloneCpu,
     paired,
     logBytes,
     warm,
@@ -108,6 +118,7 @@ function progress(line: string): void {
 function report(
   referenceNames: string[],
   alone: Map<string, Measurement[]>,
+  aloneCpu: Map<string, number>[],
   paired: Map<string, number>[],
   logBytes: Record<string, number>,
   warm: WarmUp,
@@ -118,28 +129,42 @@ function report(
       rps: median(ms.map((m) => m.rps)),
       p50: median(ms.map((m) => m.p50)),
       p99: median(ms.map((m) => m.p99)),
+      aloneCpuUs: median(aloneCpu.map((p) => p.get(name)!)),
       cpuUs: median(paired.map((p) => p.get(name)!)),
     }
   }
   const rows = new Map([...alone.keys()].map((name) => [name, row(name)]))
   const fastest = lowest(new Map(referenceNames.map((n) => [n, rows.get(n)!.cpuUs])))
+  const fastestAlone = lowest(new Map(referenceNames.map((n) => [n, rows.get(n)!.aloneCpuUs])))
   const ratio = (name: string) => throughputRatio(paired, name, fastest)
+  const ratioAlone = (name: string) => throughputRatio(aloneCpu, name, fastestAlone)
   const lines = [
     `proxy overhead: ${rounds} rounds x ${seconds} s, ${connections} connections, non-streaming chat, zero-latency mock; gateways on CPU 0`,
     '',
     table(
-      ['gateway', 'req/s alone', 'p50 ms', 'p99 ms', 'CPU us/req (paired)', 'throughput vs fastest (paired)'],
+      [
+        'gateway',
+        'req/s alone',
+        'p50 ms',
+        'p99 ms',
+        'CPU us/req alone',
+        'vs fastest alone',
+        'CPU us/req (paired)',
+        'vs fastest (paired)',
+      ],
       [...rows].map(([name, r]) => [
         name,
         r.rps.toFixed(0),
         r.p50,
         r.p99,
+        r.aloneCpuUs.toFixed(1),
+        pct(ratioAlone(name)),
         r.cpuUs.toFixed(1),
         pct(ratio(name)),
       ]),
     ),
     '',
-    `fastest reference in this run (lowest CPU per request): ${fastest}; ${warmLine(warm)}`,
+    `fastest reference in this run (lowest CPU per request): alone ${fastestAlone}, paired ${fastest}; ${warmLine(warm)}`,
     '',
     table(
       ['proxy', 'reference', 'p50 added ms', 'p99 added ms', 'req/s alone ratio'],
@@ -156,11 +181,7 @@ function report(
   const proxy = rows.get(PROXY)!
   const best = rows.get(fastest)!
   const goals: Goal[] = [
-    {
-      name: 'proxy (defaults) throughput >= 1.0x the fastest reference on equal CPU',
-      met: ratio(PROXY) >= 1,
-      detail: `${ratio(PROXY).toFixed(2)}x ${fastest}`,
-    },
+    equalCpuGoal({ alone: aloneCpu, paired }, PROXY, referenceNames),
     {
       name: 'proxy (defaults) p99 <= the fastest reference p99',
       met: proxy.p99 <= best.p99,
@@ -176,8 +197,14 @@ function report(
       connections,
       fastest,
       alone: Object.fromEntries(alone),
+      alone_cpu_us: aloneCpu.map((p) => Object.fromEntries(p)),
       paired_cpu_us: paired.map((p) => Object.fromEntries(p)),
-      summary: Object.fromEntries([...rows].map(([n, r]) => [n, { ...r, throughput_vs_fastest: ratio(n) }])),
+      summary: Object.fromEntries(
+        [...rows].map(([n, r]) => [
+          n,
+          { ...r, throughput_vs_fastest: ratio(n), throughput_vs_fastest_alone: ratioAlone(n) },
+        ]),
+      ),
       log_bytes_per_request: logBytes,
       goals,
     },
