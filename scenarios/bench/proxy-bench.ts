@@ -12,7 +12,9 @@ import { pinSelf, type Start } from './services.ts'
 // warn for comparison. Every gateway gets CPU 0; the load generator and the zero-latency mock
 // share CPU 1.
 //
-// Two measurements, because these machines are shared and noisy:
+// Two measurements, both after the gateways were loaded together until they ran at steady state
+// (measure.ts warmTogether: a gateway's JIT settles over tens of seconds, a larger one's later),
+// because these machines are shared and noisy:
 // 1. Alone: each gateway loaded by itself, rounds rotating the order; medians of req/s, of
 //    latency at the same connection count and of CPU time per request (/proc). Latency added is
 //    read here.
@@ -53,6 +55,8 @@ async function main(start: Start): Promise<void> {
     served.set(t.name, served.get(t.name)! + m.requests)
   }
 
+  const warm = await warmTogether(targets, { path: PATH, body, connections, cpuMs })
+  for (const [i, t] of targets.entries()) served.set(t.name, served.get(t.name)! + warm.requests[i])
   const alone = new Map<string, Measurement[]>(targets.map((t) => [t.name, []]))
   const aloneCpu: Map<string, number>[] = []
   for (const t of targets) count(t, await run(t, warmup))
@@ -72,8 +76,6 @@ async function main(start: Start): Promise<void> {
     aloneCpu.push(cpu)
   }
 
-  const warm = await warmTogether(targets, { path: PATH, body, connections, cpuMs })
-  for (const [i, t] of targets.entries()) served.set(t.name, served.get(t.name)! + warm.requests[i])
   const { cpuUs: paired, runs } = await pairedRounds(targets, {
     path: PATH,
     body,
