@@ -3,7 +3,7 @@ import { cpuMs } from '../run/procfs.ts'
 import { CHAT_REQUEST, loggedBytes, runBench, saveResults, startMock } from './common.ts'
 import { type Measurement, measure, median, pairedRounds, type WarmUp, warmTogether } from './measure.ts'
 import { PROXY, QUIET, startLineUp, type Target } from './references.ts'
-import { equalCpuGoal, type Goal, goalLine, lowest, pct, table, throughputRatio, warmLine } from './report.ts'
+import { equalCpu, equalCpuGoal, type Goal, goalLine, pct, table, warmLine } from './report.ts'
 import { pinSelf, type Start } from './services.ts'
 
 // npm run bench: the proxy with its default configuration (request logging on, cache off) against
@@ -136,10 +136,10 @@ function report(
     }
   }
   const rows = new Map([...alone.keys()].map((name) => [name, row(name)]))
-  const fastest = lowest(new Map(referenceNames.map((n) => [n, rows.get(n)!.cpuUs])))
-  const fastestAlone = lowest(new Map(referenceNames.map((n) => [n, rows.get(n)!.aloneCpuUs])))
-  const ratio = (name: string) => throughputRatio(paired, name, fastest)
-  const ratioAlone = (name: string) => throughputRatio(aloneCpu, name, fastestAlone)
+  const readings = { alone: equalCpu(aloneCpu, referenceNames), paired: equalCpu(paired, referenceNames) }
+  const fastest = readings.paired.fastest
+  const ratio = readings.paired.ratio
+  const ratioAlone = readings.alone.ratio
   const lines = [
     `proxy overhead: ${rounds} rounds x ${seconds} s, ${connections} connections, non-streaming chat, zero-latency mock; gateways on CPU 0`,
     '',
@@ -166,7 +166,7 @@ function report(
       ]),
     ),
     '',
-    `fastest reference in this run (lowest CPU per request): alone ${fastestAlone}, paired ${fastest}; ${warmLine(warm)}`,
+    `fastest reference in this run (lowest CPU per request): alone ${readings.alone.fastest}, paired ${fastest}; ${warmLine(warm)}`,
     '',
     table(
       ['proxy', 'reference', 'p50 added ms', 'p99 added ms', 'req/s alone ratio'],
@@ -183,7 +183,7 @@ function report(
   const proxy = rows.get(PROXY)!
   const best = rows.get(fastest)!
   const goals: Goal[] = [
-    equalCpuGoal({ alone: aloneCpu, paired }, PROXY, referenceNames),
+    equalCpuGoal(readings, PROXY),
     {
       name: 'proxy (defaults) p99 <= the fastest reference p99',
       met: proxy.p99 <= best.p99,
