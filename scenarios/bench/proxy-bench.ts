@@ -15,11 +15,11 @@ import { pinSelf, type Start } from './services.ts'
 // Two measurements, both after the gateways were loaded together until they ran at steady state
 // (measure.ts warmTogether: a gateway's JIT settles over tens of seconds, a larger one's later),
 // because these machines are shared and noisy:
-// 1. Alone: each gateway loaded by itself, rounds rotating the order; medians of req/s, of
-//    latency at the same connection count and of CPU time per request (/proc). Latency added is
-//    read here.
-// 2. Paired: all gateways loaded at the same time, all on CPU 0, so whatever slows the machine
+// 1. Paired: all gateways loaded at the same time, all on CPU 0, so whatever slows the machine
 //    slows them alike; CPU time per request from /proc.
+// 2. Alone: each gateway loaded by itself, rounds rotating the order, each slice after `--warmup`
+//    seconds of the same load (it sat idle while the others ran); medians of req/s, of latency at
+//    the same connection count and of CPU time per request (/proc). Latency added is read here.
 // The throughput ratio on equal CPU is the median over rounds of (fastest reference's CPU per
 // request / proxy's), read both ways, and the goal needs both (report.ts equalCpuGoal): six
 // gateways sharing one core also share its caches, which costs the largest program more than it
@@ -57,13 +57,24 @@ async function main(start: Start): Promise<void> {
 
   const warm = await warmTogether(targets, { path: PATH, body, connections, cpuMs })
   for (const [i, t] of targets.entries()) served.set(t.name, served.get(t.name)! + warm.requests[i])
+  const { cpuUs: paired, runs } = await pairedRounds(targets, {
+    path: PATH,
+    body,
+    connections,
+    seconds,
+    cpuMs,
+    rounds,
+  })
+  for (const results of runs) for (const [i, m] of results.entries()) count(targets[i], m)
+
   const alone = new Map<string, Measurement[]>(targets.map((t) => [t.name, []]))
   const aloneCpu: Map<string, number>[] = []
-  for (const t of targets) count(t, await run(t, warmup))
   for (let round = 0; round < rounds; round++) {
     const order = targets.map((_, i) => targets[(i + round) % targets.length])
     const cpu = new Map<string, number>()
     for (const t of order) {
+      // Loaded again first: a gateway idle while the others ran pays for its return (caches, heap).
+      count(t, await run(t, warmup))
       const before = cpuMs(t.pid)
       const m = await run(t, seconds)
       cpu.set(t.name, ((cpuMs(t.pid) - before) * 1000) / m.requests)
@@ -76,15 +87,6 @@ async function main(start: Start): Promise<void> {
     aloneCpu.push(cpu)
   }
 
-  const { cpuUs: paired, runs } = await pairedRounds(targets, {
-    path: PATH,
-    body,
-    connections,
-    seconds,
-    cpuMs,
-    rounds,
-  })
-  for (const results of runs) for (const [i, m] of results.entries()) count(targets[i], m)
   const logBytes = {
     [PROXY]: loggedBytes(proxy) / served.get(PROXY)!,
     [QUIET]: loggedBytes(quiet) / served.get(QUIET)!,
