@@ -102,10 +102,14 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   const requestLogger = deps.requestLogger ?? loggers?.requestLogger ?? logger
 
   const app = Fastify({
-    loggerInstance: logger as FastifyBaseLogger,
+    // No loggerInstance: with one, fastify puts two listeners of its own on every response (for
+    // its request log and onResponse hooks, neither of which the proxy uses). request.log is still
+    // this logger's child, bound to the request id (built on first use); fastify's own instance
+    // logger is then silent, and the proxy logs what it has to say through `logger` itself.
+    childLoggerFactory: (_silent, bindings, options) =>
+      lazyChildLoggerFactory(logger as FastifyBaseLogger, bindings, options),
     // One line per request comes from the log observer, with the fields that explain latency.
     logController: new LogController({ disableRequestLogging: true }),
-    childLoggerFactory: lazyChildLoggerFactory,
     bodyLimit: Math.floor(config.server.body_limit_mb * 1024 * 1024),
     keepAliveTimeout: config.server.keep_alive_timeout * 1000,
     requestTimeout: config.server.request_timeout * 1000,

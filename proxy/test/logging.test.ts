@@ -67,6 +67,18 @@ describe('request logs', () => {
     expect(stream.ttft_ms).toBeGreaterThan(0)
   })
 
+  it("write a request's own warnings with its request id", async () => {
+    const { logger, lines } = capture('info')
+    h = await startAll({
+      profile: { ...fast, faults: [{ type: 'status', status: 500, rate: 1 }] },
+      deps: { logger, requestLogger: capture('info', {}).logger },
+      overrides: { caching: { enabled: false }, http_client: { retry_attempts: 0 } },
+    })
+    expect((await postChat(h.url, chatBody(), { 'x-request-id': 'log-test-3' })).status).toBe(502)
+    const warnings = lines.map((l) => JSON.parse(l)).filter((r) => r.level === 40 && r.code)
+    expect(warnings).toEqual([expect.objectContaining({ reqId: 'log-test-3', code: 'upstream_error' })])
+  })
+
   it('are the bytes pino writes for the same fields, whatever the values', () => {
     const outcome = (i: number): RequestOutcome => ({
       requestId: ['req-1', 'a"b\\c', 'tab\there', 'ünï\u2028', '\u0001'][i % 5],

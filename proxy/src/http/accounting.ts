@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http'
 import type { FastifyInstance } from 'fastify'
+import type { Cancel } from '../cancel.ts'
 import type { Clock } from '../clock.ts'
 import type { CacheStatus, Observer } from '../observability/observer.ts'
 import type { Usage } from '../providers/types.ts'
@@ -48,8 +49,11 @@ export class RequestRecord {
   truncated = false
   /** Counted by the process's admission control (released when the response closes). */
   admitted = false
-  /** The cancellation of the request's upstream work, if it has any (its reason says who stopped it). */
-  cancel: { readonly aborted: boolean; readonly reason: unknown } | undefined = undefined
+  /**
+   * The cancellation of the request's upstream work, if it has any (its reason says who stopped
+   * it): aborted when the client leaves before its answer is complete.
+   */
+  cancel: Cancel | undefined = undefined
 
   constructor(route: string, started: number) {
     this.route = route
@@ -91,7 +95,8 @@ export function registerAccounting(
     const record = new RequestRecord(label, clock.monotonic())
     request.record = record
     const res = reply.raw as ServerResponse
-    res.once('close', () => {
+    // The one listener a request puts on its response ('close' comes once: no `once` wrapper).
+    res.on('close', () => {
       if (record.admitted) admission.leave()
       const finished = res.writableFinished
       const shutdown = record.cancel ? proxyReason(record.cancel) : undefined
@@ -115,6 +120,8 @@ export function registerAccounting(
         truncated: record.truncated,
         aborted: !finished && shutdown === undefined,
       })
+      // A client that leaves before its answer is complete stops the work done for it upstream.
+      if (!finished) record.cancel?.abort()
     })
     done()
   })

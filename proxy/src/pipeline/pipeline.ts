@@ -71,10 +71,8 @@ export class Pipeline {
     }
     record.cache = mode === 'use' ? 'MISS' : 'BYPASS'
 
+    // Aborted by the accounting hook when the client leaves before its answer is complete.
     const cancel = new Cancel()
-    reply.raw.once('close', () => {
-      if (!reply.raw.writableFinished) cancel.abort()
-    })
     record.cancel = cancel
     inFlight.add(cancel)
     const call: ProxyCall = {
