@@ -15,6 +15,7 @@ import { clientErrorHandler, serverFactory } from './http/client-errors.ts'
 import { registerErrorHandling } from './http/errors.ts'
 import { InFlight } from './http/in-flight.ts'
 import { createRequestIds } from './http/request-id.ts'
+import { registerRouteConfig, routeConfig } from './http/route-config.ts'
 import { lazyChildLoggerFactory } from './observability/lazy-logger.ts'
 import { LineBatch } from './observability/log-destination.ts'
 import { createLogObserver } from './observability/log-observer.ts'
@@ -170,10 +171,11 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   const keys = new KeyChecker(config.auth.api_keys, config.auth.admin_keys)
   if (!keys.clientAuthEnabled)
     logger.warn('auth.api_keys is empty: client routes accept requests without a key')
+  registerRouteConfig(app)
   app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id)
     // An answer refused before the cache (a 400, a 401) is a BYPASS on a route that reports it.
-    if (request.routeOptions.config.cacheStatus) reply.header('x-cache', 'BYPASS')
+    if (routeConfig(request).cacheStatus) reply.header('x-cache', 'BYPASS')
     done()
   })
   const admission = new Admission(config.server.worker_connections, clock.now)

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import type { KeyChecker } from './auth.ts'
+import { routeConfig } from './route-config.ts'
 
 /**
  * Who may call a route, declared where the route is registered (`config: { access }`):
@@ -41,7 +42,7 @@ export function registerAccessControl(app: FastifyInstance, keys: KeyChecker): v
     // An unknown route answers 404 whoever asks: nothing is served there.
     if (request.is404) return done()
     try {
-      const access = request.routeOptions.config.access ?? 'client'
+      const access = routeConfig(request).access ?? 'client'
       if (access === 'client') keys.checkClient(request)
       else if (access === 'admin') keys.checkAdmin(request)
     } catch (err) {

@@ -7,6 +7,7 @@ import type { Usage } from '../providers/types.ts'
 import type { UpstreamFailure } from '../resilience/failure.ts'
 import type { Admission } from './admission.ts'
 import { proxyReason } from './in-flight.ts'
+import { routeConfig } from './route-config.ts'
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -90,7 +91,7 @@ export function registerAccounting(
   const { observer, clock, admission } = deps
   app.decorateRequest('record', null as unknown as RequestRecord)
   app.addHook('onRequest', (request, reply, done) => {
-    const label = request.is404 ? 'not_found' : request.routeOptions.config.route
+    const label = request.is404 ? 'not_found' : routeConfig(request).route
     if (label === undefined) return done()
     const record = new RequestRecord(label, clock.monotonic())
     request.record = record

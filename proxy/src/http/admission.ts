@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import { ProxyError } from '../errors.ts'
 import type { HealthCheck } from '../observability/sources.ts'
+import { routeConfig } from './route-config.ts'
 
 /** How long after the last refusal the instance still reports that it sheds load. */
 export const SHED_RECENT_MS = 3000
@@ -39,7 +40,7 @@ export class Admission {
 
   register(app: FastifyInstance): void {
     app.addHook('onRequest', (request, _reply, done) => {
-      if (request.routeOptions.config.access === 'public' || !request.record) return done()
+      if (routeConfig(request).access === 'public' || !request.record) return done()
       if (this.#inFlight >= this.limit) {
         this.#shed++
         this.#lastShed = this.#now()

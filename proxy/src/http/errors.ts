@@ -3,6 +3,7 @@ import { ProxyError } from '../errors.ts'
 import { UpstreamFailure } from '../resilience/failure.ts'
 import { toClientError } from '../resilience/map-error.ts'
 import { paramOf } from '../routes/chat-schema.ts'
+import { routeConfig } from './route-config.ts'
 
 const FASTIFY_CODES: Record<string, ConstructorParameters<typeof ProxyError>[0]> = {
   FST_ERR_CTP_BODY_TOO_LARGE: 'request_too_large',
@@ -48,7 +49,7 @@ export function registerErrorHandling(app: FastifyInstance): void {
       )
     }
     if (error.headers) reply.headers(error.headers)
-    const wire = request.routeOptions.config.wire
+    const wire = routeConfig(request).wire
     reply
       .code(error.status)
       .header('x-request-id', request.id)

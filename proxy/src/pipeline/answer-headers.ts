@@ -3,17 +3,19 @@ import type { FlightOpening } from '../cache/flights.ts'
 import type { Clock } from '../clock.ts'
 import { serverTiming } from '../http/timing.ts'
 
-/** Headers of an answer once its upstream call started: who answered, how, and what it cost. */
+/**
+ * Headers of an answer once its upstream call started: who answered, how, and what it cost;
+ * added to `headers` (a new object by default), which is returned.
+ */
 export function openingHeaders(
   at: { readonly record: { readonly started: number }; readonly clock: Clock },
   o: FlightOpening,
   coalesced: boolean,
+  headers: Record<string, string> = {},
 ): Record<string, string> {
-  const headers: Record<string, string> = {
-    'x-proxy-provider': o.provider,
-    'x-proxy-attempts': String(o.attempts),
-    'server-timing': serverTiming(at.clock.monotonic() - at.record.started, o.upstreamMs, o.waitMs),
-  }
+  headers['x-proxy-provider'] = o.provider
+  headers['x-proxy-attempts'] = String(o.attempts)
+  headers['server-timing'] = serverTiming(at.clock.monotonic() - at.record.started, o.upstreamMs, o.waitMs)
   if (coalesced) headers['x-cache-coalesced'] = 'true'
   if (o.condensed) Object.assign(headers, condensedHeaders(o.condensed))
   return headers

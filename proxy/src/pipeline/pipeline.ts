@@ -145,15 +145,10 @@ export class Pipeline {
     const opening = flightOpening(out)
     record.answeredBy(opening)
     record.usage = out.run.value.usage
-    return sendWhole(
-      reply,
-      {
-        'content-type': 'application/json',
-        'x-cache': record.cache,
-        ...openingHeaders(call, opening, joined),
-      },
-      out.run.value.body,
-    )
+    const head = replyHeaders(reply)
+    head['content-type'] = 'application/json'
+    head['x-cache'] = record.cache
+    return sendWhole(reply, openingHeaders(call, opening, joined, head), out.run.value.body)
   }
 
   /** An answer from the cache: the stored body, or its SSE replay for a streamed request. */
@@ -165,19 +160,24 @@ export class Pipeline {
     const headers = hitHeaders(hit, durationMs, clock.now())
     if (req.stream)
       return reply.headers({ ...SSE_HEADERS, ...headers }).send(sseReplay(hit, req.includeUsage))
-    return sendWhole(reply, { 'content-type': 'application/json', ...headers }, hit.body)
+    const head = replyHeaders(reply)
+    head['content-type'] = 'application/json'
+    return sendWhole(reply, Object.assign(head, headers), hit.body)
   }
 }
 
+/** The headers set on the reply so far (its request id, or a drain's `connection: close`), in a new object. */
+function replyHeaders(reply: FastifyReply): Record<string, string> {
+  return reply.getHeaders() as Record<string, string>
+}
+
 /**
- * A whole answer written straight to the socket: the headers set on the reply so far (its request
- * id, or a drain's `connection: close` on the raw response) merged with the answer's. A body of
- * bytes needs none of what fastify's send does (serialization, onSend hooks, its own response
- * listeners), and skipping it is a measurable share of a small answer's cost.
+ * A whole answer written straight to the socket with `head` (from replyHeaders, with the answer's
+ * own added). A body of bytes needs none of what fastify's send does (serialization, onSend
+ * hooks, its own response listeners), and skipping it is a measurable share of a small answer's cost.
  */
-function sendWhole(reply: FastifyReply, headers: Record<string, string>, body: Buffer): FastifyReply {
+function sendWhole(reply: FastifyReply, head: Record<string, string>, body: Buffer): FastifyReply {
   reply.hijack()
-  const head = Object.assign(reply.getHeaders() as Record<string, string>, headers)
   head['content-length'] = String(body.length)
   reply.raw.writeHead(200, head).end(body)
   return reply

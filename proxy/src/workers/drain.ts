@@ -3,6 +3,7 @@ import { Server } from 'node:net'
 import type { FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
 import { ProxyError } from '../errors.ts'
+import { routeConfig } from '../http/route-config.ts'
 
 // Graceful stop without dropping a request, for SIGTERM and for a worker being recycled:
 //
@@ -60,7 +61,7 @@ export function prepareDrain(app: FastifyInstance, onDrain?: () => void): Draine
   app.addHook('onRequest', (request, reply, done) => {
     if (!state.draining) return done()
     reply.raw.setHeader('connection', 'close')
-    if (!state.refuseNew || request.routeOptions.config.access === 'public') return done()
+    if (!state.refuseNew || routeConfig(request).access === 'public') return done()
     done(new ProxyError('shutting_down', { headers: { 'retry-after': '1' } }))
   })
 
