@@ -7,7 +7,7 @@ declare module 'fastify' {
   }
 }
 
-/** Must run before the hooks that read a route's config. */
+/** Declares the field on every request, so that all requests keep one shape. */
 export function registerRouteConfig(app: FastifyInstance): void {
   app.decorateRequest('matchedConfig', null)
 }
@@ -15,7 +15,7 @@ export function registerRouteConfig(app: FastifyInstance): void {
 /**
  * The config of the route a request matched (its label, access level, wire). fastify's
  * `request.routeOptions` builds a new object of a dozen fields on every read, and a request's
- * hooks, error handler and pipeline read the config several times: it is read once and kept.
+ * hooks and error handler read the config several times: it is read once and kept.
  */
 export function routeConfig(request: FastifyRequest): FastifyContextConfig {
   request.matchedConfig ??= request.routeOptions.config
