@@ -153,21 +153,30 @@ export interface ProcessCpu {
   readonly workersMs: readonly number[]
   /** CPU time of the cluster primary, ms (0 without one). */
   readonly primaryMs: number
-  readonly requests: number
+  /** Requests each worker served in the run, in the order of `workersMs`. */
+  readonly workerRequests: readonly number[]
+}
+
+/** Each worker's CPU time per request, ms: its own plus its share of the primary's, by requests served. */
+export function costPerRequest(p: ProcessCpu): number[] {
+  const total = p.workerRequests.reduce((a, b) => a + b, 0)
+  return p.workersMs.map((ms, i) => {
+    const served = p.workerRequests[i]
+    return served > 0 ? (ms + (p.primaryMs * served) / total) / served : Number.POSITIVE_INFINITY
+  })
 }
 
 /**
  * Throughput n workers would reach on n cores of their own, relative to one process on one core,
- * from CPU time per request. A closed-loop client spreads its connections over the workers once,
- * so the busiest worker saturates first: the cluster serves `requests` while that worker spends
- * its CPU time (plus its share of the primary's), where one process serves `single.requests` in
- * `single.workersMs[0]`.
+ * from CPU time per request. node:cluster hands connections to its workers in turn, so a load
+ * that saturates the cluster gives each worker an equal part, and the worker that costs the most
+ * a request saturates first: n / (its cost) against 1 / (the single process's cost). How many
+ * requests each worker served in the measured run is not its part under such a load: on a shared
+ * machine, the worker the scheduler gave more CPU served more; its cost per request carries over.
  */
 export function projectedSpeedup(single: ProcessCpu, cluster: ProcessCpu): number {
-  const n = cluster.workersMs.length
-  const busiest = Math.max(...cluster.workersMs) + cluster.primaryMs / n
-  const singlePerRequest = (single.workersMs[0] + single.primaryMs) / single.requests
-  return (cluster.requests / busiest) * singlePerRequest
+  const costliest = Math.max(...costPerRequest(cluster))
+  return (cluster.workersMs.length * costPerRequest(single)[0]) / costliest
 }
 
 /** A Markdown table; numbers are printed with `digits` decimals. */

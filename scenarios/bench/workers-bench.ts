@@ -5,7 +5,16 @@ import { childPids, cpuMs } from '../run/procfs.ts'
 import { AUTH, CHAT_REQUEST, PROXY_ENV, runBench, saveResults, startMock, startProxy } from './common.ts'
 import { type Measurement, measure, measureTogether, median, type WarmUp, warmTogether } from './measure.ts'
 import { asTarget, type Target } from './references.ts'
-import { type Goal, goalLine, type ProcessCpu, pct, projectedSpeedup, table, warmLine } from './report.ts'
+import {
+  costPerRequest,
+  type Goal,
+  goalLine,
+  type ProcessCpu,
+  pct,
+  projectedSpeedup,
+  table,
+  warmLine,
+} from './report.ts'
 import type { Start } from './services.ts'
 
 // npm run bench:workers: the proxy with server.workers 2 against server.workers 1 (defaults
@@ -14,9 +23,12 @@ import type { Start } from './services.ts'
 // instead, which does not depend on who else runs:
 // - paired: both proxies loaded at once (closed loop, nothing pinned); CPU time per request of
 //   every process of each (the single process; the cluster's primary and each worker);
+// - each worker's requests, from the cluster's own count (GET /metrics lists every worker's), so
+//   that each worker's CPU time per request is known, its share of the primary's included;
 // - projected speed-up: the cluster's throughput if each worker had a core of its own, limited by
-//   its busiest worker (connections are spread once, when they open) plus its share of the
-//   primary, relative to the single process on one core (report.ts projectedSpeedup);
+//   its costliest worker (the primary hands connections to the workers in turn, so a saturating
+//   load gives each an equal part), relative to the single process on one core (report.ts
+//   projectedSpeedup);
 // - for information, each proxy loaded alone: req/s on the shared machine.
 
 const { values } = parseArgs({
@@ -66,6 +78,7 @@ async function main(start: Start): Promise<void> {
   const paired: { cpuUs: number[]; processes: ProcessCpu[] }[] = []
   for (let round = 0; round < rounds; round++) {
     for (const r of readings.values()) r.length = 0
+    const before = await servedByWorker(cluster.url)
     const results = await measureTogether(targets, {
       path: PATH,
       body,
@@ -73,7 +86,14 @@ async function main(start: Start): Promise<void> {
       seconds,
       cpuMs: cpuOfTree,
     })
-    const processes = targets.map((t, i) => processCpu(readings.get(t.pid)!, results[i].requests))
+    const after = await servedByWorker(cluster.url)
+    const processes = [
+      processCpu(readings.get(targets[0].pid)!, [results[0].requests]),
+      processCpu(
+        readings.get(targets[1].pid)!,
+        workerShares(targets[1].pid, before, after, results[1].requests),
+      ),
+    ]
     paired.push({ cpuUs: results.map((r) => r.cpuUs), processes })
     process.stderr.write(
       `paired ${round + 1}/${rounds}: CPU per request ${results.map((r, i) => `${targets[i].name} ${r.cpuUs.toFixed(1)} us`).join(', ')}; speed-up ${projectedSpeedup(processes[0], processes[1]).toFixed(2)}\n`,
@@ -87,12 +107,45 @@ async function main(start: Start): Promise<void> {
 }
 
 /** Per-process CPU of one run from the readings before and after it: [primary or single, ...workers]. */
-function processCpu([before, after]: number[][], requests: number): ProcessCpu {
+function processCpu([before, after]: number[][], workerRequests: number[]): ProcessCpu {
   if (before.length !== after.length) throw new Error('a worker was replaced during the run')
   const used = after.map((ms, i) => ms - before[i])
   return used.length === 1
-    ? { workersMs: used, primaryMs: 0, requests }
-    : { workersMs: used.slice(1), primaryMs: used[0], requests }
+    ? { workersMs: used, primaryMs: 0, workerRequests }
+    : { workersMs: used.slice(1), primaryMs: used[0], workerRequests }
+}
+
+/** Requests each worker of a cluster has served so far, by pid (the `workers` of GET /metrics). */
+async function servedByWorker(url: string): Promise<Map<number, number>> {
+  const response = await fetch(`${url}/metrics`)
+  if (!response.ok) throw new Error(`GET /metrics: ${response.status}`)
+  const document = (await response.json()) as { workers?: { pid: number; requests: number }[] }
+  if (!document.workers) throw new Error('GET /metrics lists no workers: not a cluster')
+  return new Map(document.workers.map((w) => [w.pid, w.requests]))
+}
+
+/**
+ * Each worker's part of the `requests` the load generator counted, in the order of the CPU
+ * readings (children by pid), from the cluster's own counts before and after the run. The two
+ * counts must agree (they differ only by the requests in flight when the generator stopped), or
+ * the CPU time per request of each worker would rest on a wrong count.
+ */
+function workerShares(
+  primary: number,
+  before: Map<number, number>,
+  after: Map<number, number>,
+  requests: number,
+): number[] {
+  const pids = childPids(primary).sort((a, b) => a - b)
+  const served = pids.map((pid) => {
+    const [from, to] = [before.get(pid), after.get(pid)]
+    if (from === undefined || to === undefined) throw new Error(`worker ${pid} missing from GET /metrics`)
+    return to - from
+  })
+  const total = served.reduce((a, b) => a + b, 0)
+  if (Math.abs(total - requests) > Math.max(connections, requests * 0.01))
+    throw new Error(`the workers counted ${total} requests, the load generator ${requests}`)
+  return served.map((n) => (n * requests) / total)
 }
 
 async function run(t: Target): Promise<Measurement> {
@@ -112,7 +165,11 @@ function report(
     const last = paired.at(-1)!.processes[i]
     const total = last.primaryMs + last.workersMs.reduce((a, b) => a + b, 0)
     const parts = last.primaryMs ? [`primary ${pct(last.primaryMs / total)}`] : []
-    return [...parts, ...last.workersMs.map((ms, w) => `worker ${w + 1} ${pct(ms / total)}`)].join(', ')
+    const cost = costPerRequest(last)
+    const workerParts = last.workersMs.map(
+      (ms, w) => `worker ${w + 1} ${pct(ms / total)} (${(cost[w] * 1000).toFixed(1)} us/req)`,
+    )
+    return [...parts, ...workerParts].join(', ')
   }
   const rps = targets.map((t) => median(alone.get(t.name)!.map((m) => m.rps)))
   const goal: Goal = {

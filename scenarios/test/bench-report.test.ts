@@ -4,6 +4,7 @@ import type { OpenResult } from '../bench/open-loop.ts'
 import {
   added,
   complete,
+  costPerRequest,
   equalCpu,
   equalCpuGoal,
   goalLine,
@@ -86,19 +87,23 @@ describe('benchmark verdicts', () => {
     expect(trend([])).toEqual({ start: 0, peak: 0, end: 0, perMinute: 0 })
   })
 
-  it('projects two workers from their CPU time: twice one process when balanced and as cheap', () => {
-    const single = { workersMs: [1000], primaryMs: 0, requests: 10_000 }
-    expect(projectedSpeedup(single, { workersMs: [1000, 1000], primaryMs: 0, requests: 20_000 })).toBeCloseTo(
-      2,
-    )
-    // the busiest worker limits the cluster: 60/40 split
-    expect(projectedSpeedup(single, { workersMs: [1200, 800], primaryMs: 0, requests: 20_000 })).toBeCloseTo(
-      20_000 / 1200 / 10,
-    )
-    // the primary's CPU is shared out over the workers
-    expect(
-      projectedSpeedup(single, { workersMs: [1000, 1000], primaryMs: 200, requests: 20_000 }),
-    ).toBeCloseTo(20_000 / 1100 / 10)
+  it('projects two workers from their CPU time per request: twice one process when each is as cheap', () => {
+    const single = { workersMs: [1000], primaryMs: 0, workerRequests: [10_000] }
+    const cluster = (workersMs: number[], workerRequests: number[], primaryMs = 0) => ({
+      workersMs,
+      primaryMs,
+      workerRequests,
+    })
+    expect(projectedSpeedup(single, cluster([1000, 1000], [10_000, 10_000]))).toBeCloseTo(2)
+    // a worker the scheduler favoured served more, at the same cost a request: still 2
+    expect(projectedSpeedup(single, cluster([1200, 800], [12_000, 8_000]))).toBeCloseTo(2)
+    // the costlier worker limits the cluster: 20 % more CPU a request than one process, 1.67x
+    expect(projectedSpeedup(single, cluster([1200, 1000], [10_000, 10_000]))).toBeCloseTo(2 / 1.2)
+    // the primary's CPU is shared out over the workers by the requests they served
+    expect(projectedSpeedup(single, cluster([1000, 1000], [10_000, 10_000], 200))).toBeCloseTo(2 / 1.1)
+    expect(costPerRequest(cluster([900, 300], [9_000, 3_000], 120))).toEqual([0.11, 0.11])
+    // a worker that served nothing: no speed-up
+    expect(projectedSpeedup(single, cluster([1000, 50], [20_000, 0]))).toBe(0)
   })
 
   it('prints a goal as MET, MISSED or NOT JUDGED', () => {
