@@ -68,6 +68,8 @@ export interface PairedTarget {
   readonly headers?: Record<string, string>
   /** The server's process id, to read its CPU time. */
   readonly pid: number
+  /** Its own number of connections, instead of the run's. */
+  readonly connections?: number
 }
 
 export interface PairedResult extends Measurement {
@@ -99,7 +101,7 @@ export async function measureTogether(
         path: options.path,
         body: options.body,
         headers: t.headers,
-        connections: options.connections,
+        connections: t.connections ?? options.connections,
         seconds: options.seconds,
       }),
     ),

@@ -168,15 +168,39 @@ export function costPerRequest(p: ProcessCpu): number[] {
 
 /**
  * Throughput n workers would reach on n cores of their own, relative to one process on one core,
- * from CPU time per request. node:cluster hands connections to its workers in turn, so a load
- * that saturates the cluster gives each worker an equal part, and the worker that costs the most
- * a request saturates first: n / (its cost) against 1 / (the single process's cost). How many
- * requests each worker served in the measured run is not its part under such a load: on a shared
- * machine, the worker the scheduler gave more CPU served more; its cost per request carries over.
+ * from CPU time per request. A load spread evenly over the workers (node:cluster hands them its
+ * connections in turn) saturates the worker that costs the most a request first: n / (its cost)
+ * against 1 / (the single process's cost). How many requests each worker served in the measured
+ * run is not its part under such a load: on a shared machine, the worker the scheduler gave more
+ * CPU served more; its cost per request carries over.
  */
 export function projectedSpeedup(single: ProcessCpu, cluster: ProcessCpu): number {
   const costliest = Math.max(...costPerRequest(cluster))
   return (cluster.workersMs.length * costPerRequest(single)[0]) / costliest
+}
+
+/**
+ * Each worker's part of the `requests` the load generator counted, in the order of `pids`, from
+ * the cluster's own counts by pid before and after the run. The two counts must agree: they differ
+ * by the requests in flight when the generator stopped (at most `inFlight`, its connections) and by
+ * a rounding of one percent, or each worker's CPU time per request would rest on a wrong count.
+ */
+export function workerShares(
+  pids: readonly number[],
+  before: ReadonlyMap<number, number>,
+  after: ReadonlyMap<number, number>,
+  requests: number,
+  inFlight: number,
+): number[] {
+  const served = pids.map((pid) => {
+    const [from, to] = [before.get(pid), after.get(pid)]
+    if (from === undefined || to === undefined) throw new Error(`worker ${pid} is missing from the counts`)
+    return to - from
+  })
+  const total = served.reduce((a, b) => a + b, 0)
+  if (total <= 0 || Math.abs(total - requests) > Math.max(inFlight, requests * 0.01))
+    throw new Error(`the workers counted ${total} requests, the load generator ${requests}`)
+  return served.map((n) => (n * requests) / total)
 }
 
 /** A Markdown table; numbers are printed with `digits` decimals. */

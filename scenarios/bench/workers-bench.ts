@@ -14,6 +14,7 @@ import {
   projectedSpeedup,
   table,
   warmLine,
+  workerShares,
 } from './report.ts'
 import type { Start } from './services.ts'
 
@@ -21,14 +22,17 @@ import type { Start } from './services.ts'
 // otherwise: logging on, cache off). On a 2-core machine the load generator and the mock need
 // CPU too, so two workers can never show 1.8x in req/s here; the figure is computed from CPU time
 // instead, which does not depend on who else runs:
-// - paired: both proxies loaded at once (closed loop, nothing pinned); CPU time per request of
-//   every process of each (the single process; the cluster's primary and each worker);
+// - paired: both proxies loaded at once (closed loop, nothing pinned), each process alike: the
+//   single process over --connections, the cluster over as many for each worker (CPU time per
+//   request falls as a process's load rises, fewer wake-ups of its event loop for as many requests:
+//   a cluster driven as hard as one process would show each worker at a fraction of its load);
+//   48 by default, so that the cluster's 96 fit in one worker's pool (POOL below);
+//   CPU time per request of every process of each (the single process; the primary, each worker);
 // - each worker's requests, from the cluster's own count (GET /metrics lists every worker's), so
 //   that each worker's CPU time per request is known, its share of the primary's included;
 // - projected speed-up: the cluster's throughput if each worker had a core of its own, limited by
-//   its costliest worker (the primary hands connections to the workers in turn, so a saturating
-//   load gives each an equal part), relative to the single process on one core (report.ts
-//   projectedSpeedup);
+//   its costliest worker (a load spread evenly over the workers is limited by the dearest), relative
+//   to the single process on one core (report.ts projectedSpeedup);
 // - for information, each proxy loaded alone: req/s on the shared machine.
 
 const { values } = parseArgs({
@@ -36,7 +40,7 @@ const { values } = parseArgs({
     workers: { type: 'string', default: '2' },
     seconds: { type: 'string', default: '8' },
     rounds: { type: 'string', default: '3' },
-    connections: { type: 'string', default: '64' },
+    connections: { type: 'string', default: '48' },
     out: { type: 'string' },
   },
 })
@@ -44,6 +48,15 @@ const workers = Number(values.workers)
 const seconds = Number(values.seconds)
 const rounds = Number(values.rounds)
 const connections = Number(values.connections)
+/**
+ * A provider's connections in one process (http_client.pool_limits.max_connections by default).
+ * The cluster's connections stay within one worker's pool: node:cluster may hand most of a burst
+ * of new connections to one worker, and requests past its pool wait for a connection and may be
+ * shed (503), which is the proxy doing its job, not a measure of its cost.
+ */
+const POOL = 100
+if (connections * workers > POOL)
+  throw new Error(`--connections x --workers must stay within ${POOL}, one worker's pool of connections`)
 const body = JSON.stringify(CHAT_REQUEST)
 const PATH = '/v1/chat/completions'
 const LISTENING = /"msg":"llm proxy listening"/g
@@ -65,7 +78,10 @@ async function main(start: Start): Promise<void> {
     if (waited > 300) throw new Error(`${cluster.name}: its workers did not all listen within 30 s`)
     await sleep(100)
   }
-  const targets = [asTarget(single.name, single, AUTH), asTarget(cluster.name, cluster, AUTH)]
+  const targets = [
+    asTarget(single.name, single, AUTH),
+    { ...asTarget(cluster.name, cluster, AUTH), connections: connections * workers },
+  ]
 
   // measureTogether reads each target's CPU before and after its run: keep each process's share.
   const readings = new Map<number, number[][]>(targets.map((t) => [t.pid, []]))
@@ -91,7 +107,13 @@ async function main(start: Start): Promise<void> {
       processCpu(readings.get(targets[0].pid)!, [results[0].requests]),
       processCpu(
         readings.get(targets[1].pid)!,
-        workerShares(targets[1].pid, before, after, results[1].requests),
+        workerShares(
+          childPids(targets[1].pid).sort((a, b) => a - b),
+          before,
+          after,
+          results[1].requests,
+          connections * workers,
+        ),
       ),
     ]
     paired.push({ cpuUs: results.map((r) => r.cpuUs), processes })
@@ -124,32 +146,15 @@ async function servedByWorker(url: string): Promise<Map<number, number>> {
   return new Map(document.workers.map((w) => [w.pid, w.requests]))
 }
 
-/**
- * Each worker's part of the `requests` the load generator counted, in the order of the CPU
- * readings (children by pid), from the cluster's own counts before and after the run. The two
- * counts must agree (they differ only by the requests in flight when the generator stopped), or
- * the CPU time per request of each worker would rest on a wrong count.
- */
-function workerShares(
-  primary: number,
-  before: Map<number, number>,
-  after: Map<number, number>,
-  requests: number,
-): number[] {
-  const pids = childPids(primary).sort((a, b) => a - b)
-  const served = pids.map((pid) => {
-    const [from, to] = [before.get(pid), after.get(pid)]
-    if (from === undefined || to === undefined) throw new Error(`worker ${pid} missing from GET /metrics`)
-    return to - from
-  })
-  const total = served.reduce((a, b) => a + b, 0)
-  if (Math.abs(total - requests) > Math.max(connections, requests * 0.01))
-    throw new Error(`the workers counted ${total} requests, the load generator ${requests}`)
-  return served.map((n) => (n * requests) / total)
-}
-
 async function run(t: Target): Promise<Measurement> {
-  const m = await measure({ url: t.url, path: PATH, body, headers: t.headers, connections, seconds })
+  const m = await measure({
+    url: t.url,
+    path: PATH,
+    body,
+    headers: t.headers,
+    connections: t.connections ?? connections,
+    seconds,
+  })
   if (m.errors > 0 || m.non2xx > 0) throw new Error(`${t.name}: ${m.errors} errors, ${m.non2xx} non-2xx`)
   return m
 }
@@ -179,7 +184,7 @@ function report(
   }
   console.log(
     [
-      `workers: ${rounds} rounds x ${seconds} s, ${connections} connections each, non-streaming chat, zero-latency mock; nothing pinned`,
+      `workers: ${rounds} rounds x ${seconds} s, ${connections} connections to the single process and ${connections} to each worker, non-streaming chat, zero-latency mock; nothing pinned`,
       warmLine(warm),
       '',
       table(

@@ -18,6 +18,7 @@ import {
   throughputRatio,
   trend,
   warmLine,
+  workerShares,
 } from '../bench/report.ts'
 
 describe('benchmark verdicts', () => {
@@ -104,6 +105,23 @@ describe('benchmark verdicts', () => {
     expect(costPerRequest(cluster([900, 300], [9_000, 3_000], 120))).toEqual([0.11, 0.11])
     // a worker that served nothing: no speed-up
     expect(projectedSpeedup(single, cluster([1000, 50], [20_000, 0]))).toBe(0)
+  })
+
+  it("splits the generator's count by the workers' own counts, and refuses counts that disagree", () => {
+    const before = new Map([
+      [11, 1000],
+      [12, 500],
+    ])
+    const after = new Map([
+      [11, 7000],
+      [12, 4500],
+    ])
+    // 10,000 served, 10,010 counted by the generator: split 60/40
+    expect(workerShares([11, 12], before, after, 10_010, 128)).toEqual([6006, 4004])
+    // a worker the counts do not list, counts that miss a tenth of the requests, no requests
+    expect(() => workerShares([11, 13], before, after, 10_000, 128)).toThrow(/worker 13/)
+    expect(() => workerShares([11, 12], before, after, 11_000, 128)).toThrow(/counted 10000 requests/)
+    expect(() => workerShares([11, 12], before, before, 0, 128)).toThrow(/counted 0/)
   })
 
   it('prints a goal as MET, MISSED or NOT JUDGED', () => {
