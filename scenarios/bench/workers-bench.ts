@@ -1,8 +1,18 @@
 import { readFileSync } from 'node:fs'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { parseArgs } from 'node:util'
+import { loadConfig } from '../../proxy/src/config/load.ts'
 import { childPids, cpuMs } from '../run/procfs.ts'
-import { AUTH, CHAT_REQUEST, PROXY_ENV, runBench, saveResults, startMock, startProxy } from './common.ts'
+import {
+  AUTH,
+  CHAT_REQUEST,
+  PROXY_ENV,
+  runBench,
+  saveResults,
+  singleMockConfig,
+  startMock,
+  startProxy,
+} from './common.ts'
 import { type Measurement, measure, measureTogether, median, type WarmUp, warmTogether } from './measure.ts'
 import { asTarget, type Target } from './references.ts'
 import {
@@ -49,12 +59,14 @@ const seconds = Number(values.seconds)
 const rounds = Number(values.rounds)
 const connections = Number(values.connections)
 /**
- * A provider's connections in one process (http_client.pool_limits.max_connections by default).
- * The cluster's connections stay within one worker's pool: node:cluster may hand most of a burst
- * of new connections to one worker, and requests past its pool wait for a connection and may be
- * shed (503), which is the proxy doing its job, not a measure of its cost.
+ * A provider's connections in one process, as the proxy under test is configured
+ * (http_client.pool_limits.max_connections). The cluster's connections stay within one worker's
+ * pool: node:cluster may hand most of a burst of new connections to one worker, and requests past
+ * its pool wait for a connection and may be shed (503), which is the proxy doing its job, not a
+ * measure of its cost.
  */
-const POOL = 100
+const POOL = loadConfig({ document: singleMockConfig('http://127.0.0.1:1'), env: PROXY_ENV }).http_client
+  .pool_limits.max_connections
 if (connections * workers > POOL)
   throw new Error(`--connections x --workers must stay within ${POOL}, one worker's pool of connections`)
 const body = JSON.stringify(CHAT_REQUEST)
