@@ -98,6 +98,8 @@ export async function startProxy(
     config?: Record<string, unknown>
     env?: Record<string, string>
     cpu?: number | string
+    /** More options for node, after those the proxy ships with (a profiler's). */
+    nodeArgs?: readonly string[]
   },
 ): Promise<Service & { logFile: string }> {
   const config = writeProxyConfig('bench-proxy', singleMockConfig(options.mockUrl, options.config))
@@ -105,6 +107,7 @@ export async function startProxy(
   const service = await start({
     name: options.name,
     ...PROXY_SCRIPT,
+    nodeArgs: [...PROXY_SCRIPT.nodeArgs, ...(options.nodeArgs ?? [])],
     args: ['--config', config],
     env: options.env ?? PROXY_ENV,
     cpu: options.cpu,

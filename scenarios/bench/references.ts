@@ -41,17 +41,26 @@ export async function startReferences(
   references: readonly Reference[] = REFERENCES,
 ): Promise<Target[]> {
   const targets: Target[] = []
-  for (const r of references) {
-    const service = await start({
-      name: r.name,
-      script: r.script,
-      args: [...r.args, '--upstream', `${upstreamUrl}/v1`],
-      cpu,
-      ready: READY,
-    })
-    targets.push(asTarget(r.name, service))
-  }
+  for (const r of references) targets.push(asTarget(r.name, await startReference(start, r, upstreamUrl, cpu)))
   return targets
+}
+
+/** Starts one reference in front of `upstreamUrl`; `nodeArgs` for node itself (a profiler's). */
+export function startReference(
+  start: Start,
+  reference: Reference,
+  upstreamUrl: string,
+  cpu?: number,
+  nodeArgs: readonly string[] = [],
+): Promise<Service> {
+  return start({
+    name: reference.name,
+    script: reference.script,
+    nodeArgs,
+    args: [...reference.args, '--upstream', `${upstreamUrl}/v1`],
+    cpu,
+    ready: READY,
+  })
 }
 
 /** A server under test: what the paired and open-loop measurements need to load it. */

@@ -3,13 +3,40 @@
 // primary and workers), and the children's PIDs (the workers a chaos fault kills, the servers a
 // benchmark started).
 import { spawnSync } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 
 const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100
 
-/** CPU time (user + system) a process has used so far, in milliseconds. */
+/** CPU time (user + system) a process has used so far, in milliseconds: all its threads, live or gone. */
 export function cpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  return cpuFromStat(readFileSync(`/proc/${pid}/stat`, 'utf8'))
+}
+
+/**
+ * CPU time (user + system) of each live thread of a process, in milliseconds, by thread id, with
+ * the thread's name (node's: MainThread, V8Worker, libuv-worker, v8:ProfEvntProc...).
+ */
+export function threadCpuMs(pid: number): Map<number, { readonly name: string; readonly ms: number }> {
+  const threads = new Map<number, { name: string; ms: number }>()
+  let tids: string[]
+  try {
+    tids = readdirSync(`/proc/${pid}/task`)
+  } catch {
+    return threads
+  }
+  for (const tid of tids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8')
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'))
+      threads.set(Number(tid), { name, ms: cpuFromStat(stat) })
+    } catch {
+      // The thread ended between the listing and the reading.
+    }
+  }
+  return threads
+}
+
+function cpuFromStat(stat: string): number {
   // "pid (comm) state ...": comm may hold spaces and parentheses; utime and stime are fields 14, 15.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
   return (Number(fields[11]) + Number(fields[12])) * (1000 / CLOCK_TICKS)

@@ -1,0 +1,299 @@
+import { readFileSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { parseArgs } from 'node:util'
+import { threadCpuMs } from '../run/procfs.ts'
+import {
+  AUTH,
+  CHAT_REQUEST,
+  fixedLengthProfile,
+  PROXY_ENV,
+  runBench,
+  saveResults,
+  startMock,
+  startProxy,
+  streamRequest,
+} from './common.ts'
+import { type Measurement, measure } from './measure.ts'
+import {
+  busyUs,
+  type CpuProfile,
+  GC,
+  PROGRAM,
+  type ProfileSummary,
+  summarize,
+  topRows,
+} from './profile-summary.ts'
+import { DISPATCH_REFERENCE, REFERENCES, type Reference, startReference } from './references.ts'
+import { table } from './report.ts'
+import { pinSelf, type Service, type Start } from './services.ts'
+
+// npm run bench:profile: where the proxy's CPU time per request goes, beside a minimal gateway's.
+// The proxy (defaults, or --config / --log-level) and one reference gateway (references.ts; none
+// with --reference none) each run under node's sampling CPU profiler on CPU 0, the zero-latency
+// mock and the load on CPU 1. Each is loaded alone: --warmup seconds (its JIT settles), then
+// --seconds measured; the samples of that window are grouped by component (one of the project's
+// files, a package, a part of node, a native binding, garbage collection) and divided by the
+// requests it served. The profiles are saved for Chrome DevTools or speedscope.
+
+const { values } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '10' },
+    warmup: { type: 'string', default: '15' },
+    connections: { type: 'string' },
+    stream: { type: 'string', default: '0' },
+    reference: { type: 'string', default: 'dispatch' },
+    'log-level': { type: 'string' },
+    config: { type: 'string', default: '{}' },
+    interval: { type: 'string', default: '250' },
+    top: { type: 'string', default: '25' },
+    out: { type: 'string' },
+  },
+})
+const seconds = Number(values.seconds)
+const warmup = Number(values.warmup)
+const tokens = Number(values.stream)
+const connections = Number(values.connections ?? (tokens > 0 ? 32 : 64))
+const top = Number(values.top)
+const config = JSON.parse(values.config ?? '{}') as Record<string, unknown>
+const stamp = new Date().toISOString().replace(/[:.]/g, '-')
+const outDir = resolve(values.out ?? join('reports', 'out', `bench-profile-${stamp}`))
+const ROOT = resolve('.')
+const body = JSON.stringify(tokens > 0 ? streamRequest(tokens) : CHAT_REQUEST)
+const PATH = '/v1/chat/completions'
+
+const REFERENCE_KEYS: Record<string, Reference | undefined> = {
+  dispatch: DISPATCH_REFERENCE,
+  'fastify-dispatch': REFERENCES.find((r) => r.name === 'fastify 5 + undici 8 dispatch'),
+  'fastify-request': REFERENCES.find((r) => r.name === 'fastify 5 + undici 8 request'),
+  none: undefined,
+}
+
+interface Gateway {
+  readonly name: string
+  /** Its profile's file name, without .cpuprofile. */
+  readonly file: string
+  readonly service: Service
+  readonly headers: Record<string, string>
+}
+
+interface Profiled {
+  readonly name: string
+  readonly file: string
+  /** Requests per second it served in its warm-up. */
+  readonly capacity: number
+  /** Requests it answered in the window. */
+  readonly requests: number
+  readonly window: { readonly fromUs: number; readonly toUs: number }
+  /** CPU time (user + system) of its threads in the window by /proc, by kind (see threadKind). */
+  readonly threadsMs: Record<ThreadKind, number>
+}
+
+type ThreadKind = 'main' | 'v8' | 'libuv' | 'profiler' | 'other'
+
+/** What a thread of node does, by its name. */
+function threadKind(tid: number, pid: number, name: string): ThreadKind {
+  if (tid === pid) return 'main'
+  if (name === 'V8Worker' || name.startsWith('DelayedTask')) return 'v8'
+  if (name === 'libuv-worker') return 'libuv'
+  if (name.startsWith('v8:Prof')) return 'profiler'
+  return 'other'
+}
+
+/** CPU time each kind of thread of `pid` used between two readings of threadCpuMs. */
+function threadsBetween(
+  pid: number,
+  before: ReturnType<typeof threadCpuMs>,
+  after: ReturnType<typeof threadCpuMs>,
+): Record<ThreadKind, number> {
+  const out: Record<ThreadKind, number> = { main: 0, v8: 0, libuv: 0, profiler: 0, other: 0 }
+  for (const [tid, t] of after) out[threadKind(tid, pid, t.name)] += t.ms - (before.get(tid)?.ms ?? 0)
+  return out
+}
+
+/** Node's options that profile a process into `dir/name.cpuprofile`, written when it exits. */
+function profilerArgs(name: string): string[] {
+  return [
+    '--cpu-prof',
+    `--cpu-prof-dir=${outDir}`,
+    `--cpu-prof-name=${name}.cpuprofile`,
+    `--cpu-prof-interval=${Number(values.interval)}`,
+  ]
+}
+
+const monotonicUs = () => Number(process.hrtime.bigint() / 1000n)
+
+/** The gateway loaded alone for `s` seconds; every request must have been answered 2xx. */
+async function closedLoop(g: Gateway, s: number): Promise<Measurement> {
+  const m = await measure({
+    url: g.service.url,
+    path: PATH,
+    body,
+    headers: g.headers,
+    connections,
+    seconds: s,
+  })
+  if (m.requests === 0 || m.errors > 0 || m.non2xx > 0)
+    throw new Error(`${g.name}: ${m.requests} requests, ${m.errors} errors, ${m.non2xx} not 2xx`)
+  return m
+}
+
+/** Its throughput alone, closed loop, over the warm-up (its JIT settles meanwhile). */
+async function warm(g: Gateway): Promise<number> {
+  process.stderr.write(`${g.name}: ${warmup} s of warm-up\n`)
+  return (await closedLoop(g, warmup)).rps
+}
+
+/**
+ * The measured window, closed loop like the warm-up: the core is the gateway's alone and never
+ * idle, so the profile's time a request is the core's time a request, what its throughput is the
+ * inverse of. (In an open model below its throughput a gateway waits between requests, and what
+ * each wake-up costs the kernel falls outside the samples of its main thread.) Stops the gateway,
+ * so that its profile is written.
+ */
+async function profile(g: Gateway, capacity: number): Promise<Profiled> {
+  const pid = g.service.child.pid as number
+  process.stderr.write(`${g.name}: ${seconds} s profiled\n`)
+  const before = threadCpuMs(pid)
+  const fromUs = monotonicUs()
+  const m = await closedLoop(g, seconds)
+  const toUs = monotonicUs()
+  const threadsMs = threadsBetween(pid, before, threadCpuMs(pid))
+  await g.service.stop()
+  return {
+    name: g.name,
+    file: g.file,
+    capacity,
+    requests: m.requests,
+    window: { fromUs, toUs },
+    threadsMs,
+  }
+}
+
+function read(p: Profiled): ProfileSummary {
+  const profile = JSON.parse(readFileSync(join(outDir, `${p.file}.cpuprofile`), 'utf8')) as CpuProfile
+  const summary = summarize(profile, ROOT, p.window)
+  // The window must lie within the profile (both read CLOCK_MONOTONIC): a clock that disagrees reads nothing.
+  if (summary.sampledUs < 0.5 * (p.window.toUs - p.window.fromUs))
+    throw new Error(
+      `${p.name}: the profile covers only ${(summary.sampledUs / 1e6).toFixed(1)} s of the window`,
+    )
+  return summary
+}
+
+async function main(start: Start): Promise<void> {
+  const key = values.reference ?? 'dispatch'
+  if (!Object.hasOwn(REFERENCE_KEYS, key))
+    throw new Error(`--reference: one of ${Object.keys(REFERENCE_KEYS).join(', ')}`)
+  const workers = (config.server as { workers?: number } | undefined)?.workers
+  if (workers !== undefined && workers > 1) throw new Error('profile one process: server.workers must be 1')
+  pinSelf(1)
+  const mock = await startMock(start, {
+    name: 'mock (cpu 1)',
+    profile: tokens > 0 ? fixedLengthProfile(tokens) : 'zero',
+    cpu: 1,
+  })
+  const env = values['log-level'] ? { ...PROXY_ENV, LOG_LEVEL: values['log-level'] } : PROXY_ENV
+  const proxyName = `proxy (${values['log-level'] ? `logging ${values['log-level']}` : 'defaults'})`
+  const proxy = await startProxy(start, {
+    name: proxyName,
+    mockUrl: mock.url,
+    config,
+    env,
+    cpu: 0,
+    nodeArgs: profilerArgs('proxy'),
+  })
+  const gateways: Gateway[] = [{ name: proxyName, file: 'proxy', service: proxy, headers: AUTH }]
+  const reference = REFERENCE_KEYS[key]
+  if (reference) {
+    const service = await startReference(start, reference, mock.url, 0, profilerArgs('reference'))
+    gateways.push({ name: reference.name, file: 'reference', service, headers: {} })
+  }
+  const capacities: number[] = []
+  for (const g of gateways) capacities.push(await warm(g))
+  const profiled: Profiled[] = []
+  for (const [i, g] of gateways.entries()) profiled.push(await profile(g, capacities[i] as number))
+  const summaries = profiled.map(read)
+  console.log(report(profiled, summaries))
+  saveResults(
+    'bench-profile',
+    {
+      tokens,
+      connections,
+      seconds,
+      warmup,
+      profiles: profiled.map((p, i) => ({
+        ...p,
+        file: join(outDir, `${p.file}.cpuprofile`),
+        busy_us_per_request: busyUs(summaries[i] as ProfileSummary) / p.requests,
+        components_us_per_request: perRequest((summaries[i] as ProfileSummary).components, p.requests),
+      })),
+    },
+    join(outDir, 'summary.json'),
+  )
+  console.log(`profiles (Chrome DevTools, speedscope): ${outDir}`)
+}
+
+function perRequest(map: ReadonlyMap<string, number>, requests: number): Record<string, number> {
+  return Object.fromEntries([...map].map(([k, v]) => [k, v / requests]))
+}
+
+/** The tables: busy time a request, by component and by function, the reference beside the proxy. */
+function report(profiled: readonly Profiled[], summaries: readonly ProfileSummary[]): string {
+  const [proxy, reference] = profiled as [Profiled, Profiled | undefined]
+  const [p, r] = summaries as [ProfileSummary, ProfileSummary | undefined]
+  const us = (v: number, requests: number) => v / requests
+  const pr = proxy.requests
+  const rr = reference?.requests ?? 1
+  const what = tokens > 0 ? `streamed requests of ${tokens} chunks` : 'non-streamed chat requests'
+  const headers = ['', `${proxy.name} us/req`, '% of busy']
+  if (reference) headers.push(`${reference.name} us/req`, 'difference')
+  const row = (name: string, a: number, b: number) => {
+    const cells: (string | number)[] = [name, us(a, pr), `${((100 * a) / busyUs(p)).toFixed(1)} %`]
+    if (reference) cells.push(us(b, rr), us(a, pr) - us(b, rr))
+    return cells
+  }
+  const busyRow = row('busy (main thread, all below)', busyUs(p), r ? busyUs(r) : 0)
+  const procRow = (name: string, of: (g: Profiled) => number) => {
+    const cells: (string | number)[] = [name, (of(proxy) * 1000) / pr, '']
+    if (reference)
+      cells.push((of(reference) * 1000) / rr, (of(proxy) * 1000) / pr - (of(reference) * 1000) / rr)
+    return cells
+  }
+  const components = topRows(p.components, r?.components, top)
+  const shown = components.reduce((s, c) => s + c.a, 0)
+  const shownRef = components.reduce((s, c) => s + c.b, 0)
+  const functions = topRows(p.functions, undefined, Math.min(top, 20))
+  const lines = [
+    `CPU profile: ${what}, each gateway alone on CPU 0 at ${connections} connections (closed loop), ${seconds} s after ${warmup} s of warm-up; zero-latency mock and load on CPU 1; sampled every ${values.interval} us`,
+    `served: ${profiled.map((g) => `${g.name} ${(g.requests / seconds).toFixed(0)} req/s (warm-up ${g.capacity.toFixed(0)})`).join(', ')}`,
+    '',
+    table(headers, [
+      procRow("CPU time by /proc (user + system), every thread but the profiler's", (g) => {
+        const t = g.threadsMs
+        return t.main + t.v8 + t.libuv + t.other
+      }),
+      procRow('of it, the main thread (JavaScript, system calls)', (g) => g.threadsMs.main),
+      procRow("V8's helper threads (garbage collection, compilation)", (g) => g.threadsMs.v8),
+      procRow(
+        "libuv's pool (file system work) and any other thread",
+        (g) => g.threadsMs.libuv + g.threadsMs.other,
+      ),
+      procRow("(the profiler's own thread, left out)", (g) => g.threadsMs.profiler),
+      busyRow,
+      ...components.map((c) => row(c.name, c.a, c.b)),
+      row('(the rest)', busyUs(p) - shown, r ? busyUs(r) - shownRef : 0),
+    ]),
+    '',
+    `${GC} is V8's collection of the garbage requests leave, ${PROGRAM} time V8 cannot attribute (its compilers, the runtime), native:* the C++ or system call behind one of node's functions (native:writev: sending on a socket, the kernel's delivery of the bytes over loopback included). The profile samples the main thread only, in wall time: with the core to itself and never idle, its busy time a request is the core's time a request (other threads' time included, charged to whatever the main thread was doing when they ran).`,
+    '',
+    `the proxy's functions by self time:`,
+    '',
+    table(
+      ['function', 'us/req', '% of busy'],
+      functions.map((f) => [f.name, us(f.a, pr), `${((100 * f.a) / busyUs(p)).toFixed(1)} %`]),
+    ),
+  ]
+  return lines.join('\n')
+}
+
+runBench(main)
