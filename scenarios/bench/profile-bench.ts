@@ -22,6 +22,7 @@ import {
   type ProfileSummary,
   summarize,
   topRows,
+  type Window,
 } from './profile-summary.ts'
 import { DISPATCH_REFERENCE, REFERENCES, type Reference, startReference } from './references.ts'
 import { table } from './report.ts'
@@ -31,13 +32,16 @@ import { pinSelf, type Service, type Start } from './services.ts'
 // The proxy (defaults, or --config / --log-level) and one reference gateway (references.ts; none
 // with --reference none) each run under node's sampling CPU profiler on CPU 0, the zero-latency
 // mock and the load on CPU 1. Each is loaded alone: --warmup seconds (its JIT settles), then
-// --seconds measured; the samples of that window are grouped by component (one of the project's
+// --rounds rounds of --seconds each, the gateways taking turns (a slow spell of the shared machine
+// falls on both, not on one gateway's only window); the samples of those windows are grouped by
+// component (one of the project's
 // files, a package, a part of node, a native binding, garbage collection) and divided by the
 // requests it served. The profiles are saved for Chrome DevTools or speedscope.
 
 const { values } = parseArgs({
   options: {
-    seconds: { type: 'string', default: '10' },
+    seconds: { type: 'string', default: '5' },
+    rounds: { type: 'string', default: '2' },
     warmup: { type: 'string', default: '15' },
     connections: { type: 'string' },
     stream: { type: 'string', default: '0' },
@@ -50,6 +54,7 @@ const { values } = parseArgs({
   },
 })
 const seconds = Number(values.seconds)
+const rounds = Number(values.rounds)
 const warmup = Number(values.warmup)
 const tokens = Number(values.stream)
 const connections = Number(values.connections ?? (tokens > 0 ? 32 : 64))
@@ -81,10 +86,10 @@ interface Profiled {
   readonly file: string
   /** Requests per second it served in its warm-up. */
   readonly capacity: number
-  /** Requests it answered in the window. */
+  /** Requests it answered in its windows. */
   readonly requests: number
-  readonly window: { readonly fromUs: number; readonly toUs: number }
-  /** CPU time (user + system) of its threads in the window by /proc, by kind (see threadKind). */
+  readonly windows: readonly Window[]
+  /** CPU time (user + system) of its threads in its windows by /proc, by kind (see threadKind). */
   readonly threadsMs: Record<ThreadKind, number>
 }
 
@@ -143,39 +148,56 @@ async function warm(g: Gateway): Promise<number> {
   return (await closedLoop(g, warmup)).rps
 }
 
+/** One window of a gateway's: what it served and what its threads used. */
+interface Measured {
+  readonly requests: number
+  readonly window: Window
+  readonly threadsMs: Record<ThreadKind, number>
+}
+
 /**
- * The measured window, closed loop like the warm-up: the core is the gateway's alone and never
+ * One measured window, closed loop like the warm-up: the core is the gateway's alone and never
  * idle, so the profile's time a request is the core's time a request, what its throughput is the
  * inverse of. (In an open model below its throughput a gateway waits between requests, and what
- * each wake-up costs the kernel falls outside the samples of its main thread.) Stops the gateway,
- * so that its profile is written.
+ * each wake-up costs the kernel falls outside the samples of its main thread.)
  */
-async function profile(g: Gateway, capacity: number): Promise<Profiled> {
+async function measureWindow(g: Gateway): Promise<Measured> {
   const pid = g.service.child.pid as number
-  process.stderr.write(`${g.name}: ${seconds} s profiled\n`)
   const before = threadCpuMs(pid)
   const fromUs = monotonicUs()
   const m = await closedLoop(g, seconds)
   const toUs = monotonicUs()
-  const threadsMs = threadsBetween(pid, before, threadCpuMs(pid))
+  return {
+    requests: m.requests,
+    window: { fromUs, toUs },
+    threadsMs: threadsBetween(pid, before, threadCpuMs(pid)),
+  }
+}
+
+/** A gateway's windows together; stops it, so that its profile is written. */
+async function profiled(g: Gateway, capacity: number, windows: readonly Measured[]): Promise<Profiled> {
   await g.service.stop()
+  const threadsMs: Record<ThreadKind, number> = { main: 0, v8: 0, libuv: 0, profiler: 0, other: 0 }
+  for (const w of windows)
+    for (const k of Object.keys(threadsMs) as ThreadKind[]) threadsMs[k] += w.threadsMs[k]
   return {
     name: g.name,
     file: g.file,
     capacity,
-    requests: m.requests,
-    window: { fromUs, toUs },
+    requests: windows.reduce((n, w) => n + w.requests, 0),
+    windows: windows.map((w) => w.window),
     threadsMs,
   }
 }
 
 function read(p: Profiled): ProfileSummary {
   const profile = JSON.parse(readFileSync(join(outDir, `${p.file}.cpuprofile`), 'utf8')) as CpuProfile
-  const summary = summarize(profile, ROOT, p.window)
-  // The window must lie within the profile (both read CLOCK_MONOTONIC): a clock that disagrees reads nothing.
-  if (summary.sampledUs < 0.5 * (p.window.toUs - p.window.fromUs))
+  const summary = summarize(profile, ROOT, p.windows)
+  // The windows must lie within the profile (both read CLOCK_MONOTONIC): a clock that disagrees reads nothing.
+  const spanUs = p.windows.reduce((t, w) => t + w.toUs - w.fromUs, 0)
+  if (summary.sampledUs < 0.5 * spanUs)
     throw new Error(
-      `${p.name}: the profile covers only ${(summary.sampledUs / 1e6).toFixed(1)} s of the window`,
+      `${p.name}: the profile covers only ${(summary.sampledUs / 1e6).toFixed(1)} s of its ${(spanUs / 1e6).toFixed(1)} s of windows`,
     )
   return summary
 }
@@ -210,10 +232,17 @@ async function main(start: Start): Promise<void> {
   }
   const capacities: number[] = []
   for (const g of gateways) capacities.push(await warm(g))
-  const profiled: Profiled[] = []
-  for (const [i, g] of gateways.entries()) profiled.push(await profile(g, capacities[i] as number))
-  const summaries = profiled.map(read)
-  console.log(report(profiled, summaries))
+  const windows: Measured[][] = gateways.map(() => [])
+  for (let r = 0; r < rounds; r++)
+    for (const [i, g] of gateways.entries()) {
+      process.stderr.write(`${g.name}: round ${r + 1} of ${rounds}, ${seconds} s profiled\n`)
+      windows[i]?.push(await measureWindow(g))
+    }
+  const results: Profiled[] = []
+  for (const [i, g] of gateways.entries())
+    results.push(await profiled(g, capacities[i] as number, windows[i] as Measured[]))
+  const summaries = results.map(read)
+  console.log(report(results, summaries))
   saveResults(
     'bench-profile',
     {
@@ -221,7 +250,8 @@ async function main(start: Start): Promise<void> {
       connections,
       seconds,
       warmup,
-      profiles: profiled.map((p, i) => ({
+      rounds,
+      profiles: results.map((p, i) => ({
         ...p,
         file: join(outDir, `${p.file}.cpuprofile`),
         busy_us_per_request: busyUs(summaries[i] as ProfileSummary) / p.requests,
@@ -264,8 +294,8 @@ function report(profiled: readonly Profiled[], summaries: readonly ProfileSummar
   const shownRef = components.reduce((s, c) => s + c.b, 0)
   const functions = topRows(p.functions, undefined, Math.min(top, 20))
   const lines = [
-    `CPU profile: ${what}, each gateway alone on CPU 0 at ${connections} connections (closed loop), ${seconds} s after ${warmup} s of warm-up; zero-latency mock and load on CPU 1; sampled every ${values.interval} us`,
-    `served: ${profiled.map((g) => `${g.name} ${(g.requests / seconds).toFixed(0)} req/s (warm-up ${g.capacity.toFixed(0)})`).join(', ')}`,
+    `CPU profile: ${what}, each gateway alone on CPU 0 at ${connections} connections (closed loop), ${rounds} rounds of ${seconds} s taking turns, after ${warmup} s of warm-up; zero-latency mock and load on CPU 1; sampled every ${values.interval} us`,
+    `served: ${profiled.map((g) => `${g.name} ${(g.requests / (rounds * seconds)).toFixed(0)} req/s (warm-up ${g.capacity.toFixed(0)})`).join(', ')}`,
     '',
     table(headers, [
       procRow("CPU time by /proc (user + system), every thread but the profiler's", (g) => {

@@ -64,17 +64,23 @@ export function componentOf(frame: ProfileNode['callFrame'], root: string): stri
   return path.startsWith(prefix) ? path.slice(prefix.length) : path
 }
 
+/** A span of the profile's clock, in monotonic microseconds: [fromUs, toUs). */
+export interface Window {
+  readonly fromUs: number
+  readonly toUs: number
+}
+
+const WHOLE: readonly Window[] = [{ fromUs: Number.NEGATIVE_INFINITY, toUs: Number.POSITIVE_INFINITY }]
+
 /**
- * Self time by component and by function over the samples taken in [fromUs, toUs) (monotonic
- * microseconds, the profile's clock; the whole profile by default).
+ * Self time by component and by function over the samples taken in the windows (monotonic
+ * microseconds, the profile's clock; the whole profile by default). A sample stands for the time
+ * since the one before it, and counts when that time lies inside one window.
  */
 export function summarize(
   profile: CpuProfile,
   root: string,
-  window: { readonly fromUs: number; readonly toUs: number } = {
-    fromUs: Number.NEGATIVE_INFINITY,
-    toUs: Number.POSITIVE_INFINITY,
-  },
+  windows: readonly Window[] = WHOLE,
 ): ProfileSummary {
   const nodes = new Map(profile.nodes.map((n) => [n.id, n]))
   const components = new Map<string, number>()
@@ -85,8 +91,7 @@ export function summarize(
   for (let i = 0; i < profile.samples.length; i++) {
     const delta = profile.timeDeltas[i] ?? 0
     at += delta
-    // A sample stands for the time since the previous one.
-    if (at - delta < window.fromUs || at > window.toUs) continue
+    if (!windows.some((w) => at - delta >= w.fromUs && at <= w.toUs)) continue
     const node = nodes.get(profile.samples[i] as number)
     if (node === undefined) continue
     sampledUs += delta

@@ -24,7 +24,7 @@ describe('npm run bench:profile', () => {
   it("tells where the proxy's time a request goes, beside the reference's", async () => {
     const bench = spawn(
       process.execPath,
-      ['scenarios/bench/profile-bench.ts', '--seconds', '2', '--warmup', '1', '--out', out],
+      ['scenarios/bench/profile-bench.ts', '--seconds', '1', '--rounds', '2', '--warmup', '1', '--out', out],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     )
     let output = ''

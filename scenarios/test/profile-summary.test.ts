@@ -82,14 +82,26 @@ describe('summarize', () => {
 
   it('reads only the samples whose time lies inside the window', () => {
     // Samples at 1300 .. 1600 cover 1200-1600.
-    const s = summarize(profile, ROOT, { fromUs: 1200, toUs: 1600 })
+    const s = summarize(profile, ROOT, [{ fromUs: 1200, toUs: 1600 }])
     expect(s.sampledUs).toBe(400)
     expect(Object.fromEntries(s.components)).toEqual({
       'proxy/src/a.ts': 200,
       'npm:undici': 100,
       '(garbage collector)': 100,
     })
-    expect(summarize(profile, ROOT, { fromUs: 5000, toUs: 6000 }).sampledUs).toBe(0)
+    expect(summarize(profile, ROOT, [{ fromUs: 5000, toUs: 6000 }]).sampledUs).toBe(0)
+  })
+
+  it('adds up several windows, each sample once', () => {
+    // 1000-1200 (samples at 1100, 1200) and 1700-1900 (1800, 1900); overlapping windows count a sample once.
+    const s = summarize(profile, ROOT, [
+      { fromUs: 1000, toUs: 1200 },
+      { fromUs: 1700, toUs: 1900 },
+      { fromUs: 1700, toUs: 1800 },
+    ])
+    expect(s.sampledUs).toBe(400)
+    expect(s.idleUs).toBe(200)
+    expect(Object.fromEntries(s.components)).toEqual({ 'proxy/src/a.ts': 100, 'npm:undici': 100 })
   })
 })
 
@@ -135,7 +147,7 @@ describe('a real profile', () => {
       spin(50)
       const { profile } = await session.post('Profiler.stop')
       const root = process.cwd()
-      const s = summarize(profile as CpuProfile, root, { fromUs, toUs })
+      const s = summarize(profile as CpuProfile, root, [{ fromUs, toUs }])
       // The bench reads a window measured by process.hrtime in another process's profile: the
       // two clocks must agree, or the window would hold none of the samples.
       expect(s.sampledUs).toBeGreaterThan(0.5 * (toUs - fromUs))
