@@ -17,7 +17,7 @@ import { InFlight } from './http/in-flight.ts'
 import { createRequestIds } from './http/request-id.ts'
 import { registerRouteConfig, routeConfig } from './http/route-config.ts'
 import { lazyChildLoggerFactory } from './observability/lazy-logger.ts'
-import { LineBatch } from './observability/log-destination.ts'
+import { LineBatch, type Sink } from './observability/log-destination.ts'
 import { createLogObserver } from './observability/log-observer.ts'
 import { combineObservers, type Observer } from './observability/observer.ts'
 import { registerObservability } from './observability/register.ts'
@@ -84,7 +84,10 @@ const LOG_FLUSH_MS = 250
  * whose fields the log observer picks (never a header, a key or a body), so it skips redaction.
  */
 export function createLoggers(config: Config): { logger: Logger; requestLogger: Logger } {
-  const destination = new LineBatch(pino.destination({ dest: 1, sync: false }), LOG_BUFFER_BYTES)
+  const destination = new LineBatch(
+    pino.destination({ dest: 1, sync: false, contentMode: 'buffer' }) as unknown as Sink,
+    LOG_BUFFER_BYTES,
+  )
   setInterval(() => destination.flush(), LOG_FLUSH_MS).unref()
   process.once('exit', () => destination.flushSync())
   const level = config.logging.level

@@ -113,29 +113,37 @@ describe('request logs', () => {
   })
 
   it('reach the destination in order, a batch at a time, and all of them on flush', () => {
-    const writes: string[] = []
+    // What the sink was given, as it was when given (a sonic-boom writes it later: a buffer handed
+    // over must never change afterwards), and what it holds once everything is written.
+    const handed: { bytes: Buffer; copy: string }[] = []
+    const events: string[] = []
     const sink = {
-      write: (s: string) => writes.push(s) > 0,
-      flush: () => {},
-      flushSync: () => writes.push('<sync>'),
+      write: (b: Buffer) => handed.push({ bytes: b, copy: b.toString() }) > 0,
+      flush: () => events.push('<flush>'),
+      flushSync: () => events.push('<sync>'),
     }
-    const batch = new LineBatch(sink, 100)
+    const batch = new LineBatch(sink, 256)
     const a = pino({ base: null, timestamp: false }, batch)
     const b = pino({ base: null, timestamp: false, redact: ['key'] }, batch)
     for (let i = 0; i < 5; i++) (i % 2 ? a : b).info({ i, key: 'secret' }, 'x')
-    expect(writes).toHaveLength(1) // 5 lines of about 40 characters: one batch of 3 handed on
+    // 5 lines of 45-49 characters: a line goes in while 3 bytes a character of it still fit.
+    expect(handed).toHaveLength(1)
+    expect(handed[0].copy.split('\n').filter(Boolean)).toHaveLength(3)
+    a.info('naïve café ☕ 🚀') // characters of 2, 3 and 4 bytes
+    a.info({ long: 'y'.repeat(300) }, 'larger than the buffer: goes on its own, in order')
     batch.flush()
     a.info('last')
     batch.flushSync()
-    expect(writes).toHaveLength(4)
-    expect(writes.at(-1)).toBe('<sync>')
-    const lines = writes
-      .slice(0, -1)
+    expect(events).toEqual(['<flush>', '<sync>'])
+    for (const h of handed) expect(h.bytes.toString()).toBe(h.copy)
+    const lines = handed
+      .map((h) => h.copy)
       .join('')
       .split('\n')
       .filter(Boolean)
       .map((l) => JSON.parse(l))
-    expect(lines.map((l) => l.i)).toEqual([0, 1, 2, 3, 4, undefined])
+    expect(lines.map((l) => l.i ?? l.msg.slice(0, 6))).toEqual([0, 1, 2, 3, 4, 'naïve ', 'larger', 'last'])
+    expect(lines[5].msg).toBe('naïve café ☕ 🚀')
     // Each logger keeps its own settings through the shared batch: b redacts, a does not.
     expect(lines.slice(0, 5).map((l) => l.key)).toEqual([
       '[Redacted]',
