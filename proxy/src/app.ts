@@ -18,7 +18,7 @@ import { createRequestIds } from './http/request-id.ts'
 import { registerRouteConfig, routeConfig } from './http/route-config.ts'
 import { lazyChildLoggerFactory } from './observability/lazy-logger.ts'
 import { LineBatch, type Sink } from './observability/log-destination.ts'
-import { createLogObserver } from './observability/log-observer.ts'
+import { createLogObserver, requestLineBudget } from './observability/log-observer.ts'
 import { combineObservers, type Observer } from './observability/observer.ts'
 import { registerObservability } from './observability/register.ts'
 import type { CacheMetricsSource, MemoryPressureTarget } from './observability/sources.ts'
@@ -131,8 +131,20 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   })
 
   const observers = [...(deps.observers ?? [])]
-  if (config.logging.performance)
-    observers.push(createLogObserver(requestLogger, 'info', { attempts: config.logging.http_client }))
+  if (config.logging.performance) {
+    const perSecond = config.logging.request_lines_per_second
+    const budget =
+      perSecond > 0 ? requestLineBudget(requestLogger, perSecond, () => clock.monotonic()) : undefined
+    if (budget) {
+      // The count of a second's lines left out is written when the second is over, traffic or not.
+      const ticker = setInterval(() => budget.tick(), 1000).unref()
+      app.addHook('onClose', () => {
+        clearInterval(ticker)
+        budget.flush()
+      })
+    }
+    observers.push(createLogObserver(requestLogger, 'info', { attempts: config.logging.http_client, budget }))
+  }
   if (observers.length === 0) observers.push(createLogObserver(requestLogger, 'debug'))
   // Metrics (Prometheus and the JSON /metrics windows); performance.monitoring_enabled: false leaves them out.
   const telemetry = new Telemetry(config, { clock, logger, deps: deps.monitoring })

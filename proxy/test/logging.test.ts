@@ -3,8 +3,14 @@ import pino from 'pino'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createLoggers, LOG_REDACT } from '../src/app.ts'
 import { loadConfig } from '../src/config/load.ts'
+import { LineBudget } from '../src/observability/line-budget.ts'
 import { LineBatch } from '../src/observability/log-destination.ts'
-import { createLogObserver, requestFields } from '../src/observability/log-observer.ts'
+import {
+  createLogObserver,
+  REQUESTS_NOT_LOGGED,
+  requestFields,
+  requestLineBudget,
+} from '../src/observability/log-observer.ts'
 import type { RequestOutcome } from '../src/observability/observer.ts'
 import { REQUEST_COMPLETED, requestLineWriter } from '../src/observability/request-line.ts'
 import { ADMIN_KEY, CLIENT_KEY, chatBody, type Harness, postChat, sseData, startAll } from './helpers.ts'
@@ -77,6 +83,109 @@ describe('request logs', () => {
     expect((await postChat(h.url, chatBody(), { 'x-request-id': 'log-test-3' })).status).toBe(502)
     const warnings = lines.map((l) => JSON.parse(l)).filter((r) => r.level === 40 && r.code)
     expect(warnings).toEqual([expect.objectContaining({ reqId: 'log-test-3', code: 'upstream_error' })])
+  })
+
+  it('past logging.request_lines_per_second, count plain requests and write every notable one', async () => {
+    const { logger, lines } = capture('info', {})
+    h = await startAll({
+      profile: fast,
+      deps: { logger: capture('info').logger, requestLogger: logger },
+      overrides: { caching: { enabled: false }, logging: { request_lines_per_second: 2 } },
+    })
+    // Ten at once (one or two seconds at most), then one the proxy answers with an error.
+    const answers = await Promise.all(Array.from({ length: 10 }, () => postChat(h.url, chatBody())))
+    expect(answers.map((a) => a.status)).toEqual(Array(10).fill(200))
+    expect((await postChat(h.url, chatBody({ model: 'no-such-model' }))).status).toBe(404)
+    await h.close() // writes the count of the second still open
+    const records = lines.map((l) => JSON.parse(l))
+    const written = records.filter((r) => r.msg === REQUEST_COMPLETED)
+    const counts = records.filter((r) => r.msg === REQUESTS_NOT_LOGGED)
+    expect(counts.length).toBeGreaterThan(0)
+    expect(counts.every((c) => c.limit === 2 && c.requests > 0)).toBe(true)
+    expect(written.filter((r) => r.status === 200).length).toBeLessThan(10)
+    expect(written.filter((r) => r.status === 404)).toHaveLength(1)
+    // Lines and counts together: every request, none twice.
+    expect(written.length + counts.reduce((n, c) => n + c.requests, 0)).toBe(11)
+  })
+
+  it('keep a budget a second, let notable requests through and count the rest', () => {
+    let now = 0
+    const reports: number[] = []
+    const budget = new LineBudget(3, { monotonic: () => now, report: (n) => reports.push(n) })
+    const admitted = (notable: boolean[]) => notable.map((n) => budget.admit(n))
+    expect(admitted([false, false, false, false, true, false])).toEqual([
+      true,
+      true,
+      true,
+      false,
+      true,
+      false,
+    ])
+    budget.tick() // the second is not over
+    expect(reports).toEqual([])
+    now = 999.9
+    expect(budget.admit(false)).toBe(false)
+    now = 1000
+    budget.tick() // over: its count is written, the next second starts afresh
+    expect(reports).toEqual([3])
+    expect(admitted([false, false, false, false])).toEqual([true, true, true, false])
+    now = 5000 // a second with nothing left out writes nothing
+    expect(budget.admit(false)).toBe(true)
+    expect(reports).toEqual([3, 1])
+    budget.tick()
+    budget.flush()
+    expect(reports).toEqual([3, 1])
+    const unlimited = new LineBudget(0, { monotonic: () => now, report: (n) => reports.push(n) })
+    expect(Array.from({ length: 50 }, () => unlimited.admit(false))).toEqual(Array(50).fill(true))
+    unlimited.flush()
+    expect(reports).toEqual([3, 1])
+  })
+
+  it('decide which requests are always written on what the outcome says', () => {
+    const { logger, lines } = capture('info', {})
+    let now = 0
+    const observer = createLogObserver(logger, 'info', {
+      budget: requestLineBudget(logger, 1, () => now),
+    })
+    const ok: RequestOutcome = {
+      requestId: 'r',
+      route: 'chat',
+      model: 'm',
+      provider: 'p',
+      status: 200,
+      stream: false,
+      durationMs: 1,
+      upstreamMs: 1,
+      waitMs: 0,
+      attempts: 1,
+      cache: 'BYPASS',
+      ttftMs: undefined,
+      usage: undefined,
+      errorCode: undefined,
+      truncated: false,
+      aborted: false,
+    }
+    const detours: Partial<RequestOutcome>[] = [
+      { status: 429, errorCode: 'rate_limited' },
+      { status: 400 },
+      { attempts: 2 },
+      { waitMs: 3 },
+      { stream: true, truncated: true },
+      { stream: true, aborted: true, status: 499 },
+    ]
+    observer.request({ ...ok, requestId: 'first' }) // the second's one line
+    observer.request({ ...ok, requestId: 'counted-1' })
+    for (const [i, d] of detours.entries()) observer.request({ ...ok, ...d, requestId: `detour-${i}` })
+    observer.request({ ...ok, requestId: 'counted-2' })
+    now = 1000
+    observer.request({ ...ok, requestId: 'next-second' })
+    const records = lines.map((l) => JSON.parse(l))
+    expect(records.map((r) => r.reqId ?? `${r.msg}: ${r.requests}`)).toEqual([
+      'first',
+      ...detours.map((_, i) => `detour-${i}`),
+      `${REQUESTS_NOT_LOGGED}: 2`,
+      'next-second',
+    ])
   })
 
   it('are the bytes pino writes for the same fields, whatever the values', () => {

@@ -2,14 +2,14 @@ import { parseArgs } from 'node:util'
 import { cpuMs } from '../run/procfs.ts'
 import { CHAT_REQUEST, loggedBytes, runBench, saveResults, startMock } from './common.ts'
 import { type Measurement, measure, median, pairedRounds, type WarmUp, warmTogether } from './measure.ts'
-import { PROXY, QUIET, startLineUp, type Target } from './references.ts'
+import { EVERY_LINE, PROXY, startLineUp, type Target } from './references.ts'
 import { equalCpu, equalCpuGoal, type Goal, goalLine, pct, table, warmLine } from './report.ts'
 import { pinSelf, type Start } from './services.ts'
 
 // npm run bench: the proxy with its default configuration (request logging on, cache off) against
 // the fastest of several minimal gateways in the same run (fastify 5 + undici 7, fastify 5 +
-// undici 8, node:http + undici 8 dispatch; see references.ts), plus the proxy with logging at
-// warn for comparison. Every gateway gets CPU 0; the load generator and the zero-latency mock
+// undici 8, node:http + undici 8 dispatch; see references.ts), plus the proxy writing a log line
+// for every request (logging.request_lines_per_second: 0) for comparison. Every gateway gets CPU 0; the load generator and the zero-latency mock
 // share CPU 1.
 //
 // Two measurements, both after the gateways were loaded together until they ran at steady state
@@ -45,7 +45,7 @@ const PATH = '/v1/chat/completions'
 async function main(start: Start): Promise<void> {
   pinSelf(1)
   const mock = await startMock(start, { name: 'mock (cpu 1)', profile: 'zero', cpu: 1 })
-  const { references, proxy, quiet, targets } = await startLineUp(
+  const { references, proxy, everyLine, targets } = await startLineUp(
     start,
     mock.url,
     JSON.parse(values.config ?? '{}'),
@@ -89,7 +89,7 @@ async function main(start: Start): Promise<void> {
 
   const logBytes = {
     [PROXY]: loggedBytes(proxy) / served.get(PROXY)!,
-    [QUIET]: loggedBytes(quiet) / served.get(QUIET)!,
+    [EVERY_LINE]: loggedBytes(everyLine) / served.get(EVERY_LINE)!,
   }
   report(
     references.map((r) => r.name),
@@ -172,7 +172,7 @@ function report(
     '',
     table(
       ['proxy', 'reference', 'p50 added ms', 'p99 added ms', 'req/s alone ratio'],
-      [PROXY, QUIET].flatMap((p) =>
+      [PROXY, EVERY_LINE].flatMap((p) =>
         referenceNames.map((ref) => {
           const [a, b] = [rows.get(p)!, rows.get(ref)!]
           return [p, ref, a.p50 - b.p50, a.p99 - b.p99, pct(a.rps / b.rps)]
@@ -180,7 +180,7 @@ function report(
       ),
     ),
     '',
-    `bytes logged per request: defaults ${logBytes[PROXY].toFixed(0)}, logging warn ${logBytes[QUIET].toFixed(0)}`,
+    `bytes logged per request: defaults ${logBytes[PROXY].toFixed(0)}, every request logged ${logBytes[EVERY_LINE].toFixed(0)}`,
   ]
   const proxy = rows.get(PROXY)!
   const best = rows.get(fastest)!

@@ -1,4 +1,4 @@
-import { AUTH, PROXY_ENV, QUIET_PROXY_ENV, startProxy } from './common.ts'
+import { AUTH, PROXY_ENV, startProxy } from './common.ts'
 import type { PairedTarget } from './measure.ts'
 import type { Service, Start } from './services.ts'
 
@@ -75,16 +75,25 @@ export function asTarget(name: string, service: Service, headers: Record<string,
 }
 
 export const PROXY = 'proxy (defaults)'
-export const QUIET = 'proxy (logging warn)'
+export const EVERY_LINE = 'proxy (every request logged)'
 
 /**
  * What `npm run bench` and `bench:stream` load side by side, all on CPU 0: every reference, the
- * proxy with its defaults (request logging on) and the proxy with logging at warn.
+ * proxy with its defaults (request logging on: at most logging.request_lines_per_second lines a
+ * second, the other requests counted) and the proxy writing a line for every request (the limit
+ * off), which shows what the limit saves at the benchmark's rates.
  */
 export async function startLineUp(start: Start, mockUrl: string, config: Record<string, unknown> = {}) {
   const references = await startReferences(start, mockUrl, 0)
   const proxy = await startProxy(start, { name: PROXY, mockUrl, config, env: PROXY_ENV, cpu: 0 })
-  const quiet = await startProxy(start, { name: QUIET, mockUrl, config, env: QUIET_PROXY_ENV, cpu: 0 })
-  const targets = [...references, asTarget(PROXY, proxy, AUTH), asTarget(QUIET, quiet, AUTH)]
-  return { references, proxy, quiet, targets }
+  const logging = { level: 'info', ...(config.logging as object), request_lines_per_second: 0 }
+  const everyLine = await startProxy(start, {
+    name: EVERY_LINE,
+    mockUrl,
+    config: { ...config, logging },
+    env: PROXY_ENV,
+    cpu: 0,
+  })
+  const targets = [...references, asTarget(PROXY, proxy, AUTH), asTarget(EVERY_LINE, everyLine, AUTH)]
+  return { references, proxy, everyLine, targets }
 }

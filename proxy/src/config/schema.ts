@@ -183,6 +183,8 @@ const Logging = obj({
   performance: z.boolean().default(true),
   http_client: z.boolean().default(false),
   cache: z.boolean().default(false),
+  /** The most request lines a process writes a second; past it, plain requests are counted (0: no limit). */
+  request_lines_per_second: z.number().int().nonnegative().default(1000),
 })
 
 const Performance = obj({

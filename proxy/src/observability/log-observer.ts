@@ -1,18 +1,26 @@
 import type { Logger } from 'pino'
+import { LineBudget } from './line-budget.ts'
 import type { Observer, RequestOutcome } from './observer.ts'
 import { REQUEST_COMPLETED, requestLineWriter, roundMs as round } from './request-line.ts'
 
-/** One log line per request with the fields that explain its latency; no bodies, no keys. */
+export const REQUESTS_NOT_LOGGED = 'requests not logged'
+
+/**
+ * One log line per request with the fields that explain its latency; no bodies, no keys. With a
+ * `budget`, the lines of a flood of plain requests are counted instead (see LineBudget).
+ */
 export function createLogObserver(
   logger: Logger,
   level: 'info' | 'debug' = 'info',
-  options: { attempts?: boolean } = {},
+  options: { attempts?: boolean; budget?: LineBudget } = {},
 ): Observer {
   const attempts = options.attempts === true
+  const budget = options.budget
   const writeLine = requestLineWriter(logger, level)
   return {
     request(o) {
       if (!logger.isLevelEnabled(level)) return
+      if (budget !== undefined && !budget.admit(notable(o))) return
       if (writeLine) return writeLine(o)
       logger[level](requestFields(o), REQUEST_COMPLETED)
     },
@@ -28,6 +36,24 @@ export function createLogObserver(
       logger.warn({ provider, state }, `circuit breaker ${state}`)
     },
   }
+}
+
+/**
+ * logging.request_lines_per_second for `logger`'s request lines: the count of the lines a second
+ * left out is written as one line, `{"requests":N,"limit":L,"msg":"requests not logged"}`.
+ */
+export function requestLineBudget(logger: Logger, perSecond: number, monotonic: () => number): LineBudget {
+  return new LineBudget(perSecond, {
+    monotonic,
+    report: (requests) => logger.info({ requests, limit: perSecond }, REQUESTS_NOT_LOGGED),
+  })
+}
+
+/** A request whose line is always written: it went wrong, or took a detour worth reading about. */
+export function notable(o: RequestOutcome): boolean {
+  return (
+    o.status >= 400 || o.errorCode !== undefined || o.attempts > 1 || o.waitMs > 0 || o.truncated || o.aborted
+  )
 }
 
 /** The request line's fields, in order (undefined ones are left out of the line). */
