@@ -58,8 +58,11 @@ export class ModelCatalog {
   readonly #clock: Clock
   readonly #timeoutMs: number
   readonly #pending = new Map<string, Promise<ProviderModels>>()
-  /** provider \0 model -> context window, from the lists fetched (windows do not change often). */
-  readonly #windows = new Map<string, number>()
+  /**
+   * provider -> model -> context window, from the lists fetched (windows do not change often); two
+   * lookups of strings V8 has hashed already, instead of a key built for every request.
+   */
+  readonly #windows = new Map<string, Map<string, number>>()
   readonly #created: number
 
   constructor(deps: {
@@ -127,7 +130,7 @@ export class ModelCatalog {
    */
   contextWindow(route: Route): number | undefined {
     const d = route.deployments[0]
-    return this.#windows.get(`${d.provider.name}\0${d.model}`)
+    return this.#windows.get(d.provider.name)?.get(d.model)
   }
 
   #refresh(p: ProviderRuntime): Promise<ProviderModels> {
@@ -136,9 +139,9 @@ export class ModelCatalog {
       pending = this.#fetch(p)
         .then((list) => {
           this.#cache.set(p.name, list, { provider: p.name })
-          for (const m of list.models) {
-            if (m.context_window) this.#windows.set(`${p.name}\0${m.id}`, m.context_window)
-          }
+          const windows = this.#windows.get(p.name) ?? new Map<string, number>()
+          this.#windows.set(p.name, windows)
+          for (const m of list.models) if (m.context_window) windows.set(m.id, m.context_window)
           return list
         })
         .finally(() => this.#pending.delete(p.name))
