@@ -191,6 +191,80 @@ describe('an OpenAI stream read through the template', () => {
     expect(whole.out).toBe(forwarded.join(''))
   })
 
+  it("reads the counts of a usage chunk shaped like the stream's own chunks on its bytes, and parses any other", () => {
+    const first = chunk('" Hi"')
+    const prefix = first.slice(0, first.indexOf('"choices":[') + '"choices":['.length)
+    const shaped = (usage: string, end = '}') => `${prefix}],"usage":${usage}${end}`
+    const finish = chunk('null').replace('"finish_reason":null', '"finish_reason":"stop"')
+    const counts = '{"prompt_tokens":12,"completion_tokens":34,"total_tokens":46}'
+    const detailed =
+      '{"prompt_tokens":5,"completion_tokens":7,"total_tokens":12,"prompt_tokens_details":{"cached_tokens":3},"completion_tokens_details":{"reasoning_tokens":2}}'
+    const cases: [string, unknown][] = [
+      [shaped(counts), { prompt_tokens: 12, completion_tokens: 34, total_tokens: 46 }],
+      [shaped(detailed), { prompt_tokens: 5, completion_tokens: 7, total_tokens: 12 }],
+      [
+        shaped('{"prompt_tokens":1,"completion_tokens":2}'),
+        { prompt_tokens: 1, completion_tokens: 2, total_tokens: 3 },
+      ],
+      // Another id: not this stream's shape, parsed, with the same counts.
+      [
+        shaped(counts).replace('chatcmpl-9x', 'chatcmpl-8y'),
+        { prompt_tokens: 12, completion_tokens: 34, total_tokens: 46 },
+      ],
+    ]
+    // On its bytes: the template reads the stream's own shape, and nothing it cannot vouch for.
+    const template = learn(first)!
+    expect(template.usageOf(event(shaped(counts)))).toEqual(cases[0][1])
+    expect(template.usageOf(event(shaped(detailed)))).toEqual(cases[1][1])
+    for (const other of [
+      shaped(counts).replace('chatcmpl-9x', 'chatcmpl-8y'),
+      shaped('{"prompt_tokens": 12,"completion_tokens":34}'),
+      shaped(counts, '}}'),
+      shaped(counts, ',"error":{"message":"x"}}'),
+      first,
+    ])
+      expect(template.usageOf(event(other))).toBeUndefined()
+    for (const framed of [`data:${shaped(counts)}\n\n`, `data: ${shaped(counts)}\r\n\r\n`])
+      expect(template.usageOf(Buffer.from(framed))).toBeUndefined()
+    for (const [usage, expected] of cases) {
+      const { translator, out } = run([first, finish, usage, '[DONE]'])
+      expect(translator.usage).toEqual(expected)
+      expect(out).toBe(`data: ${first}\n\ndata: ${finish}\n\ndata: [DONE]\n\n`) // the usage chunk is not forwarded
+    }
+    // Bytes that only look like it are parsed, and fail the stream as a parse would.
+    // Valid JSON the bytes cannot vouch for (spaces, a leading zero) is parsed: the same counts.
+    for (const usage of [
+      '{"prompt_tokens": 12, "completion_tokens": 34}',
+      '{"prompt_tokens":12,"completion_tokens":34,"x":1.5}',
+    ])
+      expect(run([first, finish, shaped(usage), '[DONE]']).translator.usage).toEqual({
+        prompt_tokens: 12,
+        completion_tokens: 34,
+        total_tokens: 46,
+      })
+    expect(() =>
+      run([first, finish, shaped('{"prompt_tokens":012,"completion_tokens":1}'), '[DONE]']),
+    ).toThrow(SyntaxError)
+    for (const broken of [
+      shaped('{"prompt_tokens":1,"completion_tokens":2}', '}}'),
+      shaped('{"prompt_tokens":1,', ''),
+    ])
+      expect(() => run([first, finish, broken, '[DONE]'])).toThrow(SyntaxError)
+    // An error in it is the provider's failure, reported, never read as counts.
+    const withError = shaped(counts, ',"error":{"message":"quota","type":"server_error"}}')
+    const failed = run([first, finish, withError, '[DONE]']).translator
+    expect(failed.error?.message).toBe('quota')
+    // A client that asked for usage gets the chunk as it came.
+    const asked = adapter.dialects.chat!.streamTranslator!({ ...request, includeUsage: true }, {} as never)
+    const out: Buffer[] = []
+    for (const e of new SseParser().push(
+      Buffer.from([first, shaped(counts)].map((d) => `data: ${d}\n\n`).join('')),
+    ))
+      asked.translate(e, out)
+    expect(Buffer.concat(out).toString()).toContain('"usage":{"prompt_tokens":12')
+    expect(asked.usage).toEqual({ prompt_tokens: 12, completion_tokens: 34, total_tokens: 46 })
+  })
+
   it('forwards every chunk and counts every text, parsed or not', () => {
     const texts = ['" Hel"', '"lo"', '", \\"world\\""', '" \\u00e9"']
     const { translator, out } = run([

@@ -2,6 +2,7 @@ import type { CancelSignal } from '../cancel.ts'
 import { ProxyError } from '../errors.ts'
 import { type AttemptContext, completeOnce, openStream } from '../providers/attempt.ts'
 import type { Deployment, ProviderRegistry, Route } from '../providers/registry.ts'
+import type { StreamCall } from '../providers/stream-call.ts'
 import {
   type ChatRequest,
   type CompletionResult,
@@ -9,7 +10,7 @@ import {
   type Dialect,
   type Json,
 } from '../providers/types.ts'
-import type { Execution, Executor } from '../resilience/executor.ts'
+import type { Attempt, Execution, Executor } from '../resilience/executor.ts'
 import { UpstreamFailure } from '../resilience/failure.ts'
 import type { Lease } from '../resilience/lease.ts'
 import { UpstreamStream } from '../resilience/upstream-stream.ts'
@@ -33,8 +34,6 @@ export interface AutoCondense {
   /** The route's context window: configuration first, then model discovery. */
   readonly windowOf: (route: Route) => number | undefined
 }
-
-type Attempt<T> = (d: Deployment, signal: CancelSignal, deadline: number, req: ChatRequest) => Promise<T>
 
 /** A provider's way of saying the prompt is over its context window. */
 export function isContextOverflow(err: unknown): err is UpstreamFailure {
@@ -68,6 +67,9 @@ export class ChatUpstream {
   readonly #executor: Executor
   readonly #attempt: AttemptContext
   readonly #auto: AutoCondense | undefined
+  // The attempts, made once: the request they send is the executor's subject.
+  readonly #completeOnce: Attempt<CompletionResult, ChatRequest>
+  readonly #openStream: Attempt<StreamCall, ChatRequest>
 
   constructor(deps: {
     registry: ProviderRegistry
@@ -79,6 +81,9 @@ export class ChatUpstream {
     this.#executor = deps.executor
     this.#attempt = deps.attempt
     this.#auto = deps.auto
+    const ctx = deps.attempt
+    this.#completeOnce = (d, s, t, r) => completeOnce(d, r, s, t, ctx)
+    this.#openStream = (d, s, t, r) => openStream(d, r, s, t, ctx)
   }
 
   /** `deadline` (monotonic ms): when the answer must have started (http_client.request_deadline). */
@@ -88,9 +93,7 @@ export class ChatUpstream {
     signal: CancelSignal,
     deadline: number,
   ): Promise<UpstreamRun<CompletionResult>> {
-    return this.#run(route, req, signal, deadline, false, (d, s, t, r) =>
-      completeOnce(d, r, s, t, this.#attempt),
-    )
+    return this.#run(route, req, signal, deadline, false, this.#completeOnce)
   }
 
   /** A stream that has started answering; the caller relays it (UpstreamStream owns its outcome). */
@@ -100,9 +103,7 @@ export class ChatUpstream {
     signal: CancelSignal,
     deadline: number,
   ): Promise<UpstreamRun<UpstreamStream>> {
-    const out = await this.#run(route, req, signal, deadline, true, (d, s, t, r) =>
-      openStream(d, r, s, t, this.#attempt),
-    )
+    const out = await this.#run(route, req, signal, deadline, true, this.#openStream)
     const run = out.run
     return { ...out, run: { ...run, value: new UpstreamStream(run.value, run.lease as Lease) } }
   }
@@ -118,15 +119,17 @@ export class ChatUpstream {
     signal: CancelSignal,
     deadline: number,
     hold: boolean,
-    attempt: Attempt<T>,
+    attempt: Attempt<T, ChatRequest>,
   ): Promise<UpstreamRun<T>> {
-    const options = { deadline, hold }
     const order = servedOrder(this.#registry.order(route), route, req.dialect ?? 'chat')
-    const execute = (r: ChatRequest) =>
-      this.#executor.run(order, (d, s, t) => attempt(d, s, t, r), signal, options)
+    const executor = this.#executor
     const auto = this.#auto
     // Condensation rewrites chat messages; other APIs go as they came.
-    if (!auto || (req.dialect ?? 'chat') !== 'chat') return { run: await execute(req), condensed: null }
+    if (!auto || (req.dialect ?? 'chat') !== 'chat')
+      return {
+        run: await executor.run(order, attempt, signal, { deadline, hold, subject: req }),
+        condensed: null,
+      }
 
     const reserve = reservedTokens(req.body)
     const window = auto.windowOf(route)
@@ -135,11 +138,17 @@ export class ChatUpstream {
       const before = await auto.condenser.tokens.messages(req.body.messages)
       if (before + reserve > window) {
         const fitted = await this.#condense(route, req, window, reserve)
-        if (fitted) return { run: await execute(fitted.req), condensed: fitted.condensed }
+        if (fitted) {
+          const run = await executor.run(order, attempt, signal, { deadline, hold, subject: fitted.req })
+          return { run, condensed: fitted.condensed }
+        }
       }
     }
     try {
-      return { run: await execute(req), condensed: null }
+      return {
+        run: await executor.run(order, attempt, signal, { deadline, hold, subject: req }),
+        condensed: null,
+      }
     } catch (err) {
       if (!isContextOverflow(err)) throw err
       const limit = windowFromError(err) ?? window
@@ -150,7 +159,8 @@ export class ChatUpstream {
         throw err // the provider's answer says more than the summarizer's failure
       }
       if (!fitted) throw err
-      return { run: await execute(fitted.req), condensed: fitted.condensed }
+      const run = await executor.run(order, attempt, signal, { deadline, hold, subject: fitted.req })
+      return { run, condensed: fitted.condensed }
     }
   }
 

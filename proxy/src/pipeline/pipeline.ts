@@ -91,64 +91,27 @@ export class Pipeline {
       pingMs: this.#deps.pingMs,
     }
     try {
-      if (!req.stream) return await this.#complete(call)
-      reply.hijack()
-      await this.#stream(call)
-      return reply
+      if (req.stream) {
+        reply.hijack()
+        if (!cache || mode === 'bypass') await relayDirect(call, this.#deps.upstream)
+        else await streamFromFlight(call, cache)
+        return reply
+      }
+      // A whole answer, awaited here rather than in a method of its own: one async frame less
+      // for every request, which is alive (and copied by each scavenge) while the provider answers.
+      let out: UpstreamRun<CompletionResult>
+      let joined = false
+      try {
+        if (!cache || mode === 'bypass')
+          out = await this.#deps.upstream.complete(route, req, cancel, call.deadline)
+        else ({ out, joined } = await fromFlight(call, cache))
+      } catch (err) {
+        return failed(call, err)
+      }
+      return completed(call, out, joined)
     } finally {
       inFlight.delete(cancel)
     }
-  }
-
-  async #stream(call: ProxyCall): Promise<void> {
-    const { cache, upstream } = this.#deps
-    if (!cache || call.mode === 'bypass') return relayDirect(call, upstream)
-    const { flight, joined } = cache.stream(call.key, call.route, call.req, call.mode, call.deadline)
-    const leave = membership(call.cancel, () => flight.leave())
-    try {
-      await relayFlight(call, flight, joined)
-    } finally {
-      leave()
-    }
-  }
-
-  async #complete(call: ProxyCall): Promise<FastifyReply> {
-    const { cache, upstream } = this.#deps
-    const { record, reply } = call
-    let out: UpstreamRun<CompletionResult>
-    let joined = false
-    try {
-      if (!cache || call.mode === 'bypass')
-        out = await upstream.complete(call.route, call.req, call.cancel, call.deadline)
-      else {
-        const entry = cache.completion(call.key, call.route, call.req, call.mode, call.deadline)
-        joined = entry.joined
-        const leave = membership(call.cancel, () => entry.flight.leave())
-        try {
-          out = (await entry.flight.result).upstream
-        } finally {
-          leave()
-        }
-      }
-    } catch (err) {
-      if (err instanceof UpstreamFailure) record.failedAt(err)
-      const shutdown = proxyReason(call.cancel)
-      if (call.cancel.aborted && !shutdown) {
-        // Nobody is left to answer: no error log, no 5xx in the metrics (499, as nginx counts it).
-        reply.hijack()
-        reply.raw.destroy()
-        return reply
-      }
-      reply.header('x-cache', record.cache)
-      throw shutdown ?? asProxyError(err)
-    }
-    const opening = flightOpening(out)
-    record.answeredBy(opening)
-    record.usage = out.run.value.usage
-    const head = replyHeaders(reply)
-    head['content-type'] = 'application/json'
-    head['x-cache'] = record.cache
-    return sendWhole(reply, openingHeaders(call, opening, joined, head), out.run.value.body)
   }
 
   /** An answer from the cache: the stored body, or its SSE replay for a streamed request. */
@@ -164,6 +127,58 @@ export class Pipeline {
     head['content-type'] = 'application/json'
     return sendWhole(reply, Object.assign(head, headers), hit.body)
   }
+}
+
+/** A cacheable miss: the answer of its flight, which this request may have joined. */
+async function fromFlight(
+  call: ProxyCall,
+  cache: ChatCache,
+): Promise<{ out: UpstreamRun<CompletionResult>; joined: boolean }> {
+  const entry = cache.completion(call.key, call.route, call.req, call.mode, call.deadline)
+  const leave = membership(call.cancel, () => entry.flight.leave())
+  try {
+    return { out: (await entry.flight.result).upstream, joined: entry.joined }
+  } finally {
+    leave()
+  }
+}
+
+/** A cacheable streamed miss: relayed from its flight, which this request may have joined. */
+async function streamFromFlight(call: ProxyCall, cache: ChatCache): Promise<void> {
+  const { flight, joined } = cache.stream(call.key, call.route, call.req, call.mode, call.deadline)
+  const leave = membership(call.cancel, () => flight.leave())
+  try {
+    await relayFlight(call, flight, joined)
+  } finally {
+    leave()
+  }
+}
+
+/** A whole answer's failure: thrown for the error handler, or nothing if the client has left. */
+function failed(call: ProxyCall, err: unknown): FastifyReply {
+  const { record, reply } = call
+  if (err instanceof UpstreamFailure) record.failedAt(err)
+  const shutdown = proxyReason(call.cancel)
+  if (call.cancel.aborted && !shutdown) {
+    // Nobody is left to answer: no error log, no 5xx in the metrics (499, as nginx counts it).
+    reply.hijack()
+    reply.raw.destroy()
+    return reply
+  }
+  reply.header('x-cache', record.cache)
+  throw shutdown ?? asProxyError(err)
+}
+
+/** A whole answer sent, with what it cost recorded. */
+function completed(call: ProxyCall, out: UpstreamRun<CompletionResult>, joined: boolean): FastifyReply {
+  const { record, reply } = call
+  const opening = flightOpening(out)
+  record.answeredBy(opening)
+  record.usage = out.run.value.usage
+  const head = replyHeaders(reply)
+  head['content-type'] = 'application/json'
+  head['x-cache'] = record.cache
+  return sendWhole(reply, openingHeaders(call, opening, joined, head), out.run.value.body)
 }
 
 /** The headers set on the reply so far (its request id, or a drain's `connection: close`), in a new object. */

@@ -51,3 +51,31 @@ export function openAIErrorFromJson(error: Json): ProviderErrorBody {
     param: typeof error?.param === 'string' ? error.param : null,
   }
 }
+
+/**
+ * The token counts of a usage object whose bytes follow `at` in `buf`, read without parsing it (or
+ * its nested details); undefined when the prompt and completion counts cannot be read that way.
+ */
+export function usageAfter(buf: Buffer, at: number): Usage | undefined {
+  const tail = buf.toString('latin1', at)
+  const prompt = numberIn(tail, '"prompt_tokens"')
+  const completion = numberIn(tail, '"completion_tokens"')
+  if (prompt === undefined || completion === undefined) return undefined
+  return {
+    prompt_tokens: prompt,
+    completion_tokens: completion,
+    total_tokens: numberIn(tail, '"total_tokens"') ?? prompt + completion,
+  }
+}
+
+/** The non-negative integer after `key` (and its colon) in JSON text, or undefined. */
+export function numberIn(text: string, key: string): number | undefined {
+  let i = text.indexOf(key)
+  if (i === -1) return undefined
+  i += key.length
+  while (text.charCodeAt(i) === 32 || text.charCodeAt(i) === 58 /* : */) i++
+  let n = 0
+  const start = i
+  for (let c = text.charCodeAt(i); c >= 48 && c <= 57; c = text.charCodeAt(++i)) n = n * 10 + (c - 48)
+  return i > start ? n : undefined
+}

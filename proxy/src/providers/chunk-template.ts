@@ -1,9 +1,21 @@
-import type { Json } from './types.ts'
+import { usageAfter } from './chat-wire.ts'
+import type { Json, Usage } from './types.ts'
 
 /** A JSON string body: unescaped characters (not a quote, a backslash or a control) and escapes. */
 // biome-ignore lint/suspicious/noControlCharactersInRegex: JSON strings may not hold raw control characters: the class leaves them out
 const STRING_BODY = /^(?:[^"\\\u0000-\u001f]|\\["\\/bfnrt]|\\u[0-9a-fA-F]{4})+$/
 const CONTENT_KEY = '"content":"'
+const CHOICES_KEY = '"choices":['
+/** After the choices' `[` of a usage chunk: no choices, then the usage object, which ends the chunk. */
+const NO_CHOICES_USAGE = Buffer.from('],"usage":{')
+const CHUNK_END = Buffer.from('}}\n\n')
+// A usage object as providers send it, whole: counts (or null) by key, and objects of them one level
+// down (prompt_tokens_details, ...), no whitespace. Anything else is left to the parser.
+const NUMBER = '(?:0|[1-9]\\d*|null)'
+const COUNT = `"[a-z0-9_]+":${NUMBER}`
+const DETAILS = `\\{(?:${COUNT}(?:,${COUNT})*)?\\}`
+const MEMBER = `"[a-z0-9_]+":(?:${NUMBER}|${DETAILS})`
+const USAGE_OBJECT = new RegExp(`^\\{${MEMBER}(?:,${MEMBER})*\\}$`)
 const LF = 0x0a
 
 /**
@@ -19,10 +31,16 @@ const LF = 0x0a
 export class ContentTemplate {
   readonly #head: Buffer
   readonly #tail: Buffer
+  /** Where the head's top-level choices array opens (just past its `[`), or -1 when not known. */
+  readonly #choices: number
 
   private constructor(head: Buffer, tail: Buffer) {
     this.#head = head
     this.#tail = tail
+    // The head's one `"choices":[` is the chunk's own key: a string cannot hold its unescaped quotes,
+    // and a second one (a nested key) would leave it unclear which is which.
+    const at = head.indexOf(CHOICES_KEY)
+    this.#choices = at !== -1 && head.indexOf(CHOICES_KEY, at + 1) === -1 ? at + CHOICES_KEY.length : -1
   }
 
   /**
@@ -57,6 +75,24 @@ export class ContentTemplate {
     if (head.includes(LF) || tail.indexOf(LF) !== tail.length - 2) return undefined
     const template = new ContentTemplate(head, tail)
     return template.endAt(raw, 0) === raw.length ? template : undefined
+  }
+
+  /**
+   * The token counts of the stream's usage chunk when `raw` is one, read from its bytes: this
+   * template's chunk up to its choices, no choices, then a usage object of counts ending the chunk
+   * (USAGE_OBJECT), framed as one line: valid JSON, as the parser would find it. The proxy drops that chunk for a client that did not ask for usage and keeps nothing
+   * of it but the counts. Undefined for any other event (which is parsed).
+   */
+  usageOf(raw: Buffer): Usage | undefined {
+    const at = this.#choices
+    const end = raw.length - CHUNK_END.length
+    if (at === -1 || end <= at + NO_CHOICES_USAGE.length) return undefined
+    if (raw.compare(this.#head, 0, at, 0, at) !== 0 || !sameAt(raw, NO_CHOICES_USAGE, at)) return undefined
+    if (!sameAt(raw, CHUNK_END, end)) return undefined
+    // From the usage's `{` to its `}`: then the event is this chunk's valid JSON, on one line.
+    const usage = at + NO_CHOICES_USAGE.length - 1
+    if (!USAGE_OBJECT.test(raw.toString('latin1', usage, end + 1))) return undefined
+    return usageAfter(raw, usage)
   }
 
   /** `raw` is this template with another non-empty, well-formed text in place of the content. */

@@ -1,6 +1,13 @@
 import type { DeepReadonly } from '../config/load.ts'
 import type { ProviderConfig } from '../config/schema.ts'
-import { carriesAnswer, openAIErrorFromJson, parseChatChunk, readUsage } from './chat-wire.ts'
+import {
+  carriesAnswer,
+  numberIn,
+  openAIErrorFromJson,
+  parseChatChunk,
+  readUsage,
+  usageAfter,
+} from './chat-wire.ts'
 import { ContentTemplate } from './chunk-template.ts'
 import { answerIds, MESSAGES_CODEC, RESPONSES_CODEC, viaChat } from './dialects.ts'
 import type { SseEvent } from './sse.ts'
@@ -72,7 +79,7 @@ export function createOpenAIAdapter(
     completion(body: Buffer): CompletionResult {
       const at = body.lastIndexOf(USAGE)
       const tail = at === -1 ? '' : body.toString('latin1', at + USAGE.length)
-      const prompt = numberAfter(tail, '"prompt_tokens"')
+      const prompt = numberIn(tail, '"prompt_tokens"')
       if (prompt !== undefined && body.indexOf(LIST) !== -1)
         return { body, usage: { prompt_tokens: prompt, completion_tokens: 0, total_tokens: prompt } }
       const parsed = JSON.parse(body.toString('utf8'))
@@ -137,6 +144,14 @@ class OpenAIStream implements StreamTranslator {
       out.push(event.raw)
       return
     }
+    // The usage chunk, for a client that did not ask for it: only its counts are kept.
+    if (!this.#forwardUsage && this.#template !== undefined) {
+      const usage = this.#template.usageOf(event.raw)
+      if (usage !== undefined) {
+        this.usage = usage
+        return
+      }
+    }
     const data = event.data
     if (data === '') return // comments and keep-alives: the proxy sends its own
     if (data === '[DONE]') {
@@ -192,27 +207,7 @@ function looksLikeCompletion(body: Buffer): boolean {
  */
 function usageSlice(body: Buffer): Usage | undefined {
   const at = body.lastIndexOf(USAGE)
-  if (at === -1) return undefined
-  const tail = body.toString('latin1', at + USAGE.length)
-  const prompt = numberAfter(tail, '"prompt_tokens"')
-  const completion = numberAfter(tail, '"completion_tokens"')
-  if (prompt === undefined || completion === undefined) return undefined
-  return {
-    prompt_tokens: prompt,
-    completion_tokens: completion,
-    total_tokens: numberAfter(tail, '"total_tokens"') ?? prompt + completion,
-  }
-}
-
-function numberAfter(text: string, key: string): number | undefined {
-  let i = text.indexOf(key)
-  if (i === -1) return undefined
-  i += key.length
-  while (text.charCodeAt(i) === 32 || text.charCodeAt(i) === 58 /* : */) i++
-  let n = 0
-  const start = i
-  for (let c = text.charCodeAt(i); c >= 48 && c <= 57; c = text.charCodeAt(++i)) n = n * 10 + (c - 48)
-  return i > start ? n : undefined
+  return at === -1 ? undefined : usageAfter(body, at + USAGE.length)
 }
 
 function safeParse(text: string): Json {

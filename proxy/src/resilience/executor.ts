@@ -34,14 +34,24 @@ export interface Execution<T> {
   readonly lease: Lease | undefined
 }
 
-/** One call of `attempt` to one deployment; `deadline` (monotonic ms) bounds how long it may wait. */
-export type Attempt<T> = (d: Deployment, signal: CancelSignal, deadline: number) => Promise<T>
+/**
+ * One call of `attempt` to one deployment; `deadline` (monotonic ms) bounds how long it may wait,
+ * `subject` is RunOptions.subject (what to send).
+ */
+export type Attempt<T, S = unknown> = (
+  d: Deployment,
+  signal: CancelSignal,
+  deadline: number,
+  subject: S,
+) => Promise<T>
 
-export interface RunOptions {
+export interface RunOptions<S = unknown> {
   /** Monotonic ms by which the answer must have started (http_client.request_deadline). */
   readonly deadline: number
   /** Keep the answering call open (a stream): its outcome is recorded when the lease ends. */
   readonly hold?: boolean
+  /** Handed to every attempt as it is: an attempt made once need not close over a request. */
+  readonly subject?: S
 }
 
 /**
@@ -70,11 +80,11 @@ export class Executor {
     this.#onAttempt = deps.onAttempt
   }
 
-  async run<T>(
+  async run<T, S>(
     order: readonly Deployment[],
-    attempt: Attempt<T>,
+    attempt: Attempt<T, S>,
     signal: CancelSignal,
-    options: RunOptions,
+    options: RunOptions<S>,
   ): Promise<Execution<T>> {
     const clock = this.#clock
     const { deadline } = options
@@ -154,7 +164,7 @@ export class Executor {
       attempts++
       const lease = new Lease(d, call, clock, this.#onAttempt)
       try {
-        const value = await attempt(d, signal, deadline)
+        const value = await attempt(d, signal, deadline, options.subject as S)
         if (options.hold) {
           upstreamMs += lease.elapsed()
           return { value, deployment: d, attempts, upstreamMs, waitMs, lease }
