@@ -123,11 +123,12 @@ export class ChatUpstream {
   ): Promise<UpstreamRun<T>> {
     const order = servedOrder(this.#registry.order(route), route, req.dialect ?? 'chat')
     const executor = this.#executor
+    const options = { deadline, hold, subject: req }
     const auto = this.#auto
     // Condensation rewrites chat messages; other APIs go as they came.
     if (!auto || (req.dialect ?? 'chat') !== 'chat')
       return {
-        run: await executor.run(order, attempt, signal, { deadline, hold, subject: req }),
+        run: await executor.run(order, attempt, signal, options),
         condensed: null,
       }
 
@@ -139,14 +140,14 @@ export class ChatUpstream {
       if (before + reserve > window) {
         const fitted = await this.#condense(route, req, window, reserve)
         if (fitted) {
-          const run = await executor.run(order, attempt, signal, { deadline, hold, subject: fitted.req })
+          const run = await executor.run(order, attempt, signal, { ...options, subject: fitted.req })
           return { run, condensed: fitted.condensed }
         }
       }
     }
     try {
       return {
-        run: await executor.run(order, attempt, signal, { deadline, hold, subject: req }),
+        run: await executor.run(order, attempt, signal, options),
         condensed: null,
       }
     } catch (err) {
@@ -159,7 +160,7 @@ export class ChatUpstream {
         throw err // the provider's answer says more than the summarizer's failure
       }
       if (!fitted) throw err
-      const run = await executor.run(order, attempt, signal, { deadline, hold, subject: fitted.req })
+      const run = await executor.run(order, attempt, signal, { ...options, subject: fitted.req })
       return { run, condensed: fitted.condensed }
     }
   }
