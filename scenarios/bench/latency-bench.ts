@@ -12,7 +12,7 @@ import {
 } from './common.ts'
 import { openLoop } from './open-loop.ts'
 import { asTarget, DISPATCH_REFERENCE, startReferences } from './references.ts'
-import { added, complete, type Goal, goalLine, openTable, ownTimeLine, stealLine } from './report.ts'
+import { addedGoal, goalLine, medianRound, openTable, ownTimeLine, stealLine } from './report.ts'
 import { pinSelf, type Start } from './services.ts'
 
 // npm run bench:latency: the latency the proxy adds, in the open model. --rate requests per second
@@ -21,7 +21,9 @@ import { pinSelf, type Start } from './services.ts'
 // alternating), each timed from its intended send time; optionally the barest reference gateway
 // too, for what any gateway adds. Proxy and reference on CPU 0, mock and generator on CPU 1.
 // The first 20 s (--warmup) are load, not measurement: at this rate V8 compiles the proxy's hot
-// paths for 10-20 s, stalling it in bursts, which a long-running proxy never shows again.
+// paths for 10-20 s, stalling it in bursts, which a long-running proxy never shows again. A run in
+// which the generator could not keep its schedule (send lag p99 over report.ts MAX_SEND_LAG_MS: its
+// core, shared with the mock, was short of CPU) measured the load side and is not judged.
 
 const { values } = parseArgs({
   options: {
@@ -66,12 +68,9 @@ async function main(start: Start): Promise<void> {
   })
   const steal = watch.stop()
   const proxied = results[results.length - 1]
-  const extra = added(proxied.latency, results[0].latency)
-  const goal: Goal = {
-    name: `latency added by the proxy p99 <= 1 ms at ${rate} req/s`,
-    met: extra.p99 <= 1 && complete(proxied),
-    detail: `p99 ${extra.p99.toFixed(2)} ms, p50 ${extra.p50.toFixed(2)} ms${complete(proxied) ? '' : '; some requests failed or were dropped'}`,
-  }
+  const read = medianRound([results], results.length - 1, 'latency')
+  const extra = read.added
+  const goal = addedGoal(`latency added by the proxy p99 <= 1 ms at ${rate} req/s`, read)
   console.log(
     [
       `open-model latency: ${rate} req/s each for ${seconds} s, non-streaming chat, zero-latency mock, from the intended send time`,

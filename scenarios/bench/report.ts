@@ -266,8 +266,27 @@ export function openTable(results: readonly OpenResult[], metric: 'latency' | 't
 /** Every arrival sent and answered with a 2xx. */
 export const complete = (r: OpenResult): boolean => r.ok === r.sent && r.dropped === 0
 
+/**
+ * How late the open-model generator may send, at its p99, for a run's latencies to be judged (ms).
+ * Its timer fires at most once a millisecond, so a generator that keeps up sends up to about 1 ms
+ * late. Later than that it was short of CPU (it shares its core with the mock): it sent the
+ * arrivals it owed in bursts the schedule never asked for, and read the answers late, so every
+ * latency it measured carries its own delays, and what one target seems to add over another is
+ * the load side's queueing, in either direction (a saturated round can show a gateway faster than
+ * the mock it calls).
+ */
+export const MAX_SEND_LAG_MS = 2
+
+/** The generator's send lag p99 in a round: the worst over its targets (ms). */
+export const sendLagP99 = (round: readonly OpenResult[]): number =>
+  Math.max(...round.map((r) => r.sendLag.p99))
+
+/** The generator kept its schedule in a round: it sent every target's arrivals on time, within MAX_SEND_LAG_MS at the p99. */
+export const keptSchedule = (round: readonly OpenResult[], maxLagMs = MAX_SEND_LAG_MS): boolean =>
+  sendLagP99(round) <= maxLagMs
+
 export interface OpenRounds {
-  /** The round whose added p99 is the median of the rounds' (the higher middle one of an even count). */
+  /** The round whose added p99 is the median of the judged rounds' (the higher middle one of an even count). */
   readonly round: readonly OpenResult[]
   /** Its position among the rounds, from 0. */
   readonly at: number
@@ -277,6 +296,10 @@ export interface OpenRounds {
   readonly p99s: readonly number[]
   /** Every arrival of every round sent and answered. */
   readonly complete: boolean
+  /** The generator's send lag p99 in every round, in the order they ran. */
+  readonly lags: readonly number[]
+  /** Most rounds kept the generator's schedule: the median is read over those, and can be judged. */
+  readonly judged: boolean
 }
 
 /**
@@ -285,18 +308,61 @@ export interface OpenRounds {
  * machine did in those seconds (a shared host's stall lengthens the tail of every target of the
  * round, most that of the one on the busiest core), so one reading swings by tens of ms from run
  * to run; the median of several is what the gateway adds, and a failed or dropped arrival in any
- * round still fails the run.
+ * round still fails the run. Only the rounds in which the generator kept its schedule count
+ * (keptSchedule): when they are not the majority, the run measured the load side and is not judged.
  */
 export function medianRound(
   rounds: readonly (readonly OpenResult[])[],
   index: number,
   metric: 'latency' | 'ttfb',
+  maxLagMs = MAX_SEND_LAG_MS,
 ): OpenRounds {
   if (rounds.length === 0) throw new Error('no open-model round to read')
   const addedOf = (r: readonly OpenResult[]) => added(r[index][metric], r[0][metric])
   const p99s = rounds.map((r) => addedOf(r).p99)
-  const order = p99s.map((_, i) => i).sort((a, b) => p99s[a] - p99s[b])
-  const at = order[Math.floor(rounds.length / 2)]
+  const kept = rounds.map((_, i) => i).filter((i) => keptSchedule(rounds[i], maxLagMs))
+  const judged = kept.length * 2 > rounds.length
+  const order = (judged ? kept : rounds.map((_, i) => i)).sort((a, b) => p99s[a] - p99s[b])
+  const at = order[Math.floor(order.length / 2)]
   const round = rounds[at]
-  return { round, at, added: addedOf(round), p99s, complete: rounds.every((r) => complete(r[index])) }
+  return {
+    round,
+    at,
+    added: addedOf(round),
+    p99s,
+    complete: rounds.every((r) => complete(r[index])),
+    lags: rounds.map((r) => sendLagP99(r)),
+    judged,
+  }
+}
+
+/**
+ * The open-model goal: what the target adds at the p99 is at most `maxMs`, every arrival answered,
+ * judged only when the generator kept its schedule (else NOT JUDGED, with the lag that voids it).
+ */
+export function addedGoal(name: string, read: OpenRounds, maxMs = 1, maxLagMs = MAX_SEND_LAG_MS): Goal {
+  const ms = (x: number) => x.toFixed(2)
+  const rounds = read.p99s.length
+  const late = read.lags.filter((lag) => lag > maxLagMs).length
+  const parts = [
+    rounds > 1
+      ? `${ms(read.added.p99)} ms, the median of ${rounds - (read.judged ? late : 0)} rounds (p50 ${ms(read.added.p50)} ms)`
+      : `p99 ${ms(read.added.p99)} ms, p50 ${ms(read.added.p50)} ms`,
+  ]
+  if (!read.complete)
+    parts.push(rounds > 1 ? 'some arrivals failed or were dropped' : 'some requests failed or were dropped')
+  if (late > 0)
+    parts.push(
+      `the generator fell behind its schedule in ${late} of ${rounds} round${rounds > 1 ? 's' : ''} (send lag p99 ${read.lags.map(ms).join(', ')} ms, over ${maxLagMs} ms): ${
+        read.judged
+          ? 'those rounds are left out'
+          : "its core was short of CPU, so the latencies are the load side's; re-run on a quieter machine"
+      }`,
+    )
+  return {
+    name,
+    met: read.judged && read.complete && read.added.p99 <= maxMs,
+    detail: parts.join('; '),
+    judged: read.judged,
+  }
 }

@@ -15,6 +15,7 @@ import { type OpenResult, openLoop } from './open-loop.ts'
 import { asTarget, PROXY, startLineUp, type Target } from './references.ts'
 import {
   added,
+  addedGoal,
   type Goal,
   goalLine,
   lowest,
@@ -39,7 +40,9 @@ import { pinSelf, type Start } from './services.ts'
 // 2. Open model at --rate streams per second to each of: the mock directly, the fastest reference
 //    and the proxy, interleaved; time to first data byte from the intended send time, and what the
 //    proxy and the reference add to it over the direct call. --open-rounds rounds, read at the one
-//    with the proxy's median added p99 (report.ts medianRound: one round's tail is the machine's).
+//    with the proxy's median added p99 (report.ts medianRound: one round's tail is the machine's),
+//    of the rounds in which the generator kept its schedule (report.ts MAX_SEND_LAG_MS; a run where
+//    it did not in most rounds is not judged).
 // 3. Paced: the same streams with their tokens --itl ms apart, as a provider generates them (every
 //    gateway relays each chunk as it comes, instead of one burst): CPU per stream, paired again.
 //    What a stream costs in production; the goal is judged on the burst, where the proxy's fixed
@@ -177,11 +180,12 @@ function report(
     '',
   ]
   const proxyIndex = open[0].length - 1
-  const { round, at, added: ttfbAdded, p99s, complete: allAnswered } = medianRound(open, proxyIndex, 'ttfb')
+  const read = medianRound(open, proxyIndex, 'ttfb')
+  const { round, at, added: ttfbAdded, p99s } = read
   const referenceP99s = open.map((r) => added(r[1].ttfb, r[0].ttfb).p99)
   const ms = (xs: readonly number[]) => xs.map((x) => x.toFixed(2)).join(', ')
   lines.push(
-    `open model, the round with the proxy's median TTFB added p99 (${at + 1} of ${open.length}):`,
+    `open model, the round with the proxy's median TTFB added p99 (${at + 1} of ${open.length}${read.judged ? '' : ', none judged'}):`,
     '',
     openTable(round, 'ttfb'),
     '',
@@ -199,11 +203,7 @@ function report(
       met: ratio(PROXY) >= 1,
       detail: `${cpu.get(PROXY)!.toFixed(0)} us vs ${cpu.get(fastest)!.toFixed(0)} us (${ratio(PROXY).toFixed(2)}x its throughput)`,
     },
-    {
-      name: `TTFB added by the proxy p99 <= 1 ms at ${rate} streams/s`,
-      met: ttfbAdded.p99 <= 1 && allAnswered,
-      detail: `${ttfbAdded.p99.toFixed(2)} ms, the median of ${open.length} rounds (p50 ${ttfbAdded.p50.toFixed(2)} ms)${allAnswered ? '' : '; some streams failed or were dropped'}`,
-    },
+    addedGoal(`TTFB added by the proxy p99 <= 1 ms at ${rate} streams/s`, read),
   ]
   console.log([...lines, '', ...goals.map(goalLine)].join('\n'))
   saveResults(

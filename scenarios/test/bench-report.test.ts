@@ -3,12 +3,15 @@ import { heldSteady } from '../bench/measure.ts'
 import type { OpenResult } from '../bench/open-loop.ts'
 import {
   added,
+  addedGoal,
   complete,
   costPerRequest,
   equalCpu,
   equalCpuGoal,
   goalLine,
+  keptSchedule,
   lowest,
+  MAX_SEND_LAG_MS,
   medianRound,
   openTable,
   ownTimeLine,
@@ -208,5 +211,53 @@ describe('benchmark verdicts', () => {
     const lossy = [...rounds.slice(0, 2), round(5, 5.8, { dropped: 3 })]
     expect(medianRound(lossy, 2, 'ttfb').complete).toBe(false)
     expect(() => medianRound([], 2, 'ttfb')).toThrow(/no open-model round/)
+  })
+
+  it('judges open-model rounds only where the generator kept its schedule', () => {
+    const lag = (p99: number) => ({ sendLag: { p50: p99 / 2, p90: p99, p99, max: p99 } })
+    const round = (directP99: number, proxyP99: number, lagP99 = 0.9) => [
+      result('direct', 1, directP99, lag(lagP99)),
+      result('reference', 1.1, directP99 + 0.1, lag(lagP99)),
+      result('proxy', 1.3, proxyP99, lag(lagP99)),
+    ]
+    expect(keptSchedule(round(5, 5.5, MAX_SEND_LAG_MS))).toBe(true)
+    expect(keptSchedule(round(5, 5.5, MAX_SEND_LAG_MS + 0.01))).toBe(false)
+    // A saturated load side: the mock's own tail swamps the gateways', and two rounds read the
+    // proxy as faster than the mock it calls. The median of all three would be MET.
+    const saturated = [round(48, 60, 15.7), round(1700, 48, 12), round(900, 40, 11), round(5, 6.5)]
+    const worst = medianRound(saturated.slice(0, 3), 2, 'ttfb')
+    expect(worst.judged).toBe(false)
+    expect(worst.lags).toEqual([15.7, 12, 11])
+    const voided = addedGoal('TTFB added p99 <= 1 ms', worst)
+    expect(voided.met).toBe(false)
+    expect(goalLine(voided)).toMatch(
+      /fell behind its schedule in 3 of 3 rounds \(send lag p99 15.70, 12.00, 11.00 ms, over 2 ms\).*: NOT JUDGED$/,
+    )
+    // Half the rounds late is not a majority kept: still not judged.
+    expect(medianRound([saturated[0], saturated[3]], 2, 'ttfb').judged).toBe(false)
+    // One late round of three is left out; the median is read over the other two (the higher one).
+    const mixed = [round(5, 5.3), round(1700, 48, 12), round(5, 5.9)]
+    const read = medianRound(mixed, 2, 'ttfb')
+    expect(read.judged).toBe(true)
+    expect(read.at).toBe(2)
+    expect(read.added.p99).toBeCloseTo(0.9)
+    const goal = addedGoal('TTFB added p99 <= 1 ms', read)
+    expect(goal.met).toBe(true)
+    expect(goalLine(goal)).toMatch(
+      /^goal: TTFB added p99 <= 1 ms: 0.90 ms, the median of 2 rounds .*those rounds are left out: MET$/,
+    )
+    expect(addedGoal('TTFB added p99 <= 0.5 ms', read, 0.5).met).toBe(false)
+    // One round (bench:latency): judged on its own schedule.
+    expect(addedGoal('latency', medianRound([round(2, 2.8)], 2, 'latency')).met).toBe(true)
+    const late = addedGoal('latency', medianRound([round(2, 2.8, 10.3)], 2, 'latency'))
+    expect([late.met, late.judged]).toEqual([false, false])
+    expect(late.detail).toMatch(
+      /^p99 0.80 ms, p50 0.30 ms; the generator fell behind its schedule in 1 of 1 round /,
+    )
+    const lossy = addedGoal(
+      'latency',
+      medianRound([round(2, 2.8).map((r, i) => (i === 2 ? { ...r, dropped: 1 } : r))], 2, 'latency'),
+    )
+    expect([lossy.met, lossy.judged]).toEqual([false, true])
   })
 })
