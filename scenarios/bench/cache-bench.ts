@@ -4,7 +4,7 @@ import { request } from 'undici'
 import { loadTiers } from '../tiers.ts'
 import { createWorkload } from '../workload.ts'
 import { BENCH_KEY, CHAT_REQUEST, PROXY_SCRIPT, saveResults, writeProxyConfig } from './common.ts'
-import { type Measurement, measure, median } from './measure.ts'
+import { checkAnswers, type Measurement, measure, median } from './measure.ts'
 import { pinSelf, type Service, startService } from './services.ts'
 
 // npm run bench:cache: the response cache's hit path against the minimal fastify + undici
@@ -86,8 +86,7 @@ async function run(t: Target, s: number): Promise<Measurement> {
     connections,
     seconds: s,
   })
-  if (m.errors > 0 || m.non2xx > 0)
-    throw new Error(`${t.name}: ${m.errors} errors, ${m.non2xx} non-2xx answers`)
+  checkAnswers(t.name, m)
   return m
 }
 

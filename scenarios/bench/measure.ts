@@ -6,6 +6,11 @@ export interface Measurement {
   readonly requests: number
   readonly errors: number
   readonly non2xx: number
+  /**
+   * The shortest answer's size against the mean answer's (bytes read, head included), 1 when no
+   * answer came. Answers to one request are all about one size; one far shorter was cut.
+   */
+  readonly shortest: number
   /** Latency percentiles in ms, at microsecond resolution. */
   readonly p50: number
   readonly p90: number
@@ -40,8 +45,12 @@ export async function measure(options: LoadOptions): Promise<Measurement> {
     connections: options.connections,
     duration: options.seconds,
   }) as unknown as Promise<autocannon.Result> & NodeJS.EventEmitter
-  instance.on('response', (_client: unknown, _status: number, _bytes: number, ms: number) => {
+  let [answers, bytes, fewest] = [0, 0, Number.POSITIVE_INFINITY]
+  instance.on('response', (_client: unknown, _status: number, size: number, ms: number) => {
     histogram.recordValue(Math.max(1, Math.round(ms * 1000)))
+    answers++
+    bytes += size
+    if (size < fewest) fewest = size
   })
   const result = await instance
   const out: Measurement = {
@@ -49,6 +58,7 @@ export async function measure(options: LoadOptions): Promise<Measurement> {
     requests: result.requests.total,
     errors: result.errors + result.timeouts,
     non2xx: result.non2xx,
+    shortest: answers > 0 ? fewest / (bytes / answers) : 1,
     p50: histogram.getValueAtPercentile(50) / 1000,
     p90: histogram.getValueAtPercentile(90) / 1000,
     p99: histogram.getValueAtPercentile(99) / 1000,
@@ -75,6 +85,23 @@ export interface PairedTarget {
 export interface PairedResult extends Measurement {
   /** Server CPU time per request, in microseconds. */
   readonly cpuUs: number
+}
+
+/** The shortest answer of a measured run may be this much of the mean size (the mock's texts vary by a few %). */
+export const MIN_SHORTEST = 0.8
+
+/**
+ * Throws unless every answer of a run came whole: no error, no status but 2xx, none far shorter
+ * than the others. A gateway that cuts answers (a stream ended early with an error event, still a
+ * 200) would look cheaper per request than one that relays them whole.
+ */
+export function checkAnswers(name: string, m: Measurement): void {
+  if (m.errors > 0 || m.non2xx > 0)
+    throw new Error(`${name}: ${m.errors} errors, ${m.non2xx} non-2xx answers`)
+  if (m.shortest < MIN_SHORTEST)
+    throw new Error(
+      `${name}: an answer cut short (the shortest ${(m.shortest * 100).toFixed(0)} % of the mean size)`,
+    )
 }
 
 /**
@@ -108,8 +135,7 @@ export async function measureTogether(
   )
   return targets.map((t, i) => {
     const m = runs[i]
-    if (m.errors > 0 || m.non2xx > 0)
-      throw new Error(`${t.url}: ${m.errors} errors, ${m.non2xx} non-2xx answers`)
+    checkAnswers(t.url, m)
     return { ...m, cpuUs: ((options.cpuMs(t.pid) - before[i]) * 1000) / m.requests }
   })
 }

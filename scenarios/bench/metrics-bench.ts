@@ -17,7 +17,7 @@ import {
   singleMockConfig,
   writeProxyConfig,
 } from './common.ts'
-import { type Measurement, measure, measureTogether, median } from './measure.ts'
+import { checkAnswers, type Measurement, measure, measureTogether, median } from './measure.ts'
 import { pinSelf, type Start } from './services.ts'
 
 // npm run bench:metrics: what the proxy's metrics cost on the hot path. Two proxies, identical
@@ -55,7 +55,7 @@ async function run(url: string, s: number): Promise<Measurement> {
     connections,
     seconds: s,
   })
-  if (m.errors > 0 || m.non2xx > 0) throw new Error(`${url}: ${m.errors} errors, ${m.non2xx} non-2xx answers`)
+  checkAnswers(url, m)
   return m
 }
 

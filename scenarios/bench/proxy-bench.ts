@@ -1,7 +1,15 @@
 import { parseArgs } from 'node:util'
 import { cpuMs } from '../run/procfs.ts'
 import { CHAT_REQUEST, loggedBytes, runBench, saveResults, startMock } from './common.ts'
-import { type Measurement, measure, median, pairedRounds, type WarmUp, warmTogether } from './measure.ts'
+import {
+  checkAnswers,
+  type Measurement,
+  measure,
+  median,
+  pairedRounds,
+  type WarmUp,
+  warmTogether,
+} from './measure.ts'
 import { EVERY_LINE, PROXY, startLineUp, type Target } from './references.ts'
 import { equalCpu, equalCpuGoal, type Goal, goalLine, pct, table, warmLine } from './report.ts'
 import { pinSelf, type Start } from './services.ts'
@@ -110,8 +118,7 @@ async function run(target: Target, s: number): Promise<Measurement> {
     connections,
     seconds: s,
   })
-  if (m.errors > 0 || m.non2xx > 0)
-    throw new Error(`${target.name}: ${m.errors} errors, ${m.non2xx} non-2xx answers`)
+  checkAnswers(target.name, m)
   return m
 }
 

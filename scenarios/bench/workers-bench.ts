@@ -13,7 +13,15 @@ import {
   startMock,
   startProxy,
 } from './common.ts'
-import { type Measurement, measure, measureTogether, median, type WarmUp, warmTogether } from './measure.ts'
+import {
+  checkAnswers,
+  type Measurement,
+  measure,
+  measureTogether,
+  median,
+  type WarmUp,
+  warmTogether,
+} from './measure.ts'
 import { asTarget, type Target } from './references.ts'
 import {
   costPerRequest,
@@ -167,7 +175,7 @@ async function run(t: Target): Promise<Measurement> {
     connections: t.connections ?? connections,
     seconds,
   })
-  if (m.errors > 0 || m.non2xx > 0) throw new Error(`${t.name}: ${m.errors} errors, ${m.non2xx} non-2xx`)
+  checkAnswers(t.name, m)
   return m
 }
 
