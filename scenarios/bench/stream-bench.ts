@@ -185,7 +185,7 @@ function report(
   const referenceP99s = open.map((r) => added(r[1].ttfb, r[0].ttfb).p99)
   const ms = (xs: readonly number[]) => xs.map((x) => x.toFixed(2)).join(', ')
   lines.push(
-    `open model, the round with the proxy's median TTFB added p99 (${at + 1} of ${open.length}${read.judged ? '' : ', none judged'}):`,
+    `open model, the round with the proxy's median TTFB added p99 (${at + 1} of ${open.length}${read.judged ? '' : '; the run is not judged: see the goal'}):`,
     '',
     openTable(round, 'ttfb'),
     '',
