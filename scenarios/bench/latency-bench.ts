@@ -10,20 +10,32 @@ import {
   startProxy,
   stealWatch,
 } from './common.ts'
-import { openLoop } from './open-loop.ts'
+import { type OpenResult, openLoop } from './open-loop.ts'
 import { asTarget, DISPATCH_REFERENCE, startReferences } from './references.ts'
-import { addedGoal, goalLine, medianRound, openTable, ownTimeLine, stealLine } from './report.ts'
-import { pinSelf, type Start } from './services.ts'
+import {
+  addedGoal,
+  generatorLine,
+  goalLine,
+  medianRound,
+  openTable,
+  ownTimeLine,
+  stealLine,
+} from './report.ts'
+import { ahead, GENERATOR_NICE, pinSelf, type Start } from './services.ts'
 
 // npm run bench:latency: the latency the proxy adds, in the open model. --rate requests per second
 // (default 1,000) to the zero-latency mock directly and the same to the proxy (defaults, logging
 // on, cache off) in front of that same mock, interleaved in one run (one request every 0.5 ms,
-// alternating), each timed from its intended send time; optionally the barest reference gateway
-// too, for what any gateway adds. Proxy and reference on CPU 0, mock and generator on CPU 1.
-// The first 20 s (--warmup) are load, not measurement: at this rate V8 compiles the proxy's hot
-// paths for 10-20 s, stalling it in bursts, which a long-running proxy never shows again. A run in
-// which the generator could not keep its schedule (send lag p99 over report.ts MAX_SEND_LAG_MS: its
-// core, shared with the mock, was short of CPU) measured the load side and is not judged.
+// alternating), each timed from its intended send time; then the same run with the barest
+// reference gateway in the proxy's place, for what any gateway adds on this machine. Each gateway
+// has CPU 0 to itself in its run (a second gateway on its core would add its own work to the
+// latency the first seems to add); mock and generator on CPU 1, the generator ahead of the mock
+// while it sends (services.ts ahead).
+// The first 20 s (--warmup) of each run are load, not measurement: at this rate V8 compiles the
+// proxy's hot paths for 10-20 s, stalling it in bursts, which a long-running proxy never shows
+// again. A run in which the generator could not keep its schedule (send lag p99 over report.ts
+// MAX_SEND_LAG_MS: its core, shared with the mock, was short of CPU) measured the load side and is
+// not judged.
 
 const { values } = parseArgs({
   options: {
@@ -51,24 +63,29 @@ async function main(start: Start): Promise<void> {
   })
   const references =
     values.reference === 'none' ? [] : await startReferences(start, mock.url, 0, [DISPATCH_REFERENCE])
-  const targets = [
-    { name: 'mock directly', url: mock.url },
-    ...references,
-    asTarget('proxy (defaults)', proxy, AUTH),
-  ].map((t) => ({ ...t, body }))
+  const direct = { name: 'mock directly', url: mock.url, body }
+  const gateways = [asTarget('proxy (defaults)', proxy, AUTH), ...references].map((t) => ({ ...t, body }))
   process.stderr.write(
-    `open model: ${rate} req/s to each of ${targets.length} targets, ${values.warmup} s warm-up + ${seconds} s\n`,
+    `open model: ${rate} req/s to the mock and as many to one gateway, ${values.warmup} s warm-up + ${seconds} s, for each of ${gateways.length} gateways in turn\n`,
   )
   const watch = stealWatch([0, 1])
-  const results = await openLoop(targets, {
-    rate,
-    seconds,
-    warmupSeconds: Number(values.warmup),
-    onMeasureStart: watch.start,
+  const { value: runs, nice } = await ahead(async () => {
+    const runs: OpenResult[][] = []
+    for (const gateway of gateways)
+      runs.push(
+        await openLoop([direct, gateway], {
+          rate,
+          seconds,
+          warmupSeconds: Number(values.warmup),
+          onMeasureStart: runs.length === 0 ? watch.start : undefined,
+        }),
+      )
+    return runs
   })
   const steal = watch.stop()
-  const proxied = results[results.length - 1]
-  const read = medianRound([results], results.length - 1, 'latency')
+  const [results, ...referenceRuns] = runs
+  const proxied = results[1]
+  const read = medianRound([results], 1, 'latency')
   const extra = read.added
   const goal = addedGoal(`latency added by the proxy p99 <= 1 ms at ${rate} req/s`, read)
   console.log(
@@ -77,14 +94,26 @@ async function main(start: Start): Promise<void> {
       '',
       openTable(results, 'latency'),
       '',
+      ...referenceRuns.flatMap((run) => [
+        `${run[1].name} in the proxy's place, in a run of its own (what any gateway adds here; not judged):`,
+        '',
+        openTable(run, 'latency'),
+        '',
+      ]),
       ...(ownTimeLine(proxied, extra) ? [ownTimeLine(proxied, extra), ''] : []),
+      generatorLine(nice, GENERATOR_NICE),
+      '',
       ...(stealLine(steal) ? [stealLine(steal), ''] : []),
       `proxy log: ${(loggedBytes(proxy) / 1024 / 1024).toFixed(1)} MB written`,
       '',
       goalLine(goal),
     ].join('\n'),
   )
-  saveResults('bench-latency', { rate, seconds, results, added: extra, steal, goal }, values.out)
+  saveResults(
+    'bench-latency',
+    { rate, seconds, generatorNice: nice, results, added: extra, steal, goal },
+    values.out,
+  )
 }
 
 runBench(main)

@@ -108,6 +108,13 @@ export type Steal = Readonly<Record<number, number | null>>
  * virtual machine includes the moments its CPUs were taken away, which no gateway can avoid.
  * Undefined where /proc/stat could not be read.
  */
+/** How the open-model generator was scheduled beside the mock on its core (services.ts ahead). */
+export function generatorLine(nice: number, raised: number): string {
+  return nice === raised
+    ? `generator: on CPU 1 beside the mock, at nice ${nice} while it sent (ahead of the mock, so its timer and its reads never waited for the mock's work)`
+    : `generator: on CPU 1 beside the mock, at nice ${nice}: its priority could not be raised (run as root or with CAP_SYS_NICE), so on a busy core it may fall behind its schedule and the run not be judged`
+}
+
 export function stealLine(steal: Steal): string | undefined {
   const known = Object.entries(steal).filter((e): e is [string, number] => e[1] !== null)
   if (known.length === 0) return undefined

@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
 import { once } from 'node:events'
 import { closeSync, openSync, readFileSync, statSync } from 'node:fs'
+import { getPriority, setPriority } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { withCompileCache } from '../../proxy/src/node-flags.ts'
 
@@ -117,6 +118,33 @@ export async function startService(
 export function pinSelf(cpu: number): boolean {
   if (!hasTaskset) return false
   return spawnSync('taskset', ['-cp', String(cpu), String(process.pid)]).status === 0
+}
+
+/** The niceness an open-model generator runs at while it sends (the highest priority). */
+export const GENERATOR_NICE = -20
+
+/**
+ * Runs `work` with this process's main thread ahead of the processes it shares its CPU with (nice
+ * GENERATOR_NICE, when permitted: root or CAP_SYS_NICE), then puts the thread back at its own
+ * niceness. An open-model generator sharing a core with the mock otherwise waits behind the mock's
+ * work for its timer and its reads: it sends in bursts and times answers late, and the latency it
+ * reports is its own queueing. Resolves with what `work` returned and the niceness it ran at (the
+ * thread's own when it could not be raised).
+ */
+export async function ahead<T>(work: () => Promise<T>): Promise<{ value: T; nice: number }> {
+  const own = getPriority()
+  let nice = own
+  try {
+    setPriority(GENERATOR_NICE)
+    nice = GENERATOR_NICE
+  } catch {
+    // Not permitted: the send lag the generator reports says whether it kept its schedule anyway.
+  }
+  try {
+    return { value: await work(), nice }
+  } finally {
+    if (nice !== own) setPriority(own)
+  }
 }
 
 /** Size of a file in bytes (0 when it does not exist). */

@@ -17,6 +17,7 @@ import {
   added,
   addedGoal,
   type Goal,
+  generatorLine,
   goalLine,
   lowest,
   medianRound,
@@ -29,7 +30,7 @@ import {
   throughputRatio,
   warmLine,
 } from './report.ts'
-import { pinSelf, type Start } from './services.ts'
+import { ahead, GENERATOR_NICE, pinSelf, type Start } from './services.ts'
 
 // npm run bench:stream: streamed chat completions, 64 token chunks each from the zero-latency
 // mock (all sent at once, as a fast provider's burst), through the proxy (defaults; and logging
@@ -37,9 +38,11 @@ import { pinSelf, type Start } from './services.ts'
 // Gateways on CPU 0; mock and generator on CPU 1.
 // 1. Paired: every gateway loaded at once (closed loop); CPU time per streamed request from /proc;
 //    the proxy's throughput on equal CPU against the fastest reference (median of round ratios).
-// 2. Open model at --rate streams per second to each of: the mock directly, the fastest reference
-//    and the proxy, interleaved; time to first data byte from the intended send time, and what the
-//    proxy and the reference add to it over the direct call. --open-rounds rounds, read at the one
+// 2. Open model at --rate streams per second to the mock directly and as many to one gateway,
+//    interleaved, the proxy and the fastest reference each in runs of their own (one gateway on
+//    CPU 0 at a time), the generator ahead of the mock on their core (services.ts ahead); time to
+//    first data byte from the intended send time, and what the gateway adds to it over the direct
+//    call. --open-rounds rounds (a run of each gateway a round), the proxy's read at the one
 //    with the proxy's median added p99 (report.ts medianRound: one round's tail is the machine's),
 //    of the rounds in which the generator kept its schedule (report.ts MAX_SEND_LAG_MS; a run where
 //    it did not in most rounds is not judged).
@@ -95,28 +98,34 @@ async function main(start: Start): Promise<void> {
   const fastest = lowest(new Map(references.map((r) => [r.name, cpu.get(r.name)!])))
 
   const direct = { name: 'mock directly', url: mock.url, headers: {}, pid: mock.child.pid! }
-  const openTargets = [direct, references.find((r) => r.name === fastest)!, asTarget(PROXY, proxy, AUTH)]
+  // Each gateway alone on CPU 0 in its run (with a second one there, each would wait for the
+  // other's work, and the latency one seems to add would carry the other's cost).
+  const gateways = [asTarget(PROXY, proxy, AUTH), references.find((r) => r.name === fastest)!]
   process.stderr.write(
-    `open model: ${rate} streams/s to each of ${openTargets.length} targets, ${openRounds} rounds of ${openSeconds} s\n`,
+    `open model: ${rate} streams/s to the mock and as many to one gateway, ${openRounds} rounds of ${openSeconds} s for each of ${gateways.length} gateways in turn\n`,
   )
   const watch = stealWatch([0, 1])
   const open: OpenResult[][] = []
-  for (let r = 0; r < openRounds; r++)
-    open.push(
-      await openLoop(
-        openTargets.map((t) => ({ ...t, body })),
-        {
-          rate,
-          seconds: openSeconds,
-          // The first round's warm-up is the generator's own (its code, its connections, the mock's).
-          warmupSeconds: r === 0 ? openWarmup : 2,
-          onMeasureStart: r === 0 ? watch.start : undefined,
-        },
-      ),
-    )
+  const referenceOpen: OpenResult[][] = []
+  const { nice } = await ahead(async () => {
+    for (let r = 0; r < openRounds; r++)
+      for (const gateway of gateways)
+        (gateway === gateways[0] ? open : referenceOpen).push(
+          await openLoop(
+            [direct, gateway].map((t) => ({ ...t, body })),
+            {
+              rate,
+              seconds: openSeconds,
+              // The first run's warm-up is the generator's own (its code, its connections, the mock's).
+              warmupSeconds: r === 0 && gateway === gateways[0] ? openWarmup : 2,
+              onMeasureStart: r === 0 && gateway === gateways[0] ? watch.start : undefined,
+            },
+          ),
+        )
+  })
   const steal = watch.stop()
   const paced = itl > 0 ? await pacedRounds(mock.url, targets) : undefined
-  report(targets, references, events, paired, cpu, fastest, open, warm, steal, paced)
+  report(targets, references, events, paired, cpu, fastest, open, referenceOpen, nice, warm, steal, paced)
 }
 
 /** Phase 3: the mock sends each token --itl ms after the last; CPU per stream, paired. */
@@ -158,6 +167,8 @@ function report(
   cpu: Map<string, number>,
   fastest: string,
   open: OpenResult[][],
+  referenceOpen: OpenResult[][],
+  nice: number,
   warm: WarmUp,
   steal: Steal,
   paced: Map<string, number>[] | undefined,
@@ -179,21 +190,27 @@ function report(
     `fastest reference in this run: ${fastest}; ${warmLine(warm)}`,
     '',
   ]
-  const proxyIndex = open[0].length - 1
+  const proxyIndex = 1
   const read = medianRound(open, proxyIndex, 'ttfb')
   const { round, at, added: ttfbAdded, p99s } = read
-  const referenceP99s = open.map((r) => added(r[1].ttfb, r[0].ttfb).p99)
+  const referenceP99s = referenceOpen.map((r) => added(r[1].ttfb, r[0].ttfb).p99)
+  const referenceRead = medianRound(referenceOpen, 1, 'ttfb')
   const ms = (xs: readonly number[]) => xs.map((x) => x.toFixed(2)).join(', ')
   lines.push(
     `open model, the round with the proxy's median TTFB added p99 (${at + 1} of ${open.length}${read.judged ? '' : '; the run is not judged: see the goal'}):`,
     '',
     openTable(round, 'ttfb'),
     '',
-    `TTFB added p99 by round: ${round[proxyIndex].name} ${ms(p99s)} ms; ${round[1].name} ${ms(referenceP99s)} ms`,
+    `${fastest} in the proxy's place, in runs of its own, the round with its median TTFB added p99 (what any gateway adds here; not judged):`,
+    '',
+    openTable(referenceRead.round, 'ttfb'),
+    '',
+    `TTFB added p99 by round: ${round[proxyIndex].name} ${ms(p99s)} ms; ${fastest} ${ms(referenceP99s)} ms`,
   )
   const proxyOpen = round[proxyIndex]
   const own = ownTimeLine(proxyOpen, ttfbAdded)
   if (own) lines.push('', `${own} (to the first event)`)
+  lines.push('', generatorLine(nice, GENERATOR_NICE))
   if (paced) lines.push('', ...pacedLines(targets, references, paced))
   const stolen = stealLine(steal)
   if (stolen) lines.push('', stolen)
@@ -223,6 +240,8 @@ function report(
       paired_cpu_us: paired.map((p) => Object.fromEntries(p)),
       cpu_us: Object.fromEntries(cpu),
       open,
+      reference_open: referenceOpen,
+      generator_nice: nice,
       steal,
       itl,
       paced_cpu_us: paced?.map((p) => Object.fromEntries(p)),

@@ -8,6 +8,7 @@ import {
   costPerRequest,
   equalCpu,
   equalCpuGoal,
+  generatorLine,
   goalLine,
   keptSchedule,
   lowest,
@@ -157,6 +158,15 @@ describe('benchmark verdicts', () => {
     expect(noisy).toMatch(/^CPU stolen by the hypervisor while measuring: CPU 0 0.3 %, CPU 1 4.3 %; /)
     expect(noisy).toMatch(/re-run on a quieter one before trusting the tail/)
     expect(stealLine({ 0: null, 1: 1 })).toMatch(/CPU 1 1.0 %; the latency figures include/)
+  })
+
+  it('says at which priority the generator sent, and what a generator that could not be raised risks', () => {
+    expect(generatorLine(-20, -20)).toMatch(
+      /^generator: on CPU 1 beside the mock, at nice -20 while it sent \(ahead of the mock/,
+    )
+    const own = generatorLine(0, -20)
+    expect(own).toMatch(/at nice 0: its priority could not be raised \(run as root or with CAP_SYS_NICE\)/)
+    expect(own).not.toMatch(/ahead of the mock/)
   })
 
   it('renders Markdown tables with fixed decimals', () => {
