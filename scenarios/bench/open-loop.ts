@@ -44,6 +44,12 @@ export interface LatencySummary {
   readonly p90: number
   readonly p99: number
   readonly max: number
+  /**
+   * The p99's 95 % confidence bounds (quantileBand): the p99 of as many requests again would fall
+   * between them. Absent in results saved before they were kept.
+   */
+  readonly p99Low?: number
+  readonly p99High?: number
 }
 
 export interface OpenResult {
@@ -109,10 +115,10 @@ class Lane {
       ok: this.ok,
       dropped: this.dropped,
       failures: this.failures,
-      latency: summary(this.latency),
-      ttfb: summary(this.ttfb),
-      sendLag: summary(this.lag),
-      ...(this.own.totalCount > 0 ? { own: summary(this.own) } : {}),
+      latency: latencySummary(this.latency),
+      ttfb: latencySummary(this.ttfb),
+      sendLag: latencySummary(this.lag),
+      ...(this.own.totalCount > 0 ? { own: latencySummary(this.own) } : {}),
     }
   }
 }
@@ -238,7 +244,32 @@ export class RoundOrder {
   }
 }
 
-function summary(h: Histogram): LatencySummary {
+/**
+ * The 95 % confidence bounds of a quantile `q` of `n` samples, as percentiles: the true quantile
+ * lies between the samples ranked n·q ∓ 1.96·√(n·q·(1−q)) (the count of samples below it is
+ * binomial), whatever the distribution. At 1,000 req/s for 60 s the p99 is known to within the
+ * 98.92nd and 99.08th percentiles; over 8,000 requests, the 98.78th and 99.22nd.
+ */
+export function quantileBand(n: number, q = 0.99): { low: number; high: number } {
+  const spread = 1.96 * Math.sqrt(n * q * (1 - q))
+  return {
+    low: (Math.max(0, Math.floor(n * q - spread)) / n) * 100,
+    high: (Math.min(n, Math.ceil(n * q + spread)) / n) * 100,
+  }
+}
+
+/** p50, p90, p99 with its confidence bounds (quantileBand) and max of a histogram in µs, in ms. */
+export function latencySummary(h: Histogram): LatencySummary {
   const s = latencyStats(h)
-  return s ? { p50: s.p50, p90: s.p90, p99: s.p99, max: s.max } : { p50: 0, p90: 0, p99: 0, max: 0 }
+  if (!s) return { p50: 0, p90: 0, p99: 0, max: 0, p99Low: 0, p99High: 0 }
+  const band = quantileBand(h.totalCount)
+  const at = (percentile: number) => Math.round(h.getValueAtPercentile(percentile) / 10) / 100
+  return {
+    p50: s.p50,
+    p90: s.p90,
+    p99: s.p99,
+    max: s.max,
+    p99Low: Math.min(s.p99, at(band.low)),
+    p99High: Math.min(s.max, Math.max(s.p99, at(band.high))),
+  }
 }

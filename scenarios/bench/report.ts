@@ -1,6 +1,6 @@
 import { linearRegression } from 'simple-statistics'
 import { median, type WarmUp } from './measure.ts'
-import type { OpenResult } from './open-loop.ts'
+import type { LatencySummary, OpenResult } from './open-loop.ts'
 
 // The arithmetic of the benchmarks' verdicts, apart from any measurement: which reference is the
 // fastest, what a target keeps of its throughput, what it adds to latency, how RSS trends, what
@@ -83,6 +83,23 @@ export interface Percentiles {
 /** Latency `target` adds over `base`, percentile by percentile (ms; negative when it is faster). */
 export function added(target: Percentiles, base: Percentiles): Percentiles {
   return { p50: target.p50 - base.p50, p99: target.p99 - base.p99 }
+}
+
+export interface Bounds {
+  readonly low: number
+  readonly high: number
+}
+
+/**
+ * What `target` adds at the p99 over `base`, within 95 % confidence: the widest difference of the
+ * two p99s' own bounds (open-loop.ts quantileBand), which holds whether their errors go together
+ * or not. A p99 read from a few thousand requests is uncertain by a sizeable share of its tail.
+ */
+export function addedP99Bounds(target: LatencySummary, base: LatencySummary): Bounds {
+  return {
+    low: (target.p99Low ?? target.p99) - (base.p99High ?? base.p99),
+    high: (target.p99High ?? target.p99) - (base.p99Low ?? base.p99),
+  }
 }
 
 /**
@@ -299,6 +316,8 @@ export interface OpenRounds {
   readonly at: number
   /** What the target added over the direct call in that round. */
   readonly added: Percentiles
+  /** Its added p99 in that round within 95 % confidence (addedP99Bounds). */
+  readonly bounds: Bounds
   /** The added p99 of every round, in the order they ran. */
   readonly p99s: readonly number[]
   /** Every arrival of every round sent and answered. */
@@ -336,6 +355,7 @@ export function medianRound(
     round,
     at,
     added: addedOf(round),
+    bounds: addedP99Bounds(round[index][metric], round[0][metric]),
     p99s,
     complete: rounds.every((r) => complete(r[index])),
     lags: rounds.map((r) => sendLagP99(r)),
@@ -344,17 +364,22 @@ export function medianRound(
 }
 
 /**
- * The open-model goal: what the target adds at the p99 is at most `maxMs`, every arrival answered,
- * judged only when the generator kept its schedule (else NOT JUDGED, with the lag that voids it).
+ * The open-model goal: what the target adds at the p99 is at most `maxMs`, every arrival answered.
+ * MET only when the added p99's upper confidence bound is within it (medianRound's bounds), MISSED
+ * when its lower bound is past it (or an arrival failed or was dropped), otherwise NOT JUDGED: the
+ * run had too few requests in its tail to tell, and a longer one would. Not judged either when the
+ * generator fell behind its schedule (with the lag that voids the run).
  */
 export function addedGoal(name: string, read: OpenRounds, maxMs = 1, maxLagMs = MAX_SEND_LAG_MS): Goal {
   const ms = (x: number) => x.toFixed(2)
   const rounds = read.p99s.length
   const late = read.lags.filter((lag) => lag > maxLagMs).length
+  const { low, high } = read.bounds
+  const bounds = `95 % bounds ${ms(low)} to ${ms(high)} ms`
   const parts = [
     rounds > 1
-      ? `${ms(read.added.p99)} ms, the median of ${rounds - (read.judged ? late : 0)} rounds (p50 ${ms(read.added.p50)} ms)`
-      : `p99 ${ms(read.added.p99)} ms, p50 ${ms(read.added.p50)} ms`,
+      ? `${ms(read.added.p99)} ms (${bounds}), the median of ${rounds - (read.judged ? late : 0)} rounds (p50 ${ms(read.added.p50)} ms)`
+      : `p99 ${ms(read.added.p99)} ms (${bounds}), p50 ${ms(read.added.p50)} ms`,
   ]
   if (!read.complete)
     parts.push(rounds > 1 ? 'some arrivals failed or were dropped' : 'some requests failed or were dropped')
@@ -366,10 +391,15 @@ export function addedGoal(name: string, read: OpenRounds, maxMs = 1, maxLagMs = 
           : "its core was short of CPU, so the latencies are the load side's; re-run on a quieter machine"
       }`,
     )
+  const undecided = read.judged && read.complete && low <= maxMs && high > maxMs
+  if (undecided)
+    parts.push(
+      `the run cannot tell whether it is within ${ms(maxMs)} ms: too few requests in its tail to read the p99 closer (a longer run narrows the bounds)`,
+    )
   return {
     name,
-    met: read.judged && read.complete && read.added.p99 <= maxMs,
+    met: read.judged && read.complete && high <= maxMs,
     detail: parts.join('; '),
-    judged: read.judged,
+    judged: read.judged && !undecided,
   }
 }

@@ -254,7 +254,7 @@ describe('benchmark verdicts', () => {
     const goal = addedGoal('TTFB added p99 <= 1 ms', read)
     expect(goal.met).toBe(true)
     expect(goalLine(goal)).toMatch(
-      /^goal: TTFB added p99 <= 1 ms: 0.90 ms, the median of 2 rounds .*those rounds are left out: MET$/,
+      /^goal: TTFB added p99 <= 1 ms: 0.90 ms \(95 % bounds 0.90 to 0.90 ms\), the median of 2 rounds .*those rounds are left out: MET$/,
     )
     expect(addedGoal('TTFB added p99 <= 0.5 ms', read, 0.5).met).toBe(false)
     // One round (bench:latency): judged on its own schedule.
@@ -262,12 +262,52 @@ describe('benchmark verdicts', () => {
     const late = addedGoal('latency', medianRound([round(2, 2.8, 10.3)], 2, 'latency'))
     expect([late.met, late.judged]).toEqual([false, false])
     expect(late.detail).toMatch(
-      /^p99 0.80 ms, p50 0.30 ms; the generator fell behind its schedule in 1 of 1 round /,
+      /^p99 0.80 ms \(95 % bounds 0.80 to 0.80 ms\), p50 0.30 ms; the generator fell behind its schedule in 1 of 1 round /,
     )
     const lossy = addedGoal(
       'latency',
       medianRound([round(2, 2.8).map((r, i) => (i === 2 ? { ...r, dropped: 1 } : r))], 2, 'latency'),
     )
     expect([lossy.met, lossy.judged]).toEqual([false, true])
+  })
+
+  it('judges an added p99 only when its confidence bounds fall on one side of the goal', () => {
+    // p99 read with its 95 % bounds (quantileBand), as the open loop summarises a run.
+    const at = (p99: number, low: number, high: number) => ({
+      p50: 1,
+      p90: 1,
+      p99,
+      max: high,
+      p99Low: low,
+      p99High: high,
+    })
+    const run = (direct: ReturnType<typeof at>, proxy: ReturnType<typeof at>) => [
+      result('direct', 1, direct.p99, { latency: direct }),
+      result('proxy', 1.3, proxy.p99, { latency: proxy }),
+    ]
+    const direct = at(2.17, 2.12, 2.22)
+    // 0.99 ms read, but the p99s could as well be 0.89 or 1.09 ms apart: the run cannot tell.
+    const close = medianRound([run(direct, at(3.16, 3.06, 3.26))], 1, 'latency')
+    expect(close.added.p99).toBeCloseTo(0.99)
+    expect(close.bounds.low).toBeCloseTo(0.84)
+    expect(close.bounds.high).toBeCloseTo(1.14)
+    const undecided = addedGoal('latency added p99 <= 1 ms', close)
+    expect([undecided.met, undecided.judged]).toEqual([false, false])
+    expect(goalLine(undecided)).toMatch(
+      /p99 0.99 ms \(95 % bounds 0.84 to 1.14 ms\).*cannot tell whether it is within 1.00 ms.*: NOT JUDGED$/,
+    )
+    // Well within, or well past: judged either way.
+    const within = addedGoal('latency', medianRound([run(direct, at(2.7, 2.65, 2.75))], 1, 'latency'))
+    expect([within.met, within.judged]).toEqual([true, true])
+    const past = addedGoal('latency', medianRound([run(direct, at(4.2, 3.3, 5.1))], 1, 'latency'))
+    expect([past.met, past.judged]).toEqual([false, true])
+    expect(goalLine(past)).toMatch(/: MISSED$/)
+    // A lost request fails the run whatever its bounds.
+    const lossy = medianRound(
+      [run(direct, at(3.16, 3.06, 3.26)).map((r, i) => (i === 1 ? { ...r, ok: 99 } : r))],
+      1,
+      'latency',
+    )
+    expect([addedGoal('latency', lossy).met, addedGoal('latency', lossy).judged]).toEqual([false, true])
   })
 })

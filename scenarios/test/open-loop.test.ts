@@ -1,7 +1,8 @@
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
-import { openLoop, RoundOrder } from '../bench/open-loop.ts'
+import { latencySummary, openLoop, quantileBand, RoundOrder } from '../bench/open-loop.ts'
+import { histogram, recordMs } from '../engines/stats.ts'
 import { seededRandom } from '../random.ts'
 
 let servers: Server[] = []
@@ -60,6 +61,26 @@ describe('the open-model generator', () => {
     expect(starts[0]).toBeLessThanOrEqual(40)
     expect(a.own).toBeUndefined()
     expect(b.own).toMatchObject({ p50: 0.25, p99: 0.25 })
+  })
+
+  it("bounds a run's p99 by the ranks a binomial count of samples below it allows", () => {
+    const minute = quantileBand(60_000)
+    expect(minute.low).toBeCloseTo(98.92, 2)
+    expect(minute.high).toBeCloseTo(99.08, 2)
+    const rounds = quantileBand(8_000)
+    expect(rounds.low).toBeCloseTo(98.775, 2)
+    expect(rounds.high).toBeCloseTo(99.225, 2)
+    // Fewer samples, wider bounds; never past the extremes.
+    expect(quantileBand(100)).toEqual({ low: 97, high: 100 })
+    // 10,000 samples of 0.01 to 100 ms, evenly: the p99 is 99 ms, known to within about 0.2 ms.
+    const h = histogram()
+    for (let i = 1; i <= 10_000; i++) recordMs(h, i / 100)
+    const s = latencySummary(h)
+    expect(s.p99).toBeCloseTo(99, 0)
+    expect(s.p99Low).toBeGreaterThan(98.7)
+    expect(s.p99Low).toBeLessThan(98.9)
+    expect(s.p99High).toBeGreaterThan(99.1)
+    expect(s.p99High).toBeLessThan(99.3)
   })
 
   it('sends to every target once a round, in an order shuffled so none always follows another', () => {
