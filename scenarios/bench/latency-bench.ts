@@ -28,19 +28,23 @@ import { ahead, GENERATOR_NICE, pinSelf, type Start } from './services.ts'
 // on, cache off) in front of that same mock, interleaved in one run (one request every 0.5 ms,
 // alternating), each timed from its intended send time; then the same run with the barest
 // reference gateway in the proxy's place, for what any gateway adds on this machine. Each gateway
-// has CPU 0 to itself in its run (a second gateway on its core would add its own work to the
+// has CPU 0 to itself in its runs (a second gateway on its core would add its own work to the
 // latency the first seems to add); mock and generator on CPU 1, the generator ahead of the mock
-// while it sends (services.ts ahead).
-// The first 20 s (--warmup) of each run are load, not measurement: at this rate V8 compiles the
-// proxy's hot paths for 10-20 s, stalling it in bursts, which a long-running proxy never shows
-// again. A run in which the generator could not keep its schedule (send lag p99 over report.ts
-// MAX_SEND_LAG_MS: its core, shared with the mock, was short of CPU) measured the load side and is
-// not judged.
+// while it sends (services.ts ahead). The --seconds (60) measured for each gateway are --rounds (3)
+// runs taking turns with the other gateway's, read at the proxy's round with the median added p99
+// (report.ts medianRound): a slow spell of the shared machine lengthens one round's tail, not the
+// verdict's.
+// The first 20 s (--warmup) of each gateway's first run are load, not measurement: at this rate V8
+// compiles the proxy's hot paths for 10-20 s, stalling it in bursts, which a long-running proxy
+// never shows again (later runs warm their connections for 2 s). A round in which the generator
+// could not keep its schedule (send lag p99 over report.ts MAX_SEND_LAG_MS: its core, shared with
+// the mock, was short of CPU) measured the load side and is not judged.
 
 const { values } = parseArgs({
   options: {
     rate: { type: 'string', default: '1000' },
     seconds: { type: 'string', default: '60' },
+    rounds: { type: 'string', default: '3' },
     warmup: { type: 'string', default: '20' },
     reference: { type: 'string', default: 'dispatch' },
     config: { type: 'string', default: '{}' },
@@ -49,6 +53,7 @@ const { values } = parseArgs({
 })
 const rate = Number(values.rate)
 const seconds = Number(values.seconds)
+const rounds = Number(values.rounds)
 const body = JSON.stringify(CHAT_REQUEST)
 
 async function main(start: Start): Promise<void> {
@@ -66,41 +71,47 @@ async function main(start: Start): Promise<void> {
   const direct = { name: 'mock directly', url: mock.url, body }
   const gateways = [asTarget('proxy (defaults)', proxy, AUTH), ...references].map((t) => ({ ...t, body }))
   process.stderr.write(
-    `open model: ${rate} req/s to the mock and as many to one gateway, ${values.warmup} s warm-up + ${seconds} s, for each of ${gateways.length} gateways in turn\n`,
+    `open model: ${rate} req/s to the mock and as many to one gateway, ${rounds} rounds of ${seconds / rounds} s for each of ${gateways.length} gateways in turn (${values.warmup} s warm-up first)\n`,
   )
   const watch = stealWatch([0, 1])
   const { value: runs, nice } = await ahead(async () => {
-    const runs: OpenResult[][] = []
-    for (const gateway of gateways)
-      runs.push(
-        await openLoop([direct, gateway], {
-          rate,
-          seconds,
-          warmupSeconds: Number(values.warmup),
-          onMeasureStart: runs.length === 0 ? watch.start : undefined,
-        }),
-      )
+    const runs: OpenResult[][][] = gateways.map(() => [])
+    for (let r = 0; r < rounds; r++)
+      for (const [i, gateway] of gateways.entries())
+        runs[i].push(
+          await openLoop([direct, gateway], {
+            rate,
+            seconds: seconds / rounds,
+            warmupSeconds: r === 0 ? Number(values.warmup) : 2,
+            onMeasureStart: r === 0 && i === 0 ? watch.start : undefined,
+          }),
+        )
     return runs
   })
   const steal = watch.stop()
-  const [results, ...referenceRuns] = runs
-  const proxied = results[1]
-  const read = medianRound([results], 1, 'latency')
+  const [proxyRounds, ...referenceRounds] = runs
+  const read = medianRound(proxyRounds, 1, 'latency')
   const extra = read.added
   const goal = addedGoal(`latency added by the proxy p99 <= 1 ms at ${rate} req/s`, read)
+  const ms = (xs: readonly number[]) => xs.map((x) => x.toFixed(2)).join(', ')
+  const referenceReads = referenceRounds.map((r) => medianRound(r, 1, 'latency'))
   console.log(
     [
-      `open-model latency: ${rate} req/s each for ${seconds} s, non-streaming chat, zero-latency mock, from the intended send time`,
+      `open-model latency: ${rate} req/s each for ${seconds} s (${rounds} rounds), non-streaming chat, zero-latency mock, from the intended send time`,
       '',
-      openTable(results, 'latency'),
+      `the proxy's round with the median added p99 (${read.at + 1} of ${rounds}):`,
       '',
-      ...referenceRuns.flatMap((run) => [
-        `${run[1].name} in the proxy's place, in a run of its own (what any gateway adds here; not judged):`,
+      openTable(read.round, 'latency'),
+      '',
+      ...referenceReads.flatMap((reference) => [
+        `${reference.round[1].name} in the proxy's place, in runs of its own, its round with the median added p99 (what any gateway adds here; not judged):`,
         '',
-        openTable(run, 'latency'),
+        openTable(reference.round, 'latency'),
         '',
       ]),
-      ...(ownTimeLine(proxied, extra) ? [ownTimeLine(proxied, extra), ''] : []),
+      `latency added p99 by round: proxy (defaults) ${ms(read.p99s)} ms${referenceReads.map((reference) => `; ${reference.round[1].name} ${ms(reference.p99s)} ms`).join('')}`,
+      '',
+      ...(ownTimeLine(read.round[1], extra) ? [ownTimeLine(read.round[1], extra), ''] : []),
       generatorLine(nice, GENERATOR_NICE),
       '',
       ...(stealLine(steal) ? [stealLine(steal), ''] : []),
@@ -111,7 +122,7 @@ async function main(start: Start): Promise<void> {
   )
   saveResults(
     'bench-latency',
-    { rate, seconds, generatorNice: nice, results, added: extra, steal, goal },
+    { rate, seconds, rounds, generatorNice: nice, proxyRounds, referenceRounds, added: extra, steal, goal },
     values.out,
   )
 }

@@ -257,7 +257,7 @@ describe('benchmark verdicts', () => {
       /^goal: TTFB added p99 <= 1 ms: 0.90 ms \(95 % bounds 0.90 to 0.90 ms\), the median of 2 rounds .*those rounds are left out: MET$/,
     )
     expect(addedGoal('TTFB added p99 <= 0.5 ms', read, 0.5).met).toBe(false)
-    // One round (bench:latency): judged on its own schedule.
+    // One round: judged on its own schedule.
     expect(addedGoal('latency', medianRound([round(2, 2.8)], 2, 'latency')).met).toBe(true)
     const late = addedGoal('latency', medianRound([round(2, 2.8, 10.3)], 2, 'latency'))
     expect([late.met, late.judged]).toEqual([false, false])
