@@ -29,7 +29,8 @@ describe('ahead', () => {
   })
 
   it('says the work ran at its own priority when it may not raise it', async () => {
-    // An unprivileged user (nobody, when this runs as root) may not lower its niceness.
+    // Without CAP_SYS_NICE (taken from root's bounding set by util-linux's setpriv) a process may
+    // not lower its niceness.
     const script = `
       import { getPriority } from 'node:os'
       import { ahead } from ${JSON.stringify(new URL('../bench/services.ts', import.meta.url).href)}
@@ -37,11 +38,9 @@ describe('ahead', () => {
       const { value, nice } = await ahead(async () => getPriority())
       console.log(JSON.stringify({ own, value, nice, after: getPriority() }))
     `
-    const { stdout } = await promisify(execFile)(
-      process.execPath,
-      ['--input-type=module', '-e', script],
-      root ? { uid: 65534, gid: 65534, cwd: '/' } : {},
-    )
+    const node = [process.execPath, '--input-type=module', '-e', script]
+    const [command, ...args] = root ? ['setpriv', '--bounding-set=-sys_nice', ...node] : node
+    const { stdout } = await promisify(execFile)(command, args)
     const seen = JSON.parse(stdout)
     expect(seen.nice).toBe(seen.own)
     expect(seen.value).toBe(seen.own)
