@@ -14,7 +14,6 @@ import { median, pairedRounds, type WarmUp, warmTogether } from './measure.ts'
 import { type OpenResult, openLoop } from './open-loop.ts'
 import { asTarget, PROXY, startLineUp, type Target } from './references.ts'
 import {
-  added,
   addedGoal,
   type Goal,
   generatorLine,
@@ -193,7 +192,6 @@ function report(
   const proxyIndex = 1
   const read = medianRound(open, proxyIndex, 'ttfb')
   const { round, at, added: ttfbAdded, p99s } = read
-  const referenceP99s = referenceOpen.map((r) => added(r[1].ttfb, r[0].ttfb).p99)
   const referenceRead = medianRound(referenceOpen, 1, 'ttfb')
   const ms = (xs: readonly number[]) => xs.map((x) => x.toFixed(2)).join(', ')
   lines.push(
@@ -205,7 +203,7 @@ function report(
     '',
     openTable(referenceRead.round, 'ttfb'),
     '',
-    `TTFB added p99 by round: ${round[proxyIndex].name} ${ms(p99s)} ms; ${fastest} ${ms(referenceP99s)} ms`,
+    `TTFB added p99 by round: ${round[proxyIndex].name} ${ms(p99s)} ms; ${fastest} ${ms(referenceRead.p99s)} ms`,
   )
   const proxyOpen = round[proxyIndex]
   const own = ownTimeLine(proxyOpen, ttfbAdded)
