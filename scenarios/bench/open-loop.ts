@@ -45,8 +45,8 @@ export interface LatencySummary {
   readonly p99: number
   readonly max: number
   /**
-   * The p99's 95 % confidence bounds (quantileBand): the p99 of as many requests again would fall
-   * between them. Absent in results saved before they were kept.
+   * The p99's 95 % confidence bounds (quantileBand): the true p99 of the latencies this run
+   * sampled lies between them. Absent in results saved before they were kept.
    */
   readonly p99Low?: number
   readonly p99High?: number
