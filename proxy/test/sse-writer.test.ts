@@ -3,7 +3,7 @@ import { createServer, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { Agent, request } from 'undici'
 import { afterEach, describe, expect, it } from 'vitest'
-import { SseWriter } from '../src/pipeline/sse-writer.ts'
+import { contiguousRuns, SseWriter } from '../src/pipeline/sse-writer.ts'
 import { SSE_DONE } from '../src/providers/sse.ts'
 
 // The client side of a stream: how its last bytes leave. [DONE] and the end of the chunked body go
@@ -52,26 +52,34 @@ async function listen(handler: (res: ServerResponse) => void): Promise<string> {
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}/`
 }
 
+/**
+ * A stream that sent EVENT, then, as a relay does, the provider's last read (`chunks`) and its end a
+ * promise later: the body the client read, and the writes that reached the socket from that read on.
+ */
+async function lastRead(chunks: readonly Buffer[]): Promise<{ body: string; writes: number[] }> {
+  const writes: number[] = []
+  const url = await listen((res) => {
+    const counter = countWrites(res)
+    const writer = writerFor(res)
+    writer.commit()
+    writer.write(EVENT)
+    setTimeout(() => {
+      const before = counter.count
+      writer.writeAll(chunks)
+      Promise.resolve().then(() => {
+        writer.end()
+        res.once('finish', () => writes.push(counter.count - before))
+      })
+    }, 5)
+  })
+  const res = await request(url, { dispatcher: agent })
+  return { body: await res.body.text(), writes }
+}
+
 describe('SSE writer', () => {
   it('sends [DONE] and the end of the body in one write when the end follows at once', async () => {
-    const writes: number[] = []
-    const url = await listen((res) => {
-      const counter = countWrites(res)
-      const writer = writerFor(res)
-      writer.commit()
-      writer.write(EVENT)
-      setTimeout(() => {
-        const before = counter.count
-        // As a relay does: the provider's last read, then its end a promise later.
-        writer.writeAll([EVENT, SSE_DONE])
-        Promise.resolve().then(() => {
-          writer.end()
-          res.once('finish', () => writes.push(counter.count - before))
-        })
-      }, 5)
-    })
-    const res = await request(url, { dispatcher: agent })
-    expect(await res.body.text()).toBe(BODY)
+    const { body, writes } = await lastRead([EVENT, SSE_DONE])
+    expect(body).toBe(BODY)
     expect(writes).toEqual([1])
   })
 
@@ -102,5 +110,45 @@ describe('SSE writer', () => {
     const bodies: string[] = []
     for (let i = 0; i < 3; i++) bodies.push(await (await request(url, { dispatcher: agent })).body.text())
     expect(bodies).toEqual([BODY, BODY, BODY])
+  })
+
+  it('sends the events of one read as views of its bytes, the rest gathered into the same write', async () => {
+    // One read of a provider's stream: the events the proxy forwards are views of it, side by side.
+    const read = Buffer.concat([EVENT, EVENT, EVENT])
+    const first = read.subarray(0, EVENT.length)
+    const rest = read.subarray(EVENT.length)
+    const { body, writes } = await lastRead([first, rest, SSE_DONE])
+    expect(body).toBe(`${EVENT}${read}${SSE_DONE}`)
+    expect(writes).toEqual([1])
+  })
+})
+
+describe('contiguous runs', () => {
+  it('joins adjacent views of one buffer into one view of it, copying nothing', () => {
+    const bytes = Buffer.from('abcdefghij')
+    const [run] = contiguousRuns([bytes.subarray(0, 2), bytes.subarray(2, 5), bytes.subarray(5, 9)])
+    expect(contiguousRuns([bytes.subarray(0, 2), bytes.subarray(2, 5)])).toHaveLength(1)
+    expect(String(run)).toBe('abcdefghi')
+    expect(run?.buffer).toBe(bytes.buffer)
+    expect(run?.byteOffset).toBe(bytes.byteOffset)
+  })
+
+  it('keeps apart what is not adjacent, in order: a gap, another buffer, a view out of order', () => {
+    const bytes = Buffer.from('abcdefghij')
+    const other = Buffer.from('XY')
+    const runs = contiguousRuns([
+      bytes.subarray(0, 2),
+      bytes.subarray(3, 5), // a gap: c is dropped
+      other,
+      bytes.subarray(5, 7),
+      bytes.subarray(0, 1), // before the previous view, not after it
+    ])
+    expect(runs.map(String)).toEqual(['ab', 'de', 'XY', 'fg', 'a'])
+  })
+
+  it('returns a single chunk as it is', () => {
+    const only = Buffer.from('data: x\n\n')
+    expect(contiguousRuns([only])).toEqual([only])
+    expect(contiguousRuns([only])[0]).toBe(only)
   })
 })

@@ -60,11 +60,11 @@ export class SseWriter implements ChunkSink {
     )
   }
 
-  /** Writes and resolves when the client can take more (or has gone away). */
-  write(chunk: Buffer): Promise<void> | undefined {
+  /** Writes and resolves when the client can take more (or has gone away), unless told not to wait. */
+  write(chunk: Buffer, wait = true): Promise<void> | undefined {
     this.#lastWrite = this.#monotonic()
     if (this.#ended || this.raw.destroyed) return undefined
-    if (this.raw.write(chunk)) return undefined
+    if (this.raw.write(chunk) || !wait) return undefined
     return new Promise((resolve) => {
       const done = () => {
         this.raw.off('drain', done)
@@ -78,7 +78,20 @@ export class SseWriter implements ChunkSink {
 
   writeAll(chunks: readonly Buffer[]): Promise<void> | undefined {
     if (chunks[chunks.length - 1] === SSE_DONE) this.#holdForEnd()
-    return this.write(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks))
+    if (chunks.length === 1) return this.write(chunks[0] as Buffer)
+    // The events of one read lie side by side in the bytes undici read: sent as views of them, not
+    // copied into one buffer (a stream read at once is 16 KB at 64 chunks), and the pieces that are
+    // not (the [DONE] the proxy writes itself) gathered by the corked socket into the same write.
+    const runs = contiguousRuns(chunks)
+    if (runs.length === 1) return this.write(runs[0] as Buffer)
+    const socket = this.raw.socket
+    socket?.cork()
+    const last = runs.length - 1
+    // Once a write is past the socket's high-water mark, so is every later one: the last one's wait covers them all.
+    for (let i = 0; i < last; i++) this.write(runs[i] as Buffer, false)
+    const wait = this.write(runs[last] as Buffer)
+    socket?.uncork()
+    return wait
   }
 
   /**
@@ -130,4 +143,25 @@ export class SseWriter implements ChunkSink {
     this.commit()
     this.write(SSE_PING)
   }
+}
+
+/**
+ * The chunks, in order, with every run of neighbours that are adjacent views of one buffer joined
+ * into one view of it (nothing copied). Adjacent views hold the bytes of their concatenation,
+ * whatever made them.
+ */
+export function contiguousRuns(chunks: readonly Buffer[]): Buffer[] {
+  const runs: Buffer[] = []
+  let run = chunks[0] as Buffer
+  for (let i = 1; i < chunks.length; i++) {
+    const next = chunks[i] as Buffer
+    if (next.buffer === run.buffer && run.byteOffset + run.length === next.byteOffset)
+      run = Buffer.from(run.buffer, run.byteOffset, run.length + next.length)
+    else {
+      runs.push(run)
+      run = next
+    }
+  }
+  runs.push(run)
+  return runs
 }
