@@ -115,14 +115,17 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     // One line per request comes from the log observer, with the fields that explain latency.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: Math.floor(config.server.body_limit_mb * 1024 * 1024),
-    keepAliveTimeout: config.server.keep_alive_timeout * 1000,
-    requestTimeout: config.server.request_timeout * 1000,
     serverFactory: serverFactory({
       headersTimeoutMs: config.server.headers_timeout * 1000,
       requestTimeoutMs: config.server.request_timeout * 1000,
+      keepAliveTimeoutMs: config.server.keep_alive_timeout * 1000,
     }),
     clientErrorHandler,
     return503OnClosing: true,
+    // The app is closed once the drain (workers/drain.ts) has let every request end: a connection
+    // still open then is cut, not waited for (a client's idle one stays open for as long as
+    // server.keep_alive_timeout lets it).
+    forceCloseConnections: true,
     // Bodies are validated as sent: coerced or defaulted values would differ from the bytes forwarded.
     ajv: {
       customOptions: { coerceTypes: false, useDefaults: false, removeAdditional: false, allErrors: false },

@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process'
+import { request as httpRequest, type IncomingHttpHeaders } from 'node:http'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { CLIENT_KEY, chatBody, type Harness, postChat, startAll } from './helpers.ts'
 
@@ -79,6 +80,19 @@ describe('HTTP surface', () => {
     expect(replaced.headers.get('x-request-id')).toMatch(/^[0-9a-f]{12}-[0-9a-z]+$/)
   })
 
+  it('keeps an idle connection for server.keep_alive_timeout and says so in every answer', async () => {
+    // 72 s by default: longer than the 60 s a load balancer keeps its idle connections (AWS's), so
+    // the proxy never closes one the balancer is about to reuse.
+    for (const body of [chatBody(), chatBody({ stream: true })])
+      expect((await postRaw(h.url, body))['keep-alive']).toBe('timeout=72')
+    const short = await startAll({ overrides: { server: { keep_alive_timeout: 3 } } })
+    try {
+      expect((await postRaw(short.url, chatBody()))['keep-alive']).toBe('timeout=3')
+    } finally {
+      await short.close()
+    }
+  })
+
   it('never sends a provider key to the client', async () => {
     h.mocks.openai.setProfile({ faults: [{ type: 'status', status: 401, rate: 1 }] })
     const res = await postChat(h.url, chatBody())
@@ -89,6 +103,25 @@ describe('HTTP surface', () => {
     h.mocks.openai.reset()
   })
 })
+
+/** The head of an answer as it came on the wire (fetch leaves out connection headers). */
+function postRaw(url: string, body: unknown): Promise<IncomingHttpHeaders> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      `${url}/v1/chat/completions`,
+      {
+        method: 'POST',
+        headers: { authorization: `Bearer ${CLIENT_KEY}`, 'content-type': 'application/json' },
+      },
+      (res) => {
+        res.resume()
+        res.on('end', () => resolve(res.headers))
+      },
+    )
+    req.on('error', reject)
+    req.end(JSON.stringify(body))
+  })
+}
 
 describe('npm start', () => {
   it('prints the effective configuration with secrets redacted', () => {

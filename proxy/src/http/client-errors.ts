@@ -39,14 +39,24 @@ export function clientError(err: NodeJS.ErrnoException): ProxyError {
 
 /**
  * The HTTP server, with Node's request timeouts checked every second (the default is every 30 s,
- * which lets a stalled upload hold its socket that much longer than server.request_timeout).
+ * which lets a stalled upload hold its socket that much longer than server.request_timeout), and
+ * an idle kept-alive connection held for server.keep_alive_timeout. Fastify applies its own
+ * keepAliveTimeout only to a server it creates, so a factory that does not set it leaves Node's
+ * 5 s: clients' pools then drop idle connections after about 4 s and pay a new connection in the
+ * next burst, and a load balancer that keeps its connections idle longer (60 s by default on
+ * AWS's) reuses one the proxy is closing, and answers its client 502.
  */
-export function serverFactory(options: { headersTimeoutMs: number; requestTimeoutMs: number }) {
+export function serverFactory(options: {
+  headersTimeoutMs: number
+  requestTimeoutMs: number
+  keepAliveTimeoutMs: number
+}) {
   return (handler: (req: IncomingMessage, res: ServerResponse) => void): Server =>
     createServer(
       {
         headersTimeout: options.headersTimeoutMs,
         requestTimeout: options.requestTimeoutMs,
+        keepAliveTimeout: options.keepAliveTimeoutMs,
         connectionsCheckingInterval: 1000,
       },
       handler,
