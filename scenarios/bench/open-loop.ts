@@ -65,6 +65,13 @@ export interface OpenResult {
   /** How late the generator sent, ms. */
   readonly sendLag: LatencySummary
   /**
+   * Connections the generator opened to the target while measuring. A target that keeps its
+   * connections alive needs few once warm; one that closes them (a keep-alive shorter than the
+   * gaps between a connection's requests, or `connection: close`) makes its clients reconnect, and
+   * every reconnection waits for a handshake the latencies count.
+   */
+  readonly connections: number
+  /**
    * The target's own time by its Server-Timing header (`proxy;dur`, ms), when it sends one: what
    * it spent working on the request, against the latency it added, which also counts the time the
    * request waited (for a core, in a queue, in the kernel).
@@ -89,6 +96,8 @@ class Lane {
   ok = 0
   dropped = 0
   inFlight = 0
+  measuring = false
+  connections = 0
 
   constructor(target: OpenTarget, connections: number, timeoutMs: number) {
     this.target = target
@@ -98,6 +107,9 @@ class Lane {
       pipelining: 1,
       headersTimeout: timeoutMs,
       bodyTimeout: timeoutMs,
+    })
+    this.pool.on('connect', () => {
+      if (this.measuring) this.connections++
     })
     this.path = `${url.pathname.replace(/\/$/, '')}/v1/chat/completions`
     this.headers = { 'content-type': 'application/json', ...target.headers }
@@ -118,6 +130,7 @@ class Lane {
       latency: latencySummary(this.latency),
       ttfb: latencySummary(this.ttfb),
       sendLag: latencySummary(this.lag),
+      connections: this.connections,
       ...(this.own.totalCount > 0 ? { own: latencySummary(this.own) } : {}),
     }
   }
@@ -191,7 +204,10 @@ export async function openLoop(
       const lane = lanes[i]
       const intended = start + g * intervalMs
       const measured = g >= warmup
-      if (g === warmup) options.onMeasureStart?.()
+      if (g === warmup) {
+        for (const l of lanes) l.measuring = true
+        options.onMeasureStart?.()
+      }
       if (lane.inFlight >= cap) {
         if (measured) lane.dropped++
         continue

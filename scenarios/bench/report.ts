@@ -263,6 +263,7 @@ export function openTable(results: readonly OpenResult[], metric: 'latency' | 't
       'added p50 ms',
       'added p99 ms',
       'send lag p99 ms',
+      'connections opened',
     ],
     results.map((r) => {
       const a = added(r[metric], base)
@@ -282,6 +283,7 @@ export function openTable(results: readonly OpenResult[], metric: 'latency' | 't
         a.p50,
         a.p99,
         r.sendLag.p99,
+        String(r.connections),
       ]
     }),
   )

@@ -182,14 +182,17 @@ describe('benchmark verdicts', () => {
     latency: { p50, p90: p50, p99, max: p99 },
     ttfb: { p50, p90: p50, p99, max: p99 },
     sendLag: { p50: 0, p90: 0, p99: 0.1, max: 0.2 },
+    connections: 0,
     ...extra,
   })
 
   it('tables open-model results against the first target and tells a complete run', () => {
     const direct = result('direct', 1, 2)
-    const proxy = result('proxy', 1.3, 2.8, { ok: 98, failures: { http_503: 2 } })
+    const proxy = result('proxy', 1.3, 2.8, { ok: 98, failures: { http_503: 2 }, connections: 7 })
     const rows = openTable([direct, proxy], 'latency').split('\n')
-    expect(rows[3]).toBe('| proxy | 100 | 98 | 0 | http_503 2 | 1.30 | 1.30 | 2.80 | 0.30 | 0.80 | 0.10 |')
+    expect(rows[3]).toBe(
+      '| proxy | 100 | 98 | 0 | http_503 2 | 1.30 | 1.30 | 2.80 | 0.30 | 0.80 | 0.10 | 7 |',
+    )
     expect(complete(direct)).toBe(true)
     expect(complete(proxy)).toBe(false)
     expect(ownTimeLine(direct, added(direct.latency, direct.latency))).toBeUndefined()

@@ -12,12 +12,13 @@ afterEach(async () => {
 })
 
 /** A target on loopback that answers every chat request with a fixed body, and maybe a Server-Timing. */
-async function target(serverTiming?: string): Promise<string> {
+async function target(serverTiming?: string, close = false): Promise<string> {
   const server = createServer((req, res) => {
     req.resume()
     req.on('end', () => {
       const headers: Record<string, string> = { 'content-type': 'application/json' }
       if (serverTiming) headers['server-timing'] = serverTiming
+      if (close) headers.connection = 'close'
       res.writeHead(200, headers).end('{"ok":true}')
     })
   })
@@ -61,6 +62,23 @@ describe('the open-model generator', () => {
     expect(starts[0]).toBeLessThanOrEqual(40)
     expect(a.own).toBeUndefined()
     expect(b.own).toMatchObject({ p50: 0.25, p99: 0.25 })
+  })
+
+  it('counts the connections it opened to each target while measuring', async () => {
+    const body = '{"model":"m"}'
+    const [kept, closing] = await openLoop(
+      [
+        { name: 'kept alive', url: await target() },
+        { name: 'closing', url: await target(undefined, true) },
+      ].map((t) => ({ ...t, body })),
+      { rate: 100, seconds: 0.5, warmupSeconds: 0.2 },
+    )
+    // Warm, a kept-alive target is served on the connections the warm-up opened; one that closes
+    // every connection costs a new one for each arrival.
+    expect(kept.ok).toBe(50)
+    expect(kept.connections).toBeLessThanOrEqual(2)
+    expect(closing.ok).toBe(50)
+    expect(closing.connections).toBeGreaterThanOrEqual(49)
   })
 
   it("bounds a run's p99 by the ranks a binomial count of samples below it allows", () => {
