@@ -57,7 +57,7 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '3' },
     connections: { type: 'string', default: '32' },
     rate: { type: 'string', default: '1000' },
-    'open-seconds': { type: 'string', default: '8' },
+    'open-seconds': { type: 'string', default: '30' },
     'open-rounds': { type: 'string', default: '3' },
     'open-warmup': { type: 'string', default: '10' },
     itl: { type: 'string', default: '5' },
