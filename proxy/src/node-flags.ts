@@ -24,11 +24,12 @@ import { join } from 'node:path'
  * after a full collection is already short of 32 MB of young generation: V8 began the next one at
  * once, a full collection every second or two (13 to 21 in 30 s, measured), each with marking
  * steps of 16 to 22 ms on the main thread that every request arriving meanwhile waited for (time
- * to first byte p99 13 to 15 ms through the proxy against 4 to 5 ms with the flag). An initial old
+ * to first byte p99 13 to 15 ms through the proxy at 1,000 streams/s). An initial old
  * space size set by the embedder is also V8's floor for that limit ("skip full GCs below that
- * threshold"): with 64 MB, one full collection in 60 s at that load, and 2 to 4 % less CPU a
- * request (paired). More garbage waits for a collection: peak RSS through the extreme tier for 30 minutes
- * 192.9 MB (194.7 without), flat; with 2,000 slow streams open 237 MB (210 without).
+ * threshold"): with 64 MB, one full collection in 60 s at that load (time to first byte p99 3 to
+ * 5 ms), and 2 to 4 % less CPU a request (paired). More garbage waits for a collection: peak RSS
+ * through the extreme tier for 30 minutes 192.9 MB (194.7 without), flat; with 2,000 slow streams
+ * open, 237 MB (210 without). proxy/test/launch.test.ts checks the floor on the node it runs on.
  */
 export const PROXY_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=16', '--initial-old-space-size=64']
 
