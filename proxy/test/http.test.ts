@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process'
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { deeperThan } from '../src/http/body.ts'
 import { CLIENT_KEY, chatBody, type Harness, postChat, startAll } from './helpers.ts'
 
 describe('HTTP surface', () => {
@@ -14,6 +15,26 @@ describe('HTTP surface', () => {
     const res = await postChat(h.url, '{"model": ')
     expect(res.status).toBe(400)
     expect((await res.json()).error).toMatchObject({ code: 'invalid_json', type: 'invalid_request_error' })
+  })
+
+  it('refuses JSON nested more than 128 levels deep with 400 invalid_json; brackets in strings are text', async () => {
+    // The request object is level 1; `metadata` holds `levels` arrays inside it.
+    const nested = (levels: number) => {
+      const body = JSON.stringify(chatBody({ metadata: 0 }))
+      return body.replace('"metadata":0', `"metadata":${'['.repeat(levels)}1${']'.repeat(levels)}`)
+    }
+    const tooDeep = await postChat(h.url, nested(128))
+    expect(tooDeep.status).toBe(400)
+    expect((await tooDeep.json()).error).toMatchObject({
+      code: 'invalid_json',
+      message: 'The request body is nested more than 128 levels deep.',
+    })
+    // 128 levels is within the limit: whatever the route makes of the field, the JSON is accepted.
+    const deepest = await postChat(h.url, nested(127))
+    expect((await deepest.json()).error?.code).not.toBe('invalid_json')
+    const text = '[{'.repeat(500)
+    const inString = await postChat(h.url, chatBody({ messages: [{ role: 'user', content: text }] }))
+    expect(inString.status).toBe(200)
   })
 
   it('names the offending parameter of an invalid request', async () => {
@@ -144,5 +165,20 @@ describe('npm start', () => {
     expect(out.status).toBe(2)
     expect(out.stderr).toContain('HTTP_TIMEOUT: expected a number')
     expect(out.stderr).toContain('server.workers')
+  })
+})
+
+describe('deeperThan', () => {
+  it('counts the levels of arrays and objects in a parsed value, without recursion', () => {
+    expect(deeperThan('text', 0)).toBe(false)
+    expect(deeperThan({}, 0)).toBe(true)
+    expect(deeperThan({ a: [1, { b: null }] }, 3)).toBe(false)
+    expect(deeperThan({ a: [1, { b: {} }] }, 3)).toBe(true)
+    expect(deeperThan([[], [[[]]], {}], 3)).toBe(true)
+    expect(deeperThan([[], [[]], { a: 'x' }], 3)).toBe(false)
+    const levels = 200_000
+    const deep = JSON.parse(`${'['.repeat(levels)}${']'.repeat(levels)}`)
+    expect(deeperThan(deep, levels)).toBe(false)
+    expect(deeperThan(deep, levels - 1)).toBe(true)
   })
 })

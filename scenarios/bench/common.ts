@@ -23,6 +23,36 @@ export const CHAT_REQUEST = {
   max_tokens: 32,
 }
 
+/**
+ * A chat request of about `kb` kilobytes (at least the small one): the small request's system
+ * prompt and question after a conversation of earlier turns, as a chat application sends its
+ * history and a retrieval one its documents. The turns are prose with line breaks, quotes and a
+ * few non-ASCII characters (escapes and multi-byte UTF-8, as real prompts have), alternately the
+ * user's and the assistant's. Deterministic: the same size gives the same bytes.
+ */
+export function chatRequestOfSize(kb: number): Record<string, unknown> {
+  const [system, question] = CHAT_REQUEST.messages
+  const history: { role: string; content: string }[] = []
+  const target = kb * 1024
+  let bytes = Buffer.byteLength(JSON.stringify(CHAT_REQUEST))
+  for (let turn = 1; bytes < target; turn++) {
+    const content = historyTurn(turn)
+    history.push({ role: turn % 2 === 1 ? 'user' : 'assistant', content })
+    bytes += Buffer.byteLength(JSON.stringify({ role: 'assistant', content })) + 1
+  }
+  return { ...CHAT_REQUEST, messages: [system, ...history, question] }
+}
+
+function historyTurn(n: number): string {
+  return (
+    `Turn ${n}: a pool keeps ${n % 7 === 0 ? 'no' : n % 50} sockets open to each upstream, so a request reuses one ` +
+    'instead of paying for a new TCP and TLS handshake ("connection: keep-alive").\n' +
+    `Under load the pool's size bounds the calls in flight — café-sized limits starve a busy proxy, ` +
+    `and limits far above the provider's own cap only move the queue upstream (step ${n}).\n\n` +
+    '- idle sockets are closed after the keep-alive timeout;\n- failed ones are replaced on the next call.'
+  )
+}
+
 /** The same question answered as a stream of `tokens` token chunks (the mock's profile sets the length). */
 export function streamRequest(tokens: number): Record<string, unknown> {
   return { ...CHAT_REQUEST, max_tokens: tokens, stream: true }

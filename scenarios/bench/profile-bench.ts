@@ -5,13 +5,13 @@ import { threadCpuMs } from '../run/procfs.ts'
 import {
   AUTH,
   CHAT_REQUEST,
+  chatRequestOfSize,
   fixedLengthProfile,
   PROXY_ENV,
   runBench,
   saveResults,
   startMock,
   startProxy,
-  streamRequest,
 } from './common.ts'
 import { checkAnswers, type Measurement, measure } from './measure.ts'
 import {
@@ -36,7 +36,9 @@ import { pinSelf, type Service, type Start } from './services.ts'
 // falls on both, not on one gateway's only window); the samples of those windows are grouped by
 // component (one of the project's
 // files, a package, a part of node, a native binding, garbage collection) and divided by the
-// requests it served. The profiles are saved for Chrome DevTools or speedscope.
+// requests it served. The profiles are saved for Chrome DevTools or speedscope. --stream N asks
+// for streamed answers of N chunks; --prompt-kb N sends a request of about N KB (a conversation's
+// history before the question, common.ts chatRequestOfSize) instead of the small one.
 
 const { values } = parseArgs({
   options: {
@@ -45,6 +47,7 @@ const { values } = parseArgs({
     warmup: { type: 'string', default: '15' },
     connections: { type: 'string' },
     stream: { type: 'string', default: '0' },
+    'prompt-kb': { type: 'string', default: '0' },
     reference: { type: 'string', default: 'dispatch' },
     'log-level': { type: 'string' },
     config: { type: 'string', default: '{}' },
@@ -63,7 +66,9 @@ const config = JSON.parse(values.config ?? '{}') as Record<string, unknown>
 const stamp = new Date().toISOString().replace(/[:.]/g, '-')
 const outDir = resolve(values.out ?? join('reports', 'out', `bench-profile-${stamp}`))
 const ROOT = resolve('.')
-const body = JSON.stringify(tokens > 0 ? streamRequest(tokens) : CHAT_REQUEST)
+const promptKb = Number(values['prompt-kb'])
+const request = promptKb > 0 ? chatRequestOfSize(promptKb) : CHAT_REQUEST
+const body = JSON.stringify(tokens > 0 ? { ...request, max_tokens: tokens, stream: true } : request)
 const PATH = '/v1/chat/completions'
 
 const REFERENCE_KEYS: Record<string, Reference | undefined> = {

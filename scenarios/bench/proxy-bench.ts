@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util'
 import { cpuMs } from '../run/procfs.ts'
-import { CHAT_REQUEST, loggedBytes, runBench, saveResults, startMock } from './common.ts'
+import { CHAT_REQUEST, chatRequestOfSize, loggedBytes, runBench, saveResults, startMock } from './common.ts'
 import {
   checkAnswers,
   type Measurement,
@@ -32,6 +32,8 @@ import { pinSelf, type Start } from './services.ts'
 // request / proxy's), read both ways, and the goal needs both (report.ts equalCpuGoal): six
 // gateways sharing one core also share its caches, which costs the largest program more than it
 // pays on a core of its own, while alone the fastest reference may be held back by the generator.
+// The request is the small one of common.ts (the goal's); --prompt-kb N sends one of about N KB
+// instead (a conversation's history before the question), where the cost of every byte shows.
 
 const { values } = parseArgs({
   options: {
@@ -40,6 +42,7 @@ const { values } = parseArgs({
     connections: { type: 'string', default: '64' },
     warmup: { type: 'string', default: '2' },
     config: { type: 'string', default: '{}' },
+    'prompt-kb': { type: 'string', default: '0' },
     out: { type: 'string' },
   },
 })
@@ -47,7 +50,8 @@ const seconds = Number(values.seconds)
 const rounds = Number(values.rounds)
 const connections = Number(values.connections)
 const warmup = Number(values.warmup)
-const body = JSON.stringify(CHAT_REQUEST)
+const promptKb = Number(values['prompt-kb'])
+const body = JSON.stringify(promptKb > 0 ? chatRequestOfSize(promptKb) : CHAT_REQUEST)
 const PATH = '/v1/chat/completions'
 
 async function main(start: Start): Promise<void> {
@@ -150,7 +154,7 @@ function report(
   const ratio = readings.paired.ratio
   const ratioAlone = readings.alone.ratio
   const lines = [
-    `proxy overhead: ${rounds} rounds x ${seconds} s, ${connections} connections, non-streaming chat, zero-latency mock; gateways on CPU 0`,
+    `proxy overhead: ${rounds} rounds x ${seconds} s, ${connections} connections, non-streaming chat (${(Buffer.byteLength(body) / 1024).toFixed(1)} KB requests), zero-latency mock; gateways on CPU 0`,
     '',
     table(
       [
@@ -206,6 +210,7 @@ function report(
       seconds,
       rounds,
       connections,
+      request_bytes: Buffer.byteLength(body),
       fastest,
       alone: Object.fromEntries(alone),
       alone_cpu_us: aloneCpu.map((p) => Object.fromEntries(p)),

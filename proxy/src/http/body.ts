@@ -22,7 +22,20 @@ export function registerJsonBody(app: FastifyInstance, bodyLimitBytes: number): 
         done(new ProxyError('invalid_json', { message: 'The request body is empty.' }), undefined)
         return
       }
-      if (body.length > MAX_DEPTH * 2 && nestingDepth(body) > MAX_DEPTH) {
+      let parsed: unknown
+      try {
+        parsed = JSON.parse(body.toString('utf8'))
+      } catch (err) {
+        done(
+          new ProxyError('invalid_json', {
+            message: `The request body is not valid JSON: ${(err as Error).message}`,
+          }),
+          undefined,
+        )
+        return
+      }
+      // Each level takes two bytes: a shorter body cannot be too deep.
+      if (body.length > MAX_DEPTH * 2 && deeperThan(parsed, MAX_DEPTH)) {
         done(
           new ProxyError('invalid_json', {
             message: `The request body is nested more than ${MAX_DEPTH} levels deep.`,
@@ -31,37 +44,49 @@ export function registerJsonBody(app: FastifyInstance, bodyLimitBytes: number): 
         )
         return
       }
-      try {
-        done(null, JSON.parse(body.toString('utf8')))
-      } catch (err) {
-        done(
-          new ProxyError('invalid_json', {
-            message: `The request body is not valid JSON: ${(err as Error).message}`,
-          }),
-          undefined,
-        )
-      }
+      done(null, parsed)
     },
   )
 }
 
-/** Deeper JSON is refused before it is parsed: no client request needs it, and recursion over it could exhaust the stack. */
+/**
+ * Deeper JSON is refused: no client request needs it, and code that recurses over a request (a
+ * serializer, a cache key) could exhaust the stack on it. V8's JSON.parse does not recurse (a body
+ * at the size limit nested millions deep parses), so the depth is read from the parsed value, whose
+ * containers are few, rather than from every byte of the body: on a 32 KB conversation, scanning
+ * its bytes cost as much as parsing them.
+ */
 export const MAX_DEPTH = 128
 
-/** The deepest nesting of objects and arrays in JSON bytes (brackets inside strings ignored). */
-export function nestingDepth(json: Buffer): number {
-  let depth = 0
-  let deepest = 0
-  let inString = false
-  for (let i = 0; i < json.length; i++) {
-    const c = json[i]
-    if (inString) {
-      if (c === 0x5c /* \\ */) i++
-      else if (c === 0x22 /* " */) inString = false
-    } else if (c === 0x22) inString = true
-    else if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
-      if (++depth > deepest) deepest = depth
-    } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) depth--
+/**
+ * Whether arrays and objects nest more than `max` levels deep in a parsed JSON value (a scalar is
+ * level 0). Without recursion: the containers still to visit wait on a list, with their levels.
+ */
+export function deeperThan(value: unknown, max: number): boolean {
+  if (value === null || typeof value !== 'object') return false
+  const pending: object[] = [value]
+  const levels: number[] = [1]
+  while (pending.length > 0) {
+    const node = pending.pop() as Record<string, unknown>
+    const level = levels.pop() as number
+    if (level > max) return true
+    if (Array.isArray(node)) {
+      for (let i = 0; i < node.length; i++) {
+        const child = node[i]
+        if (child !== null && typeof child === 'object') {
+          pending.push(child)
+          levels.push(level + 1)
+        }
+      }
+    } else {
+      for (const key in node) {
+        const child = node[key]
+        if (child !== null && typeof child === 'object') {
+          pending.push(child)
+          levels.push(level + 1)
+        }
+      }
+    }
   }
-  return deepest
+  return false
 }
