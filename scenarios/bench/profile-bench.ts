@@ -37,7 +37,10 @@ import { pinSelf, type Service, type Start } from './services.ts'
 // component (one of the project's
 // files, a package, a part of node, a native binding, garbage collection) and divided by the
 // requests it served. The profiles are saved for Chrome DevTools or speedscope. --stream N asks
-// for streamed answers of N chunks; --prompt-kb N sends a request of about N KB (a conversation's
+// for streamed answers of N chunks, --itl MS paces their tokens that far apart (as a provider
+// generates them: each chunk its own read and write; the core then waits between chunks, and what
+// its wake-ups cost falls outside the main thread's samples: the rows read from /proc hold it);
+// --prompt-kb N sends a request of about N KB (a conversation's
 // history before the question, common.ts chatRequestOfSize) instead of the small one.
 
 const { values } = parseArgs({
@@ -47,6 +50,7 @@ const { values } = parseArgs({
     warmup: { type: 'string', default: '15' },
     connections: { type: 'string' },
     stream: { type: 'string', default: '0' },
+    itl: { type: 'string', default: '0' },
     'prompt-kb': { type: 'string', default: '0' },
     reference: { type: 'string', default: 'dispatch' },
     'log-level': { type: 'string' },
@@ -60,6 +64,8 @@ const seconds = Number(values.seconds)
 const rounds = Number(values.rounds)
 const warmup = Number(values.warmup)
 const tokens = Number(values.stream)
+const itl = Number(values.itl)
+if (itl > 0 && tokens === 0) throw new Error('--itl paces streamed answers: give --stream N too')
 const connections = Number(values.connections ?? (tokens > 0 ? 32 : 64))
 const top = Number(values.top)
 const config = JSON.parse(values.config ?? '{}') as Record<string, unknown>
@@ -216,7 +222,7 @@ async function main(start: Start): Promise<void> {
   pinSelf(1)
   const mock = await startMock(start, {
     name: 'mock (cpu 1)',
-    profile: tokens > 0 ? fixedLengthProfile(tokens) : 'zero',
+    profile: tokens > 0 ? fixedLengthProfile(tokens, { itl }) : 'zero',
     cpu: 1,
   })
   const env = values['log-level'] ? { ...PROXY_ENV, LOG_LEVEL: values['log-level'] } : PROXY_ENV
@@ -252,6 +258,7 @@ async function main(start: Start): Promise<void> {
     'bench-profile',
     {
       tokens,
+      itl,
       connections,
       seconds,
       warmup,
@@ -279,7 +286,10 @@ function report(profiled: readonly Profiled[], summaries: readonly ProfileSummar
   const us = (v: number, requests: number) => v / requests
   const pr = proxy.requests
   const rr = reference?.requests ?? 1
-  const what = tokens > 0 ? `streamed requests of ${tokens} chunks` : 'non-streamed chat requests'
+  const what =
+    tokens === 0
+      ? 'non-streamed chat requests'
+      : `streamed requests of ${tokens} chunks${itl > 0 ? ` ${itl} ms apart` : ''}`
   const headers = ['', `${proxy.name} us/req`, '% of busy']
   if (reference) headers.push(`${reference.name} us/req`, 'difference')
   const row = (name: string, a: number, b: number) => {
@@ -299,7 +309,7 @@ function report(profiled: readonly Profiled[], summaries: readonly ProfileSummar
   const shownRef = components.reduce((s, c) => s + c.b, 0)
   const functions = topRows(p.functions, undefined, Math.min(top, 20))
   const lines = [
-    `CPU profile: ${what}, each gateway alone on CPU 0 at ${connections} connections (closed loop), ${rounds} rounds of ${seconds} s taking turns, after ${warmup} s of warm-up; zero-latency mock and load on CPU 1; sampled every ${values.interval} us`,
+    `CPU profile: ${what}, each gateway alone on CPU 0 at ${connections} connections (closed loop), ${rounds} rounds of ${seconds} s taking turns, after ${warmup} s of warm-up; ${itl > 0 ? 'the paced mock' : 'zero-latency mock'} and load on CPU 1; sampled every ${values.interval} us`,
     `served: ${profiled.map((g) => `${g.name} ${(g.requests / (rounds * seconds)).toFixed(0)} req/s (warm-up ${g.capacity.toFixed(0)})`).join(', ')}`,
     '',
     table(headers, [

@@ -11,6 +11,10 @@ const out = mkdtempSync(join(tmpdir(), 'bench-profile-test-'))
 afterAll(() => rmSync(out, { recursive: true, force: true }))
 
 interface Summary {
+  tokens: number
+  itl: number
+  seconds: number
+  rounds: number
   profiles: {
     name: string
     file: string
@@ -20,23 +24,26 @@ interface Summary {
   }[]
 }
 
+/** Runs bench:profile with `args` into `dir`; its exit code, output and summary. */
+async function profile(dir: string, args: string[]): Promise<{ output: string; summary: Summary }> {
+  const bench = spawn(process.execPath, ['scenarios/bench/profile-bench.ts', ...args, '--out', dir], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let output = ''
+  bench.stdout.on('data', (d) => {
+    output += d
+  })
+  bench.stderr.on('data', (d) => {
+    output += d
+  })
+  const [code] = await once(bench, 'exit')
+  expect(code, output).toBe(0)
+  return { output, summary: JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')) as Summary }
+}
+
 describe('npm run bench:profile', () => {
   it("tells where the proxy's time a request goes, beside the reference's", async () => {
-    const bench = spawn(
-      process.execPath,
-      ['scenarios/bench/profile-bench.ts', '--seconds', '1', '--rounds', '2', '--warmup', '1', '--out', out],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    )
-    let output = ''
-    bench.stdout.on('data', (d) => {
-      output += d
-    })
-    bench.stderr.on('data', (d) => {
-      output += d
-    })
-    const [code] = await once(bench, 'exit')
-    expect(code, output).toBe(0)
-    const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as Summary
+    const { output, summary } = await profile(out, ['--seconds', '1', '--rounds', '2', '--warmup', '1'])
     expect(summary.profiles.map((p) => p.name)).toEqual(['proxy (defaults)', 'node:http + undici 8 dispatch'])
     for (const p of summary.profiles) {
       expect(existsSync(p.file)).toBe(true)
@@ -51,5 +58,20 @@ describe('npm run bench:profile', () => {
     expect(own(reference!)).toEqual([])
     expect(output).toMatch(/\| busy \(main thread, all below\) \|/)
     expect(output).toMatch(/the proxy's functions by self time/)
+  }, 90_000)
+
+  it('paces the tokens of streamed answers with --itl, as a provider generates them', async () => {
+    const dir = join(out, 'paced')
+    const { output, summary } = await profile(dir, [
+      ...['--stream', '8', '--itl', '25', '--connections', '4'],
+      ...['--seconds', '1', '--rounds', '1', '--warmup', '1', '--reference', 'none'],
+    ])
+    expect(summary).toMatchObject({ tokens: 8, itl: 25 })
+    expect(output).toMatch(/streamed requests of 8 chunks 25 ms apart/)
+    // A stream takes at least 7 gaps of 25 ms: 4 connections answer at most 4 / 0.175 s a second
+    // (unpaced, the zero-latency mock answers thousands).
+    const [proxy] = summary.profiles
+    expect(proxy!.requests).toBeGreaterThan(0)
+    expect(proxy!.requests).toBeLessThanOrEqual(Math.ceil((4 / 0.175) * summary.seconds * summary.rounds) + 4)
   }, 90_000)
 })
