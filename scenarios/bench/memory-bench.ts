@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { parseArgs } from 'node:util'
 import { type Dispatcher, Pool } from 'undici'
-import { childPids, rssMb } from '../run/procfs.ts'
+import { RssTrack, treeMemory } from '../run/procfs.ts'
 import { runTier } from '../run/runner.ts'
 import {
   AUTH,
@@ -43,7 +43,12 @@ const maxMb = Number(values['max-mb'])
 const maxSlope = Number(values['max-slope'])
 const EXTREME_MINUTES = 10
 
-const treeRss = (pid: number) => [pid, ...childPids(pid)].reduce((sum, p) => sum + (rssMb(p) ?? 0), 0)
+/** RSS of the proxy and its workers, MB, which must be running: its exit fails the run (not 0 MB). */
+function liveRss(pid: number): number {
+  const tree = treeMemory(pid)
+  if (tree === null) throw new Error(`the proxy (pid ${pid}) exited while streams were open`)
+  return tree.rssMb
+}
 const round = (x: number) => Math.round(x * 10) / 10
 
 /** Holds a stream open from its first data byte until close(); the rest is read and dropped. */
@@ -93,7 +98,7 @@ async function openStreams(start: Start): Promise<Record<string, unknown>> {
   let failed = 0
   try {
     await sleep(2000)
-    samples.push({ open: 0, failed, rss_mb: round(treeRss(pid)) })
+    samples.push({ open: 0, failed, rss_mb: liveRss(pid) })
     for (let step = 1; step <= steps; step++) {
       const opening: Promise<boolean>[] = []
       for (let i = 0; i < perStep; i++) {
@@ -108,7 +113,7 @@ async function openStreams(start: Start): Promise<Record<string, unknown>> {
       }
       failed += (await Promise.all(opening)).filter((ok) => !ok).length
       await sleep(3000) // a few tokens on every stream before the reading
-      samples.push({ open: step * perStep - failed, failed, rss_mb: round(treeRss(pid)) })
+      samples.push({ open: step * perStep - failed, failed, rss_mb: liveRss(pid) })
       process.stderr.write(
         `${step * perStep} streams opened (${failed} failed): RSS ${samples.at(-1)!.rss_mb} MB\n`,
       )
@@ -139,11 +144,8 @@ async function openStreams(start: Start): Promise<Record<string, unknown>> {
 
 async function extremeTier(): Promise<{ result: Record<string, unknown>; goals: Goal[] }> {
   let pid = 0
-  const samples: { seconds: number; value: number }[] = []
-  const t0 = performance.now()
-  const sampler = setInterval(() => {
-    if (pid) samples.push({ seconds: (performance.now() - t0) / 1000, value: treeRss(pid) })
-  }, 1000)
+  // The stack stops before the run resolves: the track reads nothing once the proxy is gone.
+  const track = new RssTrack(() => pid, 1000)
   const scale = minutes / EXTREME_MINUTES
   const outcome = await runTier({
     tier: 'extreme',
@@ -152,7 +154,8 @@ async function extremeTier(): Promise<{ result: Record<string, unknown>; goals: 
     onStackReady: (processes) => {
       pid = processes.find((p) => p.name === 'proxy')!.pid
     },
-  }).finally(() => clearInterval(sampler))
+  }).finally(() => track.stop())
+  const samples = track.samples
   const rampS = 120 * scale
   const steady = trend(samples.filter((s) => s.seconds >= rampS))
   const secondHalf = trend(samples.filter((s) => s.seconds >= (minutes * 60) / 2))

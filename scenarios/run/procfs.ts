@@ -85,3 +85,36 @@ export function treeMemory(pid: number): { rssMb: number; children: number[] } |
   for (const child of children) total += rssMb(child) ?? 0
   return { rssMb: Math.round(total * 10) / 10, children }
 }
+
+/** One reading of a RssTrack: seconds since it started, and the tree's RSS in MB. */
+export interface RssSample {
+  readonly seconds: number
+  readonly value: number
+}
+
+/**
+ * The RSS of a process tree (treeMemory) read every `everyMs` until stopped. Nothing is read
+ * before `pid()` names a running process (0 until then), nor once it has exited: a process that is
+ * gone is not a reading of 0 MB, which at the end of a trend would drag its slope down and hide
+ * growth.
+ */
+export class RssTrack {
+  readonly samples: RssSample[] = []
+  readonly #timer: NodeJS.Timeout
+
+  constructor(pid: () => number, everyMs: number, now: () => number = () => performance.now()) {
+    const t0 = now()
+    this.#timer = setInterval(() => {
+      const p = pid()
+      const tree = p ? treeMemory(p) : null
+      // 0 MB: a process still being started (its program not yet loaded), not a reading either.
+      if (tree !== null && tree.rssMb > 0)
+        this.samples.push({ seconds: (now() - t0) / 1000, value: tree.rssMb })
+    }, everyMs)
+  }
+
+  stop(): RssSample[] {
+    clearInterval(this.#timer)
+    return this.samples
+  }
+}

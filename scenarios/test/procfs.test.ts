@@ -1,7 +1,9 @@
+import { spawn } from 'node:child_process'
 import { once } from 'node:events'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { Worker } from 'node:worker_threads'
 import { describe, expect, it } from 'vitest'
-import { cpuMs, threadCpuMs } from '../run/procfs.ts'
+import { cpuMs, RssTrack, rssMb, threadCpuMs, treeMemory } from '../run/procfs.ts'
 
 const mainThreadCpuMs = (pid: number) => threadCpuMs(pid).get(pid)?.ms ?? Number.NaN
 
@@ -41,5 +43,59 @@ describe("a process's CPU time by /proc", () => {
 
   it('knows no threads of a process that is gone', () => {
     expect(threadCpuMs(2 ** 22 + 1).size).toBe(0)
+  })
+})
+
+describe("a process tree's memory by /proc", () => {
+  it('adds the children to the process, and reads nothing once the process has exited', async () => {
+    // A parent that starts one child and prints its pid, both idle until killed.
+    const parent = spawn(
+      process.execPath,
+      [
+        '-e',
+        `const c = require('node:child_process').spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' })
+        console.log(c.pid); setInterval(() => {}, 1000)`,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    )
+    const [line] = (await once(parent.stdout, 'data')) as [Buffer]
+    const child = Number(line.toString().trim())
+    try {
+      // Until the child has loaded node, its memory is not yet tens of MB.
+      const grown = () => (rssMb(child) ?? 0) > 10
+      for (let i = 0; i < 100 && !grown(); i++) await sleep(20)
+      const tree = treeMemory(parent.pid as number)
+      expect(tree?.children).toContain(child)
+      const own = rssMb(parent.pid as number) as number
+      expect(tree?.rssMb).toBeGreaterThan(own + 10)
+    } finally {
+      process.kill(child, 'SIGKILL')
+      parent.kill('SIGKILL')
+      await once(parent, 'exit')
+    }
+    // Reaped by now: gone, not 0 MB (a sampler that read 0 would end a memory trend on a cliff).
+    expect(treeMemory(parent.pid as number)).toBeNull()
+    expect(rssMb(parent.pid as number)).toBeNull()
+  })
+
+  it('tracks a process while it runs, and reads nothing before it is named or once it is gone', async () => {
+    let pid = 0
+    const track = new RssTrack(() => pid, 20)
+    await sleep(100) // no process named yet
+    const idle = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' })
+    await once(idle, 'spawn')
+    // Named once it runs, as a benchmark names the proxy once it is ready.
+    for (let i = 0; i < 100 && (rssMb(idle.pid as number) ?? 0) <= 10; i++) await sleep(20)
+    pid = idle.pid as number
+    await sleep(300)
+    idle.kill('SIGKILL')
+    await once(idle, 'exit')
+    const read = track.samples.length
+    await sleep(200) // ten more ticks on a process that has exited
+    const samples = track.stop()
+    expect(read).toBeGreaterThan(3)
+    expect(samples.length).toBe(read)
+    for (const s of samples) expect(s.value).toBeGreaterThan(10)
+    expect(samples[0]?.seconds).toBeGreaterThanOrEqual(0.1)
   })
 })
