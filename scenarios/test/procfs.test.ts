@@ -63,7 +63,7 @@ describe("a process tree's memory by /proc", () => {
     try {
       // Until the child has loaded node, its memory is not yet tens of MB.
       const grown = () => (rssMb(child) ?? 0) > 10
-      for (let i = 0; i < 100 && !grown(); i++) await sleep(20)
+      for (let i = 0; i < 250 && !grown(); i++) await sleep(20)
       const tree = treeMemory(parent.pid as number)
       expect(tree?.children).toContain(child)
       const own = rssMb(parent.pid as number) as number
@@ -85,7 +85,7 @@ describe("a process tree's memory by /proc", () => {
     const idle = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' })
     await once(idle, 'spawn')
     // Named once it runs, as a benchmark names the proxy once it is ready.
-    for (let i = 0; i < 100 && (rssMb(idle.pid as number) ?? 0) <= 10; i++) await sleep(20)
+    for (let i = 0; i < 250 && (rssMb(idle.pid as number) ?? 0) <= 10; i++) await sleep(20)
     pid = idle.pid as number
     await sleep(300)
     idle.kill('SIGKILL')
