@@ -48,15 +48,22 @@ export function cpuSeconds(pids: readonly number[], options: ProcOptions = {}): 
   return ticks / (options.clockTicks ?? CLOCK_TICKS)
 }
 
-/** Resident set size of these processes, MB (VmRSS). */
-export function rssMb(pids: readonly number[], options: ProcOptions = {}): number {
+/**
+ * Resident set size of these processes, MB (VmRSS); null when none of them has any: gone, or a
+ * zombie not yet reaped (its status has no VmRSS line), which a mean or a peak must not read as 0 MB.
+ */
+export function rssMb(pids: readonly number[], options: ProcOptions = {}): number | null {
   const root = options.root ?? DEFAULT_ROOT
   let kb = 0
+  let measured = false
   for (const pid of pids) {
     const match = /^VmRSS:\s+(\d+)\s+kB/m.exec(read(join(root, String(pid), 'status')) ?? '')
-    if (match) kb += Number(match[1])
+    if (match) {
+      kb += Number(match[1])
+      measured = true
+    }
   }
-  return kb / 1024
+  return measured ? kb / 1024 : null
 }
 
 /** Open file descriptors and the socket inodes among them. */

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { stealWatch } from '../bench/common.ts'
-import { cpuTicks, machineTicks, stealPercent } from '../capacity/proc.ts'
+import { cpuTicks, machineTicks, processTree, rssMb, stealPercent } from '../capacity/proc.ts'
 
 // /proc/stat as Linux writes it: the machine's line, then one per CPU (user nice system idle
 // iowait irq softirq steal guest guest_nice), in ticks.
@@ -62,5 +62,40 @@ describe('what /proc/stat says about the CPUs', () => {
     const watch = stealWatch([0, 1, 3], () => readings[next++])
     watch.start()
     expect(watch.stop()).toEqual({ 0: 10, 1: 0, 3: null })
+  })
+})
+
+// /proc/<pid>/{stat,status,task/<pid>/children} of a process tree: RSS in kB per pid (null: a zombie,
+// whose status Linux writes without a VmRSS line).
+function fakeTree(rssKb: Record<number, number | null>, children: Record<number, number[]>): string {
+  const root = mkdtempSync(join(tmpdir(), 'proc-'))
+  for (const [pid, kb] of Object.entries(rssKb)) {
+    mkdirSync(join(root, pid, 'task', pid), { recursive: true })
+    writeFileSync(join(root, pid, 'stat'), `${pid} (node) ${kb === null ? 'Z' : 'S'} 1 0 0`)
+    const rss = kb === null ? '' : `VmRSS:\t  ${kb} kB\n`
+    writeFileSync(join(root, pid, 'status'), `Name:\tnode\nState:\tS\n${rss}Threads:\t7\n`)
+    writeFileSync(join(root, pid, 'task', pid, 'children'), `${(children[Number(pid)] ?? []).join(' ')} `)
+  }
+  return root
+}
+
+describe("what /proc says about the proxy's memory", () => {
+  it("adds the workers' RSS to the primary's", () => {
+    const root = fakeTree({ 10: 51_200, 11: 102_400, 12: 102_400 }, { 10: [11, 12] })
+    const tree = processTree(10, { root })
+    expect(tree).toEqual([10, 11, 12])
+    expect(rssMb(tree, { root })).toBe(250)
+  })
+
+  it('reads no memory, not 0 MB, of a process that exited and is not yet reaped', () => {
+    // A zombie keeps its /proc entry (so it is still in the tree) but has no memory left: a sample
+    // of 0 MB would pull the run's mean RSS down and hide a leak.
+    const root = fakeTree({ 20: null }, {})
+    expect(processTree(20, { root })).toEqual([20])
+    expect(rssMb([20], { root })).toBeNull()
+    expect(rssMb([21], { root })).toBeNull()
+    // A worker that exited among live ones counts for nothing; the others are still read.
+    const mixed = fakeTree({ 30: 10_240, 31: null }, { 30: [31] })
+    expect(rssMb(processTree(30, { root: mixed }), { root: mixed })).toBe(10)
   })
 })
