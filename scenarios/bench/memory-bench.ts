@@ -5,6 +5,7 @@ import { RssTrack, treeMemory } from '../run/procfs.ts'
 import { runTier } from '../run/runner.ts'
 import {
   AUTH,
+  chatRequestOfSize,
   fixedLengthProfile,
   runBench,
   saveResults,
@@ -19,7 +20,8 @@ import type { Start } from './services.ts'
 // 1. Open streams: --streams at a time (default 1,000), --steps times, held open by a slow mock
 //    (one token a second); RSS with 0, 1,000, 2,000 open, and the cost per 1,000. The proxy runs
 //    with its defaults but for the two limits that would refuse so many streams (requests in
-//    progress, connections to the provider).
+//    progress, connections to the provider). --prompt-kb N sends each stream's request with a
+//    conversation of about N KB (what a chat client sends), instead of two short messages.
 // 2. The extreme tier (tiers.yaml: 200 req/s after its ramp, mixed chat, streams, models and
 //    condensation; default proxy configuration, cache on), stretched or shrunk to --minutes; RSS
 //    sampled every second: start, peak, end, and the least-squares slope after the ramp-up and
@@ -29,6 +31,7 @@ const { values } = parseArgs({
   options: {
     only: { type: 'string' },
     streams: { type: 'string', default: '1000' },
+    'prompt-kb': { type: 'string', default: '0' },
     steps: { type: 'string', default: '2' },
     minutes: { type: 'string', default: '3' },
     'max-mb': { type: 'string', default: '200' },
@@ -37,6 +40,7 @@ const { values } = parseArgs({
   },
 })
 const perStep = Number(values.streams)
+const promptKb = Number(values['prompt-kb'])
 const steps = Number(values.steps)
 const minutes = Number(values.minutes)
 const maxMb = Number(values['max-mb'])
@@ -50,6 +54,7 @@ function liveRss(pid: number): number {
   return tree.rssMb
 }
 const round = (x: number) => Math.round(x * 10) / 10
+const kb = (body: string) => round(Buffer.byteLength(body) / 1024)
 
 /** Holds a stream open from its first data byte until close(); the rest is read and dropped. */
 class HeldStream implements Dispatcher.DispatchHandler {
@@ -91,7 +96,9 @@ async function openStreams(start: Start): Promise<Record<string, unknown>> {
   })
   const pid = proxy.child.pid!
   const pool = new Pool(proxy.url, { connections: total, headersTimeout: 60_000, bodyTimeout: 60_000 })
-  const body = JSON.stringify(streamRequest(1000))
+  const body = JSON.stringify(
+    promptKb > 0 ? { ...chatRequestOfSize(promptKb), max_tokens: 1000, stream: true } : streamRequest(1000),
+  )
   const headers = { 'content-type': 'application/json', ...AUTH }
   const held: HeldStream[] = []
   const samples: { open: number; failed: number; rss_mb: number }[] = []
@@ -128,7 +135,7 @@ async function openStreams(start: Start): Promise<Record<string, unknown>> {
     ((samples.at(-1)!.rss_mb - samples[0].rss_mb) / Math.max(1, samples.at(-1)!.open)) * 1000
   console.log(
     [
-      `open streams: ${steps} x ${perStep}, slow mock (1 token a second), proxy defaults but worker_connections and max_connections ${total + 100}`,
+      `open streams: ${steps} x ${perStep}, requests of ${kb(body)} KB, slow mock (1 token a second), proxy defaults but worker_connections and max_connections ${total + 100}`,
       '',
       table(
         ['open streams', 'failed', 'RSS MB'],
@@ -139,7 +146,7 @@ async function openStreams(start: Start): Promise<Record<string, unknown>> {
       `RSS per 1,000 open streams: ${perThousand.toFixed(1)} MB`,
     ].join('\n'),
   )
-  return { samples, rss_mb_per_1000_streams: round(perThousand) }
+  return { request_kb: kb(body), samples, rss_mb_per_1000_streams: round(perThousand) }
 }
 
 async function extremeTier(): Promise<{ result: Record<string, unknown>; goals: Goal[] }> {
