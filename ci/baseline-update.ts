@@ -5,8 +5,8 @@
 // failed only on the regression gate may be (an accepted change).
 import { existsSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { parseArgs } from 'node:util'
 import type { RunSummary } from '../reports/src/summary.ts'
+import { readCommandLine } from '../scenarios/run/command-line.ts'
 import { REPORTS_OUT } from '../scenarios/run/runner.ts'
 import { readSummary } from './apply-gate.ts'
 import {
@@ -44,15 +44,26 @@ function acceptable(summary: RunSummary): boolean {
 }
 
 async function main(): Promise<number> {
-  const { values } = parseArgs({
-    options: {
-      fresh: { type: 'boolean', default: false },
-      tiers: { type: 'string' },
-      runs: { type: 'string', default: '5' },
+  const { values } = readCommandLine({
+    usage: 'npm run baseline:update -- [options]',
+    about:
+      'Writes ci/baselines/<tier>.json from the latest load:ci runs of each tier that passed their seed\n' +
+      'baselines; with --fresh, or when a tier has none, it runs the load:ci tiers first.',
+    flags: {
+      fresh: { type: 'boolean', help: 'run the tiers first, whatever runs there are' },
+      tiers: { type: 'string', value: 'a,b', help: 'the tiers to update (default: every load:ci tier)' },
+      runs: {
+        type: 'integer',
+        default: 5,
+        min: 1,
+        max: MAX_BASELINE_RUNS,
+        value: 'n',
+        help: 'runs of each tier a baseline is taken from, newest first',
+      },
     },
   })
   const tiers = values.tiers?.split(',') ?? [...CI_TIERS]
-  const wanted = Math.min(MAX_BASELINE_RUNS, Math.max(1, Number(values.runs)))
+  const wanted = values.runs
   if (values.fresh || tiers.some((t) => ciRunsOf(t).length === 0)) {
     process.stderr.write(`running the load:ci tiers ${wanted} times to take new baseline runs\n`)
     await runCi({ tiers, gate: false, runs: wanted })

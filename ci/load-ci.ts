@@ -7,7 +7,7 @@
 // broke, 130 when interrupted. The run directories are listed in reports/out/ci-latest.json.
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
-import { parseArgs } from 'node:util'
+import { readCommandLine } from '../scenarios/run/command-line.ts'
 import { exitCodeOfAll, REPORTS_OUT, runTier } from '../scenarios/run/runner.ts'
 import { loadTiers } from '../scenarios/tiers.ts'
 import { type GateOutcome, gateRuns } from './apply-gate.ts'
@@ -122,22 +122,36 @@ function gate(tier: string, runDirs: readonly string[], options: CiOptions): Gat
 }
 
 async function main(): Promise<number> {
-  const { values } = parseArgs({
-    options: {
-      tiers: { type: 'string' },
-      engine: { type: 'string' },
-      seed: { type: 'string' },
-      out: { type: 'string' },
-      runs: { type: 'string' },
-      'mock-profile': { type: 'string' },
+  const { values } = readCommandLine({
+    usage: 'npm run load:ci -- [options]',
+    about:
+      'Every tier, time-scaled, gated on its seed baselines and on ci/baselines/<tier>.json. Exits 0 when\n' +
+      'all held, 99 on a failed baseline or a significant regression, 3 when a run was inconclusive and\n' +
+      'nothing failed, 1 when a run broke, 130 when interrupted.',
+    flags: {
+      tiers: {
+        type: 'string',
+        value: 'a,b',
+        help: 'the tiers to run (default: every tier with ci settings)',
+      },
+      engine: { type: 'string', choices: ['native', 'autocannon'], help: 'load generator (default native)' },
+      seed: { type: 'integer', value: 'n', help: "seed of the runs' random choices" },
+      out: { type: 'string', value: 'dir', help: 'directory for the runs (default reports/out/ci-<time>)' },
+      runs: {
+        type: 'integer',
+        min: 1,
+        max: 5,
+        value: 'n',
+        help: "runs of each tier (default: the tier's ci.runs)",
+      },
+      'mock-profile': {
+        type: 'string',
+        value: 'name',
+        help: "the mock providers' profile (default the tier's)",
+      },
     },
   })
-  const engine = values.engine === undefined ? undefined : values.engine
-  if (engine !== undefined && engine !== 'native' && engine !== 'autocannon')
-    throw new Error(`--engine: '${engine}'`)
-  const runs = values.runs === undefined ? undefined : Number(values.runs)
-  if (runs !== undefined && !(Number.isInteger(runs) && runs >= 1 && runs <= 5))
-    throw new Error(`--runs: '${values.runs}' is not an integer from 1 to 5`)
+  const { engine, runs } = values
   const abort = new AbortController()
   process.once('SIGINT', () => abort.abort())
   process.once('SIGTERM', () => abort.abort())
@@ -145,7 +159,7 @@ async function main(): Promise<number> {
   const { rows, exitCode, dir } = await runCi({
     tiers: values.tiers?.split(','),
     engine,
-    seed: values.seed === undefined ? undefined : Number(values.seed),
+    seed: values.seed,
     out: values.out,
     runs,
     mockProfile: values['mock-profile'],

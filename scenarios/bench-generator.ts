@@ -10,9 +10,9 @@ import { execFileSync, spawnSync } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { parseArgs } from 'node:util'
 import { runEngine } from './engines/engine-process.ts'
 import { ENGINES, type EngineName, type EnginePlan } from './engines/plan.ts'
+import { readCommandLine } from './run/command-line.ts'
 import { collectEnvironment } from './run/environment.ts'
 import { type BenchRun, CAPACITY_FILE, writeCapacity } from './run/generator-capacity.ts'
 import { ProcessGroup } from './run/processes.ts'
@@ -55,15 +55,22 @@ function pin(pid: number, core: number): void {
 }
 
 async function main(): Promise<number> {
-  const { values } = parseArgs({
-    options: {
-      duration: { type: 'string', default: '10' },
-      connections: { type: 'string', default: '32' },
-      'dry-run': { type: 'boolean', default: false },
+  const { values } = readCommandLine({
+    usage: 'npm run bench:generator -- [options]',
+    about:
+      'How many requests a second one core of the harness generates, for each engine, against zero-latency\n' +
+      'servers on another core; the ceilings are written to scenarios/generator-capacity.json.',
+    flags: {
+      duration: { type: 'number', default: 10, min: 1, value: 's', help: 'length of each run' },
+      connections: { type: 'integer', default: 32, min: 1, value: 'n', help: 'connections of the load' },
+      'dry-run': {
+        type: 'boolean',
+        help: 'measure and print; leave scenarios/generator-capacity.json as it is',
+      },
     },
   })
-  const durationS = Number(values.duration)
-  const connections = Number(values.connections)
+  const durationS = values.duration
+  const { connections } = values
   const pinned = canPin()
   const serverCore = pinned ? ['taskset', '-c', '1'] : []
   const group = new ProcessGroup()

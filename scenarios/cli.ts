@@ -4,7 +4,6 @@
 // written its results (the merged run is judged) and 1 when it broke; `--shards N` runs N segments as
 // processes of this machine, then merges and judges them as one run (merge-cli.ts).
 import { join, relative } from 'node:path'
-import { parseArgs } from 'node:util'
 import { ENGINES, type EngineName } from './engines/plan.ts'
 import {
   type ExecutionSegment,
@@ -13,6 +12,7 @@ import {
   SegmentError,
 } from './engines/segment.ts'
 import { formatMergeOutcome, mergeAndGate } from './merge-cli.ts'
+import { parseArgsOr } from './run/command-line.ts'
 import { commandLine, exitWith, interruptSignal } from './run/interrupt.ts'
 import { MergeError } from './run/merge.ts'
 import { runTier } from './run/runner.ts'
@@ -123,28 +123,31 @@ async function runSplit(
 }
 
 async function main(): Promise<number> {
-  const { values, positionals } = parseArgs({
-    allowPositionals: true,
-    options: {
-      engine: { type: 'string' },
-      model: { type: 'string' },
-      arrival: { type: 'string' },
-      'duration-scale': { type: 'string' },
-      target: { type: 'string' },
-      'api-key': { type: 'string' },
-      'mock-profile': { type: 'string' },
-      seed: { type: 'string' },
-      out: { type: 'string' },
-      tiers: { type: 'string' },
-      segment: { type: 'string' },
-      'execution-segment': { type: 'string' },
-      'execution-segment-sequence': { type: 'string' },
-      'start-at': { type: 'string' },
-      shards: { type: 'string' },
-      quiet: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
+  const { values, positionals } = parseArgsOr(
+    {
+      allowPositionals: true,
+      options: {
+        engine: { type: 'string' },
+        model: { type: 'string' },
+        arrival: { type: 'string' },
+        'duration-scale': { type: 'string' },
+        target: { type: 'string' },
+        'api-key': { type: 'string' },
+        'mock-profile': { type: 'string' },
+        seed: { type: 'string' },
+        out: { type: 'string' },
+        tiers: { type: 'string' },
+        segment: { type: 'string' },
+        'execution-segment': { type: 'string' },
+        'execution-segment-sequence': { type: 'string' },
+        'start-at': { type: 'string' },
+        shards: { type: 'string' },
+        quiet: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
     },
-  })
+    fail,
+  )
   if (values.help) {
     process.stdout.write(`${USAGE}\n`)
     return 0

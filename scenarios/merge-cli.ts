@@ -5,10 +5,10 @@
 // regressed, 3 inconclusive (a generator may have been the limit), 1 a shard broke or is missing,
 // 2 bad arguments (directories that are not shards of one run).
 import { join, relative } from 'node:path'
-import { parseArgs } from 'node:util'
 import { gateRun } from '../ci/apply-gate.ts'
 import { BaselineError, readBaseline } from '../ci/baseline-file.ts'
 import type { RunSummary } from '../reports/src/summary.ts'
+import { parseArgsOr } from './run/command-line.ts'
 import { commandLine, exitWith } from './run/interrupt.ts'
 import { MergeError } from './run/merge.ts'
 import { type MergeOptions, mergeRunDirs } from './run/merge-run.ts'
@@ -56,23 +56,28 @@ export function formatMergeOutcome(outcome: MergeOutcome): string {
   ].join('\n')
 }
 
+function fail(message: string): never {
+  process.stderr.write(`${message}\n\n${USAGE}\n`)
+  process.exit(2)
+}
+
 async function main(): Promise<number> {
-  const { values, positionals } = parseArgs({
-    allowPositionals: true,
-    options: {
-      out: { type: 'string' },
-      tiers: { type: 'string' },
-      help: { type: 'boolean', short: 'h', default: false },
+  const { values, positionals } = parseArgsOr(
+    {
+      allowPositionals: true,
+      options: {
+        out: { type: 'string' },
+        tiers: { type: 'string' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
     },
-  })
+    fail,
+  )
   if (values.help) {
     process.stdout.write(`${USAGE}\n`)
     return 0
   }
-  if (positionals.length === 0) {
-    process.stderr.write(`name the shard directories to merge\n\n${USAGE}\n`)
-    return 2
-  }
+  if (positionals.length === 0) fail('name the shard directories to merge')
   try {
     const outcome = mergeAndGate(positionals, {
       out: values.out,

@@ -19,17 +19,31 @@ const HELP = `Usage: npm start -- [--config <file>] [--print-config]
   --print-config    print the effective configuration, secrets redacted, and exit
 `
 
-async function main(): Promise<number> {
-  // Every module is loaded by now: node's compile cache (node-flags.ts), when it is on, goes to
-  // disk at once rather than at a clean exit, so that the next start finds it.
-  flushCompileCache()
-  const { values } = parseArgs({
+function parseArguments() {
+  return parseArgs({
     options: {
       config: { type: 'string' },
       'print-config': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   })
+}
+
+async function main(): Promise<number> {
+  // Every module is loaded by now: node's compile cache (node-flags.ts), when it is on, goes to
+  // disk at once rather than at a clean exit, so that the next start finds it.
+  flushCompileCache()
+  let values: ReturnType<typeof parseArguments>['values']
+  try {
+    values = parseArguments().values
+  } catch (err) {
+    const unknown = (err as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION'
+    const option = /'([^']+)'/.exec((err as Error).message)?.[1]
+    process.stderr.write(
+      `${unknown && option ? `unknown option '${option}'` : (err as Error).message}\n\n${HELP}`,
+    )
+    return 2
+  }
   if (values.help) {
     process.stdout.write(HELP)
     return 0

@@ -1,7 +1,8 @@
-import { parseArgs } from 'node:util'
+import { readCommandLine } from '../run/command-line.ts'
 import { cpuMs } from '../run/procfs.ts'
 import {
   AUTH,
+  outFlag,
   PROXY_ENV,
   PROXY_READY,
   PROXY_SCRIPT,
@@ -20,19 +21,20 @@ import type { Service, Start } from './services.ts'
 //   against the Anthropic-wire mock called directly.
 // Servers on CPU 0, generators on CPU 1. Default logging, production tuning.
 
-const { values } = parseArgs({
-  options: {
-    seconds: { type: 'string', default: '6' },
-    rounds: { type: 'string', default: '3' },
-    connections: { type: 'string', default: '32' },
-    out: { type: 'string' },
+const { values } = readCommandLine({
+  usage: 'npm run bench:api -- [options]',
+  about:
+    "The proxy's other APIs against the provider they front, loaded side by side: embeddings from the\n" +
+    'response cache against the mock computing them, the Anthropic Messages API passed through against\n' +
+    'the Anthropic-wire mock called directly.',
+  flags: {
+    seconds: { type: 'number', default: 6, min: 1, value: 's', help: 'length of each round' },
+    rounds: { type: 'integer', default: 3, min: 1, value: 'n', help: 'rounds' },
+    connections: { type: 'integer', default: 32, min: 1, value: 'n', help: 'connections of the load' },
+    out: outFlag('bench-api'),
   },
 })
-const options = {
-  seconds: Number(values.seconds),
-  rounds: Number(values.rounds),
-  connections: Number(values.connections),
-}
+const options = { seconds: values.seconds, rounds: values.rounds, connections: values.connections }
 
 const EMBEDDINGS = {
   model: 'text-embedding-3-small',

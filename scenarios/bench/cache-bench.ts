@@ -1,9 +1,9 @@
 import { createServer } from 'node:net'
-import { parseArgs } from 'node:util'
 import { request } from 'undici'
+import { readCommandLine } from '../run/command-line.ts'
 import { loadTiers } from '../tiers.ts'
 import { createWorkload } from '../workload.ts'
-import { BENCH_KEY, CHAT_REQUEST, PROXY_SCRIPT, saveResults, writeProxyConfig } from './common.ts'
+import { BENCH_KEY, CHAT_REQUEST, outFlag, PROXY_SCRIPT, saveResults, writeProxyConfig } from './common.ts'
 import { checkAnswers, type Measurement, measure, median } from './measure.ts'
 import { pinSelf, type Service, startService } from './services.ts'
 
@@ -13,21 +13,35 @@ import { pinSelf, type Service, startService } from './services.ts'
 // prompts, the default scenario mix) through a proxy with an empty cache.
 // Layout as in proxy-bench.ts: servers under test on CPU 0, load generator and mocks on CPU 1.
 
-const { values } = parseArgs({
-  options: {
-    seconds: { type: 'string', default: '8' },
-    rounds: { type: 'string', default: '3' },
-    connections: { type: 'string', default: '50' },
-    warmup: { type: 'string', default: '2' },
-    requests: { type: 'string', default: '6000' },
-    concurrency: { type: 'string', default: '20' },
-    seed: { type: 'string', default: '42' },
-    out: { type: 'string' },
+const { values } = readCommandLine({
+  usage: 'npm run bench:cache -- [options]',
+  about:
+    "The response cache's hit path against a minimal pass-through (goal: hits at 1.5x its throughput or\n" +
+    'more), then the hit rate of the mixed workload through a proxy with an empty cache.',
+  flags: {
+    seconds: { type: 'number', default: 8, min: 1, value: 's', help: 'length of each round' },
+    rounds: { type: 'integer', default: 3, min: 1, value: 'n', help: 'rounds' },
+    connections: { type: 'integer', default: 50, min: 1, value: 'n', help: 'connections of the load' },
+    warmup: {
+      type: 'number',
+      default: 2,
+      min: 0,
+      value: 's',
+      help: 'load each server gets before the rounds',
+    },
+    requests: { type: 'integer', default: 6000, min: 1, value: 'n', help: 'requests of the mixed workload' },
+    concurrency: {
+      type: 'integer',
+      default: 20,
+      min: 1,
+      value: 'n',
+      help: 'requests in flight in the mixed workload',
+    },
+    seed: { type: 'integer', default: 42, value: 'n', help: "seed of the mixed workload's prompts" },
+    out: outFlag('bench-cache'),
   },
 })
-const seconds = Number(values.seconds)
-const rounds = Number(values.rounds)
-const connections = Number(values.connections)
+const { seconds, rounds, connections } = values
 const KEY = BENCH_KEY
 const ADMIN = 'sk-bench-admin-key-000000'
 const body = JSON.stringify(CHAT_REQUEST)
@@ -124,7 +138,7 @@ async function hitPath(openai: string, anthropic: string) {
     { name: 'proxy, cache hit, stream replay', url: cached.url, body: streamBody, headers: auth },
   ]
   const results = new Map<string, Measurement[]>(targets.map((t) => [t.name, []]))
-  for (const t of targets) await run(t, Number(values.warmup))
+  for (const t of targets) await run(t, values.warmup)
   for (let round = 0; round < rounds; round++) {
     for (const t of round % 2 ? [...targets].reverse() : targets) {
       const m = await run(t, seconds)
@@ -172,10 +186,10 @@ async function mixedHitRate(openai: string, anthropic: string) {
   const workload = createWorkload({
     mix: tier.scenarios,
     corpus: catalog.corpus,
-    seed: Number(values.seed),
+    seed: values.seed,
     apiKey: KEY,
   })
-  const total = Number(values.requests)
+  const total = values.requests
   const checkpoints = [500, 1500, 3000, 6000, 12000, 24000].filter((n) => n < total).concat(total)
   const counts: Record<string, Record<string, number>> = {}
   const curve: { requests: number; chat_hit_rate: number }[] = []
@@ -207,7 +221,7 @@ async function mixedHitRate(openai: string, anthropic: string) {
         curve.push({ requests: done, chat_hit_rate: chatHits / chatLookups })
     }
   }
-  await Promise.all(Array.from({ length: Number(values.concurrency) }, worker))
+  await Promise.all(Array.from({ length: values.concurrency }, worker))
   const stats = await (
     await fetch(`${proxy.url}/api/cache/stats`, { headers: { authorization: `Bearer ${ADMIN}` } })
   ).json()

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
-import { parseArgs } from 'node:util'
 import { answerFromStream, type CachedAnswer } from '../../proxy/src/cache/answer.ts'
 import { Codec, type CodecSettings, type CompressionAlgorithm } from '../../proxy/src/cache/codec.ts'
+import { readCommandLine } from '../run/command-line.ts'
 
 // npm run bench:codec: what compressing a cache record costs and saves, by record size, for each
 // algorithm and serialization. It sets performance.cache.compression_threshold_bytes: below the
@@ -9,8 +9,22 @@ import { Codec, type CodecSettings, type CompressionAlgorithm } from '../../prox
 // the bytes saved are worth. Text is English prose (docs of this repository), answers are
 // shaped like the proxy's (a chat.completion body plus, for streamed answers, its chunks).
 
-const { values } = parseArgs({ options: { iterations: { type: 'string', default: '2000' } } })
-const iterations = Number(values.iterations)
+const { values } = readCommandLine({
+  usage: 'npm run bench:codec -- [options]',
+  about:
+    'What compressing a cache record costs and saves, by record size, for each algorithm and\n' +
+    'serialization (it sets performance.cache.compression_threshold_bytes).',
+  flags: {
+    iterations: {
+      type: 'integer',
+      default: 2000,
+      min: 1,
+      value: 'n',
+      help: 'operations timed in each of 5 samples',
+    },
+  },
+})
+const { iterations } = values
 
 const words = readFileSync('/work/shared/performance-guide.md', 'utf8')
   .replace(/[^A-Za-z0-9 .,]/g, ' ')

@@ -203,3 +203,24 @@ export function stealWatch(
     },
   }
 }
+
+/** Options several benchmarks take, declared once (scenarios/run/command-line.ts). */
+export const CONFIG_FLAG = {
+  type: 'json',
+  value: 'json',
+  help: "the proxy's configuration over its defaults",
+} as const
+export const PROMPT_KB_FLAG = {
+  type: 'number',
+  default: 0,
+  min: 0,
+  value: 'kb',
+  help: 'send a request of about this many KB (0: the small one)',
+} as const
+/** --out: where saveResults writes the raw results of the benchmark `name`. */
+export const outFlag = (name: string) =>
+  ({
+    type: 'string',
+    value: 'file',
+    help: `file for the raw results (default reports/out/${name}-<time>.json)`,
+  }) as const

@@ -1,12 +1,13 @@
 import { setTimeout as sleep } from 'node:timers/promises'
-import { parseArgs } from 'node:util'
 import { type Dispatcher, Pool } from 'undici'
+import { readCommandLine } from '../run/command-line.ts'
 import { RssTrack, treeMemory } from '../run/procfs.ts'
 import { runTier } from '../run/runner.ts'
 import {
   AUTH,
   chatRequestOfSize,
   fixedLengthProfile,
+  outFlag,
   runBench,
   saveResults,
   startMock,
@@ -27,24 +28,39 @@ import type { Start } from './services.ts'
 //    sampled every second: start, peak, end, and the least-squares slope after the ramp-up and
 //    over the second half. Goal: at most 200 MB, flat over 30 minutes (--minutes 30).
 
-const { values } = parseArgs({
-  options: {
-    only: { type: 'string' },
-    streams: { type: 'string', default: '1000' },
-    'prompt-kb': { type: 'string', default: '0' },
-    steps: { type: 'string', default: '2' },
-    minutes: { type: 'string', default: '3' },
-    'max-mb': { type: 'string', default: '200' },
-    'max-slope': { type: 'string', default: '0.5' },
-    out: { type: 'string' },
+const { values } = readCommandLine({
+  usage: 'npm run bench:memory -- [options]',
+  about:
+    "The proxy's resident memory: with open streams held by a slow mock (the cost of 1,000), then through\n" +
+    'the extreme tier for --minutes. Goal: at most 200 MB, flat over 30 minutes (--minutes 30).',
+  flags: {
+    only: { type: 'string', choices: ['streams', 'extreme'], help: 'run one part only' },
+    streams: { type: 'integer', default: 1000, min: 1, value: 'n', help: 'streams opened at each step' },
+    'prompt-kb': {
+      type: 'number',
+      default: 0,
+      min: 0,
+      value: 'kb',
+      help: "each stream's request about this many KB (0: two short messages)",
+    },
+    steps: { type: 'integer', default: 2, min: 1, value: 'n', help: 'steps of --streams' },
+    minutes: { type: 'number', default: 3, min: 0.1, value: 'min', help: 'length of the extreme tier' },
+    'max-mb': { type: 'number', default: 200, min: 1, value: 'mb', help: 'peak RSS the goal allows' },
+    'max-slope': {
+      type: 'number',
+      default: 0.5,
+      min: 0,
+      value: 'mb/min',
+      help: 'RSS growth over the second half the goal allows',
+    },
+    out: outFlag('bench-memory'),
   },
 })
-const perStep = Number(values.streams)
-const promptKb = Number(values['prompt-kb'])
-const steps = Number(values.steps)
-const minutes = Number(values.minutes)
-const maxMb = Number(values['max-mb'])
-const maxSlope = Number(values['max-slope'])
+const { steps, minutes } = values
+const perStep = values.streams
+const promptKb = values['prompt-kb']
+const maxMb = values['max-mb']
+const maxSlope = values['max-slope']
 const EXTREME_MINUTES = 10
 
 /** RSS of the proxy and its workers, MB, which must be running: its exit fails the run (not 0 MB). */

@@ -1,14 +1,15 @@
-import { parseArgs } from 'node:util'
 import pino from 'pino'
 import { systemClock } from '../../proxy/src/clock.ts'
 import { loadConfig } from '../../proxy/src/config/load.ts'
 import type { RequestOutcome } from '../../proxy/src/observability/observer.ts'
 import { Telemetry } from '../../proxy/src/observability/telemetry.ts'
+import { readCommandLine } from '../run/command-line.ts'
 import { cpuMs } from '../run/procfs.ts'
 import {
   BENCH_KEY,
   CHAT_REQUEST,
   MOCK_READY,
+  outFlag,
   PROXY_READY,
   PROXY_SCRIPT,
   QUIET_PROXY_ENV,
@@ -27,20 +28,28 @@ import { pinSelf, type Start } from './services.ts'
 // First, the same observers timed in-process (no HTTP, no noise from other processes): the
 // cost of one request's observations in nanoseconds.
 
-const { values } = parseArgs({
-  options: {
-    seconds: { type: 'string', default: '8' },
-    rounds: { type: 'string', default: '4' },
-    connections: { type: 'string', default: '50' },
-    warmup: { type: 'string', default: '3' },
-    stream: { type: 'boolean', default: false },
-    out: { type: 'string' },
+const { values } = readCommandLine({
+  usage: 'npm run bench:metrics -- [options]',
+  about:
+    "What the proxy's metrics cost on the hot path: two proxies, identical but for\n" +
+    'performance.monitoring_enabled, take turns against the zero-latency mock; first the observers timed\n' +
+    'in-process.',
+  flags: {
+    seconds: { type: 'number', default: 8, min: 1, value: 's', help: 'length of each round' },
+    rounds: { type: 'integer', default: 4, min: 1, value: 'n', help: 'rounds, the order alternating' },
+    connections: { type: 'integer', default: 50, min: 1, value: 'n', help: 'connections of the load' },
+    warmup: {
+      type: 'number',
+      default: 3,
+      min: 0,
+      value: 's',
+      help: 'load each proxy gets before the rounds',
+    },
+    stream: { type: 'boolean', help: 'streamed answers' },
+    out: outFlag('bench-metrics'),
   },
 })
-const seconds = Number(values.seconds)
-const rounds = Number(values.rounds)
-const connections = Number(values.connections)
-const warmup = Number(values.warmup)
+const { seconds, rounds, connections, warmup } = values
 
 const body = JSON.stringify({ ...CHAT_REQUEST, ...(values.stream ? { stream: true } : {}) })
 

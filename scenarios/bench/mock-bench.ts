@@ -18,21 +18,32 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
-import { parseArgs } from 'node:util'
+import { readCommandLine } from '../run/command-line.ts'
 
 const here = (file: string) => fileURLToPath(new URL(file, import.meta.url))
 
-const { values } = parseArgs({
-  options: {
-    seconds: { type: 'string', default: '10' },
-    connections: { type: 'string', default: '50' },
-    rounds: { type: 'string', default: '5' },
-    streams: { type: 'string', default: '1000' },
-    tokens: { type: 'string', default: '50' },
-    itl: { type: 'string', default: '20' },
-    only: { type: 'string' },
-    vary: { type: 'boolean', default: false },
-    strict: { type: 'boolean', default: false },
+const { values } = readCommandLine({
+  usage: 'npm run bench:mock -- [options]',
+  about:
+    'The mock providers: throughput of the zero profile against a plain node:http server answering the\n' +
+    'same bytes (goal: 80 % of it or more), then the gaps between tokens of concurrent streams (goal:\n' +
+    'median within 2 ms of --itl).',
+  flags: {
+    seconds: { type: 'number', default: 10, min: 1, value: 's', help: 'length of each throughput round' },
+    connections: {
+      type: 'integer',
+      default: 50,
+      min: 1,
+      value: 'n',
+      help: 'connections of the throughput load',
+    },
+    rounds: { type: 'integer', default: 5, min: 1, value: 'n', help: 'throughput rounds' },
+    streams: { type: 'integer', default: 1000, min: 1, value: 'n', help: 'concurrent streams' },
+    tokens: { type: 'integer', default: 50, min: 1, value: 'n', help: 'tokens of each stream' },
+    itl: { type: 'number', default: 20, min: 0, value: 'ms', help: 'time between tokens' },
+    only: { type: 'string', choices: ['throughput', 'streams'], help: 'run one part only' },
+    vary: { type: 'boolean', help: "a distinct body for every request (the mock's caches never hit)" },
+    strict: { type: 'boolean', help: 'exit 1 when a goal is missed' },
   },
 })
 
@@ -111,9 +122,9 @@ const CHAT = JSON.stringify({
 })
 
 async function throughput(): Promise<boolean> {
-  const seconds = values.seconds
-  const connections = values.connections
-  const rounds = Number(values.rounds)
+  const seconds = String(values.seconds)
+  const connections = String(values.connections)
+  const rounds = values.rounds
   const mock = await server('mock', 'zero')
   const sample = await fetch(`${mock.url}/v1/chat/completions`, { method: 'POST', body: CHAT })
   const body = await sample.text()
@@ -200,9 +211,8 @@ interface StreamResult {
 }
 
 async function streams(): Promise<boolean> {
-  const itl = Number(values.itl)
-  const tokens = Number(values.tokens)
-  const count = values.streams
+  const { itl, tokens } = values
+  const count = String(values.streams)
   const dir = mkdtempSync(join(tmpdir(), 'mock-bench-'))
   const profile = join(dir, 'streams.json')
   writeFileSync(

@@ -1,25 +1,23 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { parseArgs } from 'node:util'
 import { Pool } from 'undici'
-import { Relay } from './relay.ts'
+import { readCommandLine } from '../run/command-line.ts'
+import { GATEWAY_FLAGS, Relay } from './relay.ts'
 
 // The barest reference gateway of `npm run bench`: node:http and undici 8's `pool.dispatch` with a
 // handler that relays the answer as it arrives (relay.ts: no Readable, no promise, no framework).
 // It parses the JSON body to route by model and forwards the bytes it received. Nothing else: no
 // auth, retries, metrics or logs.
 
-const { values } = parseArgs({
-  options: {
-    upstream: { type: 'string' },
-    port: { type: 'string', default: '0' },
-    connections: { type: 'string', default: '100' },
+const { values } = readCommandLine({
+  usage: 'node scenarios/bench/passthrough-dispatch.ts [options]',
+  about: "The barest reference gateway of npm run bench: node:http and undici 8's pool.dispatch.",
+  flags: {
+    ...GATEWAY_FLAGS,
   },
 })
-const upstream = new URL(values.upstream ?? 'http://127.0.0.1:8101/v1')
-const routes = new Map([
-  ['gpt-4o-mini', new Pool(upstream.origin, { connections: Number(values.connections) })],
-])
+const upstream = new URL(values.upstream)
+const routes = new Map([['gpt-4o-mini', new Pool(upstream.origin, { connections: values.connections })]])
 const path = `${upstream.pathname.replace(/\/$/, '')}/chat/completions`
 const headers = { 'content-type': 'application/json' }
 
@@ -42,7 +40,7 @@ const server = createServer((req, res) => {
   req.on('end', () => route(req, res, chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)))
 })
 server.keepAliveTimeout = 72_000
-server.listen(Number(values.port), '127.0.0.1', () => {
+server.listen(values.port, '127.0.0.1', () => {
   console.log(`passthrough listening on http://127.0.0.1:${(server.address() as AddressInfo).port}`)
 })
 const stop = () => {

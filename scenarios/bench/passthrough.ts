@@ -1,7 +1,7 @@
-import { parseArgs } from 'node:util'
 import Fastify from 'fastify'
 import type { Pool as Pool8 } from 'undici'
-import { Relay } from './relay.ts'
+import { readCommandLine } from '../run/command-line.ts'
+import { GATEWAY_FLAGS, Relay } from './relay.ts'
 
 // A reference gateway of `npm run bench`: the least a gateway can do on fastify. It parses the
 // JSON body (a gateway must, to route by model), forwards it to the model's upstream over an
@@ -11,22 +11,26 @@ import { Relay } from './relay.ts'
 // received with `pool.dispatch` and relays the answer as it comes (relay.ts), as the node:http
 // reference does: the two side by side say what fastify itself costs.
 
-const { values } = parseArgs({
-  options: {
-    upstream: { type: 'string' },
-    port: { type: 'string', default: '0' },
-    connections: { type: 'string', default: '100' },
-    undici: { type: 'string', default: '8' },
-    client: { type: 'string', default: 'request' },
+const { values } = readCommandLine({
+  usage: 'node scenarios/bench/passthrough.ts [options]',
+  about:
+    'A reference gateway of npm run bench: fastify, the JSON body parsed, forwarded over an undici Pool.',
+  flags: {
+    ...GATEWAY_FLAGS,
+    undici: { type: 'string', default: '8', choices: ['7', '8'], help: 'undici major' },
+    client: {
+      type: 'string',
+      default: 'request',
+      choices: ['request', 'dispatch'],
+      help: "undici's API used (dispatch: undici 8)",
+    },
   },
 })
 const { Pool } = (values.undici === '7' ? await import('undici7') : await import('undici')) as {
   Pool: typeof Pool8
 }
-const upstream = new URL(values.upstream ?? 'http://127.0.0.1:8101/v1')
-const routes = new Map([
-  ['gpt-4o-mini', new Pool(upstream.origin, { connections: Number(values.connections) })],
-])
+const upstream = new URL(values.upstream)
+const routes = new Map([['gpt-4o-mini', new Pool(upstream.origin, { connections: values.connections })]])
 const path = `${upstream.pathname.replace(/\/$/, '')}/chat/completions`
 const headers = { 'content-type': 'application/json' }
 
@@ -60,7 +64,7 @@ app.post<{ Body: { model?: string; stream?: boolean; bytes?: Buffer } }>(
   },
 )
 
-const address = await app.listen({ host: '127.0.0.1', port: Number(values.port) })
+const address = await app.listen({ host: '127.0.0.1', port: values.port })
 console.log(`passthrough listening on ${address}`)
 const stop = () =>
   app

@@ -1,12 +1,14 @@
 import { readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
-import { parseArgs } from 'node:util'
+import { readCommandLine } from '../run/command-line.ts'
 import { threadCpuMs } from '../run/procfs.ts'
 import {
   AUTH,
   CHAT_REQUEST,
+  CONFIG_FLAG,
   chatRequestOfSize,
   fixedLengthProfile,
+  PROMPT_KB_FLAG,
   PROXY_ENV,
   runBench,
   saveResults,
@@ -43,36 +45,79 @@ import { pinSelf, type Service, type Start } from './services.ts'
 // --prompt-kb N sends a request of about N KB (a conversation's
 // history before the question, common.ts chatRequestOfSize) instead of the small one.
 
-const { values } = parseArgs({
-  options: {
-    seconds: { type: 'string', default: '5' },
-    rounds: { type: 'string', default: '2' },
-    warmup: { type: 'string', default: '15' },
-    connections: { type: 'string' },
-    stream: { type: 'string', default: '0' },
-    itl: { type: 'string', default: '0' },
-    'prompt-kb': { type: 'string', default: '0' },
-    reference: { type: 'string', default: 'dispatch' },
-    'log-level': { type: 'string' },
-    config: { type: 'string', default: '{}' },
-    interval: { type: 'string', default: '250' },
-    top: { type: 'string', default: '25' },
-    out: { type: 'string' },
+const { values } = readCommandLine({
+  usage: 'npm run bench:profile -- [options]',
+  about:
+    "Where the proxy's CPU time a request goes, beside a minimal gateway's: each under node's sampling\n" +
+    'profiler on CPU 0, loaded alone in turns; samples grouped by component, per request. The profiles\n' +
+    'are saved for Chrome DevTools or speedscope.',
+  flags: {
+    seconds: { type: 'number', default: 5, min: 1, value: 's', help: 'length of each round' },
+    rounds: { type: 'integer', default: 2, min: 1, value: 'n', help: 'rounds, the gateways taking turns' },
+    warmup: {
+      type: 'number',
+      default: 15,
+      min: 0,
+      value: 's',
+      help: 'load before the rounds (the JIT settles)',
+    },
+    connections: {
+      type: 'integer',
+      min: 1,
+      value: 'n',
+      help: 'connections of the load (default 64; 32 with --stream)',
+    },
+    stream: {
+      type: 'integer',
+      default: 0,
+      min: 0,
+      value: 'n',
+      help: 'streamed answers of this many chunks (0: not streamed)',
+    },
+    itl: {
+      type: 'number',
+      default: 0,
+      min: 0,
+      value: 'ms',
+      help: "time between a stream's tokens (with --stream)",
+    },
+    'prompt-kb': PROMPT_KB_FLAG,
+    reference: {
+      type: 'string',
+      default: 'dispatch',
+      choices: ['dispatch', 'fastify-dispatch', 'fastify-request', 'none'],
+      help: 'the reference gateway profiled beside the proxy',
+    },
+    'log-level': {
+      type: 'string',
+      choices: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'],
+      help: "the proxy's LOG_LEVEL (default: its configuration's)",
+    },
+    config: CONFIG_FLAG,
+    interval: {
+      type: 'integer',
+      default: 250,
+      min: 10,
+      value: 'us',
+      help: "the profiler's sampling interval",
+    },
+    top: { type: 'integer', default: 25, min: 1, value: 'n', help: 'rows of the tables' },
+    out: {
+      type: 'string',
+      value: 'dir',
+      help: 'directory for the profiles and summary (default reports/out/bench-profile-<time>)',
+    },
   },
+  check: (v) =>
+    v.itl > 0 && v.stream === 0 ? '--itl paces streamed answers: give --stream N too' : undefined,
 })
-const seconds = Number(values.seconds)
-const rounds = Number(values.rounds)
-const warmup = Number(values.warmup)
-const tokens = Number(values.stream)
-const itl = Number(values.itl)
-if (itl > 0 && tokens === 0) throw new Error('--itl paces streamed answers: give --stream N too')
-const connections = Number(values.connections ?? (tokens > 0 ? 32 : 64))
-const top = Number(values.top)
-const config = JSON.parse(values.config ?? '{}') as Record<string, unknown>
+const { seconds, rounds, warmup, itl, top, config } = values
+const tokens = values.stream
+const connections = values.connections ?? (tokens > 0 ? 32 : 64)
 const stamp = new Date().toISOString().replace(/[:.]/g, '-')
 const outDir = resolve(values.out ?? join('reports', 'out', `bench-profile-${stamp}`))
 const ROOT = resolve('.')
-const promptKb = Number(values['prompt-kb'])
+const promptKb = values['prompt-kb']
 const request = promptKb > 0 ? chatRequestOfSize(promptKb) : CHAT_REQUEST
 const body = JSON.stringify(tokens > 0 ? { ...request, max_tokens: tokens, stream: true } : request)
 const PATH = '/v1/chat/completions'
@@ -132,7 +177,7 @@ function profilerArgs(name: string): string[] {
     '--cpu-prof',
     `--cpu-prof-dir=${outDir}`,
     `--cpu-prof-name=${name}.cpuprofile`,
-    `--cpu-prof-interval=${Number(values.interval)}`,
+    `--cpu-prof-interval=${values.interval}`,
   ]
 }
 
@@ -214,9 +259,7 @@ function read(p: Profiled): ProfileSummary {
 }
 
 async function main(start: Start): Promise<void> {
-  const key = values.reference ?? 'dispatch'
-  if (!Object.hasOwn(REFERENCE_KEYS, key))
-    throw new Error(`--reference: one of ${Object.keys(REFERENCE_KEYS).join(', ')}`)
+  const key = values.reference
   const workers = (config.server as { workers?: number } | undefined)?.workers
   if (workers !== undefined && workers > 1) throw new Error('profile one process: server.workers must be 1')
   pinSelf(1)

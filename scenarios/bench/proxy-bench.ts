@@ -1,6 +1,16 @@
-import { parseArgs } from 'node:util'
+import { readCommandLine } from '../run/command-line.ts'
 import { cpuMs } from '../run/procfs.ts'
-import { CHAT_REQUEST, chatRequestOfSize, loggedBytes, runBench, saveResults, startMock } from './common.ts'
+import {
+  CHAT_REQUEST,
+  CONFIG_FLAG,
+  chatRequestOfSize,
+  loggedBytes,
+  outFlag,
+  PROMPT_KB_FLAG,
+  runBench,
+  saveResults,
+  startMock,
+} from './common.ts'
 import {
   checkAnswers,
   type Measurement,
@@ -35,33 +45,36 @@ import { pinSelf, type Start } from './services.ts'
 // The request is the small one of common.ts (the goal's); --prompt-kb N sends one of about N KB
 // instead (a conversation's history before the question), where the cost of every byte shows.
 
-const { values } = parseArgs({
-  options: {
-    seconds: { type: 'string', default: '8' },
-    rounds: { type: 'string', default: '3' },
-    connections: { type: 'string', default: '64' },
-    warmup: { type: 'string', default: '2' },
-    config: { type: 'string', default: '{}' },
-    'prompt-kb': { type: 'string', default: '0' },
-    out: { type: 'string' },
+const { values } = readCommandLine({
+  usage: 'npm run bench -- [options]',
+  about:
+    'CPU a request and latency of the proxy (defaults, cache off) against the fastest of several minimal\n' +
+    'gateways in the same run, each on CPU 0; the zero-latency mock and the load on CPU 1.',
+  flags: {
+    seconds: { type: 'number', default: 8, min: 1, value: 's', help: 'length of each measured round' },
+    rounds: { type: 'integer', default: 3, min: 1, value: 'n', help: 'rounds, paired and alone' },
+    connections: { type: 'integer', default: 64, min: 1, value: 'n', help: 'connections of the load' },
+    warmup: {
+      type: 'number',
+      default: 2,
+      min: 0,
+      value: 's',
+      help: 'load a gateway gets before it is measured alone',
+    },
+    config: CONFIG_FLAG,
+    'prompt-kb': PROMPT_KB_FLAG,
+    out: outFlag('bench'),
   },
 })
-const seconds = Number(values.seconds)
-const rounds = Number(values.rounds)
-const connections = Number(values.connections)
-const warmup = Number(values.warmup)
-const promptKb = Number(values['prompt-kb'])
+const { seconds, rounds, connections, warmup } = values
+const promptKb = values['prompt-kb']
 const body = JSON.stringify(promptKb > 0 ? chatRequestOfSize(promptKb) : CHAT_REQUEST)
 const PATH = '/v1/chat/completions'
 
 async function main(start: Start): Promise<void> {
   pinSelf(1)
   const mock = await startMock(start, { name: 'mock (cpu 1)', profile: 'zero', cpu: 1 })
-  const { references, proxy, everyLine, targets } = await startLineUp(
-    start,
-    mock.url,
-    JSON.parse(values.config ?? '{}'),
-  )
+  const { references, proxy, everyLine, targets } = await startLineUp(start, mock.url, values.config)
   const served = new Map(targets.map((t) => [t.name, 0]))
   const count = (t: Target, m: Measurement) => {
     served.set(t.name, served.get(t.name)! + m.requests)

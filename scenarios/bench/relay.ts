@@ -40,3 +40,28 @@ export class Relay implements Dispatcher.DispatchHandler {
     else this.res.writeHead(502, JSON_TYPE).end('{"error":{"message":"upstream failed"}}')
   }
 }
+
+/** The options both reference gateways (passthrough.ts, passthrough-dispatch.ts) take. */
+export const GATEWAY_FLAGS = {
+  upstream: {
+    type: 'string',
+    default: 'http://127.0.0.1:8101/v1',
+    value: 'url',
+    help: "the provider's base URL",
+  },
+  port: {
+    type: 'integer',
+    default: 0,
+    min: 0,
+    max: 65535,
+    value: 'port',
+    help: 'port to listen on, 127.0.0.1 (0: any free one)',
+  },
+  connections: {
+    type: 'integer',
+    default: 100,
+    min: 1,
+    value: 'n',
+    help: 'connections of the upstream pool',
+  },
+} as const

@@ -1,11 +1,12 @@
-import { parseArgs } from 'node:util'
 import { build } from 'hdr-histogram-js'
 import { Pool } from 'undici'
+import { readCommandLine } from '../run/command-line.ts'
 import { rssMb } from '../run/procfs.ts'
 import {
   BENCH_KEY,
   CHAT_REQUEST,
   MOCK_READY,
+  outFlag,
   PROXY_READY,
   PROXY_SCRIPT,
   QUIET_PROXY_ENV,
@@ -23,17 +24,33 @@ import type { Start } from './services.ts'
 // then three times the capacity. Goals: admitted requests keep p99 within twice the unloaded p99;
 // shed requests (503 overloaded) are answered within 50 ms (p99); the proxy's RSS stays bounded.
 
-const { values } = parseArgs({
-  options: {
-    'service-ms': { type: 'string', default: '1000' },
-    capacity: { type: 'string', default: '100' },
-    seconds: { type: 'string', default: '20' },
-    out: { type: 'string' },
+const { values } = readCommandLine({
+  usage: 'npm run bench:shed -- [options]',
+  about:
+    "Load shedding behind a slow provider: open-model load at half the proxy's capacity, then at three\n" +
+    'times it. Goals: admitted requests keep p99 within twice the unloaded p99, shed requests (503) are\n' +
+    "answered within 50 ms (p99), the proxy's RSS stays bounded.",
+  flags: {
+    'service-ms': {
+      type: 'number',
+      default: 1000,
+      min: 10,
+      value: 'ms',
+      help: "the provider's time an answer",
+    },
+    capacity: {
+      type: 'number',
+      default: 100,
+      min: 1,
+      value: 'req/s',
+      help: "the proxy's capacity, which the load rates are of",
+    },
+    seconds: { type: 'number', default: 20, min: 1, value: 's', help: 'length of the overloaded phase' },
+    out: outFlag('bench-shed'),
   },
 })
-const serviceMs = Number(values['service-ms'])
-const capacity = Number(values.capacity)
-const seconds = Number(values.seconds)
+const serviceMs = values['service-ms']
+const { capacity, seconds } = values
 const body = JSON.stringify({ ...CHAT_REQUEST, max_tokens: 1 })
 
 interface Phase {

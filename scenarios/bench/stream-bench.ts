@@ -1,9 +1,10 @@
-import { parseArgs } from 'node:util'
 import { request } from 'undici'
+import { readCommandLine } from '../run/command-line.ts'
 import { cpuMs } from '../run/procfs.ts'
 import {
   AUTH,
   fixedLengthProfile,
+  outFlag,
   runBench,
   saveResults,
   startMock,
@@ -50,29 +51,47 @@ import { ahead, GENERATOR_NICE, pinSelf, type Start } from './services.ts'
 //    What a stream costs in production; the goal is judged on the burst, where the proxy's fixed
 //    cost per request weighs most.
 
-const { values } = parseArgs({
-  options: {
-    tokens: { type: 'string', default: '64' },
-    seconds: { type: 'string', default: '8' },
-    rounds: { type: 'string', default: '3' },
-    connections: { type: 'string', default: '32' },
-    rate: { type: 'string', default: '1000' },
-    'open-seconds': { type: 'string', default: '30' },
-    'open-rounds': { type: 'string', default: '3' },
-    'open-warmup': { type: 'string', default: '10' },
-    itl: { type: 'string', default: '5' },
-    out: { type: 'string' },
+const { values } = readCommandLine({
+  usage: 'npm run bench:stream -- [options]',
+  about:
+    'Streamed chat completions (--tokens chunks from the zero-latency mock) through the proxy and through\n' +
+    'minimal streaming pass-throughs: CPU a stream (paired), time to first byte added in the open model\n' +
+    '(--rate streams a second), and CPU a stream with tokens --itl ms apart.',
+  flags: {
+    tokens: { type: 'integer', default: 64, min: 1, value: 'n', help: 'content chunks in each answer' },
+    seconds: { type: 'number', default: 8, min: 1, value: 's', help: 'length of each paired round' },
+    rounds: { type: 'integer', default: 3, min: 1, value: 'n', help: 'paired rounds' },
+    connections: { type: 'integer', default: 32, min: 1, value: 'n', help: 'connections of the paired load' },
+    rate: { type: 'number', default: 1000, min: 1, value: 'streams/s', help: 'open-model rate to each side' },
+    'open-seconds': {
+      type: 'number',
+      default: 30,
+      min: 1,
+      value: 's',
+      help: 'time measured for each gateway in the open model, all rounds',
+    },
+    'open-rounds': { type: 'integer', default: 3, min: 1, value: 'n', help: 'open-model rounds' },
+    'open-warmup': {
+      type: 'number',
+      default: 10,
+      min: 0,
+      value: 's',
+      help: "load before each gateway's first open-model round",
+    },
+    itl: {
+      type: 'number',
+      default: 5,
+      min: 0,
+      value: 'ms',
+      help: 'time between tokens of the paced streams (0: no paced phase)',
+    },
+    out: outFlag('bench-stream'),
   },
 })
-const tokens = Number(values.tokens)
-const seconds = Number(values.seconds)
-const rounds = Number(values.rounds)
-const connections = Number(values.connections)
-const rate = Number(values.rate)
-const openSeconds = Number(values['open-seconds'])
-const openRounds = Number(values['open-rounds'])
-const openWarmup = Number(values['open-warmup'])
-const itl = Number(values.itl)
+const { tokens, seconds, rounds, connections, rate, itl } = values
+const openSeconds = values['open-seconds']
+const openRounds = values['open-rounds']
+const openWarmup = values['open-warmup']
 const body = JSON.stringify(streamRequest(tokens))
 const PATH = '/v1/chat/completions'
 

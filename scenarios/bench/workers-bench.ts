@@ -1,11 +1,12 @@
 import { readFileSync } from 'node:fs'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { parseArgs } from 'node:util'
 import { loadConfig } from '../../proxy/src/config/load.ts'
+import { readCommandLine } from '../run/command-line.ts'
 import { childPids, cpuMs } from '../run/procfs.ts'
 import {
   AUTH,
   CHAT_REQUEST,
+  outFlag,
   PROXY_ENV,
   runBench,
   saveResults,
@@ -53,19 +54,26 @@ import type { Start } from './services.ts'
 //   to the single process on one core (report.ts projectedSpeedup);
 // - for information, each proxy loaded alone: req/s on the shared machine.
 
-const { values } = parseArgs({
-  options: {
-    workers: { type: 'string', default: '2' },
-    seconds: { type: 'string', default: '8' },
-    rounds: { type: 'string', default: '3' },
-    connections: { type: 'string', default: '48' },
-    out: { type: 'string' },
+const { values } = readCommandLine({
+  usage: 'npm run bench:workers -- [options]',
+  about:
+    'The proxy with server.workers 2 against one process: the projected speed-up from CPU time a request\n' +
+    'of each process (paired). Goal: 1.8x or more with 2 workers.',
+  flags: {
+    workers: { type: 'integer', default: 2, min: 2, max: 64, value: 'n', help: 'workers of the cluster' },
+    seconds: { type: 'number', default: 8, min: 1, value: 's', help: 'length of each round' },
+    rounds: { type: 'integer', default: 3, min: 1, value: 'n', help: 'rounds' },
+    connections: {
+      type: 'integer',
+      default: 48,
+      min: 1,
+      value: 'n',
+      help: 'connections to the single process, and to each worker',
+    },
+    out: outFlag('bench-workers'),
   },
 })
-const workers = Number(values.workers)
-const seconds = Number(values.seconds)
-const rounds = Number(values.rounds)
-const connections = Number(values.connections)
+const { workers, seconds, rounds, connections } = values
 /**
  * A provider's connections in one process, as the proxy under test is configured
  * (http_client.pool_limits.max_connections). The cluster's connections stay within one worker's

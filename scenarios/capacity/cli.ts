@@ -1,7 +1,8 @@
 // `npm run capacity -- [flags]`: the capacity plan. Exit 0 when the run completed (whatever it found),
 // 1 when it broke, 2 on bad arguments or an invalid tiers.yaml, 130 when interrupted.
 import { join, relative } from 'node:path'
-import { parseArgs } from 'node:util'
+import type { parseArgs } from 'node:util'
+import { parseArgsOr } from '../run/command-line.ts'
 import { commandLine, exitWith, interruptSignal } from '../run/interrupt.ts'
 import { type CapacityConfig, loadCapacityConfig } from './config.ts'
 import { runCapacity } from './run.ts'
@@ -134,12 +135,7 @@ export function applyFlags(base: CapacityConfig, v: Values): CapacityConfig {
 }
 
 async function main(): Promise<number> {
-  let parsed: ReturnType<typeof parseArgs<{ options: typeof FLAGS }>>
-  try {
-    parsed = parseArgs({ options: FLAGS, allowPositionals: false })
-  } catch (error) {
-    fail((error as Error).message)
-  }
+  const parsed = parseArgsOr({ options: FLAGS, allowPositionals: false }, fail)
   const v = parsed.values
   if (v.help) {
     process.stdout.write(`${USAGE}\n`)

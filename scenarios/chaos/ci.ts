@@ -4,7 +4,7 @@
 // directories are listed in reports/out/chaos-ci-latest.json.
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { dirname, join, relative, resolve } from 'node:path'
-import { parseArgs } from 'node:util'
+import { readCommandLine } from '../run/command-line.ts'
 import { exitCodeOfAll, REPORTS_OUT } from '../run/runner.ts'
 import { type ChaosOutcome, runChaos } from './runner.ts'
 import { listScenarios, loadScenario, scaleScenario } from './scenario.ts'
@@ -78,13 +78,25 @@ export function formatCiTable(outcomes: readonly ChaosOutcome[]): string {
 }
 
 async function main(): Promise<number> {
-  const { values } = parseArgs({
-    options: {
-      scenarios: { type: 'string' },
-      seed: { type: 'string' },
-      out: { type: 'string' },
-      proxy: { type: 'string' },
-      quiet: { type: 'boolean', default: false },
+  const { values } = readCommandLine({
+    usage: 'npm run chaos:ci -- [options]',
+    about:
+      'The chaos scenarios that carry ci settings, each at its scale, gated on their assertions. Exits 0\n' +
+      'when every assertion held, 99 when one failed, 1 when a run broke, 130 when interrupted.',
+    flags: {
+      scenarios: {
+        type: 'string',
+        value: 'a,b',
+        help: 'the scenarios to run (default: every one with ci settings)',
+      },
+      seed: { type: 'integer', value: 'n', help: "seed of the runs' faults and load" },
+      out: {
+        type: 'string',
+        value: 'dir',
+        help: 'directory for the runs (default reports/out/chaos-ci-<time>)',
+      },
+      proxy: { type: 'string', value: 'dir', help: 'run the proxy of another checkout' },
+      quiet: { type: 'boolean', help: 'no progress lines' },
     },
   })
   const abort = new AbortController()
@@ -93,7 +105,7 @@ async function main(): Promise<number> {
   const started = Date.now()
   const { outcomes, exitCode, dir } = await runChaosCi({
     scenarios: values.scenarios?.split(','),
-    seed: values.seed === undefined ? undefined : Number(values.seed),
+    seed: values.seed,
     out: values.out,
     proxyDir: values.proxy === undefined ? undefined : resolve(values.proxy),
     signal: abort.signal,

@@ -1,7 +1,7 @@
 // `npm run chaos -- <scenario> [options]`: runs one chaos scenario and exits 0 (every assertion held),
 // 99 (one failed), 1 (the run broke), 2 (bad arguments or an invalid scenario), 130 (interrupted).
 import { join, relative, resolve } from 'node:path'
-import { parseArgs } from 'node:util'
+import { parseArgsOr } from '../run/command-line.ts'
 import { runChaos } from './runner.ts'
 import { ChaosScenarioError, listScenarios, loadScenario, scaleScenario } from './scenario.ts'
 import { formatChaosTable } from './table.ts'
@@ -21,18 +21,21 @@ function fail(message: string): never {
 }
 
 async function main(): Promise<number> {
-  const { values, positionals } = parseArgs({
-    allowPositionals: true,
-    options: {
-      scale: { type: 'string' },
-      seed: { type: 'string' },
-      out: { type: 'string' },
-      proxy: { type: 'string' },
-      list: { type: 'boolean', default: false },
-      quiet: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
+  const { values, positionals } = parseArgsOr(
+    {
+      allowPositionals: true,
+      options: {
+        scale: { type: 'string' },
+        seed: { type: 'string' },
+        out: { type: 'string' },
+        proxy: { type: 'string' },
+        list: { type: 'boolean', default: false },
+        quiet: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
     },
-  })
+    fail,
+  )
   if (values.help) {
     process.stdout.write(`${USAGE}\n`)
     return 0

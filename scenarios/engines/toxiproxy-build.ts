@@ -1,5 +1,7 @@
 // `npm run toxiproxy:build`: builds toxiproxy (network-level chaos) from its Go module, pinned, into
 // the tools cache and prints the two paths (server first), one a line; progress goes to stderr.
+
+import { readCommandLine } from '../run/command-line.ts'
 import { ensureGoTool, goToolPath, TOXIPROXY } from './go-tools.ts'
 import { failCli, toolsCacheDir } from './tools-cache.ts'
 
@@ -25,6 +27,13 @@ export async function ensureToxiproxy(cacheDir = toolsCacheDir()): Promise<Toxip
 }
 
 if (import.meta.main) {
+  readCommandLine({
+    usage: 'npm run toxiproxy:build',
+    about:
+      'Builds toxiproxy (network-level chaos) from its Go module, pinned, into the tools cache (needs Go),\n' +
+      'and prints the paths of its server and its CLI, one a line.',
+    flags: {},
+  })
   try {
     const bins = await ensureToxiproxy()
     process.stdout.write(`${bins.server}\n${bins.cli}\n`)

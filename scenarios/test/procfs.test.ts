@@ -7,10 +7,17 @@ import { cpuMs, RssTrack, rssMb, threadCpuMs, treeMemory } from '../run/procfs.t
 
 const mainThreadCpuMs = (pid: number) => threadCpuMs(pid).get(pid)?.ms ?? Number.NaN
 
-/** Keeps the calling thread busy for `ms` milliseconds of wall time. */
+/**
+ * Keeps the calling thread busy until it has used `ms` milliseconds of CPU time by its own count
+ * (a busy machine gives it less than the wall time), for at most 20 s.
+ */
 function spin(ms: number): void {
-  const end = performance.now() + ms
-  while (performance.now() < end);
+  const start = process.threadCpuUsage()
+  const end = performance.now() + 20_000
+  while (performance.now() < end) {
+    const used = process.threadCpuUsage(start)
+    if ((used.user + used.system) / 1000 >= ms) return
+  }
 }
 
 describe("a process's CPU time by /proc", () => {
@@ -18,9 +25,11 @@ describe("a process's CPU time by /proc", () => {
     const pid = process.pid
     const main0 = mainThreadCpuMs(pid)
     const all0 = cpuMs(pid)
-    // A thread of this process burns 400 ms while the main thread waits for it.
+    // A thread of this process burns 400 ms of CPU while the main thread waits for it.
     const worker = new Worker(
-      'const end = performance.now() + 400; while (performance.now() < end); process.exit(0)',
+      `const start = process.threadCpuUsage(); const end = performance.now() + 20000
+      while (performance.now() < end) { const u = process.threadCpuUsage(start); if (u.user + u.system >= 400000) break }
+      process.exit(0)`,
       { eval: true },
     )
     await once(worker, 'exit')
