@@ -405,3 +405,132 @@ export function addedGoal(name: string, read: OpenRounds, maxMs = 1, maxLagMs = 
     judged: read.judged && !undecided,
   }
 }
+
+/** One phase of `npm run bench:shed`: open-model load at `rate` for `seconds`, as its verdict reads it. */
+export interface ShedPhase {
+  readonly rate: number
+  readonly seconds: number
+  readonly sent: number
+  /** Answered 200. */
+  readonly ok: number
+  /** Answered 503, shed by the proxy. */
+  readonly shed: number
+  /** Any other answer or failure, by status code or error. */
+  readonly other: Readonly<Record<string, number>>
+  readonly ok_ms: { readonly p99: number }
+  readonly shed_ms: { readonly p99: number }
+}
+
+/** Fewer answers than this and a p99 is only their slowest few: the latency goals are not judged. */
+export const MIN_ANSWERS_FOR_P99 = 100
+/** Load shedding keeps the proxy serving: the overloaded phase admits at least this share of capacity. */
+export const MIN_GOODPUT = 0.8
+
+/**
+ * The verdicts of `npm run bench:shed`: under three times its capacity, the proxy keeps admitting
+ * about its capacity (a limiter that refuses everything would otherwise pass with an empty p99 of
+ * admitted requests), those it admits wait no longer than twice the unloaded p99, those it sheds are
+ * told at once (p99 within 50 ms), and nothing fails otherwise, nor is anything shed under
+ * capacity. A load that got nothing shed never overloaded the proxy: the shed latency is then
+ * not judged, nor is a p99 of fewer than MIN_ANSWERS_FOR_P99 answers.
+ */
+export function shedGoals(unloaded: ShedPhase, overloaded: ShedPhase, capacity: number): Goal[] {
+  const ms = (x: number) => `${x.toFixed(1)} ms`
+  const enough = unloaded.ok >= MIN_ANSWERS_FOR_P99 && overloaded.ok >= MIN_ANSWERS_FOR_P99
+  const goodput = overloaded.ok / overloaded.seconds
+  const failures = (p: ShedPhase) => Object.values(p.other).reduce((a, b) => a + b, 0)
+  const failed = failures(unloaded) + failures(overloaded)
+  const errors = { ...unloaded.other, ...overloaded.other }
+  return [
+    {
+      name: `admitted requests at ${overloaded.rate} req/s keep at least ${pct(MIN_GOODPUT)} of the capacity (${capacity.toFixed(0)} req/s)`,
+      met: goodput >= MIN_GOODPUT * capacity,
+      detail: `${goodput.toFixed(1)} req/s admitted (${overloaded.ok} of ${overloaded.sent})`,
+    },
+    {
+      name: 'admitted p99 <= 2x the unloaded p99',
+      met: enough && overloaded.ok_ms.p99 <= 2 * unloaded.ok_ms.p99,
+      detail: enough
+        ? `${ms(overloaded.ok_ms.p99)} against ${ms(unloaded.ok_ms.p99)} (${(overloaded.ok_ms.p99 / unloaded.ok_ms.p99).toFixed(2)}x)`
+        : `${unloaded.ok} and ${overloaded.ok} answers: too few to read a p99 (${MIN_ANSWERS_FOR_P99} or more each)`,
+      judged: enough,
+    },
+    {
+      name: 'shed requests answered 503 within 50 ms (p99)',
+      met: overloaded.shed >= MIN_ANSWERS_FOR_P99 && overloaded.shed_ms.p99 <= 50,
+      detail:
+        overloaded.shed === 0
+          ? `nothing was shed at ${overloaded.rate} req/s: the load never overloaded the proxy, so shedding was not tested`
+          : overloaded.shed < MIN_ANSWERS_FOR_P99
+            ? `${overloaded.shed} shed: too few to read a p99`
+            : `${ms(overloaded.shed_ms.p99)} (${overloaded.shed} of ${overloaded.sent} shed)`,
+      judged: overloaded.shed >= MIN_ANSWERS_FOR_P99,
+    },
+    {
+      name: 'nothing fails but what is shed, and nothing is shed under capacity',
+      met: failed === 0 && unloaded.shed === 0,
+      detail: [
+        failed === 0 ? 'no failures' : `${failed} failed: ${JSON.stringify(errors)}`,
+        `${unloaded.shed} of ${unloaded.sent} shed at ${unloaded.rate} req/s`,
+      ].join('; '),
+    },
+  ]
+}
+
+/** The share of a run's seconds that must have an RSS reading for a memory goal to be judged. */
+export const MIN_RSS_COVERAGE = 0.9
+
+/**
+ * The verdicts of `npm run bench:memory`'s extreme tier, from RSS read every second: peak at most
+ * `maxMb`, and slope over the second half at most `maxSlope` MB/min (judged on 30 minutes or more).
+ * A proxy whose RSS stopped being readable early (it exited: killed for its memory, or crashed)
+ * misses both, whatever the readings before; none at all (no /proc) is not a measurement. Nor is
+ * the RSS of a tier that did not pass: a proxy that refused or failed much of the load held less.
+ */
+export function memoryGoals(options: {
+  readonly samples: readonly { readonly seconds: number; readonly value: number }[]
+  readonly minutes: number
+  readonly maxMb: number
+  readonly maxSlope: number
+  readonly tierStatus: string
+}): Goal[] {
+  const { samples, minutes, maxMb, maxSlope, tierStatus } = options
+  const all = trend(samples)
+  const secondHalf = trend(samples.filter((s) => s.seconds >= (minutes * 60) / 2))
+  const expected = Math.floor(minutes * 60)
+  const covered = samples.length >= MIN_RSS_COVERAGE * expected
+  const why =
+    samples.length === 0
+      ? 'no RSS reading: the proxy could not be read (no /proc?)'
+      : !covered
+        ? `RSS read for ${samples.length} of ${expected} s: the proxy exited or stopped being readable`
+        : tierStatus !== 'passed'
+          ? `the tier ${tierStatus}: RSS under a load not served is not the goal's`
+          : undefined
+  // A proxy that went away misses the goal; a run that could not measure, or whose load was not
+  // served, is not judged.
+  const judged = why === undefined || (samples.length > 0 && !covered)
+  const verdict = (
+    met: boolean,
+    detail: string,
+    judgedToo = true,
+  ): Pick<Goal, 'met' | 'detail' | 'judged'> => ({
+    met: why === undefined && met,
+    detail: why === undefined ? detail : `${detail}; ${why}`,
+    judged: judged && judgedToo,
+  })
+  return [
+    {
+      name: `RSS at most ${maxMb} MB through the extreme tier`,
+      ...verdict(all.peak <= maxMb, `peak ${all.peak.toFixed(1)} MB`),
+    },
+    {
+      name: `RSS flat: slope over the second half <= ${maxSlope} MB/min`,
+      ...verdict(
+        secondHalf.perMinute <= maxSlope,
+        `${secondHalf.perMinute.toFixed(2)} MB/min over ${minutes} min${minutes >= 30 ? '' : ' (judged on --minutes 30)'}`,
+        minutes >= 30,
+      ),
+    },
+  ]
+}

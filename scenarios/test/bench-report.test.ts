@@ -14,9 +14,12 @@ import {
   lowest,
   MAX_SEND_LAG_MS,
   medianRound,
+  memoryGoals,
   openTable,
   ownTimeLine,
   projectedSpeedup,
+  type ShedPhase,
+  shedGoals,
   stealLine,
   table,
   throughputRatio,
@@ -312,5 +315,94 @@ describe('benchmark verdicts', () => {
       'latency',
     )
     expect([addedGoal('latency', lossy).met, addedGoal('latency', lossy).judged]).toEqual([false, true])
+  })
+
+  describe('load shedding (bench:shed)', () => {
+    const phase = (over: Partial<ShedPhase>): ShedPhase => ({
+      rate: 300,
+      seconds: 20,
+      sent: 6000,
+      ok: 2000,
+      shed: 4000,
+      other: {},
+      ok_ms: { p99: 1009 },
+      shed_ms: { p99: 4.5 },
+      ...over,
+    })
+    const unloaded = phase({ rate: 50, seconds: 10, sent: 500, ok: 500, shed: 0, ok_ms: { p99: 1005 } })
+    const verdicts = (overloaded: ShedPhase, calm = unloaded) =>
+      shedGoals(calm, overloaded, 100).map((g) =>
+        g.judged === false ? 'NOT JUDGED' : g.met ? 'MET' : 'MISSED',
+      )
+
+    it('meets every goal when the proxy admits its capacity, on time, and sheds the rest at once', () => {
+      expect(verdicts(phase({}))).toEqual(['MET', 'MET', 'MET', 'MET'])
+      expect(shedGoals(unloaded, phase({}), 100).map(goalLine)[0]).toBe(
+        'goal: admitted requests at 300 req/s keep at least 80.0 % of the capacity (100 req/s): 100.0 req/s admitted (2000 of 6000): MET',
+      )
+    })
+
+    it('fails a limiter that refuses everything, whose admitted p99 is empty', () => {
+      expect(verdicts(phase({ ok: 0, shed: 6000, ok_ms: { p99: 0 } }))).toEqual([
+        'MISSED',
+        'NOT JUDGED',
+        'MET',
+        'MET',
+      ])
+      expect(verdicts(phase({ ok: 1000, shed: 5000 }))[0]).toBe('MISSED')
+    })
+
+    it('fails admitted requests that queue, and refusals that are slow', () => {
+      expect(verdicts(phase({ ok_ms: { p99: 2011 } }))[1]).toBe('MISSED')
+      expect(verdicts(phase({ shed_ms: { p99: 51 } }))[2]).toBe('MISSED')
+    })
+
+    it('does not judge the shed latency of a load that never overloaded the proxy', () => {
+      const goals = shedGoals(unloaded, phase({ ok: 6000, shed: 0, shed_ms: { p99: 0 } }), 100)
+      expect(goals[2]).toMatchObject({ met: false, judged: false })
+      expect(goals[2].detail).toMatch(/nothing was shed at 300 req\/s: the load never overloaded the proxy/)
+    })
+
+    it('fails failures other than shedding, and shedding under capacity', () => {
+      expect(verdicts(phase({ other: { '502': 3 } }))[3]).toBe('MISSED')
+      expect(verdicts(phase({}), { ...unloaded, ok: 480, shed: 20 })[3]).toBe('MISSED')
+      expect(shedGoals(unloaded, phase({ other: { '502': 3 } }), 100)[3].detail).toBe(
+        '3 failed: {"502":3}; 0 of 500 shed at 50 req/s',
+      )
+    })
+  })
+
+  describe('memory through the extreme tier (bench:memory)', () => {
+    /** One reading a second for `seconds`, rising from 150 MB by `perMinute`. */
+    const readings = (seconds: number, perMinute = 0, from = 150) =>
+      Array.from({ length: seconds }, (_, i) => ({ seconds: i + 1, value: from + (perMinute * i) / 60 }))
+    const judge = (samples: ReturnType<typeof readings>, tierStatus = 'passed', minutes = 30) =>
+      memoryGoals({ samples, minutes, maxMb: 200, maxSlope: 0.5, tierStatus })
+    const verdicts = (goals: ReturnType<typeof judge>) => goals.map((g) => goalLine(g).split(': ').at(-1))
+
+    it('meets both goals when RSS stays low and flat through the whole run', () => {
+      expect(verdicts(judge(readings(1800)))).toEqual(['MET', 'MET'])
+      expect(verdicts(judge(readings(1800, 1)))).toEqual(['MET', 'MISSED'])
+      expect(verdicts(judge(readings(1800, 0, 201)))).toEqual(['MISSED', 'MET'])
+      // A short run judges the peak; the slope needs 30 minutes.
+      expect(verdicts(judge(readings(180), 'passed', 3))).toEqual(['MET', 'NOT JUDGED'])
+    })
+
+    it('fails a proxy that went away during the run, however low its RSS was until then', () => {
+      const goals = judge(readings(600))
+      expect(verdicts(goals)).toEqual(['MISSED', 'MISSED'])
+      expect(goals[0].detail).toBe(
+        'peak 150.0 MB; RSS read for 600 of 1800 s: the proxy exited or stopped being readable',
+      )
+      expect(verdicts(judge(readings(600), 'broken'))).toEqual(['MISSED', 'MISSED'])
+    })
+
+    it('does not judge a run without readings, or a tier whose load was not served', () => {
+      expect(verdicts(judge([]))).toEqual(['NOT JUDGED', 'NOT JUDGED'])
+      const failed = judge(readings(1800), 'failed')
+      expect(verdicts(failed)).toEqual(['NOT JUDGED', 'NOT JUDGED'])
+      expect(failed[0].detail).toMatch(/the tier failed: RSS under a load not served/)
+      expect(verdicts(judge(readings(1800), 'inconclusive'))).toEqual(['NOT JUDGED', 'NOT JUDGED'])
+    })
   })
 })
