@@ -114,7 +114,7 @@ async function main(start: Start): Promise<void> {
   // measureTogether reads each target's CPU before and after its run: keep each process's share.
   const readings = new Map<number, number[][]>(targets.map((t) => [t.pid, []]))
   const cpuOfTree = (pid: number) => {
-    const parts = [pid, ...childPids(pid).sort((a, b) => a - b)].map(cpuMs)
+    const parts = [pid, ...childPids(pid).sort((a, b) => a - b)].map((p) => cpuMs(p))
     readings.get(pid)!.push(parts)
     return parts.reduce((a, b) => a + b, 0)
   }

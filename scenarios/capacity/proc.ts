@@ -5,12 +5,11 @@
 // the figure was not measured.
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs'
 import { join } from 'node:path'
+import { childrenOf, type ProcOptions, rssMb as processRssMb, processStat } from '../run/procfs.ts'
 
-export type ProcOptions = { readonly root?: string; readonly clockTicks?: number }
+export type { ProcOptions }
 
 const DEFAULT_ROOT = '/proc'
-/** USER_HZ: 100 on every Linux architecture Node runs on. */
-const CLOCK_TICKS = 100
 
 function read(path: string): string | null {
   try {
@@ -20,15 +19,13 @@ function read(path: string): string | null {
   }
 }
 
-/** The process and its descendants (cluster workers), via /proc/<pid>/task/<pid>/children. */
+/** The process and its descendants (cluster workers), zombies included, via /proc/<pid>/task/<pid>/children. */
 export function processTree(pid: number, options: ProcOptions = {}): number[] {
-  const root = options.root ?? DEFAULT_ROOT
   const out: number[] = []
   const visit = (p: number) => {
-    if (out.includes(p) || read(join(root, String(p), 'stat')) === null) return
+    if (out.includes(p) || processStat(p, options) === null) return
     out.push(p)
-    const children = read(join(root, String(p), 'task', String(p), 'children'))
-    for (const child of children?.trim().split(/\s+/).filter(Boolean) ?? []) visit(Number(child))
+    for (const child of childrenOf(p, options)) visit(child)
   }
   visit(pid)
   return out
@@ -36,34 +33,18 @@ export function processTree(pid: number, options: ProcOptions = {}): number[] {
 
 /** User + system CPU seconds used so far by these processes (the ones still alive). */
 export function cpuSeconds(pids: readonly number[], options: ProcOptions = {}): number {
-  const root = options.root ?? DEFAULT_ROOT
-  let ticks = 0
-  for (const pid of pids) {
-    const stat = read(join(root, String(pid), 'stat'))
-    if (stat === null) continue
-    // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    ticks += Number(fields[11]) + Number(fields[12])
-  }
-  return ticks / (options.clockTicks ?? CLOCK_TICKS)
+  let ms = 0
+  for (const pid of pids) ms += processStat(pid, options)?.ms ?? 0
+  return ms / 1000
 }
 
 /**
  * Resident set size of these processes, MB (VmRSS); null when none of them has any: gone, or a
- * zombie not yet reaped (its status has no VmRSS line), which a mean or a peak must not read as 0 MB.
+ * zombie not yet reaped, which a mean or a peak must not read as 0 MB.
  */
 export function rssMb(pids: readonly number[], options: ProcOptions = {}): number | null {
-  const root = options.root ?? DEFAULT_ROOT
-  let kb = 0
-  let measured = false
-  for (const pid of pids) {
-    const match = /^VmRSS:\s+(\d+)\s+kB/m.exec(read(join(root, String(pid), 'status')) ?? '')
-    if (match) {
-      kb += Number(match[1])
-      measured = true
-    }
-  }
-  return measured ? kb / 1024 : null
+  const each = pids.map((pid) => processRssMb(pid, options)).filter((mb) => mb !== null)
+  return each.length === 0 ? null : each.reduce((a, b) => a + b, 0)
 }
 
 /** Open file descriptors and the socket inodes among them. */

@@ -1,9 +1,21 @@
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Worker } from 'node:worker_threads'
 import { describe, expect, it } from 'vitest'
-import { cpuMs, RssTrack, rssMb, threadCpuMs, treeMemory } from '../run/procfs.ts'
+import {
+  childPids,
+  childrenOf,
+  cpuMs,
+  processStat,
+  RssTrack,
+  rssMb,
+  threadCpuMs,
+  treeMemory,
+} from '../run/procfs.ts'
 
 const mainThreadCpuMs = (pid: number) => threadCpuMs(pid).get(pid)?.ms ?? Number.NaN
 
@@ -106,5 +118,36 @@ describe("a process tree's memory by /proc", () => {
     expect(samples.length).toBe(read)
     for (const s of samples) expect(s.value).toBeGreaterThan(10)
     expect(samples[0]?.seconds).toBeGreaterThanOrEqual(0.1)
+  })
+})
+
+describe('a fake /proc (the root option)', () => {
+  // /proc/<pid>/stat with a command name holding spaces and parentheses, 250 + 50 ticks of CPU;
+  // pid 41 a zombie child of 40, 42 a live one.
+  const root = mkdtempSync(join(tmpdir(), 'procfs-'))
+  const stat = (pid: number, state: string) =>
+    `${pid} (node (worker) 1) ${state} 1 ${pid} ${pid} 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 11 0 100 0 0`
+  for (const [pid, state] of [
+    [40, 'S'],
+    [41, 'Z'],
+    [42, 'R'],
+  ] as const) {
+    mkdirSync(join(root, String(pid), 'task', String(pid)), { recursive: true })
+    writeFileSync(join(root, String(pid), 'stat'), stat(pid, state))
+  }
+  writeFileSync(join(root, '40', 'task', '40', 'children'), '41 42 ')
+
+  it("reads a process's state and CPU time past a command name with spaces and parentheses", () => {
+    expect(processStat(40, { root })).toEqual({ state: 'S', ms: 3000 })
+    expect(processStat(40, { root, clockTicks: 1000 })).toEqual({ state: 'S', ms: 300 })
+    expect(cpuMs(42, { root })).toBe(3000)
+    expect(processStat(43, { root })).toBeNull()
+    expect(() => cpuMs(43, { root })).toThrow('process 43 is gone')
+  })
+
+  it('lists every child, and the live ones apart from a zombie', () => {
+    expect(childrenOf(40, { root })).toEqual([41, 42])
+    expect(childPids(40, { root })).toEqual([42])
+    expect(childPids(43, { root })).toEqual([])
   })
 })
