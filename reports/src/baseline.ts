@@ -30,3 +30,13 @@ export function evaluateBaseline(check: BaselineCheck, actual: number | null): B
   const margin = threshold === 0 ? null : headroom / Math.abs(threshold)
   return { ...check, actual, passed, margin }
 }
+
+/**
+ * Whether a run without an error is too short to show an error rate below `threshold`: one error
+ * in its `requests` would already reach the threshold, so its clean record fits a rate above it as
+ * well as none (14 requests without an error fit 5 % as well as 0 %). Such a run is inconclusive,
+ * not passed; a run with an error is judged by the baseline, never in its favour.
+ */
+export function tooFewForErrorRate(requests: number, errors: number, threshold: number): boolean {
+  return errors === 0 && threshold > 0 && requests * threshold <= 1
+}

@@ -23,7 +23,7 @@ const STATUS_HINT: Record<RunSummary['status'], string> = {
   passed: 'Every baseline held.',
   failed: 'At least one baseline failed or a metric regressed.',
   inconclusive:
-    'The load generator may have been the limit: its numbers include its own delay, so they neither pass nor fail the target.',
+    'The run cannot judge the target: the load generator may have been the limit (its numbers include its own delay), or the run was too short to show what a baseline asks. It neither passes nor fails.',
   broken: 'The run itself broke; its numbers are incomplete.',
 }
 

@@ -1,6 +1,7 @@
 // The engine-neutral run summary: what every load run writes as summary.json and the only input
 // of the report renderer and the CI gate. Field meanings are documented in reports/SUMMARY.md.
 import { z } from 'zod'
+import { tooFewForErrorRate } from './baseline.ts'
 
 export const SCHEMA_VERSION = 3
 /** Older versions parseSummary still reads (upgraded on read, see upgrade()). */
@@ -345,11 +346,14 @@ export const RunSummary = z
         message: `status is ${s.status} but the generator may have been the limit: it is inconclusive`,
       })
     }
-    if (s.status === 'inconclusive' && !limited) {
+    const errorRate = s.baselines.find((b) => b.metric === 'error_rate')
+    const tooFew =
+      errorRate !== undefined && tooFewForErrorRate(s.totals.requests, s.totals.errors, errorRate.threshold)
+    if (s.status === 'inconclusive' && !limited && !tooFew) {
       ctx.addIssue({
         code: 'custom',
         path: ['status'],
-        message: 'status is inconclusive but the generator was not the limit',
+        message: 'status is inconclusive but the generator was not the limit, nor the run too short to judge',
       })
     }
     if (s.status === 'failed' && !failing && !regressed) {

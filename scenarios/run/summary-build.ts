@@ -1,7 +1,7 @@
 // Engine result + tier + run facts -> the engine-neutral RunSummary (not yet validated: the runner
 // validates with parseSummary before writing). Seed baselines are judged here, with one rule
 // (reports/src/baseline.ts); whether the generator was the limit, by generator-verdict.ts.
-import { evaluateBaseline } from '../../reports/src/baseline.ts'
+import { evaluateBaseline, tooFewForErrorRate } from '../../reports/src/baseline.ts'
 import {
   type BaselineResult,
   type GeneratorHealth,
@@ -111,6 +111,17 @@ export function judgedTier(tier: Tier, segment: ExecutionSegment | undefined): T
   }
 }
 
+/**
+ * Why a run that made no error cannot show its error rate below the tier's (reports/src/baseline.ts
+ * tooFewForErrorRate), or undefined.
+ */
+export function tooFewToJudgeErrors(tier: Tier, result: EngineResult | null): string | undefined {
+  if (!result || !tooFewForErrorRate(result.requests, result.errors, tier.errorRateMax)) return undefined
+  const needed = Math.floor(1 / tier.errorRateMax) + 1
+  const one = result.requests > 0 ? `one error would be ${r2(100 / result.requests)} %` : 'nothing was sent'
+  return `${result.requests} requests are too few to show an error rate below ${r2(tier.errorRateMax * 100)} % (${one}); a run of ${needed} requests or more can (a longer --duration-scale)`
+}
+
 export function buildSummary(input: SummaryInput): RunSummary {
   const { result } = input
   const tier = judgedTier(input.tier, input.segment?.segment)
@@ -120,19 +131,25 @@ export function buildSummary(input: SummaryInput): RunSummary {
   const failures = failing
     .map((b) => `${b.metric} ${b.actual ?? 'not measured'} vs ${b.comparator} ${b.threshold}`)
     .join('; ')
-  // A generator that may have been the limit measured itself as much as the target: neither verdict holds.
+  // A generator that may have been the limit measured itself as much as the target: neither verdict
+  // holds. Nor does a pass on too few requests to show the error rate.
+  const tooFew = failing.length === 0 ? tooFewToJudgeErrors(tier, result) : undefined
   const status = input.broken
     ? 'broken'
     : generator?.limited
       ? 'inconclusive'
       : failing.length > 0
         ? 'failed'
-        : 'passed'
+        : tooFew
+          ? 'inconclusive'
+          : 'passed'
   const status_reason =
     status === 'broken'
       ? (input.broken ?? undefined)
       : status === 'inconclusive'
-        ? `inconclusive: the generator may have been the limit (${generator?.reasons?.join('; ')})${failing.length > 0 ? `; not blamed on the target: ${failures}` : ''}`
+        ? generator?.limited
+          ? `inconclusive: the generator may have been the limit (${generator?.reasons?.join('; ')})${failing.length > 0 ? `; not blamed on the target: ${failures}` : ''}`
+          : `inconclusive: ${tooFew}`
         : failing.length > 0
           ? failures
           : undefined

@@ -34,7 +34,7 @@ tiers:
     duration: 4s
     expected_rps: 10
     latency: { percentile: 95, max_ms: 2000 }
-    error_rate_max: 0.01
+    error_rate_max: 0.05
     scenarios:
       - { name: embeddings, weight: 1 }
       - { name: messages, weight: 1 }

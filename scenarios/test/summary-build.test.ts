@@ -131,6 +131,37 @@ describe('buildSummary', () => {
     expect(summary.status_reason).toBe('latency_p95_ms 250 vs < 200; rps_after_ramp_up 3 vs >= 4.5')
   })
 
+  it('does not pass a clean run too short to show its error rate below the threshold', () => {
+    // light: errors below 1 %. 60 requests without an error fit a 1.5 % error rate as well as none.
+    const few = (requests: number, errors = 0) =>
+      parseSummary(
+        buildSummary(
+          input({
+            result: result({
+              requests,
+              errors,
+              errorsByKind: errors > 0 ? { http_502: errors } : {},
+              histogram: [{ le_ms: 10, count: requests - errors }],
+              scenarios: [{ ...result().scenarios[0], requests, errors }],
+            }),
+          }),
+        ),
+      )
+    const short = few(60)
+    expect(short.status).toBe('inconclusive')
+    expect(short.status_reason).toBe(
+      'inconclusive: 60 requests are too few to show an error rate below 1 % (one error would be 1.67 %); a run of 101 requests or more can (a longer --duration-scale)',
+    )
+    expect(short.baselines.every((b) => b.passed)).toBe(true)
+    // At exactly 100 requests one error is 1 %, not below it: still too few; at 101 it can pass.
+    expect(few(100).status).toBe('inconclusive')
+    expect(few(101).status).toBe('passed')
+    // A short run that made an error is judged by the baseline, never in its favour.
+    expect(few(60, 1).status).toBe('failed')
+    // The schema holds producers to it: inconclusive needs a reason it can check.
+    expect(() => parseSummary({ ...few(1500), status: 'inconclusive' })).toThrow(/nor the run too short/)
+  })
+
   it('writes a broken run without engine results, every baseline unmeasured', () => {
     const summary = parseSummary(buildSummary(input({ result: null, broken: 'proxy exited' })))
     expect(summary).toMatchObject({
