@@ -10,8 +10,8 @@
 // the cache, 63 % of the medium tier's streams, are untouched). Runs go to reports/out/gate-experiment-*.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { parseArgs } from 'node:util'
 import { parse as parseYaml, stringify } from 'yaml'
+import { readCommandLine } from '../scenarios/run/command-line.ts'
 import { REPORTS_OUT, runTier } from '../scenarios/run/runner.ts'
 import { PROXY_CONFIG } from '../scenarios/run/stack.ts'
 import { loadTiers } from '../scenarios/tiers.ts'
@@ -22,15 +22,35 @@ import { runMain } from './run-main.ts'
 type Arm = { readonly name: string; readonly profile: string; readonly runs: number }
 
 async function main(): Promise<number> {
-  const { values } = parseArgs({
-    options: {
-      tier: { type: 'string', default: 'medium' },
-      profile: { type: 'string', default: 'ci/profiles/baseline-plus-2ms.yaml' },
-      'baseline-runs': { type: 'string', default: '5' },
-      runs: { type: 'string', default: '3' },
-      'no-cache': { type: 'boolean', default: false },
+  const { values } = readCommandLine({
+    usage: 'node ci/gate-experiment.ts [options]',
+    about:
+      "What the regression gate catches with real runs: a tier's baseline runs, runs with a known\n" +
+      'regression injected through a mock profile and runs of identical code, interleaved, then judged.',
+    flags: {
+      tier: { type: 'string', default: 'medium', value: 'name', help: 'the tier run in every arm' },
+      profile: {
+        type: 'string',
+        default: 'ci/profiles/baseline-plus-2ms.yaml',
+        value: 'file',
+        help: 'the mock profile of the regressed arm',
+      },
+      'baseline-runs': {
+        type: 'integer',
+        default: 5,
+        min: 1,
+        max: 10,
+        value: 'n',
+        help: 'runs of the baseline arm',
+      },
+      runs: { type: 'integer', default: 3, min: 1, value: 'n', help: 'runs of each other arm' },
+      'no-cache': {
+        type: 'boolean',
+        help: "the proxy's response cache off (every request reaches the mocks)",
+      },
     },
   })
+
   const tier = loadTiers().tiers.get(values.tier)
   if (!tier) throw new Error(`unknown tier '${values.tier}'`)
   const dir = join(
@@ -45,9 +65,9 @@ async function main(): Promise<number> {
     proxyConfig = join(dir, 'proxy-no-cache.yaml')
     writeFileSync(proxyConfig, stringify(config))
   }
-  const runs = Number(values.runs)
+  const { runs } = values
   const arms: Arm[] = [
-    { name: 'A baseline', profile: 'baseline', runs: Number(values['baseline-runs']) },
+    { name: 'A baseline', profile: 'baseline', runs: values['baseline-runs'] },
     { name: `B ${values.profile}`, profile: values.profile, runs },
     { name: 'C identical code', profile: 'baseline', runs },
   ]

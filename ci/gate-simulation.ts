@@ -7,8 +7,8 @@
 // their shape), then the whole run is scaled by a run factor exp(noise * N(0, 1)): runs of the same code
 // that differ by `noise`. A regression adds `addMs` to every request of the current runs.
 import { readFileSync } from 'node:fs'
-import { parseArgs } from 'node:util'
 import { type Random, seededRandom } from '../scenarios/random.ts'
+import { readCommandLine } from '../scenarios/run/command-line.ts'
 import { type BucketSamples, compareRuns, type GateRule, ruleFor } from './gate.ts'
 
 const REAL: readonly (readonly number[])[] = JSON.parse(
@@ -57,8 +57,21 @@ export function simulate(s: Simulation): { regressed: number; detectableP50: num
 }
 
 function main(): void {
-  const { values } = parseArgs({ options: { comparisons: { type: 'string', default: '1000' } } })
-  const comparisons = Number(values.comparisons)
+  const { values } = readCommandLine({
+    usage: 'node ci/gate-simulation.ts [options]',
+    about:
+      "The regression rule's false-alarm and detection rates on seeded synthetic runs of the medium tier.",
+    flags: {
+      comparisons: {
+        type: 'integer',
+        default: 1000,
+        min: 1,
+        value: 'n',
+        help: 'comparisons a row of the table',
+      },
+    },
+  })
+  const { comparisons } = values
   const pct = (x: number) => `${(x * 100).toFixed(1)} %`
   process.stdout.write(
     `5 baseline runs against 2 (and 1) current runs of the medium tier, ${comparisons} comparisons a row\n\n`,

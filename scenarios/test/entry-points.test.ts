@@ -12,11 +12,15 @@ const root = join(import.meta.dirname, '..', '..')
 const scripts = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).scripts as Record<string, string>
 
 /** The scripts that run one of the project's own files with node: its path and the arguments after it. */
-const commands = Object.entries(scripts).flatMap(([name, line]) => {
-  const words = line.split(/\s+/)
-  const at = words.findIndex((w) => w.endsWith('.ts'))
-  return words.includes('node') && at !== -1 ? [{ name, file: words[at], args: words.slice(at + 1) }] : []
-})
+const commands = [
+  ...Object.entries(scripts).flatMap(([name, line]) => {
+    const words = line.split(/\s+/)
+    const at = words.findIndex((w) => w.endsWith('.ts'))
+    return words.includes('node') && at !== -1 ? [{ name, file: words[at], args: words.slice(at + 1) }] : []
+  }),
+  // Run with node as ci/README.md says, not through npm.
+  ...['ci/gate-simulation.ts', 'ci/gate-experiment.ts'].map((file) => ({ name: file, file, args: [] })),
+]
 
 interface Ran {
   code: number | null
