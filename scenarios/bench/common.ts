@@ -1,3 +1,4 @@
+import type { ChildProcess } from 'node:child_process'
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -164,8 +165,19 @@ export function saveResults(name: string, data: unknown, out?: string): string {
 /** Runs a benchmark that starts services through `start`, and stops them all whatever happens. */
 export function runBench(main: (start: Start) => Promise<void>): void {
   const stops: (() => Promise<void>)[] = []
-  const start = (options: ServiceOptions) => startService(options, (stop) => stops.push(stop))
+  const children: ChildProcess[] = []
+  const start = (options: ServiceOptions) =>
+    startService(options, (stop, child) => {
+      stops.push(stop)
+      children.push(child)
+    })
   const stopAll = () => Promise.all(stops.map((stop) => stop()))
+  // Ended without stopping them (an uncaught error, thrown from a timer or an event handler outside
+  // main's promise, ends the process at once): no server is left running, holding a port and a CPU.
+  process.once('exit', () => {
+    for (const child of children)
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+  })
   // Stopped from outside (Ctrl-C, timeout, CI): stop the servers started, then exit as signalled.
   const onSignal = (signal: NodeJS.Signals) => {
     void stopAll().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143))

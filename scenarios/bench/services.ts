@@ -43,8 +43,8 @@ const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url))
  */
 export async function startService(
   options: ServiceOptions,
-  /** Told how to stop the child as soon as it is spawned, before it is ready. */
-  onSpawn?: (stop: () => Promise<void>) => void,
+  /** Told how to stop the child as soon as it is spawned, before it is ready (and the child itself). */
+  onSpawn?: (stop: () => Promise<void>, child: ChildProcess) => void,
 ): Promise<Service> {
   const node = process.execPath
   const argv = [...(options.nodeArgs ?? []), options.script, ...(options.args ?? [])]
@@ -68,7 +68,7 @@ export async function startService(
     await once(child, 'exit')
     clearTimeout(timer)
   }
-  onSpawn?.(stop)
+  onSpawn?.(stop, child)
   let output = ''
   let poll: NodeJS.Timeout | undefined
   try {

@@ -1,5 +1,5 @@
-// A benchmark stopped from outside (a timeout, CI, Ctrl-C) stops the servers it started: none is left
-// running, holding a port and a CPU, after the benchmark has gone.
+// A benchmark stopped from outside (a timeout, CI, Ctrl-C), or ended by a crash, stops the servers it
+// started: none is left running, holding a port and a CPU, after the benchmark has gone.
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { readFileSync } from 'node:fs'
@@ -40,4 +40,34 @@ describe('a benchmark stopped by a signal', () => {
     },
     60_000,
   )
+})
+
+describe('a benchmark that crashes', () => {
+  it('leaves no server running after an uncaught error ends it', async () => {
+    // A benchmark that starts two mocks, prints their PIDs, then fails outside its main promise
+    // (an error thrown from a timer or a stream's 'error' event ends the process at once).
+    const common = new URL('../bench/common.ts', import.meta.url).href
+    const script = `
+      import { runBench, startMock } from '${common}'
+      runBench(async (start) => {
+        const mocks = [await startMock(start, { profile: 'zero' }), await startMock(start, { profile: 'zero' })]
+        console.log(mocks.map((m) => m.child.pid).join(' '))
+        setTimeout(() => { throw new Error('crash') }, 100)
+        await new Promise(() => {})
+      })`
+    const bench = spawn(process.execPath, ['--input-type=module', '-e', script], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    })
+    const [line] = (await once(bench.stdout!, 'data')) as [Buffer]
+    const started = line.toString().trim().split(' ').map(Number)
+    expect(started.length).toBe(2)
+    try {
+      const [code] = await once(bench, 'exit')
+      expect(code).not.toBe(0)
+      for (let i = 0; i < 50 && started.some(alive); i++) await sleep(100)
+      expect(started.filter(alive)).toEqual([])
+    } finally {
+      for (const pid of started.filter(alive)) process.kill(pid, 'SIGKILL')
+    }
+  }, 60_000)
 })
