@@ -91,6 +91,19 @@ export function percentile(values: readonly number[], p: number): number | null 
   return sorted[Math.min(sorted.length, Math.max(1, Math.ceil((p / 100) * sorted.length))) - 1]
 }
 
+/**
+ * The fewest requests on which a success rate of at least `min` survives one failure. A window with
+ * fewer can pass only with no failure at all, so a clean one shows less than it asserts (the load
+ * tiers' rule for an error rate, reports/src/baseline.ts tooFewForErrorRate). A `min` of 1 asserts
+ * that nothing fails, which any request can show.
+ */
+export function fewestToShow(min: number): number {
+  if (min >= 1) return 1
+  let n = Math.max(1, Math.ceil(1 / (1 - min) - 1e-6))
+  while ((n - 1) / n < min) n++
+  return n
+}
+
 /** Shed by the proxy's admission control: 503 with the given code. */
 export function isShed(r: RequestRecord, code = 'overloaded'): boolean {
   return r.status === 503 && r.code === code

@@ -4,6 +4,7 @@
 import {
   count,
   type Evidence,
+  fewestToShow,
   fromText,
   isShed,
   latencyOf,
@@ -36,6 +37,14 @@ export function successRate(a: Assert<'success_rate'>, v: PhaseView, e: Evidence
   const failures = rs.length - ok
   const retried = all.length - rs.length
   const actual = `${pct(ok / rs.length)} (${count(ok)} of ${count(rs.length)})${retried ? `, ${count(retried)} refused for retry` : ''}${failures ? `; ${topKinds(rs)}` : ''}`
+  const fewest = fewestToShow(a.min)
+  if (failures === 0 && rs.length < fewest)
+    return verdict(
+      a.kind,
+      expected,
+      `${actual}, too few to show it: one failure would be ${pct((rs.length - 1) / rs.length)}; ${count(fewest)} or more can`,
+      false,
+    )
   return verdict(a.kind, expected, actual, ok / rs.length >= a.min)
 }
 

@@ -3,10 +3,9 @@
 // kept whole (request.ts). At most max_in_flight requests are in flight; an arrival beyond that is a
 // failed request (`dropped`), never a silently delayed one.
 import { Pool } from 'undici'
-import type { WeightedScenario } from '../scenario.ts'
 import { createWorkload } from '../workload.ts'
 import { callOnce, type RequestRecord } from './request.ts'
-import type { ChaosScenario } from './scenario.ts'
+import { type ChaosScenario, chaosMix } from './scenario.ts'
 
 export type RateSegment = { readonly fromMs: number; readonly toMs: number; readonly rps: number }
 
@@ -43,19 +42,6 @@ export function* arrivals(segments: readonly RateSegment[]): Generator<number> {
     const gap = 1000 / segment.rps
     for (let t = segment.fromMs + gap / 2; t < segment.toMs; t += gap) yield t
   }
-}
-
-/** chat split into chat and chat-stream by stream_share; the other kinds as weighted. */
-export function chaosMix(load: ChaosScenario['load']): WeightedScenario[] {
-  const mix: WeightedScenario[] = []
-  const chat = load.mix.chat ?? 0
-  if (chat > 0 && load.stream_share < 1) mix.push({ name: 'chat', weight: chat * (1 - load.stream_share) })
-  if (chat > 0 && load.stream_share > 0) mix.push({ name: 'chat-stream', weight: chat * load.stream_share })
-  for (const name of ['models', 'condense'] as const) {
-    const weight = load.mix[name] ?? 0
-    if (weight > 0) mix.push({ name, weight })
-  }
-  return mix
 }
 
 export async function runLoad(options: LoadOptions): Promise<LoadResult> {

@@ -7,6 +7,8 @@ import { basename, join } from 'node:path'
 import { parse as parseYaml } from 'yaml'
 import { ProfileError, parseProfile } from '../../mock-providers/src/profile.ts'
 import { loadProfile } from '../../mock-providers/src/profile-load.ts'
+import type { WeightedScenario } from '../scenario.ts'
+import { fewestToShow, pct } from './evidence.ts'
 import type { ChaosScenarioBody } from './schema.ts'
 import { ScenarioFile } from './schema.ts'
 
@@ -98,6 +100,19 @@ export function scaleScenario(scenario: ChaosScenario, scale: number): ChaosScen
   return deepFreeze(scaled)
 }
 
+/** chat split into chat and chat-stream by stream_share; the other kinds as weighted. */
+export function chaosMix(load: ChaosScenarioBody['load']): WeightedScenario[] {
+  const mix: WeightedScenario[] = []
+  const chat = load.mix.chat ?? 0
+  if (chat > 0 && load.stream_share < 1) mix.push({ name: 'chat', weight: chat * (1 - load.stream_share) })
+  if (chat > 0 && load.stream_share > 0) mix.push({ name: 'chat-stream', weight: chat * load.stream_share })
+  for (const name of ['models', 'condense'] as const) {
+    const weight = load.mix[name] ?? 0
+    if (weight > 0) mix.push({ name, weight })
+  }
+  return mix
+}
+
 /** What the schema cannot see: the timeline, and what each fault and assertion needs. */
 export function crossCheck(s: ChaosScenarioBody): Issue[] {
   const issues: Issue[] = []
@@ -152,6 +167,10 @@ export function crossCheck(s: ChaosScenarioBody): Issue[] {
       if (a.kind === 'drain' && !phase.faults.some((f) => f.kind === 'rolling_restart'))
         add(path, 'drain judges a rolling_restart of the same phase')
       if (a.kind === 'workers' && s.proxy.workers < 2) add(path, 'workers needs proxy.workers >= 2')
+      if (a.kind === 'success_rate') {
+        const problem = tooFewPlanned(s, phase, a)
+        if (problem) add([...path, 'min'], problem)
+      }
       if (a.kind === 'health' && a.endpoint === '/health/providers' && a.check)
         add([...path, 'check'], '/health/providers has no checks: use provider, or endpoint /health')
     })
@@ -159,6 +178,29 @@ export function crossCheck(s: ChaosScenarioBody): Issue[] {
   if (s.phases.length > 0 && Math.abs(previousEnd - s.load.duration) > 1e-9)
     add(['phases', s.phases.length - 1, 'end'], `must be load.duration (${round(s.load.duration)} s)`)
   return issues
+}
+
+/**
+ * A success rate needs a window that can show it (fewestToShow): the requests its arrivals place there
+ * (the phase's rate over the window, the share of the named scenarios) with a tenth to spare, for
+ * requests refused for retry and failures counted where they ended. Null when they suffice.
+ */
+function tooFewPlanned(
+  s: ChaosScenarioBody,
+  phase: ChaosScenarioBody['phases'][number],
+  a: Extract<ChaosScenarioBody['phases'][number]['assert'][number], { kind: 'success_rate' }>,
+): string | null {
+  const mix = chaosMix(s.load)
+  const total = mix.reduce((sum, m) => sum + m.weight, 0)
+  const named = a.scenarios ? mix.filter((m) => a.scenarios!.includes(m.name)) : mix
+  const share = total > 0 ? named.reduce((sum, m) => sum + m.weight, 0) / total : 0
+  const rate = (phase.rate ?? s.load.rate) * share
+  const windowS = phase.end - phase.start - a.after
+  const fewest = fewestToShow(a.min)
+  const needed = Math.ceil(fewest * 1.1 - 1e-9)
+  if (windowS <= 0 || rate * windowS >= needed) return null
+  const of = a.scenarios ? ` of ${a.scenarios.join(', ')}` : ''
+  return `${round(windowS)} s at ${round(rate)} req/s${of} is about ${Math.floor(rate * windowS)} requests; showing ${pct(a.min)} takes ${fewest} (with fewer, one failure breaches it), ${needed} with a tenth to spare: ${round(needed / rate)} s at this rate. Lengthen the window or raise the rate`
 }
 
 function profileIssues(s: ChaosScenarioBody): Issue[] {

@@ -5,8 +5,8 @@ import { CHAOS_SCHEMA_VERSION } from '../../reports/src/chaos-summary.ts'
 import type { RunSummary } from '../../reports/src/summary.ts'
 import { type Evidence, latencyOf, percentile, round } from './evidence.ts'
 import { healthValue } from './judge-proxy.ts'
-import { chaosMix } from './load.ts'
 import type { HealthSample, MockSample } from './observe.ts'
+import { chaosMix } from './scenario.ts'
 import { PROVIDERS } from './schema.ts'
 
 export type SummaryInput = {

@@ -1,7 +1,7 @@
 // The phase assertions on synthetic evidence: each kind holds when the evidence satisfies it and fails
 // when it does not (and when there is no evidence at all, which is never a pass).
 import { describe, expect, it } from 'vitest'
-import { chargeRequests, type Evidence } from '../chaos/evidence.ts'
+import { chargeRequests, type Evidence, fewestToShow } from '../chaos/evidence.ts'
 import { judge } from '../chaos/judge.ts'
 import type { HealthSample, MetricsSample, ProcSample } from '../chaos/observe.ts'
 import type { RequestRecord } from '../chaos/request.ts'
@@ -83,6 +83,32 @@ describe('chaos assertions', () => {
     expect(v.actual).toContain('98 %')
     expect(v.actual).toContain('http_503 \u00d72')
     expect(check(a, evidence()).passed).toBe(false)
+  })
+
+  it('success_rate: a clean window too small to show the bound fails, saying how many could', () => {
+    const a = A({ kind: 'success_rate', min: 0.99 })
+    // One failure in 99 would be 98.99 %: 99 clean requests cannot show 99 %, 100 can.
+    const few = check(a, evidence({ records: spread(10, 20, 99) }))
+    expect(few).toMatchObject({ passed: false })
+    expect(few.actual).toBe(
+      '100 % (99 of 99), too few to show it: one failure would be 98.99 %; 100 or more can',
+    )
+    expect(check(a, evidence({ records: spread(10, 20, 100) })).passed).toBe(true)
+    // Requests refused for retry do not count towards the evidence.
+    const r = A({ kind: 'success_rate', min: 0.99, retryable: ['shutting_down'] })
+    const refused = { ok: false, status: 503, code: 'shutting_down', latencyMs: 5 }
+    expect(check(r, evidence({ records: spread(10, 20, 101, (i) => (i < 2 ? refused : {})) })).passed).toBe(
+      false,
+    )
+    // Asserting that nothing fails needs no more than one request.
+    expect(check(A({ kind: 'success_rate', min: 1 }), evidence({ records: spread(10, 20, 3) })).passed).toBe(
+      true,
+    )
+  })
+
+  it('fewestToShow: the fewest requests on which the bound survives one failure', () => {
+    expect([0.9, 0.99, 0.995, 0.998, 0.999, 1].map(fewestToShow)).toEqual([10, 100, 200, 500, 1000, 1])
+    expect(fewestToShow(0)).toBe(1)
   })
 
   it('success_rate: a failure counts against the faults that caused it', () => {

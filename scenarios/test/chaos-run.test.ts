@@ -24,7 +24,7 @@ phases:
     start: 0s
     end: 4s
     assert:
-      - { kind: success_rate, min: 0.99 }
+      - { kind: success_rate, min: 1 }
       - { kind: health, endpoint: /health/providers, provider: mock-openai, status: [ok] }
   - name: fault
     start: 4s
@@ -33,7 +33,7 @@ phases:
       - { kind: mock, provider: mock-openai, faults: [{ type: status, status: 503, rate: 1 }] }
       - { kind: network, provider: mock-anthropic, toxic: latency, attributes: { latency: 40, jitter: 10 } }
     assert:
-      - { kind: success_rate, min: 0.99 }
+      - { kind: success_rate, min: 1 }
       - { kind: streams_complete }
       - { kind: no_hang }
       - { kind: no_malformed }
@@ -41,7 +41,7 @@ phases:
     start: 8s
     end: 12s
     assert:
-      - { kind: success_rate, min: 0.99 }
+      - { kind: success_rate, min: 1 }
       - { kind: latency, percentile: 50, max_ms: 0.001 }
 `
 

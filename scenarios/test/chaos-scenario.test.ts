@@ -33,7 +33,7 @@ const CATALOGUE = [
 
 const VALID = `
 description: a valid base to break
-load: { rate: 10, duration: 30s, model: gpt-4o, stream_share: 0.5 }
+load: { rate: 30, duration: 30s, model: gpt-4o, stream_share: 0.5 }
 phases:
   - { name: steady, start: 0s, end: 10s, assert: [{ kind: success_rate, min: 0.99 }] }
   - name: fault
@@ -149,6 +149,42 @@ phases:
       'phases.1.faults.0': expect.stringContaining('toxiproxy: true'),
       'phases.2.assert.0.relative_to': expect.stringContaining("no phase named 'nowhere'"),
     })
+  })
+
+  it('refuses a success rate on a window too short to show it, at any time scale', () => {
+    const found = problems(`
+description: windows too short for their success rates
+load: { rate: 20, duration: 40s, model: gpt-4o, stream_share: 0.5 }
+phases:
+  - name: steady
+    start: 0s
+    end: 10s
+    assert: [{ kind: success_rate, min: 0.995 }, { kind: success_rate, min: 0.99 }]
+  - name: fault
+    start: 10s
+    end: 30s
+    assert:
+      - { kind: success_rate, min: 0.995, scenarios: [chat] }
+      - { kind: success_rate, min: 0.99, scenarios: [chat] }
+      - { kind: success_rate, min: 1, after: 19s }
+  - name: after
+    start: 30s
+    end: 40s
+    rate: 40
+    assert: [{ kind: success_rate, min: 0.995, after: 4s }]
+`)
+    // 200 planned requests: 99 % needs 100 (110 with a tenth to spare), 99.5 % needs 200 (220).
+    expect(found).toEqual({
+      'phases.0.assert.0.min':
+        '10 s at 20 req/s is about 200 requests; showing 99.5 % takes 200 (with fewer, one failure breaches it), 220 with a tenth to spare: 11 s at this rate. Lengthen the window or raise the rate',
+      // Half the requests are chat: 200 over 20 s cannot show 99.5 %, they show 99 %.
+      'phases.1.assert.0.min': expect.stringContaining('20 s at 10 req/s of chat is about 200 requests'),
+      // The phase's own rate: 6 s at 40 req/s is 240.
+    })
+    const fine = parseScenario(VALID, 'valid')
+    expect(() => scaleScenario(fine, 0.3)).toThrow(
+      /phases\.0\.assert\.0\.min: 3 s at 30 req\/s is about 90 requests/,
+    )
   })
 
   it('reports YAML that does not parse, and an unknown mock profile', () => {
