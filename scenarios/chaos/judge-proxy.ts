@@ -162,10 +162,12 @@ export function clientSawFailure(r: RequestRecord): boolean {
  * The proxy's own failure counter (/metrics requests.failures) over the phase against what the clients
  * saw. Samples come once a second, so requests within 1.5 s of the window's edges may fall on either
  * side: the proxy's count must lie between the clients' count without them and with them, give or
- * take the tolerance (a share of the requests).
+ * take the tolerance, a share of those failures in whole failures. Not a share of the
+ * requests: that let a counter blind to failures pass whenever they were rarer than the tolerance
+ * (2 failures in 200 requests passed a proxy that counted none).
  */
 export function metricsTruth(a: Assert<'metrics_truth'>, v: PhaseView, e: Evidence): Verdict {
-  const expected = `/metrics counts the failures the clients saw (\u00b1 ${pct(a.tolerance)} of requests)${fromText(a.after)}`
+  const expected = `/metrics counts the failures the clients saw (\u00b1 ${pct(a.tolerance)} of them)${fromText(a.after)}`
   const withCounters = e.metrics.filter((s) => s.counters)
   const first = withCounters.findLast((s) => s.t <= v.fromS) ?? withCounters.find((s) => s.t >= v.fromS)
   const last = withCounters.find((s) => s.t >= v.toS) ?? withCounters.at(-1)
@@ -176,8 +178,8 @@ export function metricsTruth(a: Assert<'metrics_truth'>, v: PhaseView, e: Eviden
   const inner = requestsIn(e.records, first.t + edge, last.t - edge).filter(clientSawFailure).length
   const outer = requestsIn(e.records, first.t - edge, last.t + edge).filter(clientSawFailure).length
   const n = requestsIn(e.records, first.t, last.t).length
-  const slack = a.tolerance * n
-  const passed = proxyFailures >= inner - slack && proxyFailures <= outer + slack
+  const slack = (failures: number) => Math.floor(failures * a.tolerance + 1e-9)
+  const passed = proxyFailures >= inner - slack(inner) && proxyFailures <= outer + slack(outer)
   const clients = inner === outer ? `${count(inner)}` : `${count(inner)}\u2013${count(outer)}`
   return verdict(
     a.kind,

@@ -339,7 +339,7 @@ describe('chaos assertions', () => {
     expect(check(a, evidence()).passed).toBe(false)
   })
 
-  it('metrics_truth: the proxy must count the failures its clients saw', () => {
+  it('metrics_truth: the proxy must count the failures its clients saw, however rare', () => {
     const failures = spread(10, 20, 100, (i) =>
       i % 10 === 0 ? { ok: false, status: 502, kind: 'http_502' } : {},
     )
@@ -356,6 +356,23 @@ describe('chaos assertions', () => {
       i % 10 === 0 ? { stream: true, ok: false, kind: 'malformed_chunk', malformed: true } : {},
     )
     expect(check(a, evidence({ records: silentMalformed, metrics: metrics(0, 0) })).passed).toBe(false)
+    // Failures rarer than the tolerance are still failures to count: 2 in 100 requests.
+    const rare = spread(10, 20, 100, (i) => (i === 40 || i === 60 ? { ok: false, status: 502 } : {}))
+    expect(check(a, evidence({ records: rare, metrics: metrics(0, 0) })).actual).toBe(
+      'proxy counted 0 failures, clients saw 2 (of 100 requests)',
+    )
+    expect(check(a, evidence({ records: rare, metrics: metrics(0, 0) })).passed).toBe(false)
+    expect(check(a, evidence({ records: rare, metrics: metrics(0, 1) })).passed).toBe(false)
+    expect(check(a, evidence({ records: rare, metrics: metrics(0, 2) })).passed).toBe(true)
+    // Nor does the proxy get to count failures nobody saw.
+    expect(check(a, evidence({ records: rare, metrics: metrics(0, 3) })).passed).toBe(false)
+    // The tolerance is a share of the failures: 5 % of 100 seen is 95 to 105.
+    const many = spread(12, 18, 100, () => ({ ok: false, status: 503 }))
+    const loose = A({ kind: 'metrics_truth', tolerance: 0.05 })
+    expect(check(loose, evidence({ records: many, metrics: metrics(0, 95) })).passed).toBe(true)
+    expect(check(loose, evidence({ records: many, metrics: metrics(0, 94) })).passed).toBe(false)
+    expect(check(loose, evidence({ records: many, metrics: metrics(0, 105) })).passed).toBe(true)
+    expect(check(loose, evidence({ records: many, metrics: metrics(0, 106) })).passed).toBe(false)
   })
 
   it('drain: exit code and time from SIGTERM to exit', () => {
