@@ -4,6 +4,7 @@
 import {
   count,
   type Evidence,
+  fewestForPercentile,
   fewestToShow,
   fromText,
   isShed,
@@ -57,19 +58,20 @@ export function latency(a: Assert<'latency'>, v: PhaseView, e: Evidence): Verdic
   const kinds = a.scenarios ? ` (${a.scenarios.join(', ')})` : ''
   const what = `${a.of === 'success' ? 'successful' : a.of === 'admitted' ? 'admitted' : 'all'} requests${kinds}`
   const p = `p${round(a.percentile, 1)}`
+  const fewest = fewestForPercentile(a.percentile)
   let bound = a.max_ms ?? 0
   let boundText = `${msText(bound)}`
   if (a.relative_to !== undefined) {
     const ref = e.scenario.phases.find((ph) => ph.name === a.relative_to)!
-    const refValue = percentile(
-      select(requestsIn(e.records, ref.start, ref.end)).map(latencyOf),
-      a.percentile,
-    )
-    if (refValue === null)
+    const refValues = select(requestsIn(e.records, ref.start, ref.end)).map(latencyOf)
+    const refValue = percentile(refValues, a.percentile)
+    if (refValue === null || refValues.length < fewest)
       return verdict(
         a.kind,
         `${p} of ${what} \u2264 ${a.factor} \u00d7 ${p} of ${a.relative_to}`,
-        `${a.relative_to} has no such request to compare with`,
+        refValue === null
+          ? `${a.relative_to} has no such request to compare with`
+          : `${a.relative_to} has ${count(refValues.length)} such requests, too few for a ${p} to compare with (${count(fewest)} or more)`,
         false,
       )
     bound = refValue * a.factor
@@ -79,7 +81,15 @@ export function latency(a: Assert<'latency'>, v: PhaseView, e: Evidence): Verdic
   const values = select(requestsIn(e.records, v.fromS, v.toS)).map(latencyOf)
   const value = percentile(values, a.percentile)
   if (value === null) return verdict(a.kind, expected, `none of the ${what} in this window`, false)
-  return verdict(a.kind, expected, `${p} ${msText(value)} (n = ${count(values.length)})`, value <= bound)
+  const actual = `${p} ${msText(value)} (n = ${count(values.length)})`
+  if (values.length < fewest)
+    return verdict(
+      a.kind,
+      expected,
+      `${actual}: too few for a ${p}, which is then the largest of them (${count(fewest)} or more)`,
+      false,
+    )
+  return verdict(a.kind, expected, actual, value <= bound)
 }
 
 export function retryAfter(a: Assert<'retry_after'>, v: PhaseView, e: Evidence): Verdict {

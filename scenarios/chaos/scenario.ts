@@ -8,7 +8,7 @@ import { parse as parseYaml } from 'yaml'
 import { ProfileError, parseProfile } from '../../mock-providers/src/profile.ts'
 import { loadProfile } from '../../mock-providers/src/profile-load.ts'
 import type { WeightedScenario } from '../scenario.ts'
-import { fewestToShow, pct } from './evidence.ts'
+import { fewestForPercentile, fewestToShow, pct } from './evidence.ts'
 import type { ChaosScenarioBody } from './schema.ts'
 import { ScenarioFile } from './schema.ts'
 
@@ -167,10 +167,7 @@ export function crossCheck(s: ChaosScenarioBody): Issue[] {
       if (a.kind === 'drain' && !phase.faults.some((f) => f.kind === 'rolling_restart'))
         add(path, 'drain judges a rolling_restart of the same phase')
       if (a.kind === 'workers' && s.proxy.workers < 2) add(path, 'workers needs proxy.workers >= 2')
-      if (a.kind === 'success_rate') {
-        const problem = tooFewPlanned(s, phase, a)
-        if (problem) add([...path, 'min'], problem)
-      }
+      for (const [field, problem] of evidenceIssues(s, phase, a)) add([...path, field], problem)
       if (a.kind === 'health' && a.endpoint === '/health/providers' && a.check)
         add([...path, 'check'], '/health/providers has no checks: use provider, or endpoint /health')
     })
@@ -180,27 +177,51 @@ export function crossCheck(s: ChaosScenarioBody): Issue[] {
   return issues
 }
 
+type Phase = ChaosScenarioBody['phases'][number]
+
 /**
- * A success rate needs a window that can show it (fewestToShow): the requests its arrivals place there
- * (the phase's rate over the window, the share of the named scenarios) with a tenth to spare, for
- * requests refused for retry and failures counted where they ended. Null when they suffice.
+ * Whether a window's planned requests can show what an assertion claims: the requests its arrivals
+ * place there (the phase's rate over the window, the share of the named scenarios) must reach
+ * `fewest` with a tenth to spare (for requests refused for retry, failures counted where they ended,
+ * requests of another kind than judged). Null when they do, else what is missing.
  */
 function tooFewPlanned(
   s: ChaosScenarioBody,
-  phase: ChaosScenarioBody['phases'][number],
-  a: Extract<ChaosScenarioBody['phases'][number]['assert'][number], { kind: 'success_rate' }>,
+  phase: Phase,
+  afterS: number,
+  scenarios: readonly string[] | undefined,
+  fewest: number,
+  claim: string,
 ): string | null {
   const mix = chaosMix(s.load)
   const total = mix.reduce((sum, m) => sum + m.weight, 0)
-  const named = a.scenarios ? mix.filter((m) => a.scenarios!.includes(m.name)) : mix
+  const named = scenarios ? mix.filter((m) => scenarios.includes(m.name)) : mix
   const share = total > 0 ? named.reduce((sum, m) => sum + m.weight, 0) / total : 0
   const rate = (phase.rate ?? s.load.rate) * share
-  const windowS = phase.end - phase.start - a.after
-  const fewest = fewestToShow(a.min)
+  const windowS = phase.end - phase.start - afterS
   const needed = Math.ceil(fewest * 1.1 - 1e-9)
   if (windowS <= 0 || rate * windowS >= needed) return null
-  const of = a.scenarios ? ` of ${a.scenarios.join(', ')}` : ''
-  return `${round(windowS)} s at ${round(rate)} req/s${of} is about ${Math.floor(rate * windowS)} requests; showing ${pct(a.min)} takes ${fewest} (with fewer, one failure breaches it), ${needed} with a tenth to spare: ${round(needed / rate)} s at this rate. Lengthen the window or raise the rate`
+  const of = scenarios ? ` of ${scenarios.join(', ')}` : ''
+  return `${round(windowS)} s at ${round(rate)} req/s${of} is about ${Math.floor(rate * windowS)} requests; ${claim} takes ${fewest}, ${needed} with a tenth to spare: ${round(needed / rate)} s at this rate. Lengthen the window or raise the rate`
+}
+
+/** The planned-evidence checks of the assertions that judge a share or a percentile of requests. */
+function evidenceIssues(s: ChaosScenarioBody, phase: Phase, a: Phase['assert'][number]): [string, string][] {
+  if (a.kind === 'success_rate') {
+    const claim = `showing ${pct(a.min)} (with fewer, one failure breaches it)`
+    const problem = tooFewPlanned(s, phase, a.after, a.scenarios, fewestToShow(a.min), claim)
+    return problem ? [['min', problem]] : []
+  }
+  if (a.kind !== 'latency') return []
+  const fewest = fewestForPercentile(a.percentile)
+  const claim = `a p${a.percentile} (with fewer, it is their largest)`
+  const out: [string, string][] = []
+  const own = tooFewPlanned(s, phase, a.after, a.scenarios, fewest, claim)
+  if (own) out.push(['percentile', own])
+  const ref = s.phases.find((p) => p.name === a.relative_to)
+  const other = ref && tooFewPlanned(s, ref, 0, a.scenarios, fewest, claim)
+  if (other) out.push(['relative_to', `${a.relative_to}: ${other}`])
+  return out
 }
 
 function profileIssues(s: ChaosScenarioBody): Issue[] {

@@ -161,8 +161,31 @@ describe('chaos assertions', () => {
     expect(v.expected).toContain('2 \u00d7 p99 of steady (200 ms)')
   })
 
+  it('latency: a window too small for its percentile fails, and so does a reference phase', () => {
+    const p99 = A({ kind: 'latency', percentile: 99, max_ms: 200, of: 'success' })
+    // 40 requests: their p99 is their largest, which misses the slowest 1 % most of the time.
+    const few = check(p99, evidence({ records: spread(10, 20, 40) }))
+    expect(few).toMatchObject({ passed: false })
+    expect(few.actual).toBe(
+      'p99 100 ms (n = 40): too few for a p99, which is then the largest of them (100 or more)',
+    )
+    expect(check(p99, evidence({ records: spread(10, 20, 100) })).passed).toBe(true)
+    // A p95 can be read from 20.
+    const p95 = A({ kind: 'latency', percentile: 95, max_ms: 200, of: 'success' })
+    expect(check(p95, evidence({ records: spread(10, 20, 20) })).passed).toBe(true)
+    expect(check(p95, evidence({ records: spread(10, 20, 19) })).passed).toBe(false)
+    const rel = A({ kind: 'latency', percentile: 99, relative_to: 'steady', factor: 2, of: 'success' })
+    const thinReference = [...spread(0, 10, 30), ...spread(10, 20, 100)]
+    expect(check(rel, evidence({ records: thinReference })).actual).toBe(
+      'steady has 30 such requests, too few for a p99 to compare with (100 or more)',
+    )
+    expect(check(rel, evidence({ records: [...spread(0, 10, 100), ...spread(10, 20, 100)] })).passed).toBe(
+      true,
+    )
+  })
+
   it('latency of admitted requests leaves out shed answers', () => {
-    const records = spread(10, 20, 100, (i) =>
+    const records = spread(10, 20, 200, (i) =>
       i % 2 ? { ok: false, status: 503, code: 'overloaded', latencyMs: 5000 } : { latencyMs: 100 },
     )
     expect(

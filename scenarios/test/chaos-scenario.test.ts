@@ -176,10 +176,33 @@ phases:
     // 200 planned requests: 99 % needs 100 (110 with a tenth to spare), 99.5 % needs 200 (220).
     expect(found).toEqual({
       'phases.0.assert.0.min':
-        '10 s at 20 req/s is about 200 requests; showing 99.5 % takes 200 (with fewer, one failure breaches it), 220 with a tenth to spare: 11 s at this rate. Lengthen the window or raise the rate',
+        '10 s at 20 req/s is about 200 requests; showing 99.5 % (with fewer, one failure breaches it) takes 200, 220 with a tenth to spare: 11 s at this rate. Lengthen the window or raise the rate',
       // Half the requests are chat: 200 over 20 s cannot show 99.5 %, they show 99 %.
       'phases.1.assert.0.min': expect.stringContaining('20 s at 10 req/s of chat is about 200 requests'),
       // The phase's own rate: 6 s at 40 req/s is 240.
+    })
+    // A percentile needs as many: a p99 100 requests, a p95 20; in the window and in the phase it is
+    // compared with.
+    expect(
+      problems(`
+description: latency windows too short for their percentiles
+load: { rate: 20, duration: 30s, model: gpt-4o }
+phases:
+  - { name: steady, start: 0s, end: 4s }
+  - name: fault
+    start: 4s
+    end: 30s
+    assert:
+      - { kind: latency, percentile: 99, max_ms: 100, after: 22s }
+      - { kind: latency, percentile: 95, max_ms: 100, after: 24s }
+      - { kind: latency, percentile: 99, relative_to: steady, factor: 2 }
+`),
+    ).toEqual({
+      'phases.1.assert.0.percentile':
+        '4 s at 20 req/s is about 80 requests; a p99 (with fewer, it is their largest) takes 100, 110 with a tenth to spare: 5.5 s at this rate. Lengthen the window or raise the rate',
+      'phases.1.assert.2.relative_to': expect.stringMatching(
+        /^steady: 4 s at 20 req\/s is about 80 requests/,
+      ),
     })
     const fine = parseScenario(VALID, 'valid')
     expect(() => scaleScenario(fine, 0.3)).toThrow(
