@@ -23,6 +23,8 @@ type Judgeable = Pick<
   | 'concurrency'
   | 'generator'
   | 'succeeded'
+  | 'started'
+  | 'errors'
 >
 
 /**
@@ -53,6 +55,19 @@ export function judgeStep(step: Judgeable, slo: Slo): Judged {
     reasons.push(`in-flight grew by ${round(step.concurrency.growth)} over the window (queueing)`)
   if (step.generator.limited) {
     return { verdict: 'inconclusive', reasons: ['the load generator was the limit', ...reasons] }
+  }
+  // A clean step so short that one error would have broken the SLO fits an error rate above it as
+  // well as none (the load tiers' rule, reports/src/baseline.ts tooFewForErrorRate). An SLO of no
+  // error at all is shown by any step without one.
+  const max = slo.error_rate_max
+  if (reasons.length === 0 && step.errors === 0 && max > 0 && step.started * max < 1) {
+    const fewest = Math.ceil(1 / slo.error_rate_max - 1e-9)
+    return {
+      verdict: 'inconclusive',
+      reasons: [
+        `${step.started} requests are too few to show an error rate within ${round(slo.error_rate_max * 100)} % (${fewest} or more can: a longer window)`,
+      ],
+    }
   }
   return { verdict: reasons.length === 0 ? 'pass' : 'fail', reasons }
 }

@@ -28,6 +28,8 @@ const step = (over: Partial<StepPoint>): Parameters<typeof judgeStep>[0] => ({
   concurrency: { mean: 56, max: 64, growth: 2 },
   generator: { cpu_percent: 10, send_lag_p99_ms: 3, limited: false },
   succeeded: 250,
+  started: 250,
+  errors: 0,
   ...over,
 })
 
@@ -54,6 +56,26 @@ describe('judging a step against the SLO', () => {
       'in-flight grew by 80 over the window (queueing)',
     ])
     expect(growthLimit(200)).toBeCloseTo(50.3, 1)
+  })
+
+  it('is inconclusive when a clean step is too short to show the error rate, judged when it erred', () => {
+    const short = judgeStep(step({ started: 60, succeeded: 60 }), SLO)
+    expect(short).toEqual({
+      verdict: 'inconclusive',
+      reasons: [
+        '60 requests are too few to show an error rate within 1 % (100 or more can: a longer window)',
+      ],
+    })
+    expect(judgeStep(step({ started: 100, succeeded: 100 }), SLO).verdict).toBe('pass')
+    const erred = judgeStep(step({ started: 60, succeeded: 59, errors: 1, error_rate: 1 / 60 }), SLO)
+    expect(erred.verdict).toBe('fail')
+    // An SLO of no error at all is shown by any step without one.
+    expect(judgeStep(step({ started: 20, succeeded: 20 }), { ...SLO, error_rate_max: 0 }).verdict).toBe(
+      'pass',
+    )
+    // A step failing on another figure fails, however short.
+    const slow = step({ started: 60, ttft_ms: { p50: 900, p90: 2500, p95: 3100, p99: 4000 } })
+    expect(judgeStep(slow, SLO).verdict).toBe('fail')
   })
 
   it('is inconclusive, never a pass or a failure, when the generator was the limit', () => {
