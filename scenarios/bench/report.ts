@@ -370,9 +370,17 @@ export function medianRound(
  * MET only when the added p99's upper confidence bound is within it (medianRound's bounds), MISSED
  * when its lower bound is past it (or an arrival failed or was dropped), otherwise NOT JUDGED: the
  * run had too few requests in its tail to tell, and a longer one would. Not judged either when the
- * generator fell behind its schedule (with the lag that voids the run).
+ * generator fell behind its schedule (with the lag that voids the run). With `reference` (the
+ * barest gateway, read the same way in runs of its own), a goal missed says what that gateway adds
+ * on this machine: past the goal too, the machine's floor is above it, and the proxy's distance to
+ * the reference is what the run shows of the proxy.
  */
-export function addedGoal(name: string, read: OpenRounds, maxMs = 1, maxLagMs = MAX_SEND_LAG_MS): Goal {
+export function addedGoal(
+  name: string,
+  read: OpenRounds,
+  options: { maxMs?: number; maxLagMs?: number; reference?: { name: string; read: OpenRounds } } = {},
+): Goal {
+  const { maxMs = 1, maxLagMs = MAX_SEND_LAG_MS, reference } = options
   const ms = (x: number) => x.toFixed(2)
   const rounds = read.p99s.length
   const late = read.lags.filter((lag) => lag > maxLagMs).length
@@ -398,12 +406,16 @@ export function addedGoal(name: string, read: OpenRounds, maxMs = 1, maxLagMs = 
     parts.push(
       `the run cannot tell whether it is within ${ms(maxMs)} ms: too few requests in its tail to read the p99 closer (a longer run narrows the bounds)`,
     )
-  return {
-    name,
-    met: read.judged && read.complete && high <= maxMs,
-    detail: parts.join('; '),
-    judged: read.judged && !undecided,
+  const met = read.judged && read.complete && high <= maxMs
+  if (!met && !undecided && read.judged && reference?.read.judged) {
+    const floor = reference.read.added.p99
+    parts.push(
+      floor > maxMs
+        ? `${reference.name} in the proxy's place adds ${ms(floor)} ms here too: this machine's floor is above the goal (the proxy ${read.added.p99 >= floor ? '+' : ''}${ms(read.added.p99 - floor)} ms to it)`
+        : `${reference.name} in the proxy's place adds ${ms(floor)} ms here: the rest is the proxy's`,
+    )
   }
+  return { name, met, detail: parts.join('; '), judged: read.judged && !undecided }
 }
 
 /** One phase of `npm run bench:shed`: open-model load at `rate` for `seconds`, as its verdict reads it. */

@@ -237,7 +237,9 @@ function report(
       met: ratio(PROXY) >= 1,
       detail: `${cpu.get(PROXY)!.toFixed(0)} us vs ${cpu.get(fastest)!.toFixed(0)} us (${ratio(PROXY).toFixed(2)}x its throughput)`,
     },
-    addedGoal(`TTFB added by the proxy p99 <= 1 ms at ${rate} streams/s`, read),
+    addedGoal(`TTFB added by the proxy p99 <= 1 ms at ${rate} streams/s`, read, {
+      reference: { name: fastest, read: referenceRead },
+    }),
   ]
   console.log([...lines, '', ...goals.map(goalLine)].join('\n'))
   saveResults(

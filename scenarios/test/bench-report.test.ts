@@ -262,7 +262,7 @@ describe('benchmark verdicts', () => {
     expect(goalLine(goal)).toMatch(
       /^goal: TTFB added p99 <= 1 ms: 0.90 ms \(95 % bounds 0.90 to 0.90 ms\), the median of 2 rounds .*those rounds are left out: MET$/,
     )
-    expect(addedGoal('TTFB added p99 <= 0.5 ms', read, 0.5).met).toBe(false)
+    expect(addedGoal('TTFB added p99 <= 0.5 ms', read, { maxMs: 0.5 }).met).toBe(false)
     // One round: judged on its own schedule.
     expect(addedGoal('latency', medianRound([round(2, 2.8)], 2, 'latency')).met).toBe(true)
     const late = addedGoal('latency', medianRound([round(2, 2.8, 10.3)], 2, 'latency'))
@@ -308,6 +308,30 @@ describe('benchmark verdicts', () => {
     const past = addedGoal('latency', medianRound([run(direct, at(4.2, 3.3, 5.1))], 1, 'latency'))
     expect([past.met, past.judged]).toEqual([false, true])
     expect(goalLine(past)).toMatch(/: MISSED$/)
+    // Missed beside a reference gateway that misses it too: the machine's floor is said, the verdict stays.
+    const bare = (p99: number) => ({
+      name: 'bare gateway',
+      read: medianRound([run(direct, at(p99, p99 - 0.05, p99 + 0.05))], 1, 'latency'),
+    })
+    const floor = addedGoal('latency', medianRound([run(direct, at(4.2, 3.3, 5.1))], 1, 'latency'), {
+      reference: bare(4.0),
+    })
+    expect([floor.met, floor.judged]).toEqual([false, true])
+    expect(floor.detail).toMatch(
+      /; bare gateway in the proxy's place adds 1.83 ms here too: this machine's floor is above the goal \(the proxy \+0.20 ms to it\)$/,
+    )
+    const own = addedGoal('latency', medianRound([run(direct, at(4.2, 3.3, 5.1))], 1, 'latency'), {
+      reference: bare(2.5),
+    })
+    expect(own.detail).toMatch(
+      /; bare gateway in the proxy's place adds 0.33 ms here: the rest is the proxy's$/,
+    )
+    // A goal met needs no excuse.
+    expect(
+      addedGoal('latency', medianRound([run(direct, at(2.7, 2.65, 2.75))], 1, 'latency'), {
+        reference: bare(4.0),
+      }).detail,
+    ).not.toMatch(/floor/)
     // A lost request fails the run whatever its bounds.
     const lossy = medianRound(
       [run(direct, at(3.16, 3.06, 3.26)).map((r, i) => (i === 1 ? { ...r, ok: 99 } : r))],
