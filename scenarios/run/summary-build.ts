@@ -98,7 +98,45 @@ export function seedBaselines(tier: Tier, result: EngineResult | null): Baseline
       },
       result ? result.steadyRps : null,
     ),
+    evaluateBaseline(
+      {
+        name: `no stall of ${STALL_MS / 1000} s or more after ramp-up (requests in flight, none finished)`,
+        metric: 'longest_stall_ms',
+        comparator: '<',
+        threshold: STALL_MS,
+        unit: 'ms',
+      },
+      result ? longestStallMs(result.ticks, tier.rampUpS, tier.durationS) : null,
+    ),
   ]
+}
+
+/** A stall judged by whole seconds of the time series: two in a row is one of at least 1 s, most likely more. */
+export const STALL_MS = 2000
+
+/**
+ * The longest run of whole seconds between the ramp-up's end and the last arrival in which requests
+ * were in flight (active at the second's end) and none finished (a dropped arrival is not a finish),
+ * in ms. The seed baselines cannot see a stall: ten seconds in which the target answers nothing delay
+ * 50 of light's 1,425 requests (3.5 %, under p95), fail none and leave the average rate after the
+ * ramp-up where it was. Seconds of the ramp-up (a rate near zero leaves seconds empty by chance) and
+ * of the drain (the last long streams finish one by one) are not judged.
+ */
+export function longestStallMs(
+  ticks: readonly Pick<Tick, 't' | 'requests' | 'dropped' | 'active_users'>[],
+  fromS: number,
+  toS: number,
+  bucketS = 1,
+): number {
+  let run = 0
+  let longest = 0
+  for (const tick of ticks) {
+    const judged = tick.t - bucketS >= fromS - 1e-9 && tick.t <= toS + 1e-9
+    const stalled = judged && (tick.requests ?? 0) - (tick.dropped ?? 0) === 0 && tick.active_users > 0
+    run = stalled ? run + 1 : 0
+    longest = Math.max(longest, run)
+  }
+  return longest * bucketS * 1000
 }
 
 /** The tier a run is judged on: a shard's share of its users and of its rate, else the tier. */

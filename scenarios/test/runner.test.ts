@@ -82,7 +82,12 @@ describe('runner', () => {
       run: { tier: 'smoke', engine: 'native', mock_profile: 'baseline' },
     })
     expect(summary.totals.requests).toBeGreaterThanOrEqual(35)
-    expect(summary.baselines.map((b) => b.passed)).toEqual([true, true, true])
+    expect(summary.baselines.map((b) => [b.metric, b.passed])).toEqual([
+      ['latency_p95_ms', true],
+      ['error_rate', true],
+      ['rps_after_ramp_up', true],
+      ['longest_stall_ms', true],
+    ])
     expect(summary.timeseries?.points.length).toBeGreaterThanOrEqual(5)
     // It says what the mocks answered like, splits streams by cache status and attributes the time.
     expect(summary.run.mock_latency).toMatchObject({ ttft_ms: 2, itl_ms: 0 })

@@ -9,7 +9,7 @@ import {
 } from '../run/generator-capacity.ts'
 import { parseMetrics } from '../run/proxy-metrics.ts'
 import { EXIT, exitCodeOf } from '../run/runner.ts'
-import { buildSummary, type SummaryInput } from '../run/summary-build.ts'
+import { buildSummary, longestStallMs, type SummaryInput } from '../run/summary-build.ts'
 import { getTier, loadTiers } from '../tiers.ts'
 
 const light = getTier(loadTiers(), 'light')
@@ -120,7 +120,56 @@ describe('buildSummary', () => {
       ['latency_p95_ms', 200, 10, true],
       ['error_rate', 0.01, 0.002, true],
       ['rps_after_ramp_up', 4.5, 5, true],
+      ['longest_stall_ms', 2000, 0, true],
     ])
+  })
+
+  it('fails a run that stalled after the ramp-up, however good its p95, errors and average rate', () => {
+    // light: ramp-up 30 s, arrivals until 300 s, 5 req/s. Ten seconds in which nothing finished while
+    // requests waited, then the backlog answered at once: 50 late requests of 1,425 (3.5 %) stay under
+    // the p95, fail none and leave the average rate as it was.
+    const second = (t: number, requests: number, active: number) => ({
+      t,
+      requests,
+      rps: requests,
+      error_rate: 0,
+      p50_ms: 10,
+      p95_ms: 12,
+      p99_ms: 15,
+      active_users: active,
+      errors: 0,
+      cpu_percent: 5,
+      dropped: 0,
+    })
+    const ticks = Array.from({ length: 305 }, (_, i) => {
+      const t = i + 1
+      if (t > 100 && t <= 110) return second(t, 0, 5 * (t - 100))
+      return second(t, t === 111 ? 55 : t > 300 ? 0 : 5, t > 300 ? 0 : 1)
+    })
+    const stalled = parseSummary(buildSummary(input({ result: result({ ticks }) })))
+    expect(stalled.status).toBe('failed')
+    expect(stalled.status_reason).toBe('longest_stall_ms 10000 vs < 2000')
+    expect(stalled.baselines[3]).toMatchObject({
+      name: 'no stall of 2 s or more after ramp-up (requests in flight, none finished)',
+      passed: false,
+    })
+    // One empty second is not judged a stall (it may be a shorter one across a second's edge), two are.
+    const brief = ticks.map((p) => (p.t > 100 && p.t <= 110 ? second(p.t, 5, 1) : p))
+    brief[150] = second(151, 0, 3)
+    expect(longestStallMs(brief, 30, 300)).toBe(1000)
+    brief[151] = second(152, 0, 6)
+    expect(longestStallMs(brief, 30, 300)).toBe(2000)
+    // Nothing in flight is no stall (a quiet second of a closed loop between think times); nor are
+    // dropped arrivals finishes; nor are the ramp-up and the drain judged.
+    expect(longestStallMs([second(50, 0, 0), second(51, 0, 0)], 30, 300)).toBe(0)
+    const dropping = [
+      { ...second(50, 4, 9), dropped: 4 },
+      { ...second(51, 3, 9), dropped: 3 },
+    ]
+    expect(longestStallMs(dropping, 30, 300)).toBe(2000)
+    expect(
+      longestStallMs([second(5, 0, 1), second(6, 0, 1), second(303, 0, 2), second(304, 0, 1)], 30, 300),
+    ).toBe(0)
   })
 
   it('fails on a baseline and says which, in one line', () => {
