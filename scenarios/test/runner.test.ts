@@ -39,6 +39,13 @@ tiers:
       - { name: embeddings, weight: 1 }
       - { name: messages, weight: 1 }
       - { name: responses, weight: 1 }
+  stall:
+    users: 100
+    duration: 12s
+    ramp_up: 2s
+    expected_rps: 20
+    latency: { percentile: 95, max_ms: 10000 }
+    error_rate_max: 0.05
   impossible:
     users: 10
     duration: 3s
@@ -146,6 +153,31 @@ describe('runner', () => {
     expect(outcome.summary.status).toBe('broken')
     expect(outcome.summary.status_reason).toMatch(/interrupted/)
     expect(outcome.processes.length).toBeGreaterThanOrEqual(2)
+    for (const p of outcome.processes) expect(alive(p.pid)).toBe(false)
+  }, 60_000)
+
+  it('fails a run in which the proxy stalled, when its p95, errors and rate all pass', async () => {
+    let stopped = false
+    const outcome = await run('stall', {
+      onStackReady: (processes) => {
+        const proxy = processes.find((p) => p.name === 'proxy')!
+        // Frozen for 3.5 s after the ramp-up, then on again: every answer waits, none is lost.
+        setTimeout(() => {
+          process.kill(proxy.pid, 'SIGSTOP')
+          stopped = true
+          setTimeout(() => process.kill(proxy.pid, 'SIGCONT'), 3500)
+        }, 5000)
+      },
+    })
+    expect(stopped).toBe(true)
+    expect(outcome.exitCode).toBe(99)
+    const byMetric = Object.fromEntries(outcome.summary.baselines.map((b) => [b.metric, b]))
+    expect(byMetric.latency_p95_ms.passed).toBe(true)
+    expect(byMetric.error_rate.passed).toBe(true)
+    expect(byMetric.rps_after_ramp_up.passed).toBe(true)
+    expect(byMetric.longest_stall_ms.passed).toBe(false)
+    expect(byMetric.longest_stall_ms.actual).toBeGreaterThanOrEqual(2000)
+    expect(outcome.summary.status_reason).toMatch(/^longest_stall_ms \d+ vs < 2000$/)
     for (const p of outcome.processes) expect(alive(p.pid)).toBe(false)
   }, 60_000)
 
