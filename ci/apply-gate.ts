@@ -50,6 +50,15 @@ export function gateRuns(
     const show = (x: Record<string, unknown>) => differ.map((k) => `${k} ${x[k]}`).join(', ')
     return skipAll(`not comparable: baseline ${show(baseline)}, this run ${show(first.run)}`)
   }
+  // Absolute latencies belong to a machine: runs of identical code on another CPU model read 40 %
+  // slower or faster (medium's p50: 2.2-2.5 ms on the AMD EPYC the baselines were taken on, 3.1-3.7 ms
+  // on an Intel Xeon), which the rule would call a regression or hide one behind.
+  const machine = (e: { cpu_model: string; cpu_count: number; node_version: string }) =>
+    `${e.cpu_model} (${e.cpu_count} CPUs, node ${e.node_version})`
+  if (machine(baseline.environment) !== machine(first.environment))
+    return skipAll(
+      `not comparable: baseline taken on ${machine(baseline.environment)}, this run on ${machine(first.environment)} (npm run baseline:update on this kind of machine)`,
+    )
   const rule = ruleFor(first.tier.latency_target.percentile, options.rule)
   let verdicts: RegressionVerdict[]
   try {

@@ -213,6 +213,21 @@ describe('gating the runs of a tier', () => {
     expect(outcome.summary.status).toBe('inconclusive')
   })
 
+  it('does not compare a run on another kind of machine with the baseline, and says why', () => {
+    dir = mkdtempSync(join(tmpdir(), 'gate-'))
+    const elsewhere = runDir('light', run(600, 30), {
+      environment: { ...passedRun().environment, cpu_model: 'Intel(R) Xeon(R) Processor' },
+    })
+    const [outcome] = gateRuns([elsewhere], reference(), { allowProfileChange: true })
+    expect(outcome.skippedReason).toMatch(
+      /^not comparable: baseline taken on .+ \(\d+ CPUs, node v[\d.]+\), this run on Intel\(R\) Xeon\(R\) Processor \(\d+ CPUs, node v[\d.]+\)/,
+    )
+    expect(outcome.summary.status).toBe('passed')
+    expect(outcome.summary.regression).toBeUndefined()
+    // The same run on the baseline's machine is judged: 50 % slower, regressed.
+    expect(gateRuns([runDir('light-2', run(600, 30))], reference())[0].summary.status).toBe('failed')
+  })
+
   it('compares runs of another mock profile only when asked to (an injected regression)', () => {
     dir = mkdtempSync(join(tmpdir(), 'gate-'))
     const slower = runDir('light', run(600, 22), {
