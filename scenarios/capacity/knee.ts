@@ -61,11 +61,11 @@ export function judgeStep(step: Judgeable, slo: Slo): Judged {
   // error at all is shown by any step without one.
   const max = slo.error_rate_max
   if (reasons.length === 0 && step.errors === 0 && max > 0 && step.started * max < 1) {
-    const fewest = Math.ceil(1 / slo.error_rate_max - 1e-9)
+    const fewest = Math.ceil(1 / max - 1e-9)
     return {
       verdict: 'inconclusive',
       reasons: [
-        `${step.started} requests are too few to show an error rate within ${round(slo.error_rate_max * 100)} % (${fewest} or more can: a longer window)`,
+        `${step.started} requests are too few to show an error rate within ${round(max * 100)} % (${fewest} or more can: a longer window)`,
       ],
     }
   }

@@ -202,6 +202,7 @@ function tooFewPlanned(
   const needed = Math.ceil(fewest * 1.1 - 1e-9)
   if (windowS <= 0 || rate * windowS >= needed) return null
   const of = scenarios ? ` of ${scenarios.join(', ')}` : ''
+  if (rate === 0) return `the load sends no request${of}: ${claim} takes ${fewest}`
   return `${round(windowS)} s at ${round(rate)} req/s${of} is about ${Math.floor(rate * windowS)} requests; ${claim} takes ${fewest}, ${needed} with a tenth to spare: ${round(needed / rate)} s at this rate. Lengthen the window or raise the rate`
 }
 

@@ -204,6 +204,18 @@ phases:
         /^steady: 4 s at 20 req\/s is about 80 requests/,
       ),
     })
+    // A success rate of a kind the load never sends cannot be shown at all.
+    expect(
+      problems(`
+description: streams only, judged on plain chat
+load: { rate: 20, duration: 20s, model: gpt-4o, stream_share: 1 }
+phases:
+  - { name: only, start: 0s, end: 20s, assert: [{ kind: success_rate, min: 0.99, scenarios: [chat] }] }
+`),
+    ).toEqual({
+      'phases.0.assert.0.min':
+        'the load sends no request of chat: showing 99 % (with fewer, one failure breaches it) takes 100',
+    })
     const fine = parseScenario(VALID, 'valid')
     expect(() => scaleScenario(fine, 0.3)).toThrow(
       /phases\.0\.assert\.0\.min: 3 s at 30 req\/s is about 90 requests/,
