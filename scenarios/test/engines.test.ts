@@ -1,10 +1,14 @@
 // The same short tier through both engines against a server that always answers in 100 ms: each
-// engine's median must read 100 ms within 3 ms, and both must produce a valid summary.json.
+// engine's median must read what a bare client reads from the same server just before it (100 ms plus
+// this machine's round trip) within 3 ms, and both must produce a valid summary.json.
 //
 // Timing on a shared machine: other processes (the rest of the suite runs in parallel) can only ever
 // ADD delay (a late wake-up), never remove it, so the fair reading of "the engine measures 100 ms" is
 // the best of up to five attempts, spread over time so that a burst of other work passes; an engine
-// that adds or loses 3 ms by itself fails every attempt. No attempt may read below 97 ms.
+// that adds or loses 3 ms by itself fails every attempt. No attempt may read below 97 ms. The round
+// trip itself is the machine's: 1 ms on one, 3.5 to 4 ms on another at this rate (an idle core's
+// wake-up at each hop), which a fixed 100 + 3 ms read as the engine's own error.
+import { Pool } from 'undici'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { parseSummary } from '../../reports/src/summary.ts'
 import { runEngine } from '../engines/engine-process.ts'
@@ -44,11 +48,14 @@ describe('engine agreement', () => {
   })
 
   it.each<EngineName>(['native', 'autocannon'])(
-    '%s reads a 100 ms server as p50 within 3 ms of 100 ms, and writes a valid summary',
+    '%s reads a 100 ms server as p50 within 3 ms of a bare client, and writes a valid summary',
     async (engine) => {
       const medians: number[] = []
+      const references: number[] = []
       let result: EngineResult | undefined
       for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+        const reference = await bareClientP50(server.url, TIER.expectedRps, 2)
+        references.push(reference)
         result = await runEngine(
           plan({
             engine,
@@ -63,13 +70,13 @@ describe('engine agreement', () => {
         expect(result.errors).toBe(0)
         expect(result.requests).toBeGreaterThanOrEqual(150)
         medians.push(result.latency_ms!.p50)
-        if (Math.abs(result.latency_ms!.p50 - 100) <= 3) break
+        if (Math.abs(result.latency_ms!.p50 - reference) <= 3) break
         await new Promise((resolve) => setTimeout(resolve, 2000))
       }
       expect(Math.min(...medians)).toBeGreaterThanOrEqual(97)
-      expect(Math.min(...medians) - 100, `p50 of each attempt: ${medians.join(', ')} ms`).toBeLessThanOrEqual(
-        3,
-      )
+      const off = medians.map((m, i) => Math.abs(m - references[i]))
+      const shown = medians.map((m, i) => `${m} (bare client ${references[i].toFixed(2)})`).join(', ')
+      expect(Math.min(...off), `p50 of each attempt: ${shown} ms`).toBeLessThanOrEqual(3)
 
       // The throughput baseline divides by the engine's own window after the ramp-up: autocannon's
       // start-up, its stop and the requests it drops at the end cost it nothing (they used to take 8 %
@@ -85,6 +92,33 @@ describe('engine agreement', () => {
     90_000,
   )
 })
+
+/**
+ * The p50 a bare undici client reads from `url` at `rps` for `seconds` (GET /v1/models, from each
+ * request's send to its last byte): the server's time plus this machine's round trip.
+ */
+async function bareClientP50(url: string, rps: number, seconds: number): Promise<number> {
+  const pool = new Pool(url, { connections: 10 })
+  const latencies: number[] = []
+  const calls: Promise<void>[] = []
+  const start = performance.now()
+  for (let i = 0; i < rps * seconds; i++) {
+    const wait = start + (i * 1000) / rps - performance.now()
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait))
+    calls.push(
+      (async () => {
+        const sent = performance.now()
+        const { body } = await pool.request({ path: '/v1/models', method: 'GET' })
+        await body.dump()
+        latencies.push(performance.now() - sent)
+      })(),
+    )
+  }
+  await Promise.all(calls)
+  await pool.close()
+  latencies.sort((a, b) => a - b)
+  return latencies[Math.floor(latencies.length / 2)]
+}
 
 function summaryOf(tier: Tier, engine: EngineName, result: EngineResult, targetUrl: string) {
   const now = new Date()
