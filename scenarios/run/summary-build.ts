@@ -67,6 +67,7 @@ const r4 = (value: number) => Math.round(value * 10_000) / 10_000
 export function seedBaselines(tier: Tier, result: EngineResult | null): BaselineResult[] {
   const p = tier.latency.percentile
   const threshold = r2(tier.expectedRps * tier.rpsTolerance)
+  const stall = stallThresholdMs(tier.expectedRps, tier.durationS - tier.rampUpS)
   return [
     evaluateBaseline(
       {
@@ -100,10 +101,10 @@ export function seedBaselines(tier: Tier, result: EngineResult | null): Baseline
     ),
     evaluateBaseline(
       {
-        name: `no stall of ${STALL_MS / 1000} s or more after ramp-up`,
+        name: `no stall of ${stall / 1000} s or more after ramp-up${stall > STALL_MS ? ` (at ${tier.expectedRps} req/s a shorter silence happens by chance)` : ''}`,
         metric: 'longest_stall_ms',
         comparator: '<',
-        threshold: STALL_MS,
+        threshold: stall,
         unit: 'ms',
       },
       result ? longestStallMs(result.ticks, tier.rampUpS, tier.durationS) : null,
@@ -113,6 +114,24 @@ export function seedBaselines(tier: Tier, result: EngineResult | null): Baseline
 
 /** A stall judged by whole seconds of the time series: two in a row is one of at least 1 s, most likely more. */
 export const STALL_MS = 2000
+/** The share of healthy runs the stall baseline may fail by chance: one in a thousand. */
+export const STALL_FALSE_ALARMS = 0.001
+
+/**
+ * The shortest stall (ms, whole seconds, at least STALL_MS) that a run of `seconds` at `rps` shows
+ * beyond chance. Answers finish at random even when every arrival is on time (latencies vary, a
+ * Poisson arrival process is random itself): at 5 req/s two seconds without a finish come in about
+ * one full-length light run in a hundred, at 2 req/s in nearly every one. With finishes as a
+ * Poisson process, a silence of s seconds somewhere among the run's rps x seconds gaps has a
+ * chance of about rps x seconds x e^(-rps x s); the threshold is the s that brings it to
+ * STALL_FALSE_ALARMS: 3 s at 5 req/s, 2 s from 8 req/s on (over 270 s).
+ */
+export function stallThresholdMs(rps: number, seconds: number): number {
+  if (!(rps > 0)) return Number.POSITIVE_INFINITY
+  const gaps = Math.max(1, rps * seconds)
+  const s = Math.log(gaps / STALL_FALSE_ALARMS) / rps
+  return Math.max(STALL_MS, Math.ceil(s - 1e-9) * 1000)
+}
 
 /**
  * The longest run of whole seconds between the ramp-up's end and the last arrival in which requests
@@ -160,6 +179,17 @@ export function tooFewToJudgeErrors(tier: Tier, result: EngineResult | null): st
   return `${result.requests} requests are too few to show an error rate below ${r2(tier.errorRateMax * 100)} % (${one}); a run of ${needed} requests or more can (a longer --duration-scale)`
 }
 
+/**
+ * Why a run cannot show a stall, or undefined: at its rate a silence as long as the part of it that
+ * is judged (after the ramp-up) happens by chance (stallThresholdMs), so the baseline cannot fail.
+ */
+export function tooSlowToJudgeStalls(tier: Tier): string | undefined {
+  const judged = tier.durationS - tier.rampUpS
+  const threshold = stallThresholdMs(tier.expectedRps, judged)
+  if (threshold <= judged * 1000) return undefined
+  return `${tier.expectedRps} req/s over ${r2(judged)} s cannot show a stall: a silence of ${Number.isFinite(threshold) ? `${threshold / 1000} s` : 'any length'} happens by chance at that rate (a higher rate can)`
+}
+
 export function buildSummary(input: SummaryInput): RunSummary {
   const { result } = input
   const tier = judgedTier(input.tier, input.segment?.segment)
@@ -170,8 +200,9 @@ export function buildSummary(input: SummaryInput): RunSummary {
     .map((b) => `${b.metric} ${b.actual ?? 'not measured'} vs ${b.comparator} ${b.threshold}`)
     .join('; ')
   // A generator that may have been the limit measured itself as much as the target: neither verdict
-  // holds. Nor does a pass on too few requests to show the error rate.
-  const tooFew = failing.length === 0 ? tooFewToJudgeErrors(tier, result) : undefined
+  // holds. Nor does a pass on too few requests to show the error rate, or too slow a rate to show a stall.
+  const tooFew =
+    failing.length === 0 ? (tooFewToJudgeErrors(tier, result) ?? tooSlowToJudgeStalls(tier)) : undefined
   const status = input.broken
     ? 'broken'
     : generator?.limited
