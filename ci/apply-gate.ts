@@ -4,9 +4,11 @@
 // (tiers.yaml ci.runs) is judged once, on all of them together.
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { changeText } from '../reports/src/format.ts'
 import { parseSummary, type RegressionVerdict, type RunSummary } from '../reports/src/summary.ts'
 import { readSamples, writeRunFiles } from '../scenarios/run/run-files.ts'
-import type { BaselineFile } from './baseline-file.ts'
+import { type BaselineFile, baselineCounts } from './baseline-file.ts'
+import { compareErrors, describeErrorRule, ERROR_RULE } from './error-gate.ts'
 import { compareRuns, describeRule, type GateRule, ruleFor } from './gate.ts'
 
 export type GateOutcome = {
@@ -67,6 +69,9 @@ export function gateRuns(
       usable.map((dir) => readSamples(dir).latency_ms),
       rule,
     )
+    // And the errors, which no latency percentile shows (error-gate.ts).
+    const current = usable.map((dir) => summaries[runDirs.indexOf(dir)].totals)
+    verdicts.push(compareErrors(baseline.runs.map(baselineCounts), current, first.tier.error_rate_max))
   } catch (error) {
     return skipAll((error as Error).message)
   }
@@ -81,8 +86,8 @@ export function gateRuns(
       ...(baseline.runs[0].git_commit ? { git_commit: baseline.runs[0].git_commit } : {}),
       created_at: baseline.updated_at,
     },
-    method: describeRule(rule, baseline.runs.length, usable.length),
-    false_alarm_rate: rule.falseAlarmRate,
+    method: `${describeRule(rule, baseline.runs.length, usable.length)}; ${describeErrorRule()}`,
+    false_alarm_rate: rule.falseAlarmRate + ERROR_RULE.falseAlarmRate,
     verdicts,
   }
   const regressed = verdicts.filter((v) => v.verdict === 'regressed')
@@ -116,7 +121,9 @@ function withRegression(
 ): RunSummary {
   const blame = regressed.length > 0 && summary.status !== 'inconclusive'
   const reason = regressed
-    .map((v) => `${v.metric} regressed ${(v.change * 100).toFixed(1)} % against ci/baselines/${tier}.json`)
+    .map(
+      (v) => `${v.metric} regressed ${changeText(v.change, v.change_unit)} against ci/baselines/${tier}.json`,
+    )
     .join('; ')
   return {
     ...summary,

@@ -27,6 +27,9 @@ const BaselineRun = z.strictObject({
   /** Its median, ms. */
   latency_p50_ms: z.number().nonnegative().nullable(),
   error_rate: z.number().min(0).max(1),
+  /** Requests and errors of the run (the error gate's counts); older files derive them from the samples. */
+  requests: z.int().nonnegative().optional(),
+  errors: z.int().nonnegative().optional(),
   /** Successful requests per second after the ramp-up. */
   rps: z.number().nonnegative(),
   /** Latencies (ms) of successful requests and dropped arrivals by 1-second bucket. */
@@ -118,6 +121,8 @@ export function baselineFromRuns(
       latency_ms: summary.baselines.find((b) => b.metric === `latency_p${p}_ms`)?.actual ?? null,
       latency_p50_ms: summary.totals.latency_ms?.p50 ?? null,
       error_rate: summary.totals.error_rate,
+      requests: summary.totals.requests,
+      errors: summary.totals.errors,
       rps:
         summary.totals.rps_after_ramp_up ??
         summary.baselines.find((b) => b.metric === 'rps_after_ramp_up')?.actual ??
@@ -125,6 +130,20 @@ export function baselineFromRuns(
       samples_ms: samples.latency_ms,
     })),
   })
+}
+
+/**
+ * The requests and errors of a baseline run: as recorded, or for a run recorded without them, from its
+ * samples (every successful request and dropped arrival, by second: all of them at the tiers' rates,
+ * which stay under the 500 a second kept) and its error rate.
+ */
+export function baselineCounts(run: BaselineRun): { requests: number; errors: number } {
+  if (run.requests !== undefined && run.errors !== undefined)
+    return { requests: run.requests, errors: run.errors }
+  let samples = 0
+  for (const bucket of run.samples_ms) samples += bucket.length
+  const requests = run.error_rate < 1 ? Math.round(samples / (1 - run.error_rate)) : samples
+  return { requests, errors: Math.round(run.error_rate * requests) }
 }
 
 export function writeBaseline(baseline: BaselineFile, dir = BASELINES_DIR): string {

@@ -1,5 +1,6 @@
 // The table load:ci prints: one line per tier with the seed baselines, the proxy's own time beside the
 // total, and the regression verdict of each gated metric with the smallest change it could see.
+import { changeText } from '../reports/src/format.ts'
 import { mockLatencyText } from '../reports/src/notices.ts'
 import type { RegressionVerdict, RunSummary } from '../reports/src/summary.ts'
 
@@ -16,7 +17,6 @@ export type CiRow = {
 
 const fmt = (value: number | null | undefined, digits = 1) =>
   value === null || value === undefined ? 'n/a' : value.toFixed(digits)
-const pct = (x: number) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)} %`
 
 /** A tier's status over its runs: the worst of them. */
 function tierStatus(summaries: readonly RunSummary[]): string {
@@ -27,6 +27,7 @@ function tierStatus(summaries: readonly RunSummary[]): string {
 
 function verdictCell(v: RegressionVerdict): string {
   const short = v.metric.replace(/^latency_/, '').replace(/_ms$/, '')
+  const pct = (x: number) => changeText(x, v.change_unit)
   const seen = v.detectable_change === undefined ? '' : `, sees ${pct(v.detectable_change)}`
   return `${short} ${pct(v.change)} [${pct(v.interval.low)}, ${pct(v.interval.high)}${seen}] ${v.verdict}`
 }

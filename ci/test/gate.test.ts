@@ -4,10 +4,13 @@ import { join } from 'node:path'
 import tQuantile from '@stdlib/stats-base-dists-t-quantile'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { RunSummary } from '../../reports/src/summary.ts'
+import { regressionTable } from '../../reports/src/tables.ts'
 import { seededRandom } from '../../scenarios/random.ts'
+import { formatRunTable } from '../../scenarios/run/table.ts'
 import { gateRuns } from '../apply-gate.ts'
 import { BaselineError, baselineFromRuns, readBaseline, writeBaseline } from '../baseline-file.ts'
 import { formatCiTable } from '../ci-table.ts'
+import { ERROR_RULE } from '../error-gate.ts'
 import { type BucketSamples, compareRuns, DEFAULT_RULE, percentile, ruleFor } from '../gate.ts'
 import { passedRun } from './run-fixture.ts'
 
@@ -196,10 +199,51 @@ describe('gating the runs of a tier', () => {
       expect(summary.regression?.verdicts.map((v) => [v.metric, v.verdict, v.runs])).toEqual([
         ['latency_p50_ms', 'regressed', { baseline: 5, current: 2 }],
         ['latency_p95_ms', 'regressed', { baseline: 5, current: 2 }],
+        ['error_rate', 'inconclusive', { baseline: 5, current: 2 }],
       ])
-      expect(summary.regression?.false_alarm_rate).toBe(DEFAULT_RULE.falseAlarmRate)
+      expect(summary.regression?.false_alarm_rate).toBe(
+        DEFAULT_RULE.falseAlarmRate + ERROR_RULE.falseAlarmRate,
+      )
     }
     expect(JSON.parse(readFileSync(join(dirs[1], 'summary.json'), 'utf8')).status).toBe('failed')
+  })
+
+  it("fails a run whose latency held but whose errors rose beyond chance, under the tier's error limit", () => {
+    dir = mkdtempSync(join(tmpdir(), 'gate-'))
+    const loose = { ...passedRun().tier, error_rate_max: 0.1 }
+    const failing = runDir('light', run(600, 20), {
+      tier: loose,
+      totals: { requests: 200, errors: 10, error_rate: 0.05, rps: 4.44 },
+    })
+    const [outcome] = gateRuns([failing], reference())
+    expect(outcome.summary.regression?.verdicts.map((v) => [v.metric, v.verdict])).toEqual([
+      ['latency_p50_ms', 'unchanged'],
+      ['latency_p95_ms', 'unchanged'],
+      ['error_rate', 'regressed'],
+    ])
+    expect(outcome.summary.status).toBe('failed')
+    expect(outcome.summary.status_reason).toBe(
+      'error_rate regressed +5.00 pp against ci/baselines/light.json',
+    )
+    // Every view shows the change of a rate in percentage points, not as a relative change.
+    const row = {
+      dir: failing,
+      dirs: [failing],
+      summary: outcome.summary,
+      summaries: [outcome.summary],
+      gateNote: null,
+    }
+    expect(formatCiTable([row])).toMatch(
+      /error_rate \+5\.00 pp \[\+[\d.]+ pp, \+[\d.]+ pp, sees \+[\d.]+ pp\] regressed/,
+    )
+    expect(formatRunTable(outcome.summary)).toMatch(/regression error_rate vs 0\.00 % +\+5\.00 pp/)
+    expect(regressionTable(outcome.summary)).toContain('+5.00 pp')
+    // Two errors of 200 are within chance of five clean runs: not blamed.
+    const chance = runDir('light-2', run(601, 20), {
+      tier: loose,
+      totals: { requests: 200, errors: 2, error_rate: 0.01, rps: 4.44 },
+    })
+    expect(gateRuns([chance], reference())[0].summary.status).toBe('passed')
   })
 
   it('never blames the target for a regression measured by a generator that may have been the limit', () => {

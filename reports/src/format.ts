@@ -37,6 +37,15 @@ export function formatPercent(fraction: number | null | undefined): string {
   return `${pct.toFixed(digits)}${NBSP}%`
 }
 
+/**
+ * A regression verdict's change as plain text: relative (+0.24 -> "+24.0 %"), or in percentage points
+ * for a rate (+0.0062 -> "+0.62 pp").
+ */
+export function changeText(value: number, unit: 'relative' | 'points' = 'relative'): string {
+  const sign = value >= 0 ? '+' : ''
+  return unit === 'points' ? `${sign}${(value * 100).toFixed(2)} pp` : `${sign}${(value * 100).toFixed(1)} %`
+}
+
 /** A signed fraction: +0.24 -> "+24.0 %", -0.2 -> "-20.0 %". */
 export function formatMargin(fraction: number | null): string {
   if (fraction === null) return '\u2014'

@@ -254,8 +254,12 @@ export const RegressionVerdict = z.strictObject({
   metric: z.string().min(1),
   baseline: z.number(),
   current: z.number(),
-  /** Relative change (current - baseline) / baseline, and its confidence interval. */
+  /**
+   * The change and its confidence interval: relative, (current - baseline) / baseline, or for a rate
+   * (`change_unit` points) the difference current - baseline (0.004 = 0.4 percentage point).
+   */
   change: z.number(),
+  change_unit: z.enum(['relative', 'points']).optional(),
   interval: z
     .strictObject({ low: z.number(), high: z.number(), confidence: z.number().gt(0).lt(1) })
     .refine((i) => i.low <= i.high, { message: 'low must be <= high', path: ['high'] }),

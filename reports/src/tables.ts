@@ -1,7 +1,15 @@
 // The report's tables: baselines, scenarios, errors by kind, regression verdicts, circuit breakers.
 // Every value from the summary is escaped here or formatted into digits first.
 import { escapeHtml } from './escape.ts'
-import { formatInt, formatMargin, formatMs, formatNumber, formatPercent, formatValue } from './format.ts'
+import {
+  changeText,
+  formatInt,
+  formatMargin,
+  formatMs,
+  formatNumber,
+  formatPercent,
+  formatValue,
+} from './format.ts'
 import { streamTable } from './streams.ts'
 import type { BaselineResult, RegressionVerdict, RunSummary, ScenarioResult } from './summary.ts'
 
@@ -119,8 +127,12 @@ export function regressionTable(summary: RunSummary): string {
     ref.git_commit ? `commit <code>${escapeHtml(ref.git_commit.slice(0, 12))}</code>` : '',
   ].filter(Boolean)
   const rows = regression.verdicts.map((v) => {
-    const ci = `${formatMargin(v.interval.low)} \u2026 ${formatMargin(v.interval.high)} (${formatNumber(v.interval.confidence * 100)} %)`
-    return `<tr><td><code>${escapeHtml(v.metric)}</code></td>${num(formatNumber(v.baseline))}${num(formatNumber(v.current))}${num(formatMargin(v.change))}${num(ci)}<td>${badge(VERDICTS[v.verdict], v.verdict)}</td></tr>`
+    // A rate's change is in percentage points, its values rates; a latency's change is relative.
+    const points = v.change_unit === 'points'
+    const change = (x: number) => (points ? changeText(x, 'points') : formatMargin(x))
+    const value = (x: number) => (points ? formatPercent(x) : formatNumber(x))
+    const ci = `${change(v.interval.low)} \u2026 ${change(v.interval.high)} (${formatNumber(v.interval.confidence * 100)} %)`
+    return `<tr><td><code>${escapeHtml(v.metric)}</code></td>${num(value(v.baseline))}${num(value(v.current))}${num(change(v.change))}${num(ci)}<td>${badge(VERDICTS[v.verdict], v.verdict)}</td></tr>`
   })
   const body =
     rows.length === 0

@@ -1,5 +1,6 @@
 // The text summary a run prints: verdict, what the run measured (the mocks, the engine), baselines
 // with margins, totals, where the time went, streams by cache status and scenarios.
+import { changeText } from '../../reports/src/format.ts'
 import { mockLatencyText } from '../../reports/src/notices.ts'
 import type { RunSummary, StreamByCache, StreamStats } from '../../reports/src/summary.ts'
 import { AUTOCANNON_NOTES } from '../engines/autocannon.ts'
@@ -29,10 +30,12 @@ export function formatRunTable(summary: RunSummary, reportPath?: string): string
     lines.push(`  ${pad(b.name, 58)} ${pad(actual, 10)} ${pad(margin, 8)} ${b.passed ? 'pass' : 'FAIL'}`)
   }
   for (const v of summary.regression?.verdicts ?? []) {
-    const change = `${v.change >= 0 ? '+' : ''}${(v.change * 100).toFixed(1)} %`
-    const interval = `[${(v.interval.low * 100).toFixed(1)}, ${(v.interval.high * 100).toFixed(1)}] %`
+    const points = v.change_unit === 'points'
+    const change = changeText(v.change, v.change_unit)
+    const interval = `[${changeText(v.interval.low, v.change_unit)}, ${changeText(v.interval.high, v.change_unit)}]`
+    const reference = points ? `${(v.baseline * 100).toFixed(2)} %` : num(v.baseline, 2)
     lines.push(
-      `  ${pad(`regression ${v.metric} vs ${num(v.baseline, 2)}`, 58)} ${pad(change, 10)} ${pad(interval, 8)} ${v.verdict}`,
+      `  ${pad(`regression ${v.metric} vs ${reference}`, 58)} ${pad(change, 10)} ${pad(interval, 8)} ${v.verdict}`,
     )
   }
   lines.push('')
