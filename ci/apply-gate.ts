@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import { changeText } from '../reports/src/format.ts'
 import { parseSummary, type RegressionVerdict, type RunSummary } from '../reports/src/summary.ts'
 import { readSamples, writeRunFiles } from '../scenarios/run/run-files.ts'
-import { type BaselineFile, baselineCounts } from './baseline-file.ts'
+import { type BaselineFile, baselineCounts, machineName } from './baseline-file.ts'
 import { compareErrors, describeErrorRule, ERROR_RULE } from './error-gate.ts'
 import { compareRuns, describeRule, type GateRule, ruleFor } from './gate.ts'
 
@@ -34,10 +34,16 @@ export function readSummary(runDir: string): RunSummary {
   return parseSummary(readFileSync(join(runDir, 'summary.json'), 'utf8'))
 }
 
-/** The runs of a tier (several when it took more than one) against its baseline, judged together. */
+/** A baseline and its path under ci/baselines (readBaselines), as verdicts cite it. */
+export type NamedBaseline = { readonly name: string; readonly baseline: BaselineFile }
+
+/**
+ * The runs of a tier (several when it took more than one) against its baseline, judged together:
+ * the baseline of the runs' kind of machine among those given (readBaselines), or the one given.
+ */
 export function gateRuns(
   runDirs: readonly string[],
-  baseline: BaselineFile | null,
+  baselines: BaselineFile | readonly NamedBaseline[] | null,
   options: GateOptions = {},
 ): GateOutcome[] {
   const summaries = runDirs.map(readSummary)
@@ -45,22 +51,32 @@ export function gateRuns(
   const usable = runDirs.flatMap((dir, i) => (summaries[i].status === 'broken' ? [] : [dir]))
   if (usable.length === 0) return skipAll('the run broke')
   const first = summaries[runDirs.indexOf(usable[0])]
-  if (!baseline) return skipAll(`no baseline (ci/baselines/${first.run.tier}.json): npm run baseline:update`)
+  const all: readonly NamedBaseline[] =
+    baselines === null
+      ? []
+      : 'runs' in baselines
+        ? [{ name: `${baselines.tier}.json`, baseline: baselines }]
+        : baselines
+  if (all.length === 0)
+    return skipAll(`no baseline (ci/baselines/${first.run.tier}.json): npm run baseline:update`)
+  // Absolute latencies belong to a machine: runs of identical code on another CPU model read 40 %
+  // slower or faster (medium's p50: 2.2-2.5 ms on the AMD EPYC the baselines were taken on, 3.1-3.7 ms
+  // on an Intel Xeon), which the rule would call a regression or hide one behind. Each kind of
+  // machine has its own baseline.
+  const here = machineName(first.environment)
+  const match = all.find((b) => machineName(b.baseline.environment) === here)
+  if (!match)
+    return skipAll(
+      `not comparable: baseline taken on ${all.map((b) => machineName(b.baseline.environment)).join(', ')}, this run on ${here} (npm run baseline:update on this kind of machine adds its own)`,
+    )
+  const { baseline } = match
+  const file = `ci/baselines/${match.name}`
   const keys: readonly SetupKey[] = options.allowProfileChange ? SETUP_KEYS.slice(0, -1) : SETUP_KEYS
   const differ = keys.filter((k) => baseline[k] !== first.run[k])
   if (differ.length > 0) {
     const show = (x: Record<string, unknown>) => differ.map((k) => `${k} ${x[k]}`).join(', ')
     return skipAll(`not comparable: baseline ${show(baseline)}, this run ${show(first.run)}`)
   }
-  // Absolute latencies belong to a machine: runs of identical code on another CPU model read 40 %
-  // slower or faster (medium's p50: 2.2-2.5 ms on the AMD EPYC the baselines were taken on, 3.1-3.7 ms
-  // on an Intel Xeon), which the rule would call a regression or hide one behind.
-  const machine = (e: { cpu_model: string; cpu_count: number; node_version: string }) =>
-    `${e.cpu_model} (${e.cpu_count} CPUs, node ${e.node_version})`
-  if (machine(baseline.environment) !== machine(first.environment))
-    return skipAll(
-      `not comparable: baseline taken on ${machine(baseline.environment)}, this run on ${machine(first.environment)} (npm run baseline:update on this kind of machine)`,
-    )
   const rule = ruleFor(first.tier.latency_target.percentile, options.rule)
   let verdicts: RegressionVerdict[]
   try {
@@ -81,7 +97,7 @@ export function gateRuns(
       : ''
   const regression: NonNullable<RunSummary['regression']> = {
     reference: {
-      name: `ci/baselines/${baseline.tier}.json (${baseline.runs.length} run${baseline.runs.length === 1 ? '' : 's'})${profileNote}`,
+      name: `${file} (${baseline.runs.length} run${baseline.runs.length === 1 ? '' : 's'})${profileNote}`,
       run_id: baseline.runs[0].run_id,
       ...(baseline.runs[0].git_commit ? { git_commit: baseline.runs[0].git_commit } : {}),
       created_at: baseline.updated_at,
@@ -94,7 +110,7 @@ export function gateRuns(
   return runDirs.map((dir, i) => {
     const summary = summaries[i]
     if (summary.status === 'broken') return { summary, skippedReason: 'the run broke' }
-    const updated = parseSummary(withRegression(summary, regression, regressed, baseline.tier))
+    const updated = parseSummary(withRegression(summary, regression, regressed, file))
     writeRunFiles(dir, updated, null)
     return { summary: updated, skippedReason: null }
   })
@@ -103,7 +119,7 @@ export function gateRuns(
 /** One run against its baseline (a tier that took one run). */
 export function gateRun(
   runDir: string,
-  baseline: BaselineFile | null,
+  baseline: BaselineFile | readonly NamedBaseline[] | null,
   options: GateOptions = {},
 ): GateOutcome {
   return gateRuns([runDir], baseline, options)[0]
@@ -117,13 +133,11 @@ function withRegression(
   summary: RunSummary,
   regression: NonNullable<RunSummary['regression']>,
   regressed: readonly RegressionVerdict[],
-  tier: string,
+  file: string,
 ): RunSummary {
   const blame = regressed.length > 0 && summary.status !== 'inconclusive'
   const reason = regressed
-    .map(
-      (v) => `${v.metric} regressed ${changeText(v.change, v.change_unit)} against ci/baselines/${tier}.json`,
-    )
+    .map((v) => `${v.metric} regressed ${changeText(v.change, v.change_unit)} against ${file}`)
     .join('; ')
   return {
     ...summary,

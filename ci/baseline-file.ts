@@ -3,7 +3,7 @@
 // and its latency samples by 1-second bucket: the gate reduces each run to its percentiles and learns
 // the run-to-run noise (a busier machine, another JIT path) from how much these runs differ.
 import { execFileSync } from 'node:child_process'
-import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { z } from 'zod'
 import type { RunSummary } from '../reports/src/summary.ts'
@@ -66,6 +66,42 @@ export class BaselineError extends Error {
     super(message)
     this.name = 'BaselineError'
   }
+}
+
+/** The machine a baseline was taken on, as the gate matches it: runs on another kind are not compared. */
+export type Machine = BaselineFile['environment']
+
+export function machineName(machine: Machine): string {
+  return `${machine.cpu_model} (${machine.cpu_count} CPUs, node ${machine.node_version})`
+}
+
+/** The directory of another machine's baselines under ci/baselines/machines/. */
+export function machineSlug(machine: Machine): string {
+  const name = `${machine.cpu_model} ${machine.cpu_count}cpu node ${machine.node_version}`
+  return name
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-|-$/g, '')
+}
+
+const MACHINES = 'machines'
+
+/**
+ * Every machine's baseline of `tier`: ci/baselines/<tier>.json first (the machine the committed
+ * files come from), then those of other kinds of machine, ci/baselines/machines/<machine>/<tier>.json.
+ * `name` is the file's path under ci/baselines, as verdicts cite it.
+ */
+export function readBaselines(tier: string, dir = BASELINES_DIR): { name: string; baseline: BaselineFile }[] {
+  const found: { name: string; baseline: BaselineFile }[] = []
+  const main = readBaseline(tier, dir)
+  if (main) found.push({ name: `${tier}.json`, baseline: main })
+  const machines = join(dir, MACHINES)
+  if (!existsSync(machines)) return found
+  for (const slug of readdirSync(machines).sort()) {
+    const baseline = readBaseline(tier, join(machines, slug))
+    if (baseline) found.push({ name: `${MACHINES}/${slug}/${tier}.json`, baseline })
+  }
+  return found
 }
 
 export function readBaseline(tier: string, dir = BASELINES_DIR): BaselineFile | null {
@@ -146,8 +182,24 @@ export function baselineCounts(run: BaselineRun): { requests: number; errors: nu
   return { requests, errors: Math.round(run.error_rate * requests) }
 }
 
+/**
+ * Writes a baseline where the gate finds it for its machine: ci/baselines/<tier>.json when that file
+ * is this kind of machine's, or there is none (or it cannot be read); else beside it, under
+ * machines/<machine>/, so that another kind of machine's baseline is kept, not replaced.
+ */
 export function writeBaseline(baseline: BaselineFile, dir = BASELINES_DIR): string {
-  const file = baselinePath(baseline.tier, dir)
+  let main: BaselineFile | null = null
+  try {
+    main = readBaseline(baseline.tier, dir)
+  } catch (error) {
+    const unreadable =
+      error instanceof BaselineError || error instanceof z.ZodError || error instanceof SyntaxError
+    if (!unreadable) throw error
+  }
+  const mine = main === null || machineName(main.environment) === machineName(baseline.environment)
+  const at = mine ? dir : join(dir, MACHINES, machineSlug(baseline.environment))
+  mkdirSync(at, { recursive: true })
+  const file = baselinePath(baseline.tier, at)
   writeFileSync(file, `${JSON.stringify(BaselineFile.parse(baseline), null, 2)}\n`)
   formatWithBiome(file)
   return file

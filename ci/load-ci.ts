@@ -10,8 +10,8 @@ import { join, relative } from 'node:path'
 import { readCommandLine } from '../scenarios/run/command-line.ts'
 import { exitCodeOfAll, REPORTS_OUT, runTier } from '../scenarios/run/runner.ts'
 import { loadTiers } from '../scenarios/tiers.ts'
-import { type GateOutcome, gateRuns } from './apply-gate.ts'
-import { BaselineError, type BaselineFile, readBaseline } from './baseline-file.ts'
+import { type GateOutcome, gateRuns, type NamedBaseline } from './apply-gate.ts'
+import { BaselineError, readBaselines } from './baseline-file.ts'
 import { type CiRow, formatCiTable } from './ci-table.ts'
 import { runMain } from './run-main.ts'
 
@@ -111,14 +111,14 @@ function gate(tier: string, runDirs: readonly string[], options: CiOptions): Gat
   const notGated = (reason: string) =>
     gateRuns(runDirs, null).map((g) => ({ summary: g.summary, skippedReason: reason }))
   if (options.gate === false) return notGated('not gated')
-  let baseline: BaselineFile | null
+  let baselines: NamedBaseline[]
   try {
-    baseline = readBaseline(tier)
+    baselines = readBaselines(tier)
   } catch (error) {
     if (error instanceof BaselineError) return notGated(error.message)
     throw error
   }
-  return gateRuns(runDirs, baseline, { allowProfileChange: options.mockProfile !== undefined })
+  return gateRuns(runDirs, baselines, { allowProfileChange: options.mockProfile !== undefined })
 }
 
 async function main(): Promise<number> {

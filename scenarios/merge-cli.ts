@@ -6,7 +6,7 @@
 // 2 bad arguments (directories that are not shards of one run).
 import { join, relative } from 'node:path'
 import { gateRun } from '../ci/apply-gate.ts'
-import { BaselineError, readBaseline } from '../ci/baseline-file.ts'
+import { BaselineError, readBaselines } from '../ci/baseline-file.ts'
 import type { RunSummary } from '../reports/src/summary.ts'
 import { parseArgsOr } from './run/command-line.ts'
 import { commandLine, exitWith } from './run/interrupt.ts'
@@ -36,7 +36,7 @@ export function mergeAndGate(dirs: readonly string[], options: MergeOptions): Me
   let gateNote: string | null
   let summary = merged.summary
   try {
-    const gated = gateRun(merged.dir, readBaseline(summary.run.tier))
+    const gated = gateRun(merged.dir, readBaselines(summary.run.tier))
     summary = gated.summary
     gateNote = gated.skippedReason
   } catch (error) {

@@ -8,7 +8,13 @@ import { regressionTable } from '../../reports/src/tables.ts'
 import { seededRandom } from '../../scenarios/random.ts'
 import { formatRunTable } from '../../scenarios/run/table.ts'
 import { gateRuns } from '../apply-gate.ts'
-import { BaselineError, baselineFromRuns, readBaseline, writeBaseline } from '../baseline-file.ts'
+import {
+  BaselineError,
+  baselineFromRuns,
+  readBaseline,
+  readBaselines,
+  writeBaseline,
+} from '../baseline-file.ts'
 import { formatCiTable } from '../ci-table.ts'
 import { ERROR_RULE } from '../error-gate.ts'
 import { type BucketSamples, compareRuns, DEFAULT_RULE, percentile, ruleFor } from '../gate.ts'
@@ -148,6 +154,32 @@ describe('baseline files', () => {
     expect(readBaseline('heavy', dir)).toBeNull()
   })
 
+  it("keep each kind of machine's baseline: another machine's goes beside the first, not over it", () => {
+    dir = mkdtempSync(join(tmpdir(), 'baselines-'))
+    const on = (cpu_model: string, p95: number) => {
+      const summary = passedRun()
+      summary.environment = { ...summary.environment, cpu_model }
+      summary.baselines = summary.baselines.map((b) =>
+        b.metric === 'latency_p95_ms' ? { ...b, actual: p95 } : b,
+      )
+      return baselineFromRuns([{ summary, samples: { bucket_s: 1, latency_ms: [[p95]] } }])
+    }
+    expect(writeBaseline(on('AMD EPYC', 10), dir)).toBe(join(dir, 'light.json'))
+    expect(writeBaseline(on('Intel(R) Xeon(R) Processor', 14), dir)).toBe(
+      join(dir, 'machines', 'intel-r-xeon-r-processor-2cpu-node-v24-21-0', 'light.json'),
+    )
+    // Taken again on the first machine: it replaces that machine's file only.
+    writeBaseline(on('AMD EPYC', 11), dir)
+    const all = readBaselines('light', dir)
+    expect(all.map((b) => [b.name, b.baseline.environment.cpu_model, b.baseline.runs[0].latency_ms])).toEqual(
+      [
+        ['light.json', 'AMD EPYC', 11],
+        ['machines/intel-r-xeon-r-processor-2cpu-node-v24-21-0/light.json', 'Intel(R) Xeon(R) Processor', 14],
+      ],
+    )
+    expect(readBaselines('heavy', dir)).toEqual([])
+  })
+
   it('reject a file that lost a field', () => {
     dir = mkdtempSync(join(tmpdir(), 'baselines-'))
     writeBaseline(
@@ -270,6 +302,38 @@ describe('gating the runs of a tier', () => {
     expect(outcome.summary.regression).toBeUndefined()
     // The same run on the baseline's machine is judged: 50 % slower, regressed.
     expect(gateRuns([runDir('light-2', run(600, 30))], reference())[0].summary.status).toBe('failed')
+  })
+
+  it("judges a run against its own kind of machine's baseline, among several", () => {
+    dir = mkdtempSync(join(tmpdir(), 'gate-'))
+    const intel = { ...passedRun().environment, cpu_model: 'Intel(R) Xeon(R) Processor' }
+    // The Intel machine is slower: its baseline runs read 30 ms where the first machine's read 20.
+    const intelReference = baselineFromRuns(
+      [0.97, 0.99, 1, 1.01, 1.03].map((f, i) => ({
+        summary: { ...passedRun(), environment: intel },
+        samples: { bucket_s: 1, latency_ms: run(700 + i, 30 * f) },
+      })),
+    )
+    const both = [
+      { name: 'light.json', baseline: reference() },
+      { name: 'machines/intel/light.json', baseline: intelReference },
+    ]
+    // 30 ms on the Intel machine is its usual: unchanged; on the first machine it is a regression.
+    const [onIntel] = gateRuns([runDir('light', run(600, 30), { environment: intel })], both)
+    expect(onIntel.summary.status).toBe('passed')
+    expect(onIntel.summary.regression?.reference.name).toMatch(
+      /^ci\/baselines\/machines\/intel\/light\.json \(5 runs\)/,
+    )
+    const [onFirst] = gateRuns([runDir('light-2', run(600, 30))], both)
+    expect(onFirst.summary.status_reason).toMatch(
+      /latency_p50_ms regressed \+[\d.]+ % against ci\/baselines\/light\.json/,
+    )
+    // A third kind of machine has none: not compared, and told how to add its own.
+    const elsewhere = { ...passedRun().environment, cpu_model: 'Ampere Altra' }
+    const [other] = gateRuns([runDir('light-3', run(600, 30), { environment: elsewhere })], both)
+    expect(other.skippedReason).toMatch(
+      /^not comparable: baseline taken on test cpu \(2 CPUs, node v24\.21\.0\), Intel\(R\) Xeon\(R\) Processor \(2 CPUs, node v24\.21\.0\), this run on Ampere Altra .*adds its own/,
+    )
   })
 
   it('compares runs of another mock profile only when asked to (an injected regression)', () => {
