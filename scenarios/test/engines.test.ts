@@ -285,7 +285,9 @@ describe('a generator at its limit', () => {
     )
     const { summary } = judged(result, 'autocannon', server.url)
     expect(summary.generator?.limited).toBe(true)
-    expect(summary.generator?.reasons?.join(' ')).toMatch(/event loop was busy/)
+    // Its event loop busy, or its CPU past the limit: either says it was the limit (which one a
+    // machine shows first depends on its speed: a slower core showed 71 to 74 % CPU, loop under).
+    expect(summary.generator?.reasons?.join(' ')).toMatch(/event loop was busy|its CPU was/)
     expect(summary.status).toBe('inconclusive')
   })
 
