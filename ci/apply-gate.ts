@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import { changeText } from '../reports/src/format.ts'
 import { parseSummary, type RegressionVerdict, type RunSummary } from '../reports/src/summary.ts'
 import { readSamples, writeRunFiles } from '../scenarios/run/run-files.ts'
-import { type BaselineFile, baselineCounts, machineName } from './baseline-file.ts'
+import { type BaselineFile, baselineCounts, machineName, ownTimeOf } from './baseline-file.ts'
 import { compareErrors, describeErrorRule, ERROR_RULE } from './error-gate.ts'
 import { compareRuns, describeRule, type GateRule, ruleFor } from './gate.ts'
 
@@ -78,23 +78,32 @@ export function gateRuns(
     return skipAll(`not comparable: baseline ${show(baseline)}, this run ${show(first.run)}`)
   }
   const rule = ruleFor(first.tier.latency_target.percentile, options.rule)
+  const currentSummaries = usable.map((dir) => summaries[runDirs.indexOf(dir)])
   let verdicts: RegressionVerdict[]
   try {
     verdicts = compareRuns(
       baseline.runs.map((r) => r.samples_ms),
       usable.map((dir) => readSamples(dir).latency_ms),
       rule,
+      // And the proxy's own time, which the latency at these rates hides (gate.ts).
+      {
+        baseline: baseline.runs.map((r) => r.proxy_own_p50_ms ?? null),
+        current: currentSummaries.map(ownTimeOf),
+      },
     )
     // And the errors, which no latency percentile shows (error-gate.ts).
-    const current = usable.map((dir) => summaries[runDirs.indexOf(dir)].totals)
+    const current = currentSummaries.map((s) => s.totals)
     verdicts.push(compareErrors(baseline.runs.map(baselineCounts), current, first.tier.error_rate_max))
   } catch (error) {
     return skipAll((error as Error).message)
   }
   const profileNote =
-    baseline.mock_profile !== first.run.mock_profile
+    (baseline.mock_profile !== first.run.mock_profile
       ? `; mock profile ${first.run.mock_profile} against the baseline's ${baseline.mock_profile}`
-      : ''
+      : '') +
+    (first.run.proxy_node_flags
+      ? `; the proxy started with node ${first.run.proxy_node_flags.join(' ')} (an experiment)`
+      : '')
   const regression: NonNullable<RunSummary['regression']> = {
     reference: {
       name: `${file} (${baseline.runs.length} run${baseline.runs.length === 1 ? '' : 's'})${profileNote}`,
@@ -102,7 +111,12 @@ export function gateRuns(
       ...(baseline.runs[0].git_commit ? { git_commit: baseline.runs[0].git_commit } : {}),
       created_at: baseline.updated_at,
     },
-    method: `${describeRule(rule, baseline.runs.length, usable.length)}; ${describeErrorRule()}`,
+    method: `${describeRule(
+      rule,
+      baseline.runs.length,
+      usable.length,
+      verdicts.some((v) => v.metric.startsWith('proxy_own_')),
+    )}; ${describeErrorRule()}`,
     false_alarm_rate: rule.falseAlarmRate + ERROR_RULE.falseAlarmRate,
     verdicts,
   }

@@ -26,6 +26,11 @@ const BaselineRun = z.strictObject({
   latency_ms: z.number().nonnegative().nullable(),
   /** Its median, ms. */
   latency_p50_ms: z.number().nonnegative().nullable(),
+  /**
+   * The median of the proxy's own time (Server-Timing `proxy;dur`), ms; null when the target sent
+   * none, absent from files written before the gate compared it.
+   */
+  proxy_own_p50_ms: z.number().nonnegative().nullable().optional(),
   error_rate: z.number().min(0).max(1),
   /** Requests and errors of the run (the error gate's counts); older files derive them from the samples. */
   requests: z.int().nonnegative().optional(),
@@ -124,7 +129,8 @@ export function sameSetup(a: RunSummary, b: RunSummary): boolean {
     a.run.load_model === b.run.load_model &&
     a.run.duration_scale === b.run.duration_scale &&
     a.run.seed === b.run.seed &&
-    a.run.mock_profile === b.run.mock_profile
+    a.run.mock_profile === b.run.mock_profile &&
+    (a.run.proxy_node_flags ?? []).join(' ') === (b.run.proxy_node_flags ?? []).join(' ')
   )
 }
 
@@ -156,6 +162,7 @@ export function baselineFromRuns(
       git_commit: summary.environment.git_commit,
       latency_ms: summary.baselines.find((b) => b.metric === `latency_p${p}_ms`)?.actual ?? null,
       latency_p50_ms: summary.totals.latency_ms?.p50 ?? null,
+      proxy_own_p50_ms: ownTimeOf(summary),
       error_rate: summary.totals.error_rate,
       requests: summary.totals.requests,
       errors: summary.totals.errors,
@@ -166,6 +173,11 @@ export function baselineFromRuns(
       samples_ms: samples.latency_ms,
     })),
   })
+}
+
+/** The median of the proxy's own time in a run (Server-Timing, as the engine summed it up), or null. */
+export function ownTimeOf(summary: RunSummary): number | null {
+  return summary.totals.server_timing?.proxy_ms.p50 ?? null
 }
 
 /**

@@ -26,7 +26,10 @@ function tierStatus(summaries: readonly RunSummary[]): string {
 }
 
 function verdictCell(v: RegressionVerdict): string {
-  const short = v.metric.replace(/^latency_/, '').replace(/_ms$/, '')
+  const short = v.metric
+    .replace(/^latency_/, '')
+    .replace(/^proxy_own_/, 'own ')
+    .replace(/_ms$/, '')
   const pct = (x: number) => changeText(x, v.change_unit)
   const seen = v.detectable_change === undefined ? '' : `, sees ${pct(v.detectable_change)}`
   return `${short} ${pct(v.change)} [${pct(v.interval.low)}, ${pct(v.interval.high)}${seen}] ${v.verdict}`

@@ -7,9 +7,9 @@
 // and the current requests in proportion to their numbers: Ec ~ Binomial(E, Nc / (Nb + Nc)). The
 // current side regressed when so many of them landing on it is less likely than `falseAlarmRate`
 // (a one-sided exact test, conditional on E), and its error rate is at least `minChange` above the
-// baseline's (significant and large enough to matter). With the five clean baseline runs of a tier
-// and one current run of the same size, five errors are needed (4 would happen on identical code once
-// in 1,296 runs); seven for medium's two runs.
+// baseline's (significant and large enough to matter). With ten clean baseline runs of a tier and
+// one current run of the same size, four errors are needed (3 would happen on identical code once in
+// 1,331 runs); five for medium's two runs. (Against five: five errors, and seven for two runs.)
 //
 // The smallest regression it detects is stated with the verdict, as for latency: the error rate that
 // reaches the critical count 90 % of the time (errors as a Poisson count). When that is at or above

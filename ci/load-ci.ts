@@ -32,6 +32,11 @@ export type CiOptions = {
    * all the same (a profile 2 ms slower to the first token shows what the gate catches).
    */
   readonly mockProfile?: string
+  /**
+   * Node options for the proxy after its own: an experiment (a flag's effect on its speed, or code
+   * made slower on purpose: --no-turbofan --no-maglev), compared with the baselines all the same.
+   */
+  readonly proxyNodeFlags?: readonly string[]
   readonly signal?: AbortSignal
   readonly progress?: NodeJS.WritableStream | null
 }
@@ -66,8 +71,9 @@ export async function runCi(
         durationScale: tier.scale,
         seed: options.seed,
         mockProfile: options.mockProfile,
+        proxyNodeFlags: options.proxyNodeFlags,
         out: join(dir, runDirName(tier.name, round)),
-        command: `npm run load:ci (tier ${tier.name}, scale ${tier.scale}, run ${round} of ${tier.runs})`,
+        command: `npm run load:ci (tier ${tier.name}, scale ${tier.scale}, run ${round} of ${tier.runs}${flagsNote(options.proxyNodeFlags)})`,
         signal: options.signal,
         progress: options.progress === undefined ? process.stderr : options.progress,
       })
@@ -121,6 +127,11 @@ function gate(tier: string, runDirs: readonly string[], options: CiOptions): Gat
   return gateRuns(runDirs, baselines, { allowProfileChange: options.mockProfile !== undefined })
 }
 
+/** How a run's proxy was started differently, for its command. */
+function flagsNote(flags: readonly string[] | undefined): string {
+  return flags && flags.length > 0 ? `; the proxy started with node ${flags.join(' ')}` : ''
+}
+
 async function main(): Promise<number> {
   const { values } = readCommandLine({
     usage: 'npm run load:ci -- [options]',
@@ -149,6 +160,11 @@ async function main(): Promise<number> {
         value: 'name',
         help: "the mock providers' profile (default the tier's)",
       },
+      'proxy-node-flags': {
+        type: 'string',
+        value: "'--flag ...'",
+        help: "node options for the proxy after its own, as --proxy-node-flags='--a --b' (an experiment, gated all the same)",
+      },
     },
   })
   const { engine, runs } = values
@@ -163,6 +179,7 @@ async function main(): Promise<number> {
     out: values.out,
     runs,
     mockProfile: values['mock-profile'],
+    proxyNodeFlags: values['proxy-node-flags']?.split(/\s+/).filter(Boolean),
     signal: abort.signal,
   })
   process.stdout.write(`\n${formatCiTable(rows)}\n\n`)

@@ -110,6 +110,75 @@ describe('regression rule', () => {
     expect(() => verdicts([run(1, 5)], [run(2, 5)])).toThrow(/three runs/)
   })
 
+  it("compares the median of the proxy's own time: twice the work a request is regressed where the latency hides it", () => {
+    // As in a load:ci extreme run: 1.5 ms a request of which the proxy's own 0.25 ms; runs differ by
+    // about 10 % in both; ten baseline runs, one current. The proxy doing twice the work (+0.25 ms)
+    // moves the latency by 17 %.
+    const spread = [0.87, 0.9, 0.93, 0.96, 1].flatMap((f) => [f, 1 / f])
+    const base = spread.map((f, i) => run(700 + i, 1.5 * f))
+    const own = spread.map((f) => 0.25 * f)
+    const judged = compareRuns(base, [run(710, 1.75)], rule, { baseline: own, current: [0.5] })
+    // The latency, blind to anything under +50 % at this spread, says so.
+    expect(judged.map((v) => [v.metric, v.verdict])).toEqual([
+      ['latency_p50_ms', 'inconclusive'],
+      ['latency_p95_ms', 'inconclusive'],
+      ['proxy_own_p50_ms', 'regressed'],
+    ])
+    expect(judged[2]).toMatchObject({
+      baseline: 0.25,
+      current: 0.5,
+      change: 1,
+      runs: { baseline: 10, current: 1 },
+    })
+    // Identical code: unchanged, and the three metrics share the false-alarm rate (Bonferroni).
+    const same = compareRuns(base, [run(711, 1.5)], rule, { baseline: own, current: [0.25] })
+    expect(same.map((v) => v.verdict)).not.toContain('regressed')
+    expect(same[0].interval.confidence).toBeCloseTo(1 - (2 * DEFAULT_RULE.falseAlarmRate) / 3, 9)
+    // With five baseline runs as noisy, doubling is within what chance could do once in 1,200 runs.
+    const five = compareRuns(base.slice(0, 5), [run(710, 1.75)], rule, {
+      baseline: own.slice(0, 5),
+      current: [0.5],
+    })
+    expect(five[2]).toMatchObject({ verdict: 'inconclusive' })
+    expect(five[2].detectable_change).toBeGreaterThan(1)
+  })
+
+  it("ignores an own-time change under 0.05 ms, and compares latency alone without the baseline's own time", () => {
+    const spread = [0.99, 0.995, 1, 1.005, 1.01]
+    const base = spread.map((f, i) => run(720 + i, 1.5 * f))
+    const own = spread.map((f) => 0.2 * f)
+    const [, , p50] = compareRuns(base, [run(730, 1.5), run(731, 1.5)], rule, {
+      baseline: own,
+      current: [0.24, 0.24],
+    })
+    expect(p50).toMatchObject({ metric: 'proxy_own_p50_ms', change: 0.2 })
+    expect(p50.verdict).not.toBe('regressed')
+    // Baseline runs recorded before the own time was: the latency is judged as before, nothing else.
+    const older = compareRuns(base, [run(730, 1.5)], rule, { baseline: own.map(() => null), current: [0.5] })
+    expect(older).toEqual(compareRuns(base, [run(730, 1.5)], rule))
+    expect(older.map((v) => v.metric)).toEqual(['latency_p50_ms', 'latency_p95_ms'])
+  })
+
+  it("raises false alarms on the proxy's own time at most as often as the rule says", () => {
+    // 6,000 comparisons of identical code whose runs differ by 10 % (an extreme tier's own time), ten
+    // baseline runs against one; the latency samples are tiny, their verdicts not counted here.
+    const random = seededRandom(77)
+    const normal = () => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random())
+    const tiny = [[1, 2, 3]]
+    const draw = () => 0.25 * Math.exp(0.1 * normal())
+    let alarms = 0
+    const trials = 6000
+    for (let i = 0; i < trials; i++) {
+      const judged = compareRuns(Array(10).fill(tiny), [tiny], rule, {
+        baseline: Array.from({ length: 10 }, draw),
+        current: [draw()],
+      })
+      if (judged[2].verdict === 'regressed') alarms++
+    }
+    // A third of the tier's 0.25 %: 5 expected in 6,000.
+    expect(alarms).toBeLessThanOrEqual(12)
+  })
+
   it('takes nearest-rank percentiles', () => {
     expect(percentile(Float64Array.from([5, 1, 4, 2, 3]), 50)).toBe(3)
     expect(percentile(Float64Array.from([5, 1, 4, 2, 3]), 95)).toBe(5)
@@ -276,6 +345,66 @@ describe('gating the runs of a tier', () => {
       totals: { requests: 200, errors: 2, error_rate: 0.01, rps: 4.44 },
     })
     expect(gateRuns([chance], reference())[0].summary.status).toBe('passed')
+  })
+
+  it("fails a run whose proxy doubled its own time while the latency stayed inside the runs' spread", () => {
+    dir = mkdtempSync(join(tmpdir(), 'gate-'))
+    const timing = (p50: number) => ({
+      totals: {
+        ...passedRun().totals,
+        server_timing: {
+          requests: 200,
+          proxy_ms: { p50, p90: p50 * 2, p95: p50 * 3, p99: p50 * 4, mean: p50 },
+        },
+      },
+    })
+    const spread = [0.87, 0.9, 0.93, 0.96, 1].flatMap((f) => [f, 1 / f])
+    const recorded = baselineFromRuns(
+      spread.map((f, i) => ({
+        summary: { ...passedRun(), ...timing(0.25 * f) },
+        samples: { bucket_s: 1, latency_ms: run(500 + i, 20 * f) },
+      })),
+    )
+    expect(recorded.runs.map((r) => r.proxy_own_p50_ms)).toEqual(spread.map((f) => 0.25 * f))
+    // The proxy slowed on purpose (load:ci --proxy-node-flags), as the reference says.
+    const flags = ['--no-turbofan', '--no-maglev']
+    const slower = runDir('light', run(600, 22), {
+      ...timing(0.5),
+      run: { ...passedRun().run, proxy_node_flags: flags },
+    })
+    const [outcome] = gateRuns([slower], recorded)
+    expect(outcome.summary.regression?.reference.name).toBe(
+      'ci/baselines/light.json (10 runs); the proxy started with node --no-turbofan --no-maglev (an experiment)',
+    )
+    expect(outcome.summary.regression?.verdicts.map((v) => [v.metric, v.verdict])).toEqual([
+      ['latency_p50_ms', 'inconclusive'],
+      ['latency_p95_ms', 'inconclusive'],
+      ['proxy_own_p50_ms', 'regressed'],
+      ['error_rate', 'inconclusive'],
+    ])
+    expect(outcome.summary.status).toBe('failed')
+    expect(outcome.summary.status_reason).toBe(
+      'proxy_own_p50_ms regressed +100.0 % against ci/baselines/light.json',
+    )
+    expect(outcome.summary.regression?.method).toMatch(/median of the proxy's own time \(Server-Timing\)/)
+    const row = {
+      dir: slower,
+      dirs: [slower],
+      summary: outcome.summary,
+      summaries: [outcome.summary],
+      gateNote: null,
+    }
+    expect(formatCiTable([row])).toMatch(
+      /own p50 \+100\.0 % \[\+[\d.]+ %, \+[\d.]+ %, sees \+[\d.]+ %\] regressed/,
+    )
+    expect(formatRunTable(outcome.summary)).toMatch(/proxy_own_p50_ms/)
+    // The same run with its own time within the baseline's: passed; against a baseline without it,
+    // the latency and the errors alone.
+    expect(gateRuns([runDir('light-2', run(601, 20), timing(0.26))], recorded)[0].summary.status).toBe(
+      'passed',
+    )
+    const again = runDir('light-3', run(600, 22), timing(0.5))
+    expect(gateRuns([again], reference())[0].summary.regression?.verdicts).toHaveLength(3)
   })
 
   it('never blames the target for a regression measured by a generator that may have been the limit', () => {

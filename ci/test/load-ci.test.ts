@@ -6,8 +6,9 @@ import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { exitCodeOfAll as ciExitCode, EXIT } from '../../scenarios/run/runner.ts'
 import { loadTiers } from '../../scenarios/tiers.ts'
-import { ciRunsOf } from '../baseline-update.ts'
+import { acceptable, ciRunsOf } from '../baseline-update.ts'
 import { runDirName } from '../load-ci.ts'
+import { passedRun } from './run-fixture.ts'
 
 describe('load:ci', () => {
   let dir: string | undefined
@@ -42,5 +43,17 @@ describe('load:ci', () => {
     expect(ciExitCode(['inconclusive', 'failed'])).toBe(99)
     expect(ciExitCode(['failed', 'broken'])).toBe(1)
     expect(ciExitCode(['passed'], true)).toBe(130)
+  })
+
+  it('never takes an experiment as a baseline run: a proxy started with other node options', () => {
+    expect(acceptable(passedRun())).toBe(true)
+    // A run that failed only on the regression gate may be an accepted change ...
+    expect(acceptable({ ...passedRun(), status: 'failed', status_reason: 'latency_p50_ms regressed' })).toBe(
+      true,
+    )
+    // ... one whose proxy was slowed on purpose, or sped up by a flag it does not ship with, never.
+    const experiment = { ...passedRun(), run: { ...passedRun().run, proxy_node_flags: ['--no-turbofan'] } }
+    expect(acceptable(experiment)).toBe(false)
+    expect(acceptable({ ...passedRun(), status: 'inconclusive' })).toBe(false)
   })
 })

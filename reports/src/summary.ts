@@ -84,6 +84,8 @@ export const Run = z.strictObject({
   /** null when the run targeted an external proxy (--target) and started no mocks. */
   mock_profile: z.string().nullable(),
   load_model: z.enum(['open', 'closed']),
+  /** Node options the run's proxy was started with after its own: an experiment (load:ci --proxy-node-flags). */
+  proxy_node_flags: z.array(z.string().min(1)).min(1).optional(),
   /** The mock providers' latency (the profile's typical values), when the run booted the mocks. */
   mock_latency: z.strictObject({ ttft_ms: ms, itl_ms: ms, description: z.string().optional() }).optional(),
   /** Open model: how arrivals were spaced. */

@@ -68,6 +68,8 @@ export type RunOptions = {
   readonly arrival?: 'poisson' | 'constant'
   readonly tiersFile?: string
   readonly proxyConfig?: string
+  /** Node options for the proxy the run boots, after its own (an experiment). */
+  readonly proxyNodeFlags?: readonly string[]
   readonly command?: string
   readonly signal?: AbortSignal
   /** Progress output (default: process.stderr); null draws nothing. */
@@ -123,6 +125,7 @@ export async function runTier(options: RunOptions): Promise<RunOutcome> {
         mockProfile: options.mockProfile ?? 'baseline',
         seed,
         proxyConfig: options.proxyConfig,
+        proxyNodeFlags: options.proxyNodeFlags,
       })
       targetUrl = stack.targetUrl
       apiKey = stack.apiKey
@@ -201,6 +204,7 @@ export async function runTier(options: RunOptions): Promise<RunOutcome> {
       seed,
       targetUrl,
       mockProfile,
+      proxyNodeFlags: targets.length > 0 ? undefined : options.proxyNodeFlags,
       ...(mockLatency ? { mockLatency } : {}),
       command: options.command ?? `node scenarios/cli.ts ${tier.name} --engine ${engine}`,
       startedAt,

@@ -22,6 +22,8 @@ export type StackOptions = {
   readonly mockProfile: string
   readonly seed: number
   readonly proxyConfig?: string
+  /** Node options for the proxy after its own (an experiment: how a flag changes its speed). */
+  readonly proxyNodeFlags?: readonly string[]
   readonly readyTimeoutMs?: number
 }
 
@@ -59,6 +61,7 @@ export async function bootStack(options: StackOptions): Promise<Stack> {
       logFile: join(options.runDir, 'proxy.log'),
       env: { ...process.env, APP_ENV: 'production' },
       timeoutMs,
+      nodeFlags: options.proxyNodeFlags,
     })
     return { targetUrl, apiKey, mocks, processes: [mock, proxy], cleanup }
   } catch (error) {
@@ -110,13 +113,15 @@ export async function startProxyProcess(
     env: NodeJS.ProcessEnv
     timeoutMs: number
     server?: string
+    /** Node options after PROXY_NODE_FLAGS (node's last value of an option wins). */
+    nodeFlags?: readonly string[]
   },
 ): Promise<{ process: ManagedProcess; url: string }> {
   const server = options.server ?? PROXY_SERVER
   const proxy = group.start(
     options.name,
     process.execPath,
-    [...PROXY_NODE_FLAGS, server, '--config', options.configFile],
+    [...PROXY_NODE_FLAGS, ...(options.nodeFlags ?? []), server, '--config', options.configFile],
     {
       logFile: options.logFile,
       cwd: REPO_ROOT,

@@ -35,6 +35,8 @@ export type SummaryInput = {
   readonly seed: number
   readonly targetUrl: string
   readonly mockProfile: string | null
+  /** Node options the proxy was started with after its own (an experiment), if any. */
+  readonly proxyNodeFlags?: readonly string[]
   readonly command: string
   readonly startedAt: Date
   readonly endedAt: Date
@@ -242,6 +244,9 @@ export function buildSummary(input: SummaryInput): RunSummary {
       seed: input.seed,
       target_url: input.targetUrl,
       mock_profile: input.mockProfile,
+      ...(input.proxyNodeFlags && input.proxyNodeFlags.length > 0
+        ? { proxy_node_flags: [...input.proxyNodeFlags] }
+        : {}),
       load_model: input.loadModel,
       ...(input.mockLatency ? { mock_latency: input.mockLatency } : {}),
       ...(input.loadModel === 'open' && input.engine === 'native' ? { arrival: tier.arrival } : {}),

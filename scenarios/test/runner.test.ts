@@ -137,7 +137,12 @@ describe('runner', () => {
   )
 
   it('exits 99 with status failed when a baseline does not hold', async () => {
-    const outcome = await run('impossible', { engine: 'autocannon' })
+    // Its proxy started with another node option (an experiment): the summary records it.
+    const outcome = await run('impossible', {
+      engine: 'autocannon',
+      proxyNodeFlags: ['--max-old-space-size=512'],
+    })
+    expect(outcome.summary.run.proxy_node_flags).toEqual(['--max-old-space-size=512'])
     expect(outcome.exitCode).toBe(99)
     expect(outcome.summary.status).toBe('failed')
     expect(outcome.summary.baselines[0]).toMatchObject({ metric: 'latency_p95_ms', passed: false })
