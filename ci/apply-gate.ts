@@ -7,7 +7,8 @@ import { join } from 'node:path'
 import { changeText } from '../reports/src/format.ts'
 import { parseSummary, type RegressionVerdict, type RunSummary } from '../reports/src/summary.ts'
 import { readSamples, writeRunFiles } from '../scenarios/run/run-files.ts'
-import { type BaselineFile, baselineCounts, machineName, ownTimeOf } from './baseline-file.ts'
+import { loadTiers, TIERS_FILE } from '../scenarios/tiers.ts'
+import { type BaselineFile, baselineCounts, machineName, ownTimeOf, proxyEnvText } from './baseline-file.ts'
 import { compareErrors, describeErrorRule, ERROR_RULE } from './error-gate.ts'
 import { compareRuns, describeRule, type GateRule, ruleFor } from './gate.ts'
 
@@ -77,6 +78,13 @@ export function gateRuns(
     const show = (x: Record<string, unknown>) => differ.map((k) => `${k} ${x[k]}`).join(', ')
     return skipAll(`not comparable: baseline ${show(baseline)}, this run ${show(first.run)}`)
   }
+  // The proxy's settings from the environment change its work (REDIS_URL: a shared cache tier on
+  // every miss), and so what a run measures: only runs with the same are compared.
+  const env = { baseline: proxyEnvText(baseline.proxy_env), run: proxyEnvText(first.run.proxy_env) }
+  if (env.baseline !== env.run)
+    return skipAll(
+      `not comparable: the baseline's proxy took ${env.baseline} from the environment, this run's ${env.run}`,
+    )
   const rule = ruleFor(first.tier.latency_target.percentile, options.rule)
   const currentSummaries = usable.map((dir) => summaries[runDirs.indexOf(dir)])
   let verdicts: RegressionVerdict[]
@@ -128,6 +136,12 @@ export function gateRuns(
     writeRunFiles(dir, updated, null)
     return { summary: updated, skippedReason: null }
   })
+}
+
+/** The rule's settings a tier asks for in tiers.yaml (`ci.noise_floor`), for gateRuns' `rule`. */
+export function tierRule(tier: string, tiersFile = TIERS_FILE): Partial<GateRule> {
+  const noiseFloor = loadTiers(tiersFile).tiers.get(tier)?.ciNoiseFloor
+  return noiseFloor === undefined ? {} : { noiseFloor }
 }
 
 /** One run against its baseline (a tier that took one run). */

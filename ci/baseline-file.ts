@@ -50,6 +50,8 @@ export const BaselineFile = z.strictObject({
   duration_scale: z.number().positive(),
   seed: z.int(),
   mock_profile: z.string().nullable(),
+  /** The proxy's settings its runs took from the environment (run.proxy_env); absent when none. */
+  proxy_env: z.record(z.string(), z.string()).optional(),
   latency_percentile: z.number().gt(0).lt(100),
   updated_at: z.iso.datetime({ offset: true }),
   environment: z.strictObject({
@@ -121,6 +123,12 @@ export function readBaseline(tier: string, dir = BASELINES_DIR): BaselineFile | 
   return BaselineFile.parse(raw)
 }
 
+/** The proxy's settings from the environment, as one text ('none' without any), in a stable order. */
+export function proxyEnvText(env: Readonly<Record<string, string>> | undefined): string {
+  const entries = Object.entries(env ?? {}).sort(([a], [b]) => a.localeCompare(b))
+  return entries.length === 0 ? 'none' : entries.map(([k, v]) => `${k}=${v}`).join(', ')
+}
+
 /** Runs are comparable when they ran the same tier the same way. */
 export function sameSetup(a: RunSummary, b: RunSummary): boolean {
   return (
@@ -130,6 +138,7 @@ export function sameSetup(a: RunSummary, b: RunSummary): boolean {
     a.run.duration_scale === b.run.duration_scale &&
     a.run.seed === b.run.seed &&
     a.run.mock_profile === b.run.mock_profile &&
+    proxyEnvText(a.run.proxy_env) === proxyEnvText(b.run.proxy_env) &&
     (a.run.proxy_node_flags ?? []).join(' ') === (b.run.proxy_node_flags ?? []).join(' ')
   )
 }
@@ -149,6 +158,7 @@ export function baselineFromRuns(
     duration_scale: first.run.duration_scale,
     seed: first.run.seed,
     mock_profile: first.run.mock_profile,
+    ...(first.run.proxy_env ? { proxy_env: first.run.proxy_env } : {}),
     latency_percentile: p,
     updated_at: new Date().toISOString(),
     environment: {

@@ -10,7 +10,7 @@ import { join, relative } from 'node:path'
 import { readCommandLine } from '../scenarios/run/command-line.ts'
 import { exitCodeOfAll, REPORTS_OUT, runTier } from '../scenarios/run/runner.ts'
 import { loadTiers } from '../scenarios/tiers.ts'
-import { type GateOutcome, gateRuns, type NamedBaseline } from './apply-gate.ts'
+import { type GateOutcome, gateRuns, type NamedBaseline, tierRule } from './apply-gate.ts'
 import { BaselineError, readBaselines } from './baseline-file.ts'
 import { type CiRow, formatCiTable } from './ci-table.ts'
 import { runMain } from './run-main.ts'
@@ -124,7 +124,10 @@ function gate(tier: string, runDirs: readonly string[], options: CiOptions): Gat
     if (error instanceof BaselineError) return notGated(error.message)
     throw error
   }
-  return gateRuns(runDirs, baselines, { allowProfileChange: options.mockProfile !== undefined })
+  return gateRuns(runDirs, baselines, {
+    allowProfileChange: options.mockProfile !== undefined,
+    rule: tierRule(tier),
+  })
 }
 
 /** How a run's proxy was started differently, for its command. */

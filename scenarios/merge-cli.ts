@@ -5,7 +5,7 @@
 // regressed, 3 inconclusive (a generator may have been the limit), 1 a shard broke or is missing,
 // 2 bad arguments (directories that are not shards of one run).
 import { join, relative } from 'node:path'
-import { gateRun } from '../ci/apply-gate.ts'
+import { gateRun, tierRule } from '../ci/apply-gate.ts'
 import { BaselineError, readBaselines } from '../ci/baseline-file.ts'
 import type { RunSummary } from '../reports/src/summary.ts'
 import { parseArgsOr } from './run/command-line.ts'
@@ -36,7 +36,10 @@ export function mergeAndGate(dirs: readonly string[], options: MergeOptions): Me
   let gateNote: string | null
   let summary = merged.summary
   try {
-    const gated = gateRun(merged.dir, readBaselines(summary.run.tier))
+    const tier = summary.run.tier
+    const gated = gateRun(merged.dir, readBaselines(tier), {
+      rule: tierRule(tier, options.tiersFile),
+    })
     summary = gated.summary
     gateNote = gated.skippedReason
   } catch (error) {

@@ -58,7 +58,11 @@ const TierInput = z
     load_model: LoadModel.optional(),
     arrival: Arrival.optional(),
     ci: z
-      .strictObject({ duration_scale: z.number().positive(), runs: z.int().min(1).max(5).default(1) })
+      .strictObject({
+        duration_scale: z.number().positive(),
+        runs: z.int().min(1).max(5).default(1),
+        noise_floor: z.number().min(0).max(1).optional(),
+      })
       .optional(),
   })
   .superRefine((tier, ctx) => {
@@ -116,6 +120,11 @@ export type Tier = {
   readonly ciScale: number
   /** How many runs of the tier `npm run load:ci` takes for its regression gate (default 1). */
   readonly ciRuns: number
+  /**
+   * The run-to-run noise the regression gate assumes at least for this tier (the log's standard
+   * deviation), when its runs vary over hours more than baseline runs taken together show.
+   */
+  readonly ciNoiseFloor?: number
 }
 
 export type TierCatalog = { readonly tiers: ReadonlyMap<string, Tier>; readonly corpus: CorpusConfig }
@@ -176,6 +185,7 @@ export function parseTiers(yamlText: string, source = 'tiers.yaml'): TierCatalog
         drainS: defaults.drain,
         ciScale: t.ci?.duration_scale ?? 1,
         ciRuns: t.ci?.runs ?? 1,
+        ...(t.ci?.noise_floor === undefined ? {} : { ciNoiseFloor: t.ci.noise_floor }),
       }),
     )
   }

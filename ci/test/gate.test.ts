@@ -7,12 +7,13 @@ import type { RunSummary } from '../../reports/src/summary.ts'
 import { regressionTable } from '../../reports/src/tables.ts'
 import { seededRandom } from '../../scenarios/random.ts'
 import { formatRunTable } from '../../scenarios/run/table.ts'
-import { gateRuns } from '../apply-gate.ts'
+import { gateRuns, tierRule } from '../apply-gate.ts'
 import {
   BaselineError,
   baselineFromRuns,
   readBaseline,
   readBaselines,
+  sameSetup,
   writeBaseline,
 } from '../baseline-file.ts'
 import { formatCiTable } from '../ci-table.ts'
@@ -463,6 +464,53 @@ describe('gating the runs of a tier', () => {
     expect(other.skippedReason).toMatch(
       /^not comparable: baseline taken on test cpu \(2 CPUs, node v24\.21\.0\), Intel\(R\) Xeon\(R\) Processor \(2 CPUs, node v24\.21\.0\), this run on Ampere Altra .*adds its own/,
     )
+  })
+
+  it("assumes the noise a tier asks for: light's requests wake an idle machine, whose moods outlast a baseline's hour", () => {
+    dir = mkdtempSync(join(tmpdir(), 'gate-'))
+    // Ten baseline runs that agreed within 6 % (light p50 6.2-7.6 ms), then identical code 35 % slower
+    // in a slower hour of the machine.
+    const spread = [0.93, 0.95, 0.97, 0.99, 1].flatMap((f) => [f, 1 / f])
+    const together = baselineFromRuns(
+      spread.map((f, i) => ({
+        summary: passedRun(),
+        samples: { bucket_s: 1, latency_ms: run(800 + i, 6.9 * f) },
+      })),
+    )
+    const [byDefault] = gateRuns([runDir('light', run(810, 6.9 * 1.35))], together)
+    expect(byDefault.summary.regression?.verdicts[0]).toMatchObject({
+      metric: 'latency_p50_ms',
+      verdict: 'regressed',
+    })
+    expect(tierRule('light')).toEqual({ noiseFloor: 0.25 })
+    expect(tierRule('extreme')).toEqual({})
+    const [light] = gateRuns([runDir('light-2', run(810, 6.9 * 1.35))], together, { rule: tierRule('light') })
+    expect(light.summary.status).toBe('passed')
+    // Blind to less than +50 %, and it says so.
+    expect(light.summary.regression?.verdicts[0]).toMatchObject({ verdict: 'inconclusive' })
+    expect(light.summary.regression?.verdicts[0].detectable_change).toBeGreaterThan(1)
+  })
+
+  it('compares a run only with a baseline whose proxy took the same settings from the environment', () => {
+    dir = mkdtempSync(join(tmpdir(), 'gate-'))
+    // The tests' REDIS_URL reached the proxy of a load:ci run: a Redis call on every cache miss.
+    const withRedis = { run: { ...passedRun().run, proxy_env: { REDIS_URL: '(set)' } } }
+    const [outcome] = gateRuns([runDir('light', run(600, 20), withRedis)], reference())
+    expect(outcome.skippedReason).toBe(
+      "not comparable: the baseline's proxy took none from the environment, this run's REDIS_URL=(set)",
+    )
+    expect(outcome.summary.regression).toBeUndefined()
+    // A baseline taken the same way compares it.
+    const redisBaseline = baselineFromRuns(
+      [0.97, 0.99, 1, 1.01, 1.03].map((f, i) => ({
+        summary: { ...passedRun(), ...withRedis },
+        samples: { bucket_s: 1, latency_ms: run(500 + i, 20 * f) },
+      })),
+    )
+    expect(redisBaseline.proxy_env).toEqual({ REDIS_URL: '(set)' })
+    const [same] = gateRuns([runDir('light-2', run(601, 20), withRedis)], redisBaseline)
+    expect(same.skippedReason).toBeNull()
+    expect(sameSetup(passedRun(), { ...passedRun(), ...withRedis })).toBe(false)
   })
 
   it('compares runs of another mock profile only when asked to (an injected regression)', () => {

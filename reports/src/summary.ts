@@ -84,6 +84,11 @@ export const Run = z.strictObject({
   /** null when the run targeted an external proxy (--target) and started no mocks. */
   mock_profile: z.string().nullable(),
   load_model: z.enum(['open', 'closed']),
+  /**
+   * The proxy's settings the run's proxy took from the caller's environment (REDIS_URL, LOG_LEVEL,
+   * ...), secrets as '(set)'; absent when none.
+   */
+  proxy_env: z.record(z.string(), z.string()).optional(),
   /** Node options the run's proxy was started with after its own: an experiment (load:ci --proxy-node-flags). */
   proxy_node_flags: z.array(z.string().min(1)).min(1).optional(),
   /** The mock providers' latency (the profile's typical values), when the run booted the mocks. */

@@ -205,6 +205,7 @@ export async function runTier(options: RunOptions): Promise<RunOutcome> {
       targetUrl,
       mockProfile,
       proxyNodeFlags: targets.length > 0 ? undefined : options.proxyNodeFlags,
+      proxyEnv: stack?.proxyEnv,
       ...(mockLatency ? { mockLatency } : {}),
       command: options.command ?? `node scenarios/cli.ts ${tier.name} --engine ${engine}`,
       startedAt,

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { parse as parseYaml, stringify } from 'yaml'
 import { isProfileName } from '../../mock-providers/src/profile-load.ts'
+import { ENV_BINDINGS } from '../../proxy/src/config/env.ts'
 import { PROXY_NODE_FLAGS, withCompileCache } from '../../proxy/src/node-flags.ts'
 import type { ManagedProcess, ProcessGroup } from './processes.ts'
 
@@ -30,6 +31,8 @@ export type StackOptions = {
 export type Stack = {
   readonly targetUrl: string
   readonly apiKey: string
+  /** The proxy's settings it took from the caller's environment (proxyEnvOf), secrets as '(set)'. */
+  readonly proxyEnv: Readonly<Record<string, string>>
   readonly mocks: { readonly openai: string; readonly anthropic: string }
   readonly processes: readonly ManagedProcess[]
   /** Removes the generated configuration (it holds the run's API key). */
@@ -63,11 +66,31 @@ export async function bootStack(options: StackOptions): Promise<Stack> {
       timeoutMs,
       nodeFlags: options.proxyNodeFlags,
     })
-    return { targetUrl, apiKey, mocks, processes: [mock, proxy], cleanup }
+    return { targetUrl, apiKey, mocks, processes: [mock, proxy], cleanup, proxyEnv: proxyEnvOf(process.env) }
   } catch (error) {
     cleanup()
     throw error
   }
+}
+
+/** The variables whose values could hold a secret: a report names them, never shows them. */
+const SECRET_ENV = new Set(['REDIS_URL', 'PROXY_API_KEYS', 'PROXY_ADMIN_KEYS'])
+
+/**
+ * The proxy's settings a run's proxy takes from the caller's environment (the performance guide's
+ * variables, proxy/src/config/env.ts, over its configuration file), but APP_ENV, which the run sets:
+ * REDIS_URL in the shell gives the proxy a shared cache tier, LOG_LEVEL another logging cost. They
+ * change what a run measures, so the run records them (secrets as '(set)') and the regression gate
+ * compares only runs that had the same.
+ */
+export function proxyEnvOf(env: NodeJS.ProcessEnv): Record<string, string> {
+  const found: Record<string, string> = {}
+  for (const { name } of ENV_BINDINGS) {
+    const value = env[name]
+    if (name === 'APP_ENV' || value === undefined || value === '') continue
+    found[name] = SECRET_ENV.has(name) ? '(set)' : value
+  }
+  return found
 }
 
 /** Starts both mock providers in one process on free ports; resolves once both listen. */

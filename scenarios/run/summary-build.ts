@@ -37,6 +37,8 @@ export type SummaryInput = {
   readonly mockProfile: string | null
   /** Node options the proxy was started with after its own (an experiment), if any. */
   readonly proxyNodeFlags?: readonly string[]
+  /** The proxy's settings taken from the caller's environment (stack.ts proxyEnvOf). */
+  readonly proxyEnv?: Readonly<Record<string, string>>
   readonly command: string
   readonly startedAt: Date
   readonly endedAt: Date
@@ -244,6 +246,9 @@ export function buildSummary(input: SummaryInput): RunSummary {
       seed: input.seed,
       target_url: input.targetUrl,
       mock_profile: input.mockProfile,
+      ...(input.proxyEnv && Object.keys(input.proxyEnv).length > 0
+        ? { proxy_env: { ...input.proxyEnv } }
+        : {}),
       ...(input.proxyNodeFlags && input.proxyNodeFlags.length > 0
         ? { proxy_node_flags: [...input.proxyNodeFlags] }
         : {}),
@@ -375,6 +380,11 @@ function generatorNotes(input: SummaryInput): string[] {
   const result = input.result
   const tier = judgedTier(input.tier, input.segment?.segment)
   if (input.mockLatency) notes.push(mockLatencyNote(input.mockLatency, input.mockProfile))
+  const env = Object.entries(input.proxyEnv ?? {})
+  if (env.length > 0)
+    notes.push(
+      `the proxy took these settings from the environment, over its configuration file: ${env.map(([k, v]) => `${k}=${v}`).join(', ')}.`,
+    )
   if (input.engine === 'native') {
     notes.push(
       input.loadModel === 'open'

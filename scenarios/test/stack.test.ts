@@ -6,16 +6,17 @@ import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { PROXY_NODE_FLAGS } from '../../proxy/src/node-flags.ts'
 import { ProcessGroup } from '../run/processes.ts'
-import { bootStack, type Stack } from '../run/stack.ts'
+import { bootStack, proxyEnvOf, type Stack } from '../run/stack.ts'
 
 describe('the stack of a run', () => {
-  let group: ProcessGroup
+  let group: ProcessGroup | undefined
   let stack: Stack | undefined
-  let dir: string
+  let dir: string | undefined
   afterEach(async () => {
-    await group.stopAll()
+    await group?.stopAll()
     stack?.cleanup()
-    rmSync(dir, { recursive: true, force: true })
+    if (dir) rmSync(dir, { recursive: true, force: true })
+    group = stack = dir = undefined
   })
 
   it("starts the proxy with an experiment's node options after its own, and it answers", async () => {
@@ -42,4 +43,18 @@ describe('the stack of a run', () => {
     expect(answer.status).toBe(200)
     expect(answer.headers.get('server-timing')).toMatch(/proxy;dur=[\d.]+/)
   }, 30_000)
+
+  it("records the proxy's settings it takes from the caller's environment, never a secret's value", () => {
+    expect(
+      proxyEnvOf({
+        REDIS_URL: 'redis://:hunter2@127.0.0.1:6379',
+        PROXY_API_KEYS: 'sk-live-1,sk-live-2',
+        LOG_LEVEL: 'debug',
+        APP_ENV: 'staging',
+        CACHE_TTL: '',
+        PATH: '/usr/bin',
+      }),
+    ).toEqual({ REDIS_URL: '(set)', PROXY_API_KEYS: '(set)', LOG_LEVEL: 'debug' })
+    expect(proxyEnvOf({ PATH: '/usr/bin' })).toEqual({})
+  })
 })
