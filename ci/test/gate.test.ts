@@ -44,6 +44,15 @@ const verdicts = (base: readonly BucketSamples[], current: readonly BucketSample
 const verdictOf = (base: readonly BucketSamples[], current: readonly BucketSamples[]) =>
   verdicts(base, current).map((v) => v.verdict)
 
+/** One gated run as the CI table shows it. */
+const ciRow = (dir: string, summary: RunSummary) => ({
+  dir,
+  dirs: [dir],
+  summary,
+  summaries: [summary],
+  gateNote: null,
+})
+
 describe('regression rule', () => {
   it('flags a real 30 % regression of the median and of p95', () => {
     const [p50, p95] = verdicts(baseline(1), [run(99, 20 * 1.3), run(98, 20 * 1.3)])
@@ -328,14 +337,7 @@ describe('gating the runs of a tier', () => {
       'error_rate regressed +5.00 pp against ci/baselines/light.json',
     )
     // Every view shows the change of a rate in percentage points, not as a relative change.
-    const row = {
-      dir: failing,
-      dirs: [failing],
-      summary: outcome.summary,
-      summaries: [outcome.summary],
-      gateNote: null,
-    }
-    expect(formatCiTable([row])).toMatch(
+    expect(formatCiTable([ciRow(failing, outcome.summary)])).toMatch(
       /error_rate \+5\.00 pp \[\+[\d.]+ pp, \+[\d.]+ pp, sees \+[\d.]+ pp\] regressed/,
     )
     expect(formatRunTable(outcome.summary)).toMatch(/regression error_rate vs 0\.00 % +\+5\.00 pp/)
@@ -388,14 +390,7 @@ describe('gating the runs of a tier', () => {
       'proxy_own_p50_ms regressed +100.0 % against ci/baselines/light.json',
     )
     expect(outcome.summary.regression?.method).toMatch(/median of the proxy's own time \(Server-Timing\)/)
-    const row = {
-      dir: slower,
-      dirs: [slower],
-      summary: outcome.summary,
-      summaries: [outcome.summary],
-      gateNote: null,
-    }
-    expect(formatCiTable([row])).toMatch(
+    expect(formatCiTable([ciRow(slower, outcome.summary)])).toMatch(
       /own p50 \+100\.0 % \[\+[\d.]+ %, \+[\d.]+ %, sees \+[\d.]+ %\] regressed/,
     )
     expect(formatRunTable(outcome.summary)).toMatch(/proxy_own_p50_ms/)
