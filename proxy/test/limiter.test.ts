@@ -18,10 +18,18 @@ function limiter(over: Partial<LimiterSettings> = {}) {
   const clock = new FakeClock()
   // Queue timeouts never fire on their own here: time moves only when a test says so.
   clock.sleep = () => new Promise(() => {})
-  return { clock, limiter: new ProviderLimiter({ ...settings, ...over }, clock) }
+  // Nor does the end of the event loop's turn: `afterIo` runs what waits for it.
+  const turnEnds: (() => void)[] = []
+  const afterIo = () => {
+    for (const run of turnEnds.splice(0)) run()
+  }
+  const l = new ProviderLimiter({ ...settings, ...over }, clock, (run) => turnEnds.push(run))
+  return { clock, limiter: l, afterIo }
 }
 
 const never = new Cancel()
+/** Two slots, room to wait, and a caller may be predicted to wait up to 500 ms. */
+const TWO_SLOTS = { maxConcurrency: 2, queueSize: 100, queueTimeoutMs: 1000 }
 
 describe('provider limiter', () => {
   it('admits up to the limit, then queues, then refuses at once with overloaded and a Retry-After', () => {
@@ -51,22 +59,45 @@ describe('provider limiter', () => {
     expect(l.inFlight).toBe(1)
   })
 
-  it('refuses at once when no slot has freed for longer than the wait allows (calls slowing down)', () => {
-    const { clock, limiter: l } = limiter({ maxConcurrency: 2, queueSize: 100, queueTimeoutMs: 1000 })
+  it('refuses within the turn when no slot has freed for longer than the wait allows (calls slowing down)', async () => {
+    const { clock, limiter: l, afterIo } = limiter(TWO_SLOTS)
     expect(l.tryAcquire() && l.tryAcquire()).toBe(true)
-    expect(l.acquire(clock.monotonic() + 10_000, never)).toBeInstanceOf(Promise)
+    const first = l.acquire(clock.monotonic() + 10_000, never)
+    afterIo()
     clock.advance(300) // nothing has finished for 300 ms: the next place in the queue would wait 600 ms
-    expect(l.acquire(clock.monotonic() + 10_000, never)).toMatchObject({ kind: 'overloaded' })
+    const second = l.acquire(clock.monotonic() + 10_000, never)
+    afterIo()
+    await expect(second).resolves.toMatchObject({ kind: 'overloaded' })
+    // The caller let in before stays in the queue: it is never shed late.
+    expect(l.snapshot()).toMatchObject({ queued: 1, waited_total: 1, refused_total: 1 })
+    l.release('ok', 300)
+    await expect(first).resolves.toBeUndefined()
   })
 
-  it('refuses at once when the predicted wait exceeds the request deadline', () => {
-    const { clock, limiter: l } = limiter({ maxConcurrency: 1, queueSize: 100 })
+  it('serves instead of refusing when the slots free in the same turn (answers that waited, unread, while the proxy paused)', async () => {
+    const { clock, limiter: l, afterIo } = limiter(TWO_SLOTS)
+    expect(l.tryAcquire() && l.tryAcquire()).toBe(true)
+    // The proxy did not run for 600 ms (more than the 500 ms a caller may be predicted to wait); both
+    // answers came meanwhile, and are read in the same turn as the callers.
+    clock.advance(600)
+    const waiting = [0, 1].map(() => l.acquire(clock.monotonic() + 10_000, never))
+    l.release('ok', 600)
+    l.release('ok', 600)
+    afterIo()
+    for (const w of waiting) await expect(w).resolves.toBeUndefined()
+    expect(l.snapshot()).toMatchObject({ in_flight: 2, queued: 0, waited_total: 2, refused_total: 0 })
+  })
+
+  it('refuses within the turn when the predicted wait exceeds the request deadline', async () => {
+    const { clock, limiter: l, afterIo } = limiter({ maxConcurrency: 1, queueSize: 100 })
     expect(l.tryAcquire()).toBe(true)
     clock.advance(400)
     l.release('ok', 400)
     expect(l.tryAcquire()).toBe(true)
     // A slot frees about every 400 ms: a deadline 100 ms away cannot be met.
-    expect(l.acquire(clock.monotonic() + 100, never)).toMatchObject({ kind: 'overloaded' })
+    const refused = l.acquire(clock.monotonic() + 100, never)
+    afterIo()
+    await expect(refused).resolves.toMatchObject({ kind: 'overloaded' })
   })
 
   it('a stray 429 trims the concurrency limit by 10 %, and successes at high use raise it back', () => {

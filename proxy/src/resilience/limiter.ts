@@ -38,6 +38,17 @@ export type CallOutcome = 'ok' | 'throttled' | 'failed'
 interface Waiter {
   /** Served (undefined: the slot is held) or refused. */
   readonly settle: (failure: UpstreamFailure | undefined) => void
+  /** The longest this caller may wait (the queue timeout, or less before its deadline). */
+  readonly longest: number
+  /** Its predicted wait was judged, once the I/O already waiting had been read (or it was served first). */
+  judged: boolean
+}
+
+/** Runs `run` once the I/O already waiting has been handled (the event loop's check phase). */
+export type AfterIo = (run: () => void) => void
+
+const AFTER_IO: AfterIo = (run) => {
+  setImmediate(run)
 }
 
 const ABORTED = () =>
@@ -65,6 +76,8 @@ export class ProviderLimiter {
   readonly #clock: Clock
   readonly #counts: RollingCounts
   readonly #queue: Waiter[] = []
+  readonly #afterIo: AfterIo
+  #judging = false
   #limit: number
   #inFlight = 0
   /** Typical duration of a call (exponential average). */
@@ -87,9 +100,10 @@ export class ProviderLimiter {
   #limitBeforeRun = 0
   #runWasStorm = false
 
-  constructor(settings: LimiterSettings, clock: Clock) {
+  constructor(settings: LimiterSettings, clock: Clock, afterIo: AfterIo = AFTER_IO) {
     this.#settings = settings
     this.#clock = clock
+    this.#afterIo = afterIo
     this.#limit = settings.maxConcurrency
     this.#counts = new RollingCounts({ series: 2, windowMs: settings.windowMs }, clock.now)
   }
@@ -148,6 +162,14 @@ export class ProviderLimiter {
   /**
    * A slot: now, after a wait in the queue, or refused. Resolves undefined once the slot is held;
    * returns (or resolves) the failure when refused. `deadline` is the caller's (monotonic ms).
+   *
+   * A full queue refuses at once. Otherwise the caller's predicted wait is judged at the end of
+   * the event loop's turn (#judge), once the I/O already waiting has been read: no slot freed for
+   * a while means a slow provider only if the calls' answers are not already waiting, unread, for
+   * the proxy itself. After a pause of the proxy's own (a long collection, a VM that did not run
+   * it), the callers that came meanwhile are read before the answers that came after them, and
+   * judged at once they were all refused (503 overloaded) in front of a provider that had answered
+   * (proxy/test/admission.test.ts).
    */
   acquire(
     deadline: number,
@@ -157,11 +179,8 @@ export class ProviderLimiter {
     if (this.throttling) return this.#refuse('throttled')
     const now = this.#clock.monotonic()
     const longest = Math.min(this.#settings.queueTimeoutMs, deadline - now)
-    const predicted = this.#predictedWait(this.#queue.length, now)
-    // Half the longest wait: a caller let into the queue should be served, not shed late.
-    if (this.#queue.length >= this.#settings.queueSize || predicted > longest * QUEUE_MARGIN)
-      return this.#refuse('overloaded', predicted)
-    this.#queued++
+    if (this.#queue.length >= this.#settings.queueSize)
+      return this.#refuse('overloaded', this.#predictedWait(this.#queue.length, now))
     return new Promise((resolve) => {
       const timer = new Cancel()
       const waiter: Waiter = {
@@ -170,6 +189,8 @@ export class ProviderLimiter {
           removeAbort()
           resolve(failure)
         },
+        longest,
+        judged: false,
       }
       const leave = (failure: UpstreamFailure) => {
         const i = this.#queue.indexOf(waiter)
@@ -183,7 +204,42 @@ export class ProviderLimiter {
         () => leave(this.#refuse('overloaded', longest)),
         () => {},
       )
+      if (!this.#judging) {
+        this.#judging = true
+        this.#afterIo(() => this.#judge())
+      }
     })
+  }
+
+  /**
+   * The callers that joined the queue in this turn of the event loop and are still waiting, each
+   * at its place now: refused when the wait predicted for it is more than half the longest it may
+   * wait (a caller let into the queue should be served, not shed late); the others wait on.
+   */
+  #judge(): void {
+    this.#judging = false
+    const now = this.#clock.monotonic()
+    for (let i = 0; i < this.#queue.length; ) {
+      const waiter = this.#queue[i] as Waiter
+      if (waiter.judged) {
+        i++
+        continue
+      }
+      const predicted = this.#predictedWait(i, now)
+      if (predicted > waiter.longest * QUEUE_MARGIN) {
+        this.#queue.splice(i, 1)
+        waiter.settle(this.#refuse('overloaded', predicted))
+        continue
+      }
+      this.#waited(waiter)
+      i++
+    }
+  }
+
+  /** A caller that waited for its slot (judged to wait, or served before it was judged). */
+  #waited(waiter: Waiter): void {
+    waiter.judged = true
+    this.#queued++
   }
 
   /** Gives back a slot taken for a call that was never made. */
@@ -269,6 +325,7 @@ export class ProviderLimiter {
     }
     while (this.#queue.length > 0 && this.#inFlight < Math.floor(this.#limit)) {
       const waiter = this.#queue.shift() as Waiter
+      if (!waiter.judged) this.#waited(waiter)
       this.#take()
       waiter.settle(undefined)
     }
