@@ -88,6 +88,30 @@ describe('provider limiter', () => {
     expect(l.snapshot()).toMatchObject({ in_flight: 2, queued: 0, waited_total: 2, refused_total: 0 })
   })
 
+  it('predicts from the calls in flight, not from the gap of an earlier spell of saturation', async () => {
+    const { clock, limiter: l, afterIo } = limiter(TWO_SLOTS)
+    // A slow spell: both slots taken, one freed after 400 ms.
+    expect(l.tryAcquire() && l.tryAcquire()).toBe(true)
+    clock.advance(400)
+    l.release('ok', 400)
+    l.release('ok', 400)
+    expect(l.snapshot()).toMatchObject({ slot_gap_ms: 400 })
+    // Then a long run of 2 ms calls that never fill the pool.
+    for (let i = 0; i < 60; i++) {
+      expect(l.tryAcquire()).toBe(true)
+      clock.advance(2)
+      l.release('ok', 2)
+    }
+    // A burst fills it: the slots free about every 1.5 ms (typical call over two slots), not 400.
+    expect(l.tryAcquire() && l.tryAcquire()).toBe(true)
+    const waiting = [0, 1, 2].map(() => l.acquire(clock.monotonic() + 10_000, never))
+    afterIo()
+    expect(l.snapshot()).toMatchObject({ queued: 3, refused_total: 0 })
+    clock.advance(2)
+    for (let i = 0; i < 5; i++) l.release('ok', 2)
+    for (const w of waiting) await expect(w).resolves.toBeUndefined()
+  })
+
   it('refuses within the turn when the predicted wait exceeds the request deadline', async () => {
     const { clock, limiter: l, afterIo } = limiter({ maxConcurrency: 1, queueSize: 100 })
     expect(l.tryAcquire()).toBe(true)

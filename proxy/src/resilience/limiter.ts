@@ -84,6 +84,8 @@ export class ProviderLimiter {
   #serviceMs = 0
   /** While every slot is taken: the typical time between two slots freeing (exponential average). */
   #gapMs = 0
+  /** `#gapMs` was measured since every slot was last taken (not in an earlier spell of saturation). */
+  #gapFresh = false
   #lastRelease = 0
   #saturatedSince = 0
   #lastDecrease = Number.NEGATIVE_INFINITY
@@ -144,11 +146,16 @@ export class ProviderLimiter {
    * How long the caller at `position` in the queue would wait: one slot frees every `gap` ms,
    * where `gap` is the typical time between slots freeing, or the time since the last one freed
    * when that is longer (a provider slowing down, or the first calls of a saturated pool, whose
-   * durations are not known yet).
+   * durations are not known yet). The time between slots freeing is measured while every slot is
+   * taken; until it has been in this spell of saturation, it is the typical call's duration over
+   * the slots (Little's law): a gap measured in an earlier spell says nothing of the calls in
+   * flight now (400 ms between slots in a slow spell, kept through a long run of 2 ms calls,
+   * refused the callers of the next burst that a pool of 2 ms calls serves within milliseconds).
    */
   #predictedWait(position: number, now: number): number {
     const since = now - Math.max(this.#lastRelease, this.#saturatedSince)
-    return (position + 1) * Math.max(this.#gapMs, since)
+    const gap = this.#gapFresh ? this.#gapMs : this.#serviceMs / Math.max(1, Math.floor(this.#limit))
+    return (position + 1) * Math.max(gap, since)
   }
 
   /** During a storm: whether this call may be the probe (none in flight, the Retry-After over). */
@@ -253,7 +260,8 @@ export class ProviderLimiter {
     const now = this.#clock.monotonic()
     if (this.#inFlight >= Math.floor(this.#limit)) {
       const gap = now - Math.max(this.#lastRelease, this.#saturatedSince)
-      this.#gapMs = this.#gapMs === 0 ? gap : this.#gapMs * 0.8 + gap * 0.2
+      this.#gapMs = this.#gapFresh ? this.#gapMs * 0.8 + gap * 0.2 : gap
+      this.#gapFresh = true
     }
     this.#lastRelease = now
     // Use as it was while this call ran: a lone call at a limit of one is full use.
@@ -321,7 +329,6 @@ export class ProviderLimiter {
     if (this.#queue.length > 0 && this.throttling) {
       // A storm began: nobody waiting will be let through soon.
       for (const waiter of this.#queue.splice(0)) waiter.settle(this.#refuse('throttled'))
-      return
     }
     while (this.#queue.length > 0 && this.#inFlight < Math.floor(this.#limit)) {
       const waiter = this.#queue.shift() as Waiter
@@ -329,6 +336,8 @@ export class ProviderLimiter {
       this.#take()
       waiter.settle(undefined)
     }
+    // A slot is free: this spell of saturation is over, and the gap measured in it with it.
+    if (this.#inFlight < Math.floor(this.#limit)) this.#gapFresh = false
   }
 
   #refuse(kind: 'overloaded' | 'throttled', waitMs = 0): UpstreamFailure {
