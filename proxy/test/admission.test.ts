@@ -157,7 +157,7 @@ describe('admission', () => {
       // held
     }
     for (const res of await Promise.all(holders)) expect(res.status).toBe(200)
-    const statuses = (await Promise.all(answers)).map((text) => Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1]))
+    const statuses = (await Promise.all(answers)).map((text) => parseRaw(text).status)
     for (const socket of sockets) socket.destroy()
     expect(statuses).toEqual([200, 200, 200, 200])
     const providers = await (await fetch(`${proxy.url}/health/providers`)).json()
