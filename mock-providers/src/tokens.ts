@@ -1,10 +1,12 @@
-import { countTokens } from 'gpt-tokenizer/encoding/o200k_base'
+import { countTokens, setMergeCacheSize } from 'gpt-tokenizer/encoding/o200k_base'
+import { MERGE_CACHE_PIECES, slices } from '../../proxy/src/context/slices.ts'
 
 /**
  * Token accounting, one method everywhere (both wires, prompts and embeddings): text is counted
  * with the o200k_base tokenizer (gpt-4o's); a chat or messages prompt costs MESSAGE_OVERHEAD
  * tokens per message (system prompt included) plus its text, plus REPLY_PRIMING once.
- * Completions are built from one-token pieces, so their count is exact by construction.
+ * Completions are built from one-token pieces, so their count is exact by construction. Text is
+ * counted in the proxy's bounded slices: a prompt of one long word costs linear time, not quadratic.
  */
 export const MESSAGE_OVERHEAD = 4
 export const REPLY_PRIMING = 3
@@ -20,11 +22,16 @@ const MEMO_MAX_CHARS = 16_384
 export class TokenCounter {
   readonly #memo = new Map<string, number>()
 
+  constructor() {
+    setMergeCacheSize(MERGE_CACHE_PIECES)
+  }
+
   count(text: string): number {
     if (text.length === 0) return 0
     let n = this.#memo.get(text)
     if (n !== undefined) return n
-    n = countTokens(text, AS_TEXT)
+    n = 0
+    for (const slice of slices(text)) n += countTokens(slice, AS_TEXT)
     if (text.length <= MEMO_MAX_CHARS) {
       if (this.#memo.size >= MEMO_ENTRIES) this.#memo.clear()
       this.#memo.set(text, n)

@@ -207,4 +207,25 @@ describe('robustness', () => {
     expect((await call(openai(), '/v1/chat/completions', CHAT)).status).toBe(200)
     expect((await call(anthropic(), '/v1/messages', MESSAGES)).status).toBe(200)
   })
+
+  it('counts a prompt of one 2 MB word on both wires, and keeps serving', async () => {
+    // Counted whole, the tokenizer's pairwise merge of one word takes time quadratic in its length.
+    const word = 'q'.repeat(2_000_000)
+    const chat = await callJson(openai(), '/v1/chat/completions', {
+      ...CHAT,
+      messages: [{ role: 'user', content: word }],
+    })
+    expect(chat.status).toBe(400)
+    expect(chat.json.error.code).toBe('context_length_exceeded')
+    const counted = Number(/resulted in (\d+) tokens/.exec(chat.json.error.message)?.[1])
+    expect(counted).toBeGreaterThan(word.length / 32)
+    expect(counted).toBeLessThan(word.length)
+    const messages = await callJson(anthropic(), '/v1/messages', {
+      ...MESSAGES,
+      messages: [{ role: 'user', content: word }],
+    })
+    expect(messages.status).toBe(400)
+    expect(messages.json.error.message).toContain(String(counted))
+    expect((await call(openai(), '/v1/chat/completions', CHAT)).status).toBe(200)
+  })
 })

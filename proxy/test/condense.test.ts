@@ -153,6 +153,26 @@ describe('POST /v1/context/condense', () => {
     expect(chat.headers.get('x-context-condensed')).toBe('true')
   })
 
+  it('counts a prompt of one 4 MB word, and answers meanwhile', async () => {
+    // Counted whole, the tokenizer's pairwise merge of one word takes time quadratic in its length:
+    // hours, on the thread that serves everyone.
+    h = await startAll({ profile: tiny })
+    const word = 'z'.repeat(4_000_000)
+    const big = condense(h.url, {
+      model: 'gpt-4o-mini',
+      messages: [{ role: 'user', content: word }],
+      target_tokens: 10_000_000,
+    })
+    const health = await fetch(`${h.url}/health`)
+    expect(health.status).toBe(200)
+    const res = await big
+    expect(res.status).toBe(200)
+    const out = await res.json()
+    expect(out).toMatchObject({ condensed: false, within_target: true })
+    expect(out.tokens.before).toBeGreaterThan(word.length / 32)
+    expect(out.tokens.before).toBeLessThan(word.length)
+  })
+
   it('needs a target when the model window is unknown', async () => {
     h = await startAll({ profile: tiny })
     const res = await condense(h.url, { model: 'gpt-4o-mini', messages: conversation(1) })

@@ -57,7 +57,7 @@ export function createChatServices(config: Config, deps: ChatServicesDeps): Chat
   const cond = config.condensation
   const condenser = cond.enabled
     ? new Condenser({
-        tokens: new TokenCounter(),
+        tokens: new TokenCounter({ clock }),
         summarizer: new Summarizer({ registry, executor, attempt }),
         cache: c.enabled && c.summary_cache.enabled ? caches.summaries : undefined,
         settings: { model: cond.model, summaryMaxTokens: cond.summary_max_tokens },

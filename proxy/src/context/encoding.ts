@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import { setImmediate } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
+import { MERGE_CACHE_PIECES } from './slices.ts'
 
 /**
  * The o200k_base encoding (gpt-4o's), built from the `.tiktoken` rank file gpt-tokenizer ships
@@ -126,6 +127,7 @@ export async function loadO200k(): Promise<CountTokens> {
   // Imported here: a proxy that never counts tokens never loads the library either.
   const { GptEncoding } = await import('gpt-tokenizer/GptEncoding')
   const encoding = GptEncoding.getEncodingApi('o200k_base', () => ranks)
+  encoding.setMergeCacheSize(MERGE_CACHE_PIECES)
   const asText = { disallowedSpecial: new Set<string>() }
   return (text) => encoding.countTokens(text, asText)
 }

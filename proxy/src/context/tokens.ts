@@ -1,5 +1,8 @@
+import { setImmediate } from 'node:timers/promises'
+import { type Clock, systemClock } from '../clock.ts'
 import type { Json } from '../providers/types.ts'
 import { type CountTokens, loadO200k } from './encoding.ts'
+import { slices } from './slices.ts'
 
 /**
  * Chat token accounting with gpt-tokenizer's o200k_base encoding (gpt-4o's): each message costs
@@ -7,9 +10,12 @@ import { type CountTokens, loadO200k } from './encoding.ts'
  * OpenAI documents for its chat models. Exact for OpenAI's o200k models; an estimate for others
  * (hence the safety margin when condensing). The encoding (about 18 MB resident, 0.3 s to load,
  * see encoding.ts) is loaded on first use, so a proxy that never condenses never pays for it.
+ * Text is counted in bounded slices (slices.ts), and a long prompt gives the event loop back after
+ * every TURN_MS of counting, so that other requests are served meanwhile.
  */
 export const MESSAGE_OVERHEAD = 4
 export const REPLY_PRIMING = 3
+const TURN_MS = 10
 
 /** The text of a message as the tokenizer sees it: content parts, refusal, name and tool calls. */
 export function messageText(message: Json): string {
@@ -29,8 +35,13 @@ export function messageText(message: Json): string {
 }
 
 export class TokenCounter {
+  readonly #clock: Pick<Clock, 'monotonic'>
   #count: CountTokens | undefined
   #loading: Promise<CountTokens> | undefined
+
+  constructor(options: { clock?: Pick<Clock, 'monotonic'> } = {}) {
+    this.#clock = options.clock ?? systemClock
+  }
 
   /** Loads the encoding once; every count waits for it. */
   load(): Promise<CountTokens> {
@@ -43,24 +54,31 @@ export class TokenCounter {
   }
 
   async text(text: string): Promise<number> {
-    const count = await this.load()
-    return text === '' ? 0 : count(text)
+    return this.#sum([text])
   }
 
   /** Tokens of one message, overhead included. */
   async message(message: Json): Promise<number> {
-    const count = await this.load()
-    const text = messageText(message)
-    return MESSAGE_OVERHEAD + (text === '' ? 0 : count(text))
+    return MESSAGE_OVERHEAD + (await this.#sum([messageText(message)]))
   }
 
   /** Tokens of a whole prompt: every message plus the reply priming. */
   async messages(messages: readonly Json[]): Promise<number> {
+    return REPLY_PRIMING + messages.length * MESSAGE_OVERHEAD + (await this.#sum(messages.map(messageText)))
+  }
+
+  async #sum(texts: readonly string[]): Promise<number> {
     const count = await this.load()
-    let total = REPLY_PRIMING
-    for (const m of messages) {
-      const text = messageText(m)
-      total += MESSAGE_OVERHEAD + (text === '' ? 0 : count(text))
+    let total = 0
+    let turn = this.#clock.monotonic()
+    for (const text of texts) {
+      for (const slice of slices(text)) {
+        total += count(slice)
+        if (this.#clock.monotonic() - turn >= TURN_MS) {
+          await setImmediate()
+          turn = this.#clock.monotonic()
+        }
+      }
     }
     return total
   }
