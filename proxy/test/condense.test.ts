@@ -190,6 +190,28 @@ describe('Condenser', () => {
       },
     }) as unknown as Summarizer
 
+  it('gives the event loop back while it counts a prompt of many messages', async () => {
+    // A clock that moves 4 ms per reading: no one message takes a 10 ms turn, a few together do.
+    let now = 0
+    const condenser = new Condenser({
+      tokens: new TokenCounter({ clock: { monotonic: () => (now += 4) } }),
+      summarizer: fakeSummarizer([]),
+      cache: undefined,
+      settings: { model: undefined, summaryMaxTokens: 64 },
+    })
+    await condenser.tokens.load()
+    const messages = Array.from({ length: 60 }, (_, i) => ({ role: 'user', content: `${i} ${SENTENCE}` }))
+    let served = 0
+    const serve = () => {
+      served++
+      if (served < 5) setImmediate(serve)
+    }
+    setImmediate(serve)
+    const result = await condenser.condense({ model: 'm', messages, targetTokens: 100_000 })
+    expect(served).toBe(5)
+    expect(result).toMatchObject({ condensed: false, withinTarget: true })
+  })
+
   it('never separates a tool result from the call that asked for it', async () => {
     const seen: unknown[][] = []
     const condenser = new Condenser({

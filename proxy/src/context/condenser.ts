@@ -80,7 +80,9 @@ export class Condenser {
   /** Not tied to a client: a summary being written is cached for the next one even if this one leaves. */
   async condense(input: CondenseInput): Promise<CondenseResult> {
     const { messages, targetTokens } = input
-    const sizes = await Promise.all(messages.map((m) => this.#tokens.message(m)))
+    // One after another on one time budget: counted concurrently, no message would give the event
+    // loop back, however many there were.
+    const sizes = await this.#tokens.sizes(messages)
     const before = REPLY_PRIMING + sizes.reduce((a, b) => a + b, 0)
     const unchanged = (within: boolean): CondenseResult => ({
       messages: [...messages],

@@ -54,32 +54,35 @@ export class TokenCounter {
   }
 
   async text(text: string): Promise<number> {
-    return this.#sum([text])
+    return (await this.#each([text]))[0]
   }
 
-  /** Tokens of one message, overhead included. */
-  async message(message: Json): Promise<number> {
-    return MESSAGE_OVERHEAD + (await this.#sum([messageText(message)]))
+  /** Tokens of each message, overhead included, counted one after another on one time budget. */
+  async sizes(messages: readonly Json[]): Promise<number[]> {
+    const counts = await this.#each(messages.map(messageText))
+    return counts.map((n) => MESSAGE_OVERHEAD + n)
   }
 
   /** Tokens of a whole prompt: every message plus the reply priming. */
   async messages(messages: readonly Json[]): Promise<number> {
-    return REPLY_PRIMING + messages.length * MESSAGE_OVERHEAD + (await this.#sum(messages.map(messageText)))
+    return (await this.sizes(messages)).reduce((total, n) => total + n, REPLY_PRIMING)
   }
 
-  async #sum(texts: readonly string[]): Promise<number> {
+  async #each(texts: readonly string[]): Promise<number[]> {
     const count = await this.load()
-    let total = 0
+    const counts: number[] = []
     let turn = this.#clock.monotonic()
     for (const text of texts) {
+      let n = 0
       for (const slice of slices(text)) {
-        total += count(slice)
+        n += count(slice)
         if (this.#clock.monotonic() - turn >= TURN_MS) {
           await setImmediate()
           turn = this.#clock.monotonic()
         }
       }
+      counts.push(n)
     }
-    return total
+    return counts
   }
 }
