@@ -4,6 +4,7 @@
 // assertions would judge a fault that never happened).
 
 import { childPids } from '../run/procfs.ts'
+import { HostileClients } from './hostile.ts'
 import { callJson } from './http-json.ts'
 import type { ChaosFault, ChaosPhase, Provider } from './schema.ts'
 import type { ChaosStack } from './stack.ts'
@@ -37,10 +38,15 @@ export class FaultDriver {
   readonly #now: () => number
   readonly #base = new Map<Provider, Profile>()
   readonly #background = new Set<Promise<void>>()
+  readonly #hostile = new Map<string, HostileClients>()
 
-  constructor(stack: ChaosStack, now: () => number) {
+  readonly #model: string
+
+  /** `model`: the one hostile clients name (the load's first). */
+  constructor(stack: ChaosStack, now: () => number, model: string) {
     this.#stack = stack
     this.#now = now
+    this.#model = model
   }
 
   /** Remembers each mock's start-up profile, the one every phase returns to. */
@@ -110,6 +116,11 @@ export class FaultDriver {
       }
       case 'rolling_restart':
         return this.#rollingRestart(phase, fault.instance)
+      case 'hostile_prompts': {
+        const spec = { ...fault, model: this.#model }
+        this.#hostile.set(`${phase.name}-${i}`, new HostileClients(spec, stack.targetUrl, stack.apiKey))
+        return this.#event('fault', describeFault(fault))
+      }
       case 'redis_down': {
         const redis = stack.redis!
         if (fault.mode === 'pause') redis.pause()
@@ -135,6 +146,11 @@ export class FaultDriver {
           for (const stream of streams(fault.stream))
             await toxiproxy.removeToxic(fault.provider, toxicName(phase, i, stream))
         return this.#event('fault', `link to ${fault.provider}: healed`)
+      }
+      case 'hostile_prompts': {
+        const clients = this.#hostile.get(`${phase.name}-${i}`)
+        this.#hostile.delete(`${phase.name}-${i}`)
+        return this.#event('fault', `hostile clients stopped: ${await clients?.stop()}`)
       }
       case 'redis_down': {
         const redis = stack.redis!
@@ -221,6 +237,11 @@ export function describeFault(fault: ChaosFault): string {
       return `rolling restart of proxy instance ${fault.instance} (SIGTERM, second instance serving)`
     case 'redis_down':
       return fault.mode === 'pause' ? 'redis paused (SIGSTOP)' : 'redis stopped, started again at the end'
+    case 'hostile_prompts': {
+      const what = fault.text === 'one_word' ? 'one word' : 'base64'
+      const clients = `${fault.clients} client${fault.clients > 1 ? 's' : ''}`
+      return `${clients} sending prompts of ${fault.size_kb} KiB of ${what} to ${fault.route}, back to back`
+    }
   }
 }
 

@@ -66,7 +66,7 @@ export async function runChaos(options: ChaosRunOptions): Promise<ChaosOutcome> 
     stack = await bootChaosStack({ group, runDir: dir, scenario, seed, proxyDir: options.proxyDir })
     await waitForHealth(stack.targetUrl, 20_000, signal)
     options.onStackReady?.(stack)
-    faults = new FaultDriver(stack, now)
+    faults = new FaultDriver(stack, now, [scenario.load.model].flat()[0])
     await faults.prepare()
     const died = watchUnexpectedExits(stack, (reason) => {
       broken ??= reason

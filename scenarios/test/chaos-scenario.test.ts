@@ -29,6 +29,7 @@ const CATALOGUE = [
   'rolling-restart',
   'overload',
   'provider-hang',
+  'hostile-prompts',
 ]
 
 const VALID = `
@@ -68,7 +69,7 @@ describe('chaos scenarios', () => {
     }
   })
 
-  it('the catalogue uses every fault source: mock, toxiproxy toxics, worker kill, rolling restart, Redis', () => {
+  it('the catalogue uses every fault source: mock, toxiproxy toxics, worker kill, rolling restart, Redis, hostile clients', () => {
     const faults = CATALOGUE.flatMap((n) => loadScenario(n).phases.flatMap((p) => p.faults))
     const kinds = new Set(faults.map((f) => (f.kind === 'network' ? `network:${f.toxic}` : f.kind)))
     for (const kind of [
@@ -76,6 +77,7 @@ describe('chaos scenarios', () => {
       'kill_worker',
       'rolling_restart',
       'redis_down',
+      'hostile_prompts',
       'network:latency',
       'network:bandwidth',
       'network:timeout',
