@@ -39,7 +39,6 @@ export class FaultDriver {
   readonly #base = new Map<Provider, Profile>()
   readonly #background = new Set<Promise<void>>()
   readonly #hostile = new Map<string, HostileClients>()
-
   readonly #model: string
 
   /** `model`: the one hostile clients name (the load's first). */
@@ -66,9 +65,13 @@ export class FaultDriver {
       await this.#guard(fault, () => this.#off(phase, i, fault))
   }
 
-  /** Waits for what runs in the background (a rolling restart's drain). */
+  /** Waits for what runs in the background (a rolling restart's drain); stops hostile clients a run cut short left running. */
   async settle(): Promise<void> {
     await Promise.all([...this.#background])
+    for (const [key, clients] of this.#hostile) {
+      this.#hostile.delete(key)
+      await clients.stop()
+    }
   }
 
   async #on(phase: ChaosPhase, i: number, fault: ChaosFault): Promise<void> {

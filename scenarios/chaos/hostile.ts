@@ -75,13 +75,13 @@ export class HostileClients {
     }
   }
 
-  /** Stops every client; resolves with what they were answered, e.g. "12 sent: 200 x12". */
+  /** Stops every client (requests in flight are cut); resolves with how the others ended, e.g. "12 answered: 200 x12". */
   async stop(): Promise<string> {
     this.#controller.abort()
     await Promise.all(this.#loops)
     await this.#agent.close()
-    const sent = [...this.#statuses.values()].reduce((a, b) => a + b, 0)
+    const ended = [...this.#statuses.values()].reduce((a, b) => a + b, 0)
     const by = [...this.#statuses].map(([status, n]) => `${status} x${n}`).join(', ')
-    return `${sent} answered${by ? `: ${by}` : ''}`
+    return `${ended} answered${by ? `: ${by}` : ''}`
   }
 }
