@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import type { ProfileInput } from '../../mock-providers/src/profile-schema.ts'
 import { Condenser } from '../src/context/condenser.ts'
 import type { Summarizer } from '../src/context/summarizer.ts'
@@ -74,6 +74,36 @@ describe('context condensation in chat completions', () => {
     expect(res.status).toBe(200)
     expect(res.headers.get('x-context-condensed')).toBe('true')
     expect(calls(h, 'openai')).toEqual({ 200: 1 })
+  })
+
+  it("counts a conversation's messages once, however it comes to be condensed", async () => {
+    // Counting costs about a microsecond a character of an unbroken run: a prompt over the window
+    // must not be counted again to decide, to condense and to report.
+    const sizes = vi.spyOn(TokenCounter.prototype, 'sizes')
+    try {
+      const messages = conversation(8)
+      const countsOfPrompt = () =>
+        sizes.mock.calls.filter(([counted]) => JSON.stringify(counted) === JSON.stringify(messages)).length
+      // Over the configured window: counted before sending.
+      h = await startAll({
+        profile: tiny,
+        overrides: { ...summarizeWithHaiku, models: { 'gpt-4o-mini': { context_window: WINDOW } } },
+      })
+      let res = await postChat(h.url, { model: 'gpt-4o-mini', messages, max_tokens: 20 })
+      expect(res.headers.get('x-context-condensed')).toBe('true')
+      expect(countsOfPrompt()).toBe(1)
+      await h.close()
+      // Refused by the provider as too long: counted after its answer.
+      sizes.mockClear()
+      h = await startAll({ profile: tiny, overrides: summarizeWithHaiku })
+      res = await postChat(h.url, { model: 'gpt-4o-mini', messages, max_tokens: 20 })
+      expect(res.headers.get('x-context-condensed')).toBe('true')
+      expect(countsOfPrompt()).toBe(1)
+      // Only the summary is counted besides: the kept turns' sizes are known.
+      expect(sizes.mock.calls.map(([counted]) => counted.length)).toEqual([messages.length, 1])
+    } finally {
+      sizes.mockRestore()
+    }
   })
 
   it('passes the error on when condensation is off', async () => {

@@ -3,7 +3,7 @@ import type { RecordCache } from '../cache/store.ts'
 import { NEVER } from '../cancel.ts'
 import type { Json } from '../providers/types.ts'
 import type { Summarizer } from './summarizer.ts'
-import { MESSAGE_OVERHEAD, REPLY_PRIMING, type TokenCounter } from './tokens.ts'
+import { MESSAGE_OVERHEAD, promptTokens, REPLY_PRIMING, type TokenCounter } from './tokens.ts'
 
 export interface Summary {
   readonly text: string
@@ -15,6 +15,8 @@ export interface CondenseInput {
   readonly model: string
   readonly messages: readonly Json[]
   readonly targetTokens: number
+  /** Each message's tokens when the caller has counted them already (TokenCounter.sizes). */
+  readonly sizes?: readonly number[]
 }
 
 export interface CondenseResult {
@@ -80,10 +82,8 @@ export class Condenser {
   /** Not tied to a client: a summary being written is cached for the next one even if this one leaves. */
   async condense(input: CondenseInput): Promise<CondenseResult> {
     const { messages, targetTokens } = input
-    // One after another on one time budget: counted concurrently, no message would give the event
-    // loop back, however many there were.
-    const sizes = await this.#tokens.sizes(messages)
-    const before = REPLY_PRIMING + sizes.reduce((a, b) => a + b, 0)
+    const sizes = input.sizes ?? (await this.#tokens.sizes(messages))
+    const before = promptTokens(sizes)
     const unchanged = (within: boolean): CondenseResult => ({
       messages: [...messages],
       condensed: false,
@@ -126,12 +126,16 @@ export class Condenser {
       older.map((i) => sizes[i]),
       summaryBudget,
     )
+    const summaryMessage = { role: 'system', content: SUMMARY_HEADER(older.length) + summary.text }
+    const kept = turns.slice(first)
     const result: Json[] = [
       ...pinned.map((i) => messages[i]),
-      { role: 'system', content: SUMMARY_HEADER(older.length) + summary.text },
-      ...turns.slice(first).map((i) => messages[i]),
+      summaryMessage,
+      ...kept.map((i) => messages[i]),
     ]
-    const after = await this.#tokens.messages(result)
+    // Messages are counted one by one: only the summary is new.
+    const [summarySize] = await this.#tokens.sizes([summaryMessage])
+    const after = promptTokens([...pinned.map((i) => sizes[i]), summarySize, ...kept.map((i) => sizes[i])])
     return {
       messages: result,
       condensed: true,
@@ -149,7 +153,7 @@ export class Condenser {
   async #summary(
     model: string,
     older: Json[],
-    sizes: number[],
+    sizes: readonly number[],
     maxTokens: number,
   ): Promise<{ summary: Summary; cached: boolean }> {
     const key = digest('summary', model, maxTokens, older)
@@ -175,7 +179,7 @@ export class Condenser {
    * window, one call per group of turns that fits, the partial summaries joined. A single turn
    * larger than a group is cut (its start is kept).
    */
-  async #write(model: string, older: Json[], sizes: number[], maxTokens: number): Promise<string> {
+  async #write(model: string, older: Json[], sizes: readonly number[], maxTokens: number): Promise<string> {
     // Not tied to one client: the summary is cached for the next one even if this one leaves.
     const signal = NEVER
     const window = this.#windowOf(model)

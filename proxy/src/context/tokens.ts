@@ -37,6 +37,11 @@ export function messageText(message: Json): string {
   return text
 }
 
+/** Tokens of a whole prompt from its messages' sizes (TokenCounter.sizes): their sum plus the reply priming. */
+export function promptTokens(sizes: readonly number[]): number {
+  return sizes.reduce((total, n) => total + n, REPLY_PRIMING)
+}
+
 export class TokenCounter {
   readonly #clock: Pick<Clock, 'monotonic'>
   #count: CountTokens | undefined
@@ -68,7 +73,7 @@ export class TokenCounter {
 
   /** Tokens of a whole prompt: every message plus the reply priming. */
   async messages(messages: readonly Json[]): Promise<number> {
-    return (await this.sizes(messages)).reduce((total, n) => total + n, REPLY_PRIMING)
+    return promptTokens(await this.sizes(messages))
   }
 
   async #each(texts: readonly string[]): Promise<number[]> {

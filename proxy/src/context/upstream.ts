@@ -15,6 +15,7 @@ import { UpstreamFailure } from '../resilience/failure.ts'
 import type { Lease } from '../resilience/lease.ts'
 import { UpstreamStream } from '../resilience/upstream-stream.ts'
 import type { Condenser } from './condenser.ts'
+import { promptTokens } from './tokens.ts'
 
 export interface Condensed {
   readonly before: number
@@ -136,9 +137,10 @@ export class ChatUpstream {
     const window = auto.windowOf(route)
     // Text never has more tokens than UTF-8 bytes: a body smaller than the window needs no count.
     if (window !== undefined && req.raw.length + reserve > window) {
-      const before = await auto.condenser.tokens.messages(req.body.messages)
-      if (before + reserve > window) {
-        const fitted = await this.#condense(route, req, window, reserve)
+      // Counted once: the condenser is handed the sizes.
+      const sizes = await auto.condenser.tokens.sizes(req.body.messages)
+      if (promptTokens(sizes) + reserve > window) {
+        const fitted = await this.#condense(route, req, window, reserve, sizes)
         if (fitted) {
           const run = await executor.run(order, attempt, signal, { ...options, subject: fitted.req })
           return { run, condensed: fitted.condensed }
@@ -170,15 +172,17 @@ export class ChatUpstream {
     req: ChatRequest,
     window: number | undefined,
     reserve: number,
+    counted?: readonly number[],
   ): Promise<{ req: ChatRequest; condensed: Condensed } | undefined> {
     const auto = this.#auto!
     const messages = req.body.messages
+    const sizes = counted ?? (await auto.condenser.tokens.sizes(messages))
     const target =
       window === undefined
-        ? Math.floor((await auto.condenser.tokens.messages(messages)) / 2)
+        ? Math.floor(promptTokens(sizes) / 2)
         : Math.floor((window - reserve) * (1 - auto.margin))
     if (target <= 0) return undefined
-    const result = await auto.condenser.condense({ model: route.name, messages, targetTokens: target })
+    const result = await auto.condenser.condense({ model: route.name, messages, targetTokens: target, sizes })
     if (!result.condensed) return undefined
     return {
       req: withMessages(req, result.messages),
