@@ -2,7 +2,8 @@
 // the error code of an error body, Retry-After, and for a stream how it ended. The tier engines fold
 // requests into aggregates as they go; a chaos run judges each phase afterwards, so it keeps them all.
 import type { Dispatcher } from 'undici'
-import { errorKind } from '../engines/http-call.ts'
+import { answerFailure } from '../engines/answer.ts'
+import { contentTypeOf, errorKind } from '../engines/http-call.ts'
 import { SseMeter } from '../engines/sse.ts'
 import type { RequestSpec, ScenarioName } from '../scenario.ts'
 
@@ -74,8 +75,8 @@ export async function callOnce(deps: CallDeps, spec: RequestSpec, startMs: numbe
     }
     if (!spec.stream) {
       const text = await readText(response.body, Number.POSITIVE_INFINITY)
-      const readable = spec.method === 'GET' || parsesAsAnswer(text)
-      return record({ ok: readable, kind: readable ? null : 'unreadable_body' })
+      const failure = answerFailure(status, contentTypeOf(response.headers), text)
+      return record({ ok: failure === null, kind: failure && 'unreadable_body', code: errorCode(text) })
     }
     meter = new SseMeter(startMs, deps.now)
     for await (const chunk of response.body) meter.push(chunk as Uint8Array)
@@ -109,15 +110,6 @@ async function readText(body: Dispatcher.ResponseData['body'], limit: number): P
     if (text.length < limit) text += decoder.decode(chunk as Uint8Array, { stream: true })
   }
   return text
-}
-
-function parsesAsAnswer(text: string): boolean {
-  try {
-    const value = JSON.parse(text) as Record<string, unknown> | null
-    return value !== null && typeof value === 'object' && !('error' in value)
-  } catch {
-    return false
-  }
 }
 
 export function errorCode(text: string): string | null {

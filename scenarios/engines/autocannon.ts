@@ -12,8 +12,9 @@ import autocannon from 'autocannon'
 import { streamFor } from '../random.ts'
 import type { ScenarioName } from '../scenario.ts'
 import { createWorkload } from '../workload.ts'
+import { answerFailure } from './answer.ts'
 import { cpuMeter, loopMeter, packageVersion } from './gauges.ts'
-import { type AnswerHeaders, readAnswerHeaders } from './http-call.ts'
+import { type AnswerHeaders, contentTypeOf, readAnswerHeaders } from './http-call.ts'
 import type { EngineHooks, EnginePlan, EngineResult } from './plan.ts'
 import { Recorder } from './recorder.ts'
 import { SseMeter } from './sse.ts'
@@ -148,12 +149,14 @@ export async function runAutocannon(plan: EnginePlan, hooks: EngineHooks = {}): 
         },
         onResponse: (status: number, body: string, raw: object, headers: IncomingHttpHeaders | undefined) => {
           const context = raw as Context
-          context.answer = readAnswerHeaders(lowerCaseKeys(headers))
-          if (context.stream && status >= 200 && status < 300) {
+          const lowered = lowerCaseKeys(headers)
+          context.answer = readAnswerHeaders(lowered)
+          if (status < 200 || status >= 300) return
+          if (context.stream) {
             const meter = new SseMeter(0, now)
             meter.push(body)
             context.failure = meter.finish().kind
-          }
+          } else context.failure = answerFailure(status, contentTypeOf(lowered), body)
         },
       },
     ],

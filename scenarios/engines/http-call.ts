@@ -3,6 +3,7 @@
 // send time in the open model, the actual send time in the closed model.
 import type { Dispatcher } from 'undici'
 import type { RequestSpec } from '../scenario.ts'
+import { answerFailure } from './answer.ts'
 import type { CacheStatus, Outcome } from './recorder.ts'
 import { SseMeter } from './sse.ts'
 
@@ -30,10 +31,11 @@ export async function call(ctx: CallContext, spec: RequestSpec, startMs: number)
       return outcome(ctx, spec, startMs, false, `http_${response.statusCode}`, null, answer)
     }
     if (!spec.stream) {
-      for await (const _ of response.body) {
-        // read to the last byte: the latency is the time to the complete answer
-      }
-      return outcome(ctx, spec, startMs, true, null, null, answer)
+      // Read to the last byte (the latency is the time to the complete answer), and judged: a 200
+      // with an error object, an empty or a cut JSON body is a failure (answer.ts).
+      const text = await response.body.text()
+      const failure = answerFailure(response.statusCode, contentTypeOf(response.headers), text)
+      return outcome(ctx, spec, startMs, failure === null, failure, null, answer)
     }
     meter = new SseMeter(startMs, ctx.now)
     for await (const chunk of response.body) meter.push(chunk as Uint8Array)
@@ -86,6 +88,12 @@ export function readAnswerHeaders(headers: Readonly<Record<string, HeaderValue>>
     upstreamMs: upstream ? Number(upstream[1]) : Number.NaN,
     cache: (typeof cache === 'string' && CACHE[cache.toUpperCase()]) || 'none',
   }
+}
+
+/** An answer's content type, when it gave one. */
+export function contentTypeOf(headers: Readonly<Record<string, HeaderValue>>): string | undefined {
+  const value = headers['content-type']
+  return value === undefined ? undefined : Array.isArray(value) ? value[0] : String(value)
 }
 
 /** A short, stable name for a transport failure. */

@@ -1,12 +1,15 @@
 // Measures one server-sent-events stream as it arrives: time to the first content chunk (TTFT),
 // every gap between content chunks (ITL), tokens, and whether it ended properly. A stream is
 // truncated when it ends without `data: [DONE]` or carries an error event: such a stream counts as
-// truncated AND as an error, since a client got a cut answer under a 200 status.
+// truncated AND as an error, since a client got a cut answer under a 200 status. A stream that ends
+// properly without a single content chunk (text or a tool call's arguments) answered nothing: an
+// error too (`empty_stream`), not truncated.
+import { isErrorObject } from './answer.ts'
 import type { StreamOutcome } from './recorder.ts'
 
 export type StreamVerdict = StreamOutcome & {
   /** null for a healthy stream, else the error kind. */
-  readonly kind: 'truncated_stream' | 'stream_error' | 'malformed_chunk' | null
+  readonly kind: 'truncated_stream' | 'stream_error' | 'malformed_chunk' | 'empty_stream' | null
   readonly chunks: number
   /** A data line that was not JSON reached the client (whatever else the stream did). */
   readonly malformed: boolean
@@ -64,7 +67,9 @@ export class SseMeter {
         ? 'truncated_stream'
         : this.#malformed
           ? 'malformed_chunk'
-          : null
+          : this.#chunks === 0
+            ? 'empty_stream'
+            : null
     return {
       ttftMs: this.#ttftMs,
       itlMs: this.#itl,
@@ -114,7 +119,7 @@ export class SseMeter {
       this.#malformed = true
       return
     }
-    if (payload.error || payload.type === 'error' || payload.type === 'response.failed') {
+    if (isErrorObject(payload)) {
       this.#errorEvent = true
       return
     }
@@ -124,7 +129,8 @@ export class SseMeter {
     }
     const tokens = payload.usage?.completion_tokens
     if (typeof tokens === 'number') this.#usageTokens = tokens
-    this.#content(payload.choices?.[0]?.delta?.content, at)
+    const delta = payload.choices?.[0]?.delta
+    this.#content(delta?.content ?? delta?.tool_calls?.[0]?.function?.arguments, at)
   }
 
   /**
@@ -168,7 +174,7 @@ type ChunkPayload = {
   error?: unknown
   type?: string
   usage?: { completion_tokens?: unknown; output_tokens?: unknown } | null
-  choices?: { delta?: { content?: unknown } }[]
+  choices?: { delta?: { content?: unknown; tool_calls?: { function?: { arguments?: unknown } }[] } }[]
   // biome-ignore lint/suspicious/noExplicitAny: a typed event's delta is a string (Responses) or an object (Messages).
   delta?: any
   response?: { usage?: { output_tokens?: unknown } }

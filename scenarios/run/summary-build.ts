@@ -84,13 +84,16 @@ export function seedBaselines(tier: Tier, result: EngineResult | null): Baseline
       result?.latencyAtTargetMs ?? null,
     ),
     evaluateBaseline(
-      {
-        name: `error rate below ${r2(tier.errorRateMax * 100)} %`,
-        metric: 'error_rate',
-        comparator: '<',
-        threshold: tier.errorRateMax,
-        unit: 'ratio',
-      },
+      // A tier that allows no error at all (error_rate_max 0) is held by a run without one.
+      tier.errorRateMax > 0
+        ? {
+            name: `error rate below ${r2(tier.errorRateMax * 100)} %`,
+            metric: 'error_rate',
+            comparator: '<',
+            threshold: tier.errorRateMax,
+            unit: 'ratio',
+          }
+        : { name: 'no error', metric: 'error_rate', comparator: '<=', threshold: 0, unit: 'ratio' },
       result && result.requests > 0 ? r4(result.errors / result.requests) : null,
     ),
     evaluateBaseline(

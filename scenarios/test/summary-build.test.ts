@@ -259,6 +259,20 @@ describe('buildSummary', () => {
     expect(() => parseSummary({ ...few(1500), status: 'inconclusive' })).toThrow(/nor the run too short/)
   })
 
+  it('holds a tier that allows no error to "no error": a clean run passes it, one error fails it', () => {
+    const strict = { ...light, errorRateMax: 0 }
+    const clean = parseSummary(
+      buildSummary(input({ tier: strict, result: result({ errors: 0, errorsByKind: {} }) })),
+    )
+    expect(clean.baselines[1]).toMatchObject({ name: 'no error', actual: 0, passed: true })
+    expect(clean.status).toBe('passed')
+    const one = parseSummary(
+      buildSummary(input({ tier: strict, result: result({ errors: 1, errorsByKind: { http_502: 1 } }) })),
+    )
+    expect(one.status).toBe('failed')
+    expect(one.status_reason).toBe('error_rate 0.0007 vs <= 0')
+  })
+
   it('writes a broken run without engine results, every baseline unmeasured', () => {
     const summary = parseSummary(buildSummary(input({ result: null, broken: 'proxy exited' })))
     expect(summary).toMatchObject({
