@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module'
 import type { Redis } from 'ioredis'
 import type { Clock } from '../clock.ts'
-import { globToRegExp } from './glob.ts'
+import { compileGlob } from './glob.ts'
 
 /** Which entries an invalidation drops. */
 export type InvalidationScope =
@@ -205,7 +205,7 @@ export class RedisTier {
       const entries = (await this.#scan(`${p}rc:*`)).map((k) => k.slice(p.length + 3))
       return { entries, indexes: [...(await this.#scan(`${p}rcp:*`)), ...(await this.#scan(`${p}rcm:*`))] }
     }
-    const glob = globToRegExp(scope.pattern)
+    const glob = compileGlob(scope.pattern)
     const entries = new Set<string>()
     const indexes: string[] = []
     for (const index of await this.#scan(`${p}rcm:*`)) {

@@ -1,6 +1,6 @@
 import type { CacheFigures } from '../observability/sources.ts'
 import { answerFromRecord, type CachedAnswer } from './answer.ts'
-import { globToRegExp } from './glob.ts'
+import { compileGlob } from './glob.ts'
 import type { InvalidationScope, RedisTier } from './redis-tier.ts'
 import type { RecordCache, RemovalReason } from './store.ts'
 
@@ -29,7 +29,7 @@ export function scopeMatcher(scope: InvalidationScope): (key: string, meta: Answ
     case 'provider':
       return (_key, meta) => meta.provider === scope.provider
     case 'pattern': {
-      const glob = globToRegExp(scope.pattern)
+      const glob = compileGlob(scope.pattern)
       return (key, meta) => glob.test(meta.model) || glob.test(key)
     }
   }
