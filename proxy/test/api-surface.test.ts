@@ -114,6 +114,40 @@ describe('POST /v1/messages with the Anthropic SDK, against both wire kinds', ()
     })
   }
 
+  it('refuses content a chat-completions provider cannot carry, without calling one or charging it', async () => {
+    const before = h.mocks.openai.stats().requests.total
+    const document = {
+      type: 'document',
+      source: { type: 'base64', media_type: 'application/pdf', data: 'JVBERi0xLjQK' },
+    } as const
+    const err = await anthropic.messages
+      .create({
+        model: 'gpt-4o-mini',
+        max_tokens: 32,
+        messages: [
+          { role: 'user', content: [document, { type: 'text', text: 'What is the price in the document?' }] },
+        ],
+      })
+      .catch((e) => e)
+    expect(err).toBeInstanceOf(Anthropic.BadRequestError)
+    expect(err.error.error).toMatchObject({ type: 'invalid_request_error', code: 'invalid_request' })
+    expect(err.error.error.message).toMatch(
+      /^messages\[0\]\.content\[0\]: a document whose source is "base64" cannot be sent/,
+    )
+    const empty = await anthropic.messages
+      .create({ model: 'gpt-4o-mini', max_tokens: 32, messages: [{ role: 'user', content: [] }] })
+      .catch((e) => e)
+    expect(empty).toBeInstanceOf(Anthropic.BadRequestError)
+    expect(h.mocks.openai.stats().requests.total).toBe(before)
+    const providers = await (await fetch(`${h.url}/health/providers`)).json()
+    expect(providers.providers['openai-a'].last_error).toBeNull()
+    // A deployment of the Anthropic wire carries the document as it came: the request fails over to it.
+    const answer = await anthropic.messages
+      .create({ model: 'resilient', max_tokens: 32, messages: [{ role: 'user', content: [document] }] })
+      .withResponse()
+    expect(answer.response.headers.get('x-proxy-provider')).toBe('anthropic-a')
+  })
+
   it('refuses a bad request in the Anthropic error shape', async () => {
     const err = await anthropic.messages
       .create({ model: 'gpt-4o-mini', max_tokens: 0, messages: [{ role: 'user', content: 'x' }] })
@@ -180,6 +214,18 @@ describe('POST /v1/responses with the openai SDK, against both wire kinds', () =
       expect(completed?.usage?.output_tokens).toBeGreaterThan(0)
     })
   }
+
+  it('refuses a request without input, without calling a provider', async () => {
+    const before = h.mocks.openai.stats().requests.total
+    for (const input of [undefined, []]) {
+      const err = await client.responses
+        .create({ model: 'gpt-4o-mini', instructions: 'Be brief.', ...(input ? { input } : {}) })
+        .catch((e) => e)
+      expect(err).toBeInstanceOf(OpenAI.BadRequestError)
+      expect(err.error).toMatchObject({ code: 'invalid_request', param: 'input' })
+    }
+    expect(h.mocks.openai.stats().requests.total).toBe(before)
+  })
 
   it('refuses what needs a store with a 400 naming the field', async () => {
     const err = await client.responses

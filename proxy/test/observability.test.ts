@@ -149,6 +149,21 @@ describe('health under failure', () => {
     expect(metrics.body.requests.error_rate).toBe(1)
   })
 
+  it("keeps a provider's words about one client's request off the public health endpoints", async () => {
+    h = await startAll({ profile: fast, overrides: { http_client: { retry_attempts: 0 } } })
+    const quote = "Invalid 'messages[0].content': my private prompt"
+    h.mocks.openai.setProfile({ ...fast, faults: [{ type: 'status', status: 400, rate: 1, message: quote }] })
+    const res = await postChat(h.url, chatBody())
+    expect(res.status).toBe(400)
+    // The client who sent it is told what the provider said.
+    expect((await res.json()).error.message).toBe(quote)
+    const providers = await fetch(`${h.url}/health/providers`)
+    const text = await providers.text()
+    expect(JSON.parse(text).providers['openai-a'].last_error).toMatchObject({ kind: 'status', status: 400 })
+    expect(text).not.toContain('private prompt')
+    expect(await (await fetch(`${h.url}/metrics`)).text()).not.toContain('private prompt')
+  })
+
   it('answers 503 while shutting down', async () => {
     h = await startAll({ profile: fast })
     h.app.telemetry.shuttingDown = true

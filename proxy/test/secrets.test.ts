@@ -164,19 +164,39 @@ describe('secrets', () => {
     const seen: string[] = []
     for (let i = 0; i < 5; i++)
       seen.push(await chat('gpt-4o-mini'), await chat('claude-3-5-haiku-latest', { stream: true }))
+    // Providers quote the credentials they were sent (OpenAI: "Incorrect API key provided: sk-..."),
+    // in error answers, in errors of the client's request passed on to it, in a stream's error
+    // event; the header's value has no key-like shape: only its value can find it.
+    const quoting = (what: string) => `${what}: ${SECRETS.APIM_HEADER} / ${SECRETS.OPENAI_KEY_T}`
     mocks.openai.setProfile({
       latency: { ttft: 0, itl: 0 },
       faults: [
-        { type: 'status', status: 401, rate: 0.5 },
+        { type: 'status', status: 401, rate: 0.3, message: quoting('Incorrect API key provided') },
+        { type: 'status', status: 400, rate: 0.3, message: quoting('Bad request with key') },
+        {
+          type: 'stream_error',
+          status: 500,
+          at_chunk: 2,
+          rate: 0.5,
+          message: quoting('Stream failed for key'),
+        },
         { type: 'reset', rate: 1 },
       ],
     })
     mocks.anthropic.setProfile({
       latency: { ttft: 0, itl: 0 },
-      faults: [{ type: 'status', status: 500, rate: 1 }],
+      faults: [
+        { type: 'status', status: 500, rate: 1, message: `internal failure for ${SECRETS.ANTH_KEY_T}` },
+      ],
     })
     for (let i = 0; i < 10; i++)
-      seen.push(await chat('gpt-4o-mini'), await chat('claude-3-5-haiku-latest', { stream: true }))
+      seen.push(
+        await chat('gpt-4o-mini'),
+        await chat('gpt-4o-mini', { stream: true }),
+        await chat('claude-3-5-haiku-latest', { stream: true }),
+      )
+    // The quotes did reach the proxy, masked: a 400 passed on to the client keeps its message.
+    expect(seen.join('\n')).toContain('Bad request with key: [redacted]')
     seen.push(await text('/v1/models', { headers: { authorization: 'Bearer sk-wrong-wrong-wrong' } }))
     // The alert fires and is delivered (one receiver failing, so a failed delivery is logged too).
     http.status = 500

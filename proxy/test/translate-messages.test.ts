@@ -49,7 +49,11 @@ describe('Anthropic Messages request -> chat request', () => {
               ],
             },
             { type: 'image', source: { type: 'base64', media_type: 'image/png', data: 'AAAA' } },
-            { type: 'document', source: { type: 'text', media_type: 'text/plain', data: 'dropped' } },
+            {
+              type: 'document',
+              title: 'Forecast',
+              source: { type: 'text', media_type: 'text/plain', data: 'Rain all week.' },
+            },
           ],
         },
       ],
@@ -92,6 +96,7 @@ describe('Anthropic Messages request -> chat request', () => {
             { type: 'text', text: 'Also, is this Rome?' },
             { type: 'image_url', image_url: { url: 'https://img/rome.png' } },
             { type: 'image_url', image_url: { url: 'data:image/png;base64,AAAA' } },
+            { type: 'text', text: 'Forecast\n\nRain all week.' },
           ],
         },
       ],
@@ -111,6 +116,18 @@ describe('Anthropic Messages request -> chat request', () => {
       tool_choice: { type: 'function', function: { name: 'weather' } },
       parallel_tool_calls: false,
     })
+  })
+
+  it('refuses content chat cannot carry, naming the block, rather than answer without it', () => {
+    const ask = (content: unknown[]) =>
+      messagesToChatRequest({ model: 'claude-x', max_tokens: 10, messages: [{ role: 'user', content }] })
+    const pdf = { type: 'document', source: { type: 'base64', media_type: 'application/pdf', data: 'JVBE' } }
+    expect(() => ask([{ type: 'text', text: 'Summarise it.' }, pdf])).toThrow(
+      /^messages\[0\]\.content\[1\]: a document whose source is "base64" cannot be sent/,
+    )
+    expect(() => ask([{ type: 'image', source: { type: 'file', file_id: 'file_1' } }])).toThrow(/"file"/)
+    expect(() => ask([{ type: 'search_result', content: [] }])).toThrow(/a "search_result" block/)
+    expect(() => ask([])).toThrow(/messages\[0\]\.content: a user turn needs content/)
   })
 
   it('maps each tool_choice and leaves none out when there are no tools', () => {

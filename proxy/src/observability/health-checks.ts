@@ -104,15 +104,10 @@ export function providerDetails(s: HealthSources) {
             latency_ms: { avg: w.avg_ms, p50: w.p50_ms, p95: w.p95_ms, p99: w.p99_ms },
           }
         : null,
-      last_error: p.lastError ? { ...p.lastError, message: maskSecrets(p.lastError.message) } : null,
+      last_error: p.lastError ? { ...p.lastError, message: p.mask.mask(p.lastError.message) } : null,
       admission: p.limiter.snapshot(),
       pool: p.upstream.stats(),
     }
   }
   return out
-}
-
-/** Provider messages sometimes quote the key they refused; these answers are unauthenticated. */
-export function maskSecrets(text: string): string {
-  return text.replace(/\b(sk|pk|rk|key|token)[-_][A-Za-z0-9_*-]{4,}/gi, '[redacted]')
 }

@@ -1,6 +1,5 @@
 import type { ProviderRegistry } from '../providers/registry.ts'
 import type { ProviderBreaker } from '../resilience/breaker.ts'
-import { maskSecrets } from './health-checks.ts'
 import type { MemoryManager } from './memory-manager.ts'
 import { type StatsExport, statsSections } from './request-stats.ts'
 import type { CacheMetricsSource } from './sources.ts'
@@ -92,7 +91,7 @@ export function metricsDocument(src: JsonSources, stats: readonly StatsExport[],
   for (const p of src.registry.providers.values()) {
     providers[p.name] = {
       ...(sections.providers[p.name] as object),
-      last_error: p.lastError ? { ...p.lastError, message: maskSecrets(p.lastError.message) } : null,
+      last_error: p.lastError ? { ...p.lastError, message: p.mask.mask(p.lastError.message) } : null,
     }
   }
   return {

@@ -2,10 +2,11 @@ import type { Dispatcher } from 'undici'
 import type { CancelSignal } from '../cancel.ts'
 import { retryAfterMs } from '../resilience/backoff.ts'
 import { type FailurePolicy, networkFailure, statusFailure, UpstreamFailure } from '../resilience/failure.ts'
+import { ClientInputError } from '../translate/errors.ts'
 import { type Answer, AnswerTooLarge } from './buffered-call.ts'
 import type { Deployment } from './registry.ts'
 import { SseParser } from './sse.ts'
-import { StreamCall, type StreamOpening } from './stream-call.ts'
+import { maskedError, StreamCall, type StreamOpening } from './stream-call.ts'
 import type { ChatRequest, CompletionResult, DialectOps, UpstreamRequest } from './types.ts'
 
 const ERROR_BODY_LIMIT = 64 * 1024
@@ -85,7 +86,7 @@ export async function openStream(
     model: d.model,
     injectUsage: ctx.injectUsage,
   })
-  const call = new StreamCall(translator, new SseParser(ctx.maxEventBytes), cancel)
+  const call = new StreamCall(translator, new SseParser(ctx.maxEventBytes), cancel, d.provider.mask)
   upstream.stream(upstreamRequest, call, headersTimeout(ctx, deadline))
   let opening: StreamOpening
   try {
@@ -106,11 +107,12 @@ export async function openStream(
   }
   if (translator.error && translator.answerEvents === 0) {
     call.abort(new Error('the provider reported an error before its answer'))
-    const retryable = translator.error.type === 'server_error' || translator.error.type === 'rate_limit_error'
+    const providerError = maskedError(translator.error, d.provider.mask)
+    const retryable = providerError.type === 'server_error' || providerError.type === 'rate_limit_error'
     throw new UpstreamFailure('stream_error', {
-      message: `provider stream error: ${translator.error.message}`,
-      providerError: translator.error,
-      status: translator.error.type === 'rate_limit_error' ? 429 : retryable ? 503 : 400,
+      message: `provider stream error: ${providerError.message}`,
+      providerError,
+      status: providerError.type === 'rate_limit_error' ? 429 : retryable ? 503 : 400,
       retryable,
       countsAsFailure: retryable,
     })
@@ -131,6 +133,16 @@ function translated(d: Deployment, req: ChatRequest, ctx: AttemptContext): Upstr
   try {
     return opsFor(d, req).request(req, { model: d.model, injectUsage: ctx.injectUsage })
   } catch (err) {
+    // Content this wire cannot carry: the client's to fix, unless a deployment of another wire takes it.
+    if (err instanceof ClientInputError) {
+      throw new UpstreamFailure('client_input', {
+        message: err.message,
+        retryable: false,
+        failover: true,
+        countsAsFailure: false,
+        cause: err,
+      })
+    }
     throw new UpstreamFailure('internal', {
       message: `the request could not be translated for ${d.provider.name}: ${(err as Error).message}`,
       retryable: false,

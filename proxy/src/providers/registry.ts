@@ -2,6 +2,7 @@ import type { LookupFunction } from 'node:net'
 import type { Clock, Random } from '../clock.ts'
 import type { Config, DeepReadonly } from '../config/load.ts'
 import type { ProviderConfig } from '../config/schema.ts'
+import { providerSecrets, SecretMask } from '../config/secret-mask.ts'
 import { type BreakerSettings, ProviderBreaker } from '../resilience/breaker.ts'
 import { type LimiterSettings, ProviderLimiter } from '../resilience/limiter.ts'
 import { createAnthropicAdapter } from './anthropic.ts'
@@ -13,6 +14,8 @@ export interface ProviderRuntime {
   readonly name: string
   readonly config: DeepReadonly<ProviderConfig>
   readonly adapter: WireAdapter
+  /** Masks the provider's credentials in what it says (its error messages quote them). */
+  readonly mask: SecretMask
   readonly upstream: Upstream
   readonly breaker: ProviderBreaker
   /** Admission of calls: concurrency (adaptive under 429s), the queue, refusals when overloaded. */
@@ -66,6 +69,21 @@ export function limiterSettings(config: Config): LimiterSettings {
   }
 }
 
+/**
+ * The adapter with its error bodies' messages masked: every failure, log line, health figure and
+ * client error built from a provider's error answer starts from them.
+ */
+function maskedErrors(adapter: WireAdapter, mask: SecretMask): WireAdapter {
+  const errorBody = adapter.errorBody
+  return {
+    ...adapter,
+    errorBody: (status, body) => {
+      const error = errorBody(status, body)
+      return { ...error, message: mask.mask(error.message) }
+    },
+  }
+}
+
 /** Providers (one pool, one breaker and one limiter each) and the routes from model names to deployments. */
 export class ProviderRegistry {
   readonly providers = new Map<string, ProviderRuntime>()
@@ -78,14 +96,18 @@ export class ProviderRegistry {
     const breaker = breakerSettings(config)
     const limits = limiterSettings(config)
     for (const p of config.providers) {
-      const adapter =
+      const mask = new SecretMask(providerSecrets(p))
+      const adapter = maskedErrors(
         p.wire === 'anthropic'
           ? createAnthropicAdapter(p, deps.clock.now)
-          : createOpenAIAdapter(p, deps.clock.now)
+          : createOpenAIAdapter(p, deps.clock.now),
+        mask,
+      )
       this.providers.set(p.name, {
         name: p.name,
         config: p,
         adapter,
+        mask,
         upstream: new Upstream(p.base_url, pool),
         breaker: new ProviderBreaker(p.name, breaker, deps.clock),
         limiter: new ProviderLimiter(limits, deps.clock),

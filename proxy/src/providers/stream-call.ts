@@ -1,9 +1,10 @@
 import type { IncomingHttpHeaders } from 'node:http'
 import type { Dispatcher } from 'undici'
 import type { CancelSignal } from '../cancel.ts'
+import type { SecretMask } from '../config/secret-mask.ts'
 import { networkFailure, UpstreamFailure } from '../resilience/failure.ts'
 import { EventTooLarge, empty, type SseParser } from './sse.ts'
-import type { StreamTranslator } from './types.ts'
+import type { ProviderErrorBody, StreamTranslator } from './types.ts'
 
 /** Where a relayed stream goes: a client's SSE writer, or a flight shared by coalesced clients. */
 export interface ChunkSink {
@@ -44,6 +45,7 @@ export class StreamCall implements Dispatcher.DispatchHandler {
   readonly opened: Promise<StreamOpening>
   readonly #parser: SseParser
   readonly #cancel: CancelSignal
+  readonly #mask: SecretMask
   #controller: Dispatcher.DispatchController | undefined
   #removeCancel: (() => void) | undefined
   #status = 0
@@ -62,10 +64,11 @@ export class StreamCall implements Dispatcher.DispatchHandler {
   /** How the stream ended (set once). */
   #result: { failure: UpstreamFailure | undefined } | undefined
 
-  constructor(translator: StreamTranslator, parser: SseParser, cancel: CancelSignal) {
+  constructor(translator: StreamTranslator, parser: SseParser, cancel: CancelSignal, mask: SecretMask) {
     this.translator = translator
     this.#parser = parser
     this.#cancel = cancel
+    this.#mask = mask
     this.opened = new Promise((resolve, reject) => {
       this.#open = resolve
       this.#fail = reject
@@ -158,14 +161,14 @@ export class StreamCall implements Dispatcher.DispatchHandler {
       )
       return
     }
-    this.#finish(this.translator.done ? undefined : ended(this.translator))
+    this.#finish(this.translator.done ? undefined : ended(this.translator, this.#mask))
   }
 
   onResponseError(_c: Dispatcher.DispatchController, err: Error): void {
     this.#removeCancel?.()
     // After the terminator, or an error event the proxy stopped reading at, the stream is judged already.
     if (this.#isOpen && (this.translator.done || this.translator.error))
-      this.#finish(this.translator.done ? undefined : ended(this.translator))
+      this.#finish(this.translator.done ? undefined : ended(this.translator, this.#mask))
     else this.#failWith(networkFailure(err, this.#cancel))
   }
 
@@ -191,11 +194,12 @@ export class StreamCall implements Dispatcher.DispatchHandler {
 }
 
 /** How a stream that had started answering ended without its terminator. */
-function ended(translator: StreamTranslator): UpstreamFailure {
+function ended(translator: StreamTranslator, mask: SecretMask): UpstreamFailure {
   if (translator.error) {
+    const providerError = maskedError(translator.error, mask)
     return new UpstreamFailure('stream_error', {
-      message: `provider stream error: ${translator.error.message}`,
-      providerError: translator.error,
+      message: `provider stream error: ${providerError.message}`,
+      providerError,
       retryable: false,
       countsAsFailure: true,
     })
@@ -205,6 +209,11 @@ function ended(translator: StreamTranslator): UpstreamFailure {
     retryable: false,
     countsAsFailure: true,
   })
+}
+
+/** A provider's error event with its credentials masked (it may quote them). */
+export function maskedError(error: ProviderErrorBody, mask: SecretMask): ProviderErrorBody {
+  return { ...error, message: mask.mask(error.message) }
 }
 
 function unreadable(err: unknown): UpstreamFailure {

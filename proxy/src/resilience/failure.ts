@@ -12,6 +12,7 @@ export type FailureKind =
   | 'overloaded' // no attempt made: every connection to the provider is busy and its queue is full
   | 'throttled' // no attempt made: the provider answers most calls 429 (a storm)
   | 'aborted' // the client went away
+  | 'client_input' // no call made: the client's request holds what this deployment's wire cannot carry
   | 'internal' // the proxy's own fault (a request it could not translate): never the provider's
 
 export interface FailurePolicy {

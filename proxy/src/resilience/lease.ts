@@ -52,12 +52,13 @@ export class Lease {
     else provider.limiter.release('failed', durationMs)
     if (failure !== undefined) {
       failure.provider = provider.name
-      if (failure.kind !== 'aborted') {
+      // Neither a client gone nor a request no call was made for says anything of the provider.
+      if (failure.kind !== 'aborted' && failure.kind !== 'client_input') {
         provider.lastError = {
           at: new Date(this.#clock.now()).toISOString(),
           kind: failure.kind,
           status: failure.status,
-          message: failure.message,
+          message: lastErrorMessage(failure),
         }
       }
     }
@@ -69,4 +70,17 @@ export class Lease {
     })
     return durationMs
   }
+}
+
+/** Statuses a provider answers to what a client sent: their messages quote the client's request. */
+const CLIENT_STATUSES = new Set([400, 413, 422])
+
+/**
+ * What the public health endpoints show of a provider's last error. A provider's words about a
+ * client's request ("Invalid 'messages[3].content': ...") may quote that client's prompt: they go
+ * back to that client only, and the health endpoints say what kind of refusal it was.
+ */
+function lastErrorMessage(failure: UpstreamFailure): string {
+  if (failure.kind !== 'status' || !CLIENT_STATUSES.has(failure.status ?? 0)) return failure.message
+  return `provider answered ${failure.status}: a request it refused as invalid (its message went to that client)`
 }

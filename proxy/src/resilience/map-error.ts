@@ -1,4 +1,5 @@
 import { type ErrorCode, ProxyError } from '../errors.ts'
+import { ClientInputError } from '../translate/errors.ts'
 import type { UpstreamFailure } from './failure.ts'
 
 /**
@@ -32,6 +33,10 @@ export function toClientError(failure: UpstreamFailure): ProxyError {
       })
     case 'aborted':
       return new ProxyError('client_closed_request', base)
+    case 'client_input': {
+      const param = failure.cause instanceof ClientInputError ? failure.cause.param : null
+      return new ProxyError('invalid_request', { ...base, param, message: failure.message })
+    }
     case 'internal':
       return new ProxyError('internal_error', base)
     case 'stream_error':

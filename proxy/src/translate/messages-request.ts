@@ -1,8 +1,13 @@
 import type { Json } from '../providers/types.ts'
+import { ClientInputError } from './errors.ts'
 
 // Anthropic Messages request -> OpenAI chat completion request (the mirror of toAnthropicRequest in
-// providers/anthropic-translate.ts). What chat cannot express (thinking, top_k, cache_control,
-// documents, server tools) is dropped: the answer is still useful without it, an error is not.
+// providers/anthropic-translate.ts). What chat cannot express and the answer does not depend on
+// (thinking, top_k, cache_control, server tools) is dropped: the answer is still useful without it,
+// an error is not. A plain-text document goes as text. Content chat cannot carry (a PDF, an image
+// or a document by file id, a block of a type it does not know) is refused (ClientInputError, a 400 naming the block when no deployment of another
+// wire takes the request): answered without it, "what does the document say" would get a confident
+// answer about nothing.
 
 const TOOL_CHOICES: Record<string, string> = { auto: 'auto', any: 'required', none: 'none' }
 
@@ -26,14 +31,18 @@ function imagePart(block: Json): Json {
 }
 
 /** A user turn: its tool results first (chat wants them right after the calls), then the rest. */
-function userTurn(content: Json[], messages: Json[]): void {
+function userTurn(content: Json[], messages: Json[], turn: number): void {
   const parts: Json[] = []
-  for (const block of content) {
+  let results = 0
+  for (let i = 0; i < content.length; i++) {
+    const block = content[i]
     if (block?.type === 'text') parts.push({ type: 'text', text: block.text })
     else if (block?.type === 'image') {
       const part = imagePart(block)
-      if (part) parts.push(part)
+      if (!part) throw uncarried(turn, i, `an image whose source is ${JSON.stringify(block?.source?.type)}`)
+      parts.push(part)
     } else if (block?.type === 'tool_result') {
+      results++
       messages.push({
         role: 'tool',
         tool_call_id: block.tool_use_id,
@@ -46,9 +55,40 @@ function userTurn(content: Json[], messages: Json[]): void {
           if (part) parts.push(part)
         }
       }
-    }
+    } else if (block?.type === 'document') {
+      const text = documentText(block)
+      if (text === undefined)
+        throw uncarried(turn, i, `a document whose source is ${JSON.stringify(block?.source?.type)}`)
+      parts.push({ type: 'text', text })
+    } else throw uncarried(turn, i, `a ${JSON.stringify(block?.type)} block`)
   }
   if (parts.length > 0) messages.push({ role: 'user', content: parts })
+  else if (results === 0)
+    throw new ClientInputError(
+      `messages[${turn}].content`,
+      `messages[${turn}].content: a user turn needs content.`,
+    )
+}
+
+/**
+ * A plain-text document (its text, or its content blocks' text) as the text chat can carry, headed
+ * by its title and context when it has them; undefined for a PDF or a file id.
+ */
+function documentText(block: Json): string | undefined {
+  const source = block?.source
+  let text: string
+  if (source?.type === 'text' && typeof source.data === 'string') text = source.data
+  else if (source?.type === 'content') text = textOfBlocks(source.content, '\n')
+  else return undefined
+  const head = [block.title, block.context].filter((x) => typeof x === 'string' && x !== '')
+  return head.length > 0 ? `${head.join('\n')}\n\n${text}` : text
+}
+
+function uncarried(turn: number, block: number, what: string): ClientInputError {
+  return new ClientInputError(
+    `messages[${turn}].content[${block}]`,
+    `messages[${turn}].content[${block}]: ${what} cannot be sent to a chat-completions provider; send it as text or an image with a base64 or url source.`,
+  )
 }
 
 function assistantTurn(content: Json[], messages: Json[]): void {
@@ -92,10 +132,12 @@ export function messagesToChatRequest(body: Json): Record<string, Json> {
   const messages: Json[] = []
   const system = textOfBlocks(body.system, '\n\n')
   if (system !== '') messages.push({ role: 'system', content: system })
-  for (const { role, content } of body.messages ?? []) {
+  const turns: Json[] = body.messages ?? []
+  for (let turn = 0; turn < turns.length; turn++) {
+    const { role, content } = turns[turn]
     if (!Array.isArray(content)) messages.push({ role, content: typeof content === 'string' ? content : '' })
     else if (role === 'assistant') assistantTurn(content, messages)
-    else userTurn(content, messages)
+    else userTurn(content, messages, turn)
   }
 
   const out: Record<string, Json> = { model: body.model, messages }

@@ -187,6 +187,9 @@ export function responsesToChatRequest(body: Json): Record<string, Json> {
   else if (Array.isArray(body.input)) {
     for (const [i, item] of body.input.entries()) inputItem(item, i, messages)
   }
+  // Instructions alone ask nothing: without a stored conversation to continue, there is no question.
+  if (!messages.some((m) => m.role !== 'system'))
+    throw new ClientInputError('input', 'input: give the input, as text or as a non-empty list of items.')
 
   const out: Record<string, Json> = { model: body.model, messages }
   if (typeof body.max_output_tokens === 'number') out.max_tokens = body.max_output_tokens
