@@ -115,21 +115,24 @@ describe('configuration', () => {
 
   it('applies the APP_ENV tuning, and the file can change it', () => {
     expect(loadConfig({ env: { APP_ENV: 'development' } }).performance.cache_ttl_multiplier).toBe(0.1)
-    expect(loadConfig({ env: { APP_ENV: 'staging' } }).performance.cache_ttl_multiplier).toBe(0.5)
+    const key = { PROXY_API_KEYS: 'sk-client-0001' }
+    expect(loadConfig({ env: { APP_ENV: 'staging', ...key } }).performance.cache_ttl_multiplier).toBe(0.5)
     const production = loadConfig({ env: { APP_ENV: 'production', PROXY_API_KEYS: 'sk-client-0001' } })
     expect(production.performance.cache_ttl_multiplier).toBe(1)
     expect(production.performance.debug_logging).toBe(false)
     const tuned = loadConfig({
       document: { environments: { staging: { performance: { cache_ttl_multiplier: 0.25 } } } },
-      env: { APP_ENV: 'staging' },
+      env: { APP_ENV: 'staging', ...key },
     })
     expect(tuned.performance.cache_ttl_multiplier).toBe(0.25)
   })
 
-  it('refuses production without client keys', () => {
-    expect(problems(() => loadConfig({ env: { APP_ENV: 'production' } }))).toEqual([
-      'auth.api_keys: production needs at least one client key (or PROXY_API_KEYS)',
-    ])
+  it('refuses staging and production without client keys: only development serves anyone', () => {
+    for (const environment of ['staging', 'production'])
+      expect(problems(() => loadConfig({ env: { APP_ENV: environment } }))).toEqual([
+        `auth.api_keys: ${environment} needs at least one client key (or PROXY_API_KEYS); only development runs without`,
+      ])
+    expect(loadConfig({ env: { APP_ENV: 'development' } }).auth.api_keys).toEqual([])
   })
 
   it('takes provider keys from the environment and redacts them when printed', () => {

@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process'
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http'
+import { gzipSync } from 'node:zlib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { deeperThan } from '../src/http/body.ts'
 import { CLIENT_KEY, chatBody, type Harness, postChat, startAll } from './helpers.ts'
@@ -71,6 +72,37 @@ describe('HTTP surface', () => {
     })
     expect(res.status).toBe(415)
     expect((await res.json()).error.code).toBe('unsupported_media_type')
+  })
+
+  it('refuses a compressed body or another charset with 415, bytes that are not UTF-8 with 400', async () => {
+    const send = (headers: Record<string, string>, body: Uint8Array | string) =>
+      fetch(`${h.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${CLIENT_KEY}`, 'content-type': 'application/json', ...headers },
+        body,
+      })
+    const json = JSON.stringify(chatBody())
+    const gzip = await send({ 'content-encoding': 'gzip' }, gzipSync(json))
+    expect(gzip.status).toBe(415)
+    expect((await gzip.json()).error).toMatchObject({
+      code: 'unsupported_media_type',
+      message: 'Content-Encoding "gzip" is not supported: send the body uncompressed.',
+    })
+    // Plain JSON labelled as compressed is not taken either: the label is what a client meant.
+    expect((await send({ 'content-encoding': 'br' }, json)).status).toBe(415)
+    expect((await send({ 'content-encoding': 'identity' }, json)).status).toBe(200)
+    const latin = await send({ 'content-type': 'application/json; charset=iso-8859-1' }, json)
+    expect(latin.status).toBe(415)
+    expect((await latin.json()).error.message).toMatch(/charset "iso-8859-1"/)
+    expect((await send({ 'content-type': 'application/json; charset="UTF-8"' }, json)).status).toBe(200)
+    const bytes = Buffer.from(JSON.stringify(chatBody({ messages: [{ role: 'user', content: 'caf#' }] })))
+    bytes[bytes.indexOf('#')] = 0xe9 // é in Latin-1: not UTF-8
+    const invalid = await send({}, bytes)
+    expect(invalid.status).toBe(400)
+    expect((await invalid.json()).error).toMatchObject({
+      code: 'invalid_json',
+      message: 'The request body is not valid UTF-8.',
+    })
   })
 
   it('needs a client key, and says which problem it is', async () => {

@@ -159,8 +159,11 @@ function normalize(raw: RawConfig, env: Env, problems: string[]): Normalized {
   if (raw.memory.gc_threshold_percent > raw.memory.max_usage_percent) {
     problems.push('memory.gc_threshold_percent: must not exceed memory.max_usage_percent')
   }
-  if (raw.app.environment === 'production' && raw.auth.api_keys.length === 0) {
-    problems.push('auth.api_keys: production needs at least one client key (or PROXY_API_KEYS)')
+  // Deny by default: only a development proxy serves its client routes to anyone.
+  if (raw.app.environment !== 'development' && raw.auth.api_keys.length === 0) {
+    problems.push(
+      `auth.api_keys: ${raw.app.environment} needs at least one client key (or PROXY_API_KEYS); only development runs without`,
+    )
   }
   const alerting = resolveChannelSecrets(raw.alerting, env, problems)
   return { ...raw, http_client, performance, providers, alerting }

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer'
 import type { FastifyInstance } from 'fastify'
 import { ProxyError } from '../errors.ts'
 
@@ -18,8 +19,19 @@ export function registerJsonBody(app: FastifyInstance, bodyLimitBytes: number): 
     { parseAs: 'buffer', bodyLimit: bodyLimitBytes },
     (request, body: Buffer, done) => {
       request.rawBody = body
+      const unreadable = unreadableAs(request.headers['content-encoding'], request.headers['content-type'])
+      if (unreadable) {
+        done(new ProxyError('unsupported_media_type', { message: unreadable }), undefined)
+        return
+      }
       if (body.length === 0) {
         done(new ProxyError('invalid_json', { message: 'The request body is empty.' }), undefined)
+        return
+      }
+      // Bytes that are not UTF-8 would be read as U+FFFD here and forwarded as they came: the
+      // provider would read another request than the one validated, cached and counted.
+      if (!isUtf8(body)) {
+        done(new ProxyError('invalid_json', { message: 'The request body is not valid UTF-8.' }), undefined)
         return
       }
       let parsed: unknown
@@ -47,6 +59,23 @@ export function registerJsonBody(app: FastifyInstance, bodyLimitBytes: number): 
       done(null, parsed)
     },
   )
+}
+
+/**
+ * Why a JSON body cannot be read as sent, or undefined: compressed (the proxy does not inflate
+ * bodies; read as they are, gzip bytes were answered "not valid JSON", and a plain body labelled
+ * `br` was taken) or in a charset other than UTF-8, which JSON between systems must be (RFC 8259).
+ */
+export function unreadableAs(
+  encoding: string | undefined,
+  contentType: string | undefined,
+): string | undefined {
+  if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity' && encoding.trim() !== '')
+    return `Content-Encoding ${JSON.stringify(encoding)} is not supported: send the body uncompressed.`
+  const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(contentType ?? '')?.[1]
+  if (charset !== undefined && !/^utf-?8$/i.test(charset))
+    return `The charset ${JSON.stringify(charset)} is not supported: send the body in UTF-8.`
+  return undefined
 }
 
 /**
