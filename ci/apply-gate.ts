@@ -1,7 +1,8 @@
 // Applies the regression rule to finished runs of a tier: compares their latency samples with the
 // tier's baseline file, writes each run's `regression` section (and `failed` on a significant
-// regression), and re-renders their reports from the updated summaries. A tier that took several runs
-// (tiers.yaml ci.runs) is judged once, on all of them together.
+// regression), or when it cannot compare them its `regression_skipped` reason, and re-renders their
+// reports from the updated summaries. A tier that took several runs (tiers.yaml ci.runs) is judged
+// once, on all of them together.
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { changeText } from '../reports/src/format.ts'
@@ -25,6 +26,12 @@ export type GateOptions = {
    * the mocks on purpose (a slower profile shows what the gate catches). The reference names both.
    */
   readonly allowProfileChange?: boolean
+  /**
+   * A run the gate cannot judge (no baseline for this kind of machine, another setup) is inconclusive
+   * rather than passed (load:ci --require-gate). Off by default: CI on a new kind of machine must not
+   * go red merely for lacking a baseline; its runs say they were not gated all the same.
+   */
+  readonly requireGate?: boolean
 }
 
 /** What must match for a run to be compared with a baseline (the mock profile last). */
@@ -48,7 +55,7 @@ export function gateRuns(
   options: GateOptions = {},
 ): GateOutcome[] {
   const summaries = runDirs.map(readSummary)
-  const skipAll = (reason: string) => summaries.map((summary) => ({ summary, skippedReason: reason }))
+  const skipAll = (reason: string) => recordSkippedGate(runDirs, summaries, reason, options)
   const usable = runDirs.flatMap((dir, i) => (summaries[i].status === 'broken' ? [] : [dir]))
   if (usable.length === 0) return skipAll('the run broke')
   const first = summaries[runDirs.indexOf(usable[0])]
@@ -138,6 +145,34 @@ export function gateRuns(
   })
 }
 
+/**
+ * Runs the gate could not judge, with the reason written into their summaries and reports (a pass no
+ * gate judged must not read as a gated one); with `requireGate` a run that would have passed is
+ * inconclusive. A broken run is left as it is: it says why it broke.
+ */
+export function skipGate(
+  runDirs: readonly string[],
+  reason: string,
+  options: GateOptions = {},
+): GateOutcome[] {
+  return recordSkippedGate(runDirs, runDirs.map(readSummary), reason, options)
+}
+
+function recordSkippedGate(
+  runDirs: readonly string[],
+  summaries: readonly RunSummary[],
+  reason: string,
+  options: GateOptions,
+): GateOutcome[] {
+  return runDirs.map((dir, i) => {
+    const summary = summaries[i]
+    if (summary.status === 'broken') return { summary, skippedReason: reason }
+    const updated = parseSummary(withSkippedGate(summary, reason, options.requireGate === true))
+    writeRunFiles(dir, updated, null)
+    return { summary: updated, skippedReason: reason }
+  })
+}
+
 /** The rule's settings a tier asks for in tiers.yaml (`ci.noise_floor`), for gateRuns' `rule`. */
 export function tierRule(tier: string, tiersFile = TIERS_FILE): Partial<GateRule> {
   const noiseFloor = loadTiers(tiersFile).tiers.get(tier)?.ciNoiseFloor
@@ -167,10 +202,29 @@ function withRegression(
   const reason = regressed
     .map((v) => `${v.metric} regressed ${changeText(v.change, v.change_unit)} against ${file}`)
     .join('; ')
+  // A run gated again (another baseline, another rule) keeps only the latest gate's word.
+  const { regression_skipped: _, ...ungated } = summary
   return {
-    ...summary,
+    ...ungated,
     status: blame ? 'failed' : summary.status,
     ...(reason ? { status_reason: [summary.status_reason, reason].filter(Boolean).join('; ') } : {}),
     regression,
+  }
+}
+
+/**
+ * The summary with the reason the gate gave no verdict. A required gate that did not run leaves a run
+ * that would have passed inconclusive: nothing said whether it regressed. A failed or inconclusive run
+ * keeps its status, whose reason says more.
+ */
+function withSkippedGate(summary: RunSummary, reason: string, required: boolean): RunSummary {
+  const inconclusive = required && summary.status === 'passed'
+  const note = `not gated against a baseline (${reason}), and --require-gate asks for it`
+  const { regression: _, ...ungated } = summary
+  return {
+    ...ungated,
+    status: inconclusive ? 'inconclusive' : summary.status,
+    ...(inconclusive ? { status_reason: [summary.status_reason, note].filter(Boolean).join('; ') } : {}),
+    regression_skipped: { reason, required },
   }
 }

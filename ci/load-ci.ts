@@ -4,13 +4,23 @@
 // more), so that its runs are spread over the machine's moods; the gate judges them together.
 // Prints one table; exits 0 when all held, 99 on a failed baseline or a significant regression, 3 when
 // a run was inconclusive (its generator may have been the limit) and nothing failed, 1 when a run
-// broke, 130 when interrupted. The run directories are listed in reports/out/ci-latest.json.
+// broke, 130 when interrupted. A tier the regression gate could not judge (no baseline for this kind
+// of machine, another setup) keeps the status its seed baselines gave it, and its summary and report
+// say it was not gated; with --require-gate it is inconclusive instead. The run directories are
+// listed in reports/out/ci-latest.json.
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { readCommandLine } from '../scenarios/run/command-line.ts'
 import { exitCodeOfAll, REPORTS_OUT, runTier } from '../scenarios/run/runner.ts'
 import { loadTiers } from '../scenarios/tiers.ts'
-import { type GateOutcome, gateRuns, type NamedBaseline, tierRule } from './apply-gate.ts'
+import {
+  type GateOutcome,
+  gateRuns,
+  type NamedBaseline,
+  readSummary,
+  skipGate,
+  tierRule,
+} from './apply-gate.ts'
 import { BaselineError, readBaselines } from './baseline-file.ts'
 import { type CiRow, formatCiTable } from './ci-table.ts'
 import { runMain } from './run-main.ts'
@@ -25,6 +35,8 @@ export type CiOptions = {
   readonly out?: string
   /** false: run only, no regression gate (baseline:update uses this). */
   readonly gate?: boolean
+  /** A tier the regression gate cannot judge is inconclusive, not passed (apply-gate.ts `requireGate`). */
+  readonly requireGate?: boolean
   /** Runs of every tier, instead of each tier's `ci.runs`. */
   readonly runs?: number
   /**
@@ -114,19 +126,21 @@ export async function runCi(
 }
 
 function gate(tier: string, runDirs: readonly string[], options: CiOptions): GateOutcome[] {
-  const notGated = (reason: string) =>
-    gateRuns(runDirs, null).map((g) => ({ summary: g.summary, skippedReason: reason }))
-  if (options.gate === false) return notGated('not gated')
+  // Runs taken to become baselines are judged by nothing yet, and their summaries claim no gate.
+  if (options.gate === false)
+    return runDirs.map((dir) => ({ summary: readSummary(dir), skippedReason: 'not gated' }))
+  const requireGate = options.requireGate === true
   let baselines: NamedBaseline[]
   try {
     baselines = readBaselines(tier)
   } catch (error) {
-    if (error instanceof BaselineError) return notGated(error.message)
+    if (error instanceof BaselineError) return skipGate(runDirs, error.message, { requireGate })
     throw error
   }
   return gateRuns(runDirs, baselines, {
     allowProfileChange: options.mockProfile !== undefined,
     rule: tierRule(tier),
+    requireGate,
   })
 }
 
@@ -141,7 +155,8 @@ async function main(): Promise<number> {
     about:
       'Every tier, time-scaled, gated on its seed baselines and on ci/baselines/<tier>.json. Exits 0 when\n' +
       'all held, 99 on a failed baseline or a significant regression, 3 when a run was inconclusive and\n' +
-      'nothing failed, 1 when a run broke, 130 when interrupted.',
+      'nothing failed, 1 when a run broke, 130 when interrupted. A tier with no baseline to compare with\n' +
+      'keeps the status its seed baselines gave it (its report says it was not gated), unless --require-gate.',
     flags: {
       tiers: {
         type: 'string',
@@ -168,6 +183,10 @@ async function main(): Promise<number> {
         value: "'--flag ...'",
         help: "node options for the proxy after its own, as --proxy-node-flags='--a --b' (an experiment, gated all the same)",
       },
+      'require-gate': {
+        type: 'boolean',
+        help: 'a tier the regression gate cannot judge (no baseline for this kind of machine, another setup) is inconclusive, exit 3',
+      },
     },
   })
   const { engine, runs } = values
@@ -183,6 +202,7 @@ async function main(): Promise<number> {
     runs,
     mockProfile: values['mock-profile'],
     proxyNodeFlags: values['proxy-node-flags']?.split(/\s+/).filter(Boolean),
+    requireGate: values['require-gate'],
     signal: abort.signal,
   })
   process.stdout.write(`\n${formatCiTable(rows)}\n\n`)

@@ -5,7 +5,7 @@
 // regressed, 3 inconclusive (a generator may have been the limit), 1 a shard broke or is missing,
 // 2 bad arguments (directories that are not shards of one run).
 import { join, relative } from 'node:path'
-import { gateRun, tierRule } from '../ci/apply-gate.ts'
+import { gateRun, skipGate, tierRule } from '../ci/apply-gate.ts'
 import { BaselineError, readBaselines } from '../ci/baseline-file.ts'
 import type { RunSummary } from '../reports/src/summary.ts'
 import { parseArgsOr } from './run/command-line.ts'
@@ -45,6 +45,7 @@ export function mergeAndGate(dirs: readonly string[], options: MergeOptions): Me
   } catch (error) {
     if (!(error instanceof BaselineError)) throw error
     gateNote = error.message
+    summary = skipGate([merged.dir], gateNote)[0].summary
   }
   return { summary, dir: merged.dir, exitCode: exitCodeOf(summary.status), gateNote }
 }

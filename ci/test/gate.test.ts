@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import type { RunSummary } from '../../reports/src/summary.ts'
 import { regressionTable } from '../../reports/src/tables.ts'
 import { seededRandom } from '../../scenarios/random.ts'
+import { EXIT, exitCodeOfAll } from '../../scenarios/run/runner.ts'
 import { formatRunTable } from '../../scenarios/run/table.ts'
 import { gateRuns, tierRule } from '../apply-gate.ts'
 import {
@@ -427,6 +428,50 @@ describe('gating the runs of a tier', () => {
     expect(outcome.summary.regression).toBeUndefined()
     // The same run on the baseline's machine is judged: 50 % slower, regressed.
     expect(gateRuns([runDir('light-2', run(600, 30))], reference())[0].summary.status).toBe('failed')
+  })
+
+  it('writes why a run was not gated into its summary.json and report.html, and keeps its status', () => {
+    dir = mkdtempSync(join(tmpdir(), 'gate-'))
+    const intel = { ...passedRun().environment, cpu_model: 'Intel(R) Xeon(R) Processor' }
+    const elsewhere = runDir('light', run(600, 20), { environment: intel })
+    const [outcome] = gateRuns([elsewhere], reference())
+    const written = JSON.parse(readFileSync(join(elsewhere, 'summary.json'), 'utf8'))
+    expect(written.status).toBe('passed')
+    expect(written.regression_skipped).toEqual({ reason: outcome.skippedReason, required: false })
+    const report = readFileSync(join(elsewhere, 'report.html'), 'utf8')
+    expect(report).toMatch(
+      /id="not-gated">Not gated against a baseline: not comparable: baseline taken on test cpu .*this run on Intel\(R\) Xeon\(R\) Processor/,
+    )
+    expect(report).toContain('<section id="regression"')
+    // No baseline at all, the same.
+    const [none] = gateRuns([runDir('light-2', run(601, 20))], [])
+    expect(none.summary.status).toBe('passed')
+    expect(none.summary.regression_skipped?.reason).toMatch(/^no baseline \(ci\/baselines\/light\.json\)/)
+  })
+
+  it('with requireGate (load:ci --require-gate), a run the gate could not judge is inconclusive: exit 3', () => {
+    dir = mkdtempSync(join(tmpdir(), 'gate-'))
+    const intel = { ...passedRun().environment, cpu_model: 'Intel(R) Xeon(R) Processor' }
+    const dirs = [runDir('medium', run(600, 20), { environment: intel }), runDir('medium-2', run(601, 20))]
+    const outcomes = gateRuns(dirs, reference(), { requireGate: true })
+    for (const [i, { summary }] of outcomes.entries()) {
+      expect(summary.status).toBe('inconclusive')
+      expect(summary.status_reason).toMatch(
+        /^not gated against a baseline \(not comparable: .*--require-gate/,
+      )
+      expect(summary.regression_skipped?.required).toBe(true)
+      expect(JSON.parse(readFileSync(join(dirs[i], 'summary.json'), 'utf8')).status).toBe('inconclusive')
+    }
+    expect(exitCodeOfAll(outcomes.map((o) => o.summary.status))).toBe(EXIT.inconclusive)
+    // A run that failed a seed baseline stays failed: that is the finding.
+    const failing = passedRun()
+    failing.baselines[0] = { ...failing.baselines[0], actual: 250, passed: false, margin: -0.25 }
+    const failed = runDir('light', run(600, 20), { ...failing, status: 'failed', environment: intel })
+    expect(gateRuns([failed], reference(), { requireGate: true })[0].summary.status).toBe('failed')
+    // A gate that ran leaves a passing run passed.
+    expect(
+      gateRuns([runDir('light-2', run(601, 20))], reference(), { requireGate: true })[0].summary.status,
+    ).toBe('passed')
   })
 
   it("judges a run against its own kind of machine's baseline, among several", () => {

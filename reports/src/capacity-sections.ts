@@ -25,6 +25,7 @@ const RESOURCE_TEXT: Record<string, string> = {
   file_descriptors: 'file descriptors',
   machine_cpu: "the test machine's CPU (shared)",
   generator: 'the load generator',
+  slo: 'the SLO: the knee its sweep measured',
   unknown: 'unknown',
 }
 export const resourceText = (r: string | null) => (r === null ? DASH : (RESOURCE_TEXT[r] ?? r))
@@ -160,7 +161,7 @@ export function sizingSection(s: CapacitySummary): string {
 <h3 class="subhead">Per instance</h3>
 <div class="table-wrap"><table><thead><tr><th>Instance</th><th class="num">Ceiling</th><th>Binds</th><th class="num">Planned (headroom)</th><th class="num">Ceiling with the pools below</th><th>Then binds</th><th>max_connections per worker (Little's law)</th></tr></thead><tbody>${options.join('\n')}</tbody></table></div>
 <p class="note">Users become a rate through their cycle: one request, its answer (${formatNumber(z.response_time_s)} s measured), then ${formatNumber(z.think_time_s)} s of thinking: rate = users / ${formatNumber(z.response_time_s + z.think_time_s)} s. Each instance is planned at ${formatPercent(1 - z.headroom)} of its ceiling (headroom ${formatPercent(z.headroom)}), one core per worker and ${formatInt(z.instance_memory_mb)} MB. The recommended pool carries the next resource's ceiling: L + 3\u221aL connections per provider per worker, L = rate \u00d7 connections in use per req/s.</p>`,
-    'The lowest resource ceiling of an instance, less the headroom, divides the demand.',
+    'The lowest resource ceiling of an instance, or the SLO knee its sweep measured when that is lower, less the headroom, divides the demand.',
   )
 }
 

@@ -23,7 +23,7 @@ const STATUS_HINT: Record<RunSummary['status'], string> = {
   passed: 'Every baseline held.',
   failed: 'At least one baseline failed or a metric regressed.',
   inconclusive:
-    'The run cannot judge the target: the load generator may have been the limit (its numbers include its own delay), or the run was too short to show what a baseline asks. It neither passes nor fails.',
+    'The run cannot judge the target: the load generator may have been the limit (its numbers include its own delay), the run was too short to show what a baseline asks, or the regression gate it required could not run. It neither passes nor fails.',
   broken: 'The run itself broke; its numbers are incomplete.',
 }
 
@@ -161,6 +161,11 @@ export function header(summary: RunSummary): string {
   const reason = summary.status_reason
     ? `<p class="verdict-reason">${escapeHtml(summary.status_reason)}</p>`
     : ''
+  // Said beside the verdict: a pass no regression gate judged is not a gated pass.
+  const skipped = summary.regression_skipped
+  const notGated = skipped
+    ? `<p class="verdict-reason" id="not-gated">Not gated against a baseline: ${escapeHtml(skipped.reason)}</p>`
+    : ''
   const scale = run.duration_scale === 1 ? '' : ` (time scale ${formatNumber(run.duration_scale)})`
   const meta: [string, string][] = [
     ['Tier', `<strong>${escapeHtml(run.tier)}</strong>`],
@@ -176,7 +181,7 @@ export function header(summary: RunSummary): string {
       : ['Target', `<code>${escapeHtml(run.target_url)}</code>`],
   ]
   return `<header class="masthead status-${status}">
-<div class="verdict"><span class="verdict-badge">${STATUS_TEXT[status]}</span><div><h1>Load report: ${escapeHtml(run.tier)} tier</h1><p class="verdict-hint">${STATUS_HINT[status]} Run <code>${escapeHtml(run.id)}</code>.</p>${reason}</div></div>
+<div class="verdict"><span class="verdict-badge">${STATUS_TEXT[status]}</span><div><h1>Load report: ${escapeHtml(run.tier)} tier</h1><p class="verdict-hint">${STATUS_HINT[status]} Run <code>${escapeHtml(run.id)}</code>.</p>${reason}${notGated}</div></div>
 ${definitionList(meta)}
 ${kpis(summary)}
 </header>`

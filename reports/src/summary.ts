@@ -290,6 +290,13 @@ export const Regression = z.strictObject({
   verdicts: z.array(RegressionVerdict),
 })
 
+/**
+ * Why the regression gate gave no verdict (no baseline for this kind of machine, another setup, a
+ * comparison it could not make): without it a pass no gate judged reads as a gated one. `required`:
+ * the caller asked for a gate (load:ci --require-gate), so a run it would have passed is inconclusive.
+ */
+export const RegressionSkipped = z.strictObject({ reason: z.string().min(1), required: z.boolean() })
+
 export const GeneratorHealth = z.strictObject({
   intended_rps: z.number().nonnegative().optional(),
   achieved_rps: z.number().nonnegative(),
@@ -326,6 +333,7 @@ export const RunSummary = z
     proxy_metrics: ProxyMetrics.optional(),
     baselines: z.array(BaselineResult),
     regression: Regression.optional(),
+    regression_skipped: RegressionSkipped.optional(),
     generator: GeneratorHealth.optional(),
     /** A merged run: the shards it was merged from, in segment order. */
     shards: z.array(ShardResult).min(1).optional(),
@@ -342,6 +350,14 @@ export const RunSummary = z
     const failing = s.baselines.some((b) => !b.passed)
     const regressed = s.regression?.verdicts.some((v) => v.verdict === 'regressed') ?? false
     const limited = s.generator?.limited === true
+    const ungated = s.regression_skipped?.required === true
+    if (s.regression && s.regression_skipped) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['regression_skipped'],
+        message: 'the regression gate either gave verdicts or was skipped, not both',
+      })
+    }
     if (s.status === 'passed' && (failing || regressed)) {
       ctx.addIssue({
         code: 'custom',
@@ -357,14 +373,22 @@ export const RunSummary = z
         message: `status is ${s.status} but the generator may have been the limit: it is inconclusive`,
       })
     }
-    const errorRate = s.baselines.find((b) => b.metric === 'error_rate')
-    const tooFew =
-      errorRate !== undefined && tooFewForErrorRate(s.totals.requests, s.totals.errors, errorRate.threshold)
-    if (s.status === 'inconclusive' && !limited && !tooFew) {
+    if (s.status === 'passed' && ungated) {
       ctx.addIssue({
         code: 'custom',
         path: ['status'],
-        message: 'status is inconclusive but the generator was not the limit, nor the run too short to judge',
+        message: 'status is passed but the regression gate it required did not run: it is inconclusive',
+      })
+    }
+    const errorRate = s.baselines.find((b) => b.metric === 'error_rate')
+    const tooFew =
+      errorRate !== undefined && tooFewForErrorRate(s.totals.requests, s.totals.errors, errorRate.threshold)
+    if (s.status === 'inconclusive' && !limited && !tooFew && !ungated) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['status'],
+        message:
+          'status is inconclusive but the generator was not the limit, nor the run too short to judge, nor a required regression gate skipped',
       })
     }
     if (s.status === 'failed' && !failing && !regressed) {

@@ -119,7 +119,7 @@ const VERDICTS: Record<RegressionVerdict['verdict'], 'pass' | 'fail' | 'warn' | 
 
 export function regressionTable(summary: RunSummary): string {
   const regression = summary.regression
-  if (!regression) return ''
+  if (!regression) return notGatedSection(summary.regression_skipped)
   const ref = regression.reference
   const refParts = [
     `<strong>${escapeHtml(ref.name)}</strong>`,
@@ -145,6 +145,19 @@ export function regressionTable(summary: RunSummary): string {
     'Regression against the reference',
     `${body}<p class="note">Method: ${escapeHtml(regression.method)}</p>`,
     `Compared with ${refParts.join(', ')}.`,
+  )
+}
+
+function notGatedSection(skipped: RunSummary['regression_skipped']): string {
+  if (!skipped) return ''
+  const required = skipped.required
+    ? ' A gate was required (<code>load:ci --require-gate</code>): a run that would otherwise have passed is inconclusive.'
+    : ''
+  return section(
+    'regression',
+    'Regression against the reference',
+    `<p class="empty">Nothing compared this run with earlier ones: its status does not say whether it regressed.${required}</p>`,
+    `Not gated against a baseline: ${escapeHtml(skipped.reason)}.`,
   )
 }
 

@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { formatCapacityTable } from '../../scenarios/capacity/table.ts'
 import { renderCapacityReport } from '../src/capacity-render.ts'
 import { type CapacitySummary, parseCapacitySummary } from '../src/capacity-summary.ts'
 import { BROWSER_SKIP_REASON, openReportBrowser, type ReportBrowser } from './browser.ts'
@@ -38,6 +39,16 @@ describe('renderCapacityReport', () => {
     expect(html).toContain('Instances needed')
     expect(html).toContain('100,000 users')
     expect(html).toMatch(/within 15/)
+  })
+
+  it('says when the SLO knee its sweep measured, not a resource, is what an instance is planned by', () => {
+    // The synthetic proxy's SLO breaks at 32 req/s, under its pool's modelled ceiling (32.48 req/s).
+    expect(summary.sizing?.options[0]).toMatchObject({
+      capacity_rps: summary.sweeps[0].knee.rate,
+      binding: 'slo',
+    })
+    expect(renderCapacityReport(summary)).toContain('<td>the SLO: the knee its sweep measured</td>')
+    expect(formatCapacityTable(summary)).toMatch(/1 worker: ceiling [\d.]+ req\/s \(the measured SLO knee\)/)
   })
 
   it('shows hostile strings as text', () => {

@@ -140,6 +140,23 @@ describe('parseSummary', () => {
     expect(paths({ ...passedSummary(), status: 'inconclusive' })).toEqual(['status'])
   })
 
+  it('calls a run inconclusive, never passed, when the regression gate it required could not run', () => {
+    const skipped = { reason: 'no baseline (ci/baselines/light.json)', required: true }
+    const ungated = { ...passedSummary(), status: 'inconclusive', regression_skipped: skipped }
+    expect(parseSummary(ungated).status).toBe('inconclusive')
+    expect(paths({ ...passedSummary(), regression_skipped: skipped })).toEqual(['status'])
+    // Not required: the run passes, and says it was not gated.
+    const optional = { ...skipped, required: false }
+    expect(parseSummary({ ...passedSummary(), regression_skipped: optional }).regression_skipped).toEqual(
+      optional,
+    )
+    expect(paths({ ...passedSummary(), status: 'inconclusive', regression_skipped: optional })).toEqual([
+      'status',
+    ])
+    // A gate either judged the run or did not.
+    expect(paths({ ...failedSummary(), regression_skipped: optional })).toEqual(['regression_skipped'])
+  })
+
   it('rejects a skipped scenario that reports requests', () => {
     const bad = passedSummary()
     bad.scenarios[2].requests = 4

@@ -12,7 +12,7 @@ type Use = { resource: string; share: number; text: string }
 
 const pct = (share: number) => `${Math.round(share * 100)} %`
 /** A resource at this share of its limit is the one that binds. */
-const NEAR_LIMIT = 0.9
+export const NEAR_LIMIT = 0.9
 /** The machine's CPU at this share of its cores is saturated. */
 const SATURATED = 0.95
 /** Streams holding their connection this much longer than at the lowest rate were slowed down. */

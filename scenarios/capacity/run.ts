@@ -234,7 +234,7 @@ export function buildCapacitySummary(input: BuildInput): CapacitySummary {
             users: config.sizing.users,
             rates: config.sizing.rates,
             memoryMb: config.sizing.instance_memory_mb,
-            sweeps: sweeps.map((s) => ({ workers: s.workers, demands: s.demands })),
+            sweeps: sweeps.map((s) => ({ workers: s.workers, demands: s.demands, knee: s.knee })),
           })
         : null,
     notes: runNotes(sweeps, config, options.target !== undefined),

@@ -7,6 +7,8 @@ const f = (v: number | null | undefined, digits = 1) =>
 const pct = (v: number | null | undefined) =>
   v === null || v === undefined ? '-' : `${v >= 0 ? '+' : ''}${(v * 100).toFixed(1)} %`
 const w = (n: number) => `${n} worker${n > 1 ? 's' : ''}`
+/** A sizing option's binding: a resource, or `slo` when the knee its sweep measured is the lower ceiling. */
+const binds = (b: string | null) => (b === 'slo' ? 'the measured SLO knee' : (b ?? '-'))
 
 export function formatCapacityTable(s: CapacitySummary, reportPath?: string): string {
   const lines: string[] = []
@@ -57,11 +59,11 @@ export function formatCapacityTable(s: CapacitySummary, reportPath?: string): st
     )
     for (const o of z.options)
       lines.push(
-        `    ${w(o.workers)}: ceiling ${f(o.capacity_rps)} req/s (${o.binding}), planned ${f(o.planned_rps)} req/s; with max_connections ${
+        `    ${w(o.workers)}: ceiling ${f(o.capacity_rps)} req/s (${binds(o.binding)}), planned ${f(o.planned_rps)} req/s; with max_connections ${
           Object.entries(o.pool_per_worker)
             .map(([p, v]) => `${p} ${v}`)
             .join(', ') || '-'
-        } per worker: ${f(o.capacity_with_pools_rps)} req/s (${o.binding_with_pools ?? '-'})`,
+        } per worker: ${f(o.capacity_with_pools_rps)} req/s (${binds(o.binding_with_pools)})`,
       )
     for (const r of z.rows) {
       const demand = r.users === null ? 'rate' : `${r.users} users`

@@ -1,7 +1,7 @@
 // Knee detection, the capacity model, the resource that binds and instance sizing, on synthetic
 // sweeps of proxies whose limits are known in advance (capacity-synthetic.ts).
 import { describe, expect, it } from 'vitest'
-import type { StepPoint } from '../../reports/src/capacity-summary.ts'
+import type { Demands, Knee, StepPoint } from '../../reports/src/capacity-summary.ts'
 import { measuredBinding } from '../capacity/binding.ts'
 import { findKnee, growthLimit, judgeStep, refinementRate } from '../capacity/knee.ts'
 import {
@@ -280,7 +280,8 @@ describe('sizing', () => {
       users: [1000, 10_000, 100_000],
       rates: [100],
       memoryMb: 2048,
-      sweeps: [{ workers: 1, demands: sweep.demands }],
+      // The model alone: the knee's cap has tests of its own below.
+      sweeps: [{ workers: 1, demands: sweep.demands, knee: null }],
     })
     const option = sizing.options[0]
     expect(option.binding).toBe('connections')
@@ -298,6 +299,66 @@ describe('sizing', () => {
       [null, Math.ceil(100 / per)],
     ])
     expect(sizing.rows[2].recommended).toEqual({ workers: 1, instances: rows[2][1] })
+  })
+
+  /** The default proxy with a TTFT p95 of 1 s + 100 ms per req/s: the 2 s SLO breaks just above 10 req/s. */
+  async function ttftGrowsWithRate() {
+    const base = syntheticStep(DEFAULT_PROXY)
+    const slower: typeof base = async (spec, options) => {
+      const result = await base(spec, options)
+      const p95 = 1000 + (100 * result.window.completed_in_window) / options.windowS
+      return {
+        ...result,
+        window: { ...result.window, ttft_ms: { p50: p95 * 0.6, p90: p95 * 0.9, p95, p99: p95 * 1.3 } },
+      }
+    }
+    return (await runSweep(sweepOptions(DEFAULT_PROXY, { step: slower, check: false }))).sweep
+  }
+  const plan = (sweep: { demands: Demands | null; knee: Knee | null }) =>
+    planSizing({
+      headroom: 0.3,
+      thinkTimeS: 30,
+      responseTimeS: 6,
+      users: [1000],
+      rates: [],
+      memoryMb: 2048,
+      sweeps: [{ workers: 1, demands: sweep.demands, knee: sweep.knee }],
+    })
+
+  it('plans an instance at most at the SLO knee its sweep measured, below every resource ceiling', async () => {
+    const sweep = await ttftGrowsWithRate()
+    expect(sweep.knee).toMatchObject({ rate: 10, first_fail_rate: 10.6, bracketed: true })
+    expect(bindingBound(sweep.bounds)).toMatchObject({ resource: 'connections', rate: 32.49 })
+    const sizing = plan(sweep)
+    // Planned at 32.49 x 0.7 = 22.7 req/s, an instance would run where the sweep measured TTFT p95 3.3 s.
+    expect(sizing.options[0]).toMatchObject({ capacity_rps: 10, binding: 'slo', planned_rps: 7 })
+    // The pools were a third full where it broke: larger ones would not move the knee.
+    expect(sizing.options[0]).toMatchObject({ capacity_with_pools_rps: 10, binding_with_pools: 'slo' })
+    // 1000 users are 27.8 req/s: four instances at 7 req/s each (two at the modelled ceiling).
+    expect(sizing.rows[0].recommended).toEqual({ workers: 1, instances: 4 })
+  })
+
+  it('caps nothing with a knee the sweep never saw break: every rate held, the instance carries at least that', async () => {
+    const sweep = await ttftGrowsWithRate()
+    const held = { ...sweep.knee, first_fail_rate: null, bracketed: false }
+    expect(plan({ ...sweep, knee: held }).options[0]).toMatchObject({
+      capacity_rps: 32.49,
+      binding: 'connections',
+      capacity_with_pools_rps: 79.92,
+      binding_with_pools: 'cpu',
+    })
+    // The same knee, bracketed, is the ceiling.
+    expect(plan(sweep).options[0].capacity_rps).toBe(10)
+  })
+
+  it("keeps the ceiling with larger pools the model's when the pools were nearly full where the SLO broke", async () => {
+    const { sweep } = await runSweep(sweepOptions(DEFAULT_PROXY, { check: false }))
+    expect(sweep.knee).toMatchObject({ rate: 31.4, first_fail_rate: 32, bracketed: true })
+    const option = plan(sweep).options[0]
+    // Queueing for a connection broke the SLO just under the pool's ceiling (32.48 req/s): the knee
+    // binds the instance as configured, and the pools sized for the CPU's ceiling may move it.
+    expect(option).toMatchObject({ capacity_rps: 31.4, binding: 'slo', planned_rps: 21.98 })
+    expect(option).toMatchObject({ capacity_with_pools_rps: 80, binding_with_pools: 'cpu' })
   })
 
   it('spreads rates evenly from 15 % of the maximum up to it', () => {
