@@ -24,6 +24,7 @@ import { registerObservability } from './observability/register.ts'
 import type { CacheMetricsSource, MemoryPressureTarget } from './observability/sources.ts'
 import { type MonitoringDeps, Telemetry } from './observability/telemetry.ts'
 import { Pipeline } from './pipeline/pipeline.ts'
+import { CallWatch } from './providers/call-watch.ts'
 import { ProviderRegistry } from './providers/registry.ts'
 import { Executor } from './resilience/executor.ts'
 import { RetryBudget } from './resilience/retry-budget.ts'
@@ -205,6 +206,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
 
   registerJsonBody(app, Math.floor(config.server.body_limit_mb * 1024 * 1024))
   registerErrorHandling(app)
+  const watch = new CallWatch({ monotonic: clock.monotonic, idleMs: http.read_timeout * 1000 })
   // Caches, model discovery, context condensation and cache warming (proxy/src/cache/services.ts).
   const services = createChatServices(config, {
     clock,
@@ -218,6 +220,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
       headersTimeoutMs: http.timeout * 1000,
       maxResponseBytes: Math.floor(http.max_response_mb * 1024 * 1024),
       maxEventBytes: Math.floor(config.streaming.max_event_kb * 1024),
+      watch,
       policy: {
         retryStatuses: new Set(http.retry_status_codes),
         breakerStatuses: new Set(config.circuit_breaker.count_status_codes),
@@ -268,6 +271,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   app.decorate('services', services)
   app.addHook('onClose', () => services.close())
   app.addHook('onClose', () => registry.close())
+  app.addHook('onClose', () => watch.close())
   return app
 }
 

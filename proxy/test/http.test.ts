@@ -79,7 +79,7 @@ describe('HTTP surface', () => {
       fetch(`${h.url}/v1/chat/completions`, {
         method: 'POST',
         headers: { authorization: `Bearer ${CLIENT_KEY}`, 'content-type': 'application/json', ...headers },
-        body,
+        body: body as BodyInit,
       })
     const json = JSON.stringify(chatBody())
     const gzip = await send({ 'content-encoding': 'gzip' }, gzipSync(json))

@@ -4,6 +4,7 @@ import { retryAfterMs } from '../resilience/backoff.ts'
 import { type FailurePolicy, networkFailure, statusFailure, UpstreamFailure } from '../resilience/failure.ts'
 import { ClientInputError } from '../translate/errors.ts'
 import { type Answer, AnswerTooLarge } from './buffered-call.ts'
+import type { CallWatch } from './call-watch.ts'
 import type { Deployment } from './registry.ts'
 import { SseParser } from './sse.ts'
 import { maskedError, StreamCall, type StreamOpening } from './stream-call.ts'
@@ -24,6 +25,8 @@ export interface AttemptContext {
   readonly maxResponseBytes: number
   /** streaming.max_event_kb: the largest single event of a stream. */
   readonly maxEventBytes: number
+  /** Ends calls whose answer has not started by the deadline, or whose stream went idle. */
+  readonly watch: CallWatch
 }
 
 /** The wait for a response head: the configured timeout, or less when the request's deadline is nearer. */
@@ -48,6 +51,8 @@ export async function completeOnce(
       cancel,
       { success: ctx.maxResponseBytes, error: ERROR_BODY_LIMIT },
       headersTimeout(ctx, deadline),
+      ctx.watch,
+      deadline,
     )
   } catch (err) {
     if (err instanceof AnswerTooLarge) throw tooLarge(err.limit)
@@ -87,6 +92,7 @@ export async function openStream(
     injectUsage: ctx.injectUsage,
   })
   const call = new StreamCall(translator, new SseParser(ctx.maxEventBytes), cancel, d.provider.mask)
+  ctx.watch.watch(call, deadline)
   upstream.stream(upstreamRequest, call, headersTimeout(ctx, deadline))
   let opening: StreamOpening
   try {

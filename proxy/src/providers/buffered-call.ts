@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http'
 import type { Dispatcher } from 'undici'
 import type { CancelSignal } from '../cancel.ts'
+import type { WatchedCall } from './call-watch.ts'
 
 /** A whole answer: status, headers and the body in one buffer. */
 export interface Answer {
@@ -23,7 +24,7 @@ export class AnswerTooLarge extends Error {
  * with it skips what `pool.request` builds for every call (an async resource, a Readable body,
  * listeners on an AbortSignal), which is most of the client-side cost of a small answer.
  */
-export class BufferedCall implements Dispatcher.DispatchHandler {
+export class BufferedCall implements Dispatcher.DispatchHandler, WatchedCall {
   readonly #cancel: CancelSignal
   readonly #limits: { success: number; error: number }
   readonly #resolve: (answer: Answer) => void
@@ -36,6 +37,12 @@ export class BufferedCall implements Dispatcher.DispatchHandler {
   #rest: Buffer[] | undefined
   #removeCancel: (() => void) | undefined
   #settled = false
+  #controller: Dispatcher.DispatchController | undefined
+  /** Ended by the watch before undici started it (still queued for a connection). */
+  #expired: Error | undefined
+  /** A plain answer has started when it is complete: the deadline holds to the last byte. */
+  readonly started = false
+  readonly progress = 0
 
   constructor(
     cancel: CancelSignal,
@@ -49,7 +56,26 @@ export class BufferedCall implements Dispatcher.DispatchHandler {
     this.#reject = reject
   }
 
+  get settled(): boolean {
+    return this.#settled
+  }
+
+  expire(reason: Error): void {
+    if (this.#settled) return
+    if (this.#controller) {
+      this.#controller.abort(reason)
+      return
+    }
+    this.#expired = reason
+    this.onResponseError(undefined as unknown as Dispatcher.DispatchController, reason)
+  }
+
   onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.#controller = controller
+    if (this.#expired) {
+      controller.abort(this.#expired)
+      return
+    }
     if (this.#cancel.aborted) {
       controller.abort(asError(this.#cancel.reason))
       return

@@ -3,6 +3,7 @@ import type { Dispatcher } from 'undici'
 import type { CancelSignal } from '../cancel.ts'
 import type { SecretMask } from '../config/secret-mask.ts'
 import { networkFailure, UpstreamFailure } from '../resilience/failure.ts'
+import type { WatchedCall } from './call-watch.ts'
 import { EventTooLarge, empty, type SseParser } from './sse.ts'
 import type { ProviderErrorBody, StreamTranslator } from './types.ts'
 
@@ -38,7 +39,7 @@ const ERROR_BODY_LIMIT = 64 * 1024
  * pauses while the client cannot take more) and settles with the failure that ended it early, or
  * undefined when the provider finished it properly.
  */
-export class StreamCall implements Dispatcher.DispatchHandler {
+export class StreamCall implements Dispatcher.DispatchHandler, WatchedCall {
   readonly translator: StreamTranslator
   /** Client bytes produced while waiting for the first answer event. */
   readonly first: Buffer[] = []
@@ -63,6 +64,12 @@ export class StreamCall implements Dispatcher.DispatchHandler {
   #end: ((failure: UpstreamFailure | undefined) => void) | undefined
   /** How the stream ended (set once). */
   #result: { failure: UpstreamFailure | undefined } | undefined
+  /** Ended by the watch before undici started it (still queued for a connection). */
+  #expired: Error | undefined
+  /** Settled before it answered: `opened` rejected, or resolved with the provider's refusal. */
+  #refused = false
+  /** The read is paused until the client takes what was written: the wait is not the provider's. */
+  #waiting = false
 
   constructor(translator: StreamTranslator, parser: SseParser, cancel: CancelSignal, mask: SecretMask) {
     this.translator = translator
@@ -70,8 +77,14 @@ export class StreamCall implements Dispatcher.DispatchHandler {
     this.#cancel = cancel
     this.#mask = mask
     this.opened = new Promise((resolve, reject) => {
-      this.#open = resolve
-      this.#fail = reject
+      this.#open = (opening) => {
+        if (!opening.ok) this.#refused = true
+        resolve(opening)
+      }
+      this.#fail = (failure) => {
+        this.#refused = true
+        reject(failure)
+      }
     })
   }
 
@@ -89,6 +102,31 @@ export class StreamCall implements Dispatcher.DispatchHandler {
     return this.#ended
   }
 
+  get settled(): boolean {
+    return this.#result !== undefined || this.#refused
+  }
+
+  get started(): boolean {
+    return this.#isOpen
+  }
+
+  get progress(): number {
+    return this.translator.answerEvents
+  }
+
+  get waiting(): boolean {
+    return this.#waiting
+  }
+
+  expire(reason: Error): void {
+    if (this.settled) return
+    if (this.#controller) this.#controller.abort(reason)
+    else {
+      this.#expired = reason
+      this.#failWith(networkFailure(reason))
+    }
+  }
+
   /** Stops reading (nobody is left to receive the stream). */
   abort(reason: Error): void {
     this.#controller?.abort(reason)
@@ -96,7 +134,8 @@ export class StreamCall implements Dispatcher.DispatchHandler {
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.#controller = controller
-    if (this.#cancel.aborted) controller.abort(asError(this.#cancel.reason))
+    if (this.#expired) controller.abort(this.#expired)
+    else if (this.#cancel.aborted) controller.abort(asError(this.#cancel.reason))
     else this.#removeCancel = this.#cancel.onAbort(() => controller.abort(asError(this.#cancel.reason)))
   }
 
@@ -176,8 +215,12 @@ export class StreamCall implements Dispatcher.DispatchHandler {
     const wait = (this.#sink as ChunkSink).writeAll(chunks)
     if (wait === undefined) return
     const controller = this.#controller
+    this.#waiting = true
     controller?.pause()
-    wait.then(() => controller?.resume())
+    wait.then(() => {
+      this.#waiting = false
+      controller?.resume()
+    })
   }
 
   #failWith(failure: UpstreamFailure): void {

@@ -3,6 +3,7 @@ import { type Dispatcher, Pool } from 'undici'
 import type { CancelSignal } from '../cancel.ts'
 import type { Config } from '../config/load.ts'
 import { type Answer, BufferedCall } from './buffered-call.ts'
+import type { CallWatch } from './call-watch.ts'
 import type { UpstreamRequest } from './types.ts'
 
 export interface PoolStats {
@@ -59,17 +60,24 @@ export class Upstream {
     this.#pool = new Pool(this.origin, options)
   }
 
-  /** A whole non-streaming answer, gathered without a Readable (see BufferedCall). */
+  /**
+   * A whole non-streaming answer, gathered without a Readable (see BufferedCall), complete by
+   * `startBy` (monotonic ms) or ended by `watch`.
+   */
   call(
     req: UpstreamRequest,
     cancel: CancelSignal,
     limits: { success: number; error: number },
     headersTimeout: number,
+    watch: CallWatch,
+    startBy: number,
   ): Promise<Answer> {
     return new Promise((resolve, reject) => {
+      const call = new BufferedCall(cancel, limits, resolve, reject)
+      watch.watch(call, startBy)
       this.#pool.dispatch(
         { method: 'POST', path: req.path, headers: req.headers, body: req.body, headersTimeout },
-        new BufferedCall(cancel, limits, resolve, reject),
+        call,
       )
     })
   }
