@@ -1,8 +1,12 @@
+import pino from 'pino'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { ProfileInput } from '../../mock-providers/src/profile-schema.ts'
+import { buildApp } from '../src/app.ts'
+import { loadConfig } from '../src/config/load.ts'
 import type { RequestOutcome } from '../src/observability/observer.ts'
 import { FakeClock } from './fake-clock.ts'
-import { chatBody, type Harness, postChat, sseData, startAll } from './helpers.ts'
+import { CLIENT_KEY, chatBody, type Harness, postChat, sseData, startAll } from './helpers.ts'
+import { completionBody, startHostileUpstream } from './hostile-upstream.ts'
 
 const fast: ProfileInput = { latency: { ttft: 0, itl: 0 } }
 const withFaults = (faults: ProfileInput['faults']): ProfileInput => ({ ...fast, faults })
@@ -21,6 +25,29 @@ describe('resilience against misbehaving providers', () => {
     const body = await res.json()
     expect(body.object).toBe('chat.completion')
     expect(h.mocks.openai.stats().requests.by_route.chat).toEqual({ 503: 1 })
+  })
+
+  it("fails over from Anthropic's 529 overloaded as from a 503, and counts it against the breaker", async () => {
+    h = await startAll({
+      profile: fast,
+      overrides: {
+        http_client: { retry_attempts: 0 },
+        models: {
+          'anthropic-first': {
+            deployments: [
+              { provider: 'anthropic-a', model: 'claude-3-5-haiku-latest' },
+              { provider: 'openai-a', model: 'gpt-4o-mini' },
+            ],
+          },
+        },
+      },
+    })
+    h.mocks.anthropic.setProfile(withFaults([{ type: 'status', status: 529, rate: 1 }]))
+    const res = await postChat(h.url, chatBody({ model: 'anthropic-first' }))
+    expect(res.status).toBe(200)
+    expect(res.headers.get('x-proxy-provider')).toBe('openai-a')
+    const breaker = (await (await fetch(`${h.url}/metrics`)).json()).circuit_breakers['anthropic-a']
+    expect(breaker.window.failures).toBe(1)
   })
 
   it('fails over when a provider hangs, after the configured timeout', async () => {
@@ -239,3 +266,46 @@ async function waitFor(condition: () => boolean, timeoutMs = 3000): Promise<void
     await new Promise((r) => setTimeout(r, 10))
   }
 }
+
+describe('a provider answering with a redirect', () => {
+  it('is failed over, and answered 502 when no deployment is left, never passed on as a 3xx', async () => {
+    const redirecting = await startHostileUpstream((_req, _body, res) => {
+      res.writeHead(302, { location: 'http://127.0.0.1:1/elsewhere' }).end()
+    })
+    const answering = await startHostileUpstream((_req, _body, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(completionBody('hello'))
+    })
+    const app = await buildApp(
+      loadConfig({
+        document: {
+          logging: { level: 'silent' },
+          caching: { enabled: false },
+          auth: { api_keys: [CLIENT_KEY] },
+          providers: [
+            { name: 'redirecting', wire: 'openai', base_url: `${redirecting.url}/v1` },
+            { name: 'answering', wire: 'openai', base_url: `${answering.url}/v1` },
+          ],
+          models: {
+            'gpt-4o-mini': { deployments: [{ provider: 'redirecting' }] },
+            both: { deployments: [{ provider: 'redirecting' }, { provider: 'answering' }] },
+          },
+        },
+      }),
+      { logger: pino({ level: 'silent' }) },
+    )
+    try {
+      const url = await app.listen({ host: '127.0.0.1', port: 0 })
+      const res = await postChat(url, chatBody({ model: 'both' }))
+      expect(res.status).toBe(200)
+      expect(res.headers.get('x-proxy-provider')).toBe('answering')
+      const only = await postChat(url, chatBody())
+      expect(only.status).toBe(502)
+      expect(only.headers.get('location')).toBeNull()
+      expect((await only.json()).error.code).toBe('upstream_bad_response')
+    } finally {
+      await app.close()
+      await redirecting.close()
+      await answering.close()
+    }
+  })
+})

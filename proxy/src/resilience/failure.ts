@@ -69,10 +69,23 @@ export function statusFailure(
   retryAfterMs: number | undefined,
   policy: FailurePolicy,
 ): UpstreamFailure {
-  const retryable = policy.retryStatuses.has(status)
+  // A redirect (or a stray 1xx) is no answer: the proxy follows none (a provider's base URL is
+  // configured, not discovered), and passing it on would send the client a 302 blamed on its request.
+  if (status < 400) {
+    return new UpstreamFailure('bad_response', {
+      message: `provider answered ${status} instead of an answer (the proxy follows no redirect): ${providerError.message}`,
+      retryable: false,
+      failover: true,
+      countsAsFailure: true,
+    })
+  }
+  // Anthropic's 529 (overloaded) is its 503: retried, failed over and counted as the policy says of 503.
+  const judged = status === 529 ? 503 : status
+  const retryable = policy.retryStatuses.has(judged)
   // A provider refusing our key or not knowing the deployment's model is that deployment's
-  // problem: another may serve the request, and the client did nothing wrong.
-  const deploymentFault = status === 401 || status === 403 || status === 404
+  // problem, and one failing on its side (5xx) may be alone in it: another may serve the request,
+  // and the client did nothing wrong.
+  const deploymentFault = status === 401 || status === 403 || status === 404 || status >= 500
   return new UpstreamFailure('status', {
     message: `provider answered ${status}: ${providerError.message}`,
     status,
@@ -80,7 +93,7 @@ export function statusFailure(
     providerError,
     retryable,
     failover: retryable || deploymentFault,
-    countsAsFailure: policy.breakerStatuses.has(status),
+    countsAsFailure: policy.breakerStatuses.has(judged),
   })
 }
 
