@@ -161,6 +161,11 @@ describe('the error catalogue, raised', () => {
     const garbage = await startHostileUpstream((_req, _body, res) =>
       res.writeHead(200, { 'content-type': 'application/json' }).end('{"not": "a completion"'),
     )
+    // Looks like a completion at both ends, its usage readable, broken in the middle.
+    const corrupt = await startHostileUpstream((_req, _body, res) => {
+      const body = completionBody('hello').replace('"hello"', '"hel\u0000<html>')
+      res.writeHead(200, { 'content-type': 'application/json' }).end(body)
+    })
     const empty = await startHostileUpstream((_req, _body, res) =>
       res.writeHead(200, { 'content-type': 'application/json' }).end(completionBody('')),
     )
@@ -173,6 +178,7 @@ describe('the error catalogue, raised', () => {
     try {
       const providers = [
         { name: 'garbage', wire: 'openai', base_url: `${garbage.url}/v1` },
+        { name: 'corrupt', wire: 'openai', base_url: `${corrupt.url}/v1` },
         { name: 'empty', wire: 'openai', base_url: `${empty.url}/v1` },
         { name: 'cut', wire: 'openai', base_url: `${cut.url}/v1` },
         { name: 'dead', wire: 'openai', base_url: 'http://127.0.0.1:9/v1' },
@@ -184,6 +190,7 @@ describe('the error catalogue, raised', () => {
         circuit_breaker: { failure_threshold: 1 },
         models: {
           garbage: { deployments: [{ provider: 'garbage' }] },
+          corrupt: { deployments: [{ provider: 'corrupt' }] },
           empty: { deployments: [{ provider: 'empty' }] },
           cut: { deployments: [{ provider: 'cut' }] },
           dead: { deployments: [{ provider: 'dead' }] },
@@ -191,6 +198,7 @@ describe('the error catalogue, raised', () => {
       })
       try {
         await expectCode(await postChat(h.url, chatBody({ model: 'garbage' })), 'upstream_bad_response')
+        await expectCode(await postChat(h.url, chatBody({ model: 'corrupt' })), 'upstream_bad_response')
         await expectCode(await postChat(h.url, chatBody({ model: 'dead' })), 'upstream_connect_failed')
         // The dead provider's breaker opened: nothing can take the call now.
         await expectCode(await postChat(h.url, chatBody({ model: 'dead' })), 'all_providers_unavailable')
@@ -216,7 +224,7 @@ describe('the error catalogue, raised', () => {
         await base.close()
       }
     } finally {
-      await Promise.all([garbage.close(), empty.close(), cut.close()])
+      await Promise.all([garbage.close(), corrupt.close(), empty.close(), cut.close()])
     }
   })
 
