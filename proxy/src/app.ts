@@ -30,6 +30,7 @@ import { Executor } from './resilience/executor.ts'
 import { RetryBudget } from './resilience/retry-budget.ts'
 import { registerCacheAdminRoutes } from './routes/cache-admin.ts'
 import { registerChatRoute } from './routes/chat.ts'
+import { VALIDATION_OPTIONS } from './routes/chat-schema.ts'
 import { registerCondenseRoute } from './routes/condense.ts'
 import { registerEmbeddingsRoute } from './routes/embeddings.ts'
 import { registerMessagesRoute } from './routes/messages.ts'
@@ -127,10 +128,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     // still open then is cut, not waited for (a client's idle one stays open for as long as
     // server.keep_alive_timeout lets it).
     forceCloseConnections: true,
-    // Bodies are validated as sent: coerced or defaulted values would differ from the bytes forwarded.
-    ajv: {
-      customOptions: { coerceTypes: false, useDefaults: false, removeAdditional: false, allErrors: false },
-    },
+    ajv: { customOptions: VALIDATION_OPTIONS },
     genReqId: createRequestIds(),
   })
 

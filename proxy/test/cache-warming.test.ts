@@ -87,6 +87,25 @@ describe('cache warming', () => {
     expect(h.mocks.openai.stats().requests.by_route.chat).toEqual({ 200: 1 })
   })
 
+  it('refuses what the chat route refuses, naming the field, and sends none of it to a provider', async () => {
+    h = await startAll({ profile: fast, overrides: warming })
+    const user = (content: unknown) => [{ role: 'user', content }]
+    const body = {
+      requests: [
+        chatBody({ messages: user([{ type: 'text' }]) }),
+        chatBody({ tools: {} }),
+        chatBody({ model: 'haiku', messages: user([null]) }),
+        chatBody({ model: 'haiku', stop: 5 }),
+      ],
+    }
+    const res = await (await warm(h.url, body)).json()
+    expect(res).toMatchObject({ warmed: 0, failed: 4 })
+    for (const result of res.results) expect(result).toMatchObject({ status: 'invalid' })
+    expect(res.results[1].error).toMatch(/Invalid 'tools'/)
+    expect(h.mocks.openai.stats().requests.total).toBe(0)
+    expect(h.mocks.anthropic.stats().requests.total).toBe(0)
+  })
+
   it('runs a warming pass over popular keys when POST /api/cache/warm has no body', async () => {
     h = await startAll({ profile: fast, overrides: warming })
     const res = await warm(h.url)

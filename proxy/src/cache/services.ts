@@ -5,11 +5,13 @@ import { Summarizer } from '../context/summarizer.ts'
 import { TokenCounter } from '../context/tokens.ts'
 import { ChatUpstream } from '../context/upstream.ts'
 import { ProxyError } from '../errors.ts'
+import { asProxyError } from '../http/errors.ts'
 import type { AttemptContext } from '../providers/attempt.ts'
 import { parseChatRequest } from '../providers/chat-request.ts'
 import { ModelCatalog } from '../providers/discovery.ts'
 import type { ProviderRegistry, Route } from '../providers/registry.ts'
 import type { Executor } from '../resilience/executor.ts'
+import { compileChatSchema } from '../routes/chat-schema.ts'
 import { ChatCache } from './chat-cache.ts'
 import type { ConfigCache } from './config-cache.ts'
 import { CacheSystem } from './system.ts'
@@ -84,7 +86,9 @@ export function createChatServices(config: Config, deps: ChatServicesDeps): Chat
         keyMemo: caches.keyMemo,
       })
     : undefined
+  const validChat = compileChatSchema()
   const prepare = (body: unknown): Prepared => {
+    if (!validChat(body)) throw asProxyError({ validation: validChat.errors })
     const req = parseChatRequest(body, Buffer.from(JSON.stringify(body)))
     const route = registry.route(req.body.model)
     if (!route) throw new ProxyError('model_not_found', { param: 'model' })

@@ -2,6 +2,18 @@
 // routing: every field the proxy or a translation reads has the type the code expects, so a
 // client's bad input is a 400 naming its `param`, never an exception inside a translation (which
 // would be blamed on a provider). Fields nobody reads pass through to the provider untouched.
+import { Ajv, type ValidateFunction } from 'ajv'
+
+/**
+ * How request bodies are validated (fastify's ajv takes these in app.ts): as sent, since coerced or
+ * defaulted values would differ from the bytes forwarded.
+ */
+export const VALIDATION_OPTIONS = {
+  coerceTypes: false,
+  useDefaults: false,
+  removeAdditional: false,
+  allErrors: false,
+} as const
 
 const string = { type: 'string' } as const
 const nonEmpty = { type: 'string', minLength: 1 } as const
@@ -131,4 +143,13 @@ export function paramOf(instancePath: string, missing?: string): string | null {
   let out = ''
   for (const p of parts) out += /^\d+$/.test(p) ? `[${p}]` : out === '' ? p : `.${p}`
   return out
+}
+
+/**
+ * The chat schema compiled as the chat route's is, for chat bodies that arrive another way (POST
+ * /api/cache/warm): one schema judges them alike, and what the route refuses is never sent to a
+ * provider, translated or cached from there. Errors come in fastify's shape (`validation`).
+ */
+export function compileChatSchema(): ValidateFunction {
+  return new Ajv({ ...VALIDATION_OPTIONS, strict: false }).compile(CHAT_REQUEST_SCHEMA)
 }
