@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import pino from 'pino'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { ProfileInput } from '../../mock-providers/src/profile-schema.ts'
@@ -267,45 +268,87 @@ async function waitFor(condition: () => boolean, timeoutMs = 3000): Promise<void
   }
 }
 
-describe('a provider answering with a redirect', () => {
-  it('is failed over, and answered 502 when no deployment is left, never passed on as a 3xx', async () => {
-    const redirecting = await startHostileUpstream((_req, _body, res) => {
-      res.writeHead(302, { location: 'http://127.0.0.1:1/elsewhere' }).end()
-    })
-    const answering = await startHostileUpstream((_req, _body, res) => {
-      res.writeHead(200, { 'content-type': 'application/json' }).end(completionBody('hello'))
-    })
-    const app = await buildApp(
-      loadConfig({
-        document: {
-          logging: { level: 'silent' },
-          caching: { enabled: false },
-          auth: { api_keys: [CLIENT_KEY] },
-          providers: [
-            { name: 'redirecting', wire: 'openai', base_url: `${redirecting.url}/v1` },
-            { name: 'answering', wire: 'openai', base_url: `${answering.url}/v1` },
-          ],
-          models: {
-            'gpt-4o-mini': { deployments: [{ provider: 'redirecting' }] },
-            both: { deployments: [{ provider: 'redirecting' }, { provider: 'answering' }] },
-          },
+type Answer = (req: IncomingMessage, body: string, res: ServerResponse) => void
+
+/** A proxy in front of two hand-made providers: model `first` routes to the first, `both` to each in turn. */
+async function withTwoUpstreams(
+  first: Answer,
+  second: Answer,
+  test: (url: string, calls: { first: number; second: number }) => Promise<void>,
+): Promise<void> {
+  const calls = { first: 0, second: 0 }
+  const a = await startHostileUpstream((req, body, res) => {
+    calls.first++
+    first(req, body, res)
+  })
+  const b = await startHostileUpstream((req, body, res) => {
+    calls.second++
+    second(req, body, res)
+  })
+  const app = await buildApp(
+    loadConfig({
+      document: {
+        logging: { level: 'silent' },
+        caching: { enabled: false },
+        auth: { api_keys: [CLIENT_KEY] },
+        providers: [
+          { name: 'first', wire: 'openai', base_url: `${a.url}/v1` },
+          { name: 'second', wire: 'openai', base_url: `${b.url}/v1` },
+        ],
+        models: {
+          first: { deployments: [{ provider: 'first' }] },
+          both: { deployments: [{ provider: 'first' }, { provider: 'second' }] },
         },
-      }),
-      { logger: pino({ level: 'silent' }) },
+      },
+    }),
+    { logger: pino({ level: 'silent' }) },
+  )
+  try {
+    await test(await app.listen({ host: '127.0.0.1', port: 0 }), calls)
+  } finally {
+    await app.close()
+    await a.close()
+    await b.close()
+  }
+}
+
+const answering: Answer = (_req, body, res) => {
+  if (JSON.parse(body).stream) {
+    res.writeHead(200, { 'content-type': 'text/event-stream' })
+    res.end(
+      `data: ${JSON.stringify({ choices: [{ index: 0, delta: { content: 'hello' } }] })}\n\ndata: [DONE]\n\n`,
     )
-    try {
-      const url = await app.listen({ host: '127.0.0.1', port: 0 })
+  } else res.writeHead(200, { 'content-type': 'application/json' }).end(completionBody('hello'))
+}
+
+describe('a provider answering other than asked', () => {
+  it('with a redirect: failed over, and 502 when no deployment is left, never passed on as a 3xx', async () => {
+    const redirect: Answer = (_req, _body, res) =>
+      res.writeHead(302, { location: 'http://127.0.0.1:1/elsewhere' }).end()
+    await withTwoUpstreams(redirect, answering, async (url) => {
       const res = await postChat(url, chatBody({ model: 'both' }))
       expect(res.status).toBe(200)
-      expect(res.headers.get('x-proxy-provider')).toBe('answering')
-      const only = await postChat(url, chatBody())
+      expect(res.headers.get('x-proxy-provider')).toBe('second')
+      const only = await postChat(url, chatBody({ model: 'first' }))
       expect(only.status).toBe(502)
       expect(only.headers.get('location')).toBeNull()
       expect((await only.json()).error.code).toBe('upstream_bad_response')
-    } finally {
-      await app.close()
-      await redirecting.close()
-      await answering.close()
-    }
+    })
+  })
+
+  it('with a plain JSON answer to a stream request: failed over at once, not retried as a cut stream', async () => {
+    const plain: Answer = (_req, _body, res) =>
+      res.writeHead(200, { 'content-type': 'application/json' }).end(completionBody('not a stream'))
+    await withTwoUpstreams(plain, answering, async (url, calls) => {
+      const res = await postChat(url, chatBody({ model: 'both', stream: true }))
+      expect(res.status).toBe(200)
+      expect(res.headers.get('x-proxy-provider')).toBe('second')
+      expect((await sseData(res)).at(-1)).toBe('[DONE]')
+      expect(calls.first).toBe(1)
+      const only = await postChat(url, chatBody({ model: 'first', stream: true }))
+      expect(only.status).toBe(502)
+      expect((await only.json()).error.code).toBe('upstream_bad_response')
+      expect(calls.first).toBe(2)
+    })
   })
 })

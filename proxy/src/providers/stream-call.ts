@@ -29,6 +29,7 @@ export type StreamOpening =
     }
 
 const ERROR_BODY_LIMIT = 64 * 1024
+const EVENT_STREAM = /^\s*text\/event-stream\s*(?:;|$)/i
 
 /**
  * One streamed answer read through undici's dispatch: each piece the provider sends is framed
@@ -52,6 +53,8 @@ export class StreamCall implements Dispatcher.DispatchHandler, WatchedCall {
   #status = 0
   #headers: IncomingHttpHeaders = {}
   #errorBody: Buffer[] | undefined
+  /** The content type of a 2xx answer that is not an event stream. */
+  #notStream: string | undefined
   #errorBytes = 0
   #open!: (opening: StreamOpening) => void
   #fail!: (failure: UpstreamFailure) => void
@@ -143,6 +146,16 @@ export class StreamCall implements Dispatcher.DispatchHandler, WatchedCall {
     this.#status = status
     this.#headers = headers
     if (status >= 300) this.#errorBody = []
+    else {
+      // A stream request answered with something else (a plain JSON answer, an HTML page) holds no
+      // event: read as a stream it ended "before its first event", a cut worth retrying on the same
+      // provider, which would answer the same way. It is an unreadable answer, failed over at once.
+      const type = headers['content-type']
+      if (typeof type === 'string' && !EVENT_STREAM.test(type)) {
+        this.#errorBody = []
+        this.#notStream = type
+      }
+    }
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
@@ -181,6 +194,17 @@ export class StreamCall implements Dispatcher.DispatchHandler, WatchedCall {
 
   onResponseEnd(): void {
     this.#removeCancel?.()
+    if (this.#notStream !== undefined) {
+      this.#fail(
+        new UpstreamFailure('bad_response', {
+          message: `the provider answered a stream request with ${this.#notStream}, not text/event-stream`,
+          retryable: false,
+          failover: true,
+          countsAsFailure: true,
+        }),
+      )
+      return
+    }
     if (this.#errorBody) {
       this.#open({
         ok: false,
