@@ -1,11 +1,8 @@
 import type { ServerResponse } from 'node:http'
-import pino from 'pino'
 import { afterEach, describe, expect, it } from 'vitest'
-import { buildApp } from '../src/app.ts'
-import { loadConfig } from '../src/config/load.ts'
 import { CallWatch, type WatchedCall } from '../src/providers/call-watch.ts'
-import { CLIENT_KEY, chatBody, postChat, sseData } from './helpers.ts'
-import { type HostileUpstream, startHostileUpstream } from './hostile-upstream.ts'
+import { chatBody, postChat, sseData } from './helpers.ts'
+import { type HostileUpstream, proxyOver, startHostileUpstream } from './hostile-upstream.ts'
 
 // A provider that sends its head and then a byte now and then (spaces in a JSON body, comments in
 // a stream) resets undici's body timeout for ever: the watch ends such calls at the request's
@@ -85,22 +82,14 @@ describe('a provider that sends its head and then drips', () => {
 
   async function start(answer: (body: Record<string, unknown>, res: ServerResponse) => void) {
     upstream = await startHostileUpstream((_req, body, res) => answer(JSON.parse(body), res))
-    const app = await buildApp(
-      loadConfig({
-        document: {
-          logging: { level: 'silent' },
-          caching: { enabled: false },
-          auth: { api_keys: [CLIENT_KEY] },
-          http_client: { request_deadline: 1, read_timeout: 1, timeout: 5, retry_attempts: 0 },
-          streaming: { ping_interval: 0 },
-          providers: [{ name: 'drip', wire: 'openai', base_url: `${upstream.url}/v1` }],
-          models: { 'gpt-4o-mini': { deployments: [{ provider: 'drip' }] } },
-        },
-      }),
-      { logger: pino({ level: 'silent' }) },
-    )
-    const url = await app.listen({ host: '127.0.0.1', port: 0 })
-    close = () => app.close()
+    const proxy = await proxyOver({
+      http_client: { request_deadline: 1, read_timeout: 1, timeout: 5, retry_attempts: 0 },
+      streaming: { ping_interval: 0 },
+      providers: [{ name: 'drip', wire: 'openai', base_url: `${upstream.url}/v1` }],
+      models: { 'gpt-4o-mini': { deployments: [{ provider: 'drip' }] } },
+    })
+    close = proxy.close
+    const url = proxy.url
     return url
   }
 

@@ -1,13 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import pino from 'pino'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { ProfileInput } from '../../mock-providers/src/profile-schema.ts'
-import { buildApp } from '../src/app.ts'
-import { loadConfig } from '../src/config/load.ts'
 import type { RequestOutcome } from '../src/observability/observer.ts'
 import { FakeClock } from './fake-clock.ts'
-import { CLIENT_KEY, chatBody, type Harness, postChat, sseData, startAll } from './helpers.ts'
-import { completionBody, startHostileUpstream } from './hostile-upstream.ts'
+import { chatBody, type Harness, postChat, sseData, startAll } from './helpers.ts'
+import { completionBody, proxyOver, startHostileUpstream } from './hostile-upstream.ts'
 
 const fast: ProfileInput = { latency: { ttft: 0, itl: 0 } }
 const withFaults = (faults: ProfileInput['faults']): ProfileInput => ({ ...fast, faults })
@@ -285,28 +282,20 @@ async function withTwoUpstreams(
     calls.second++
     second(req, body, res)
   })
-  const app = await buildApp(
-    loadConfig({
-      document: {
-        logging: { level: 'silent' },
-        caching: { enabled: false },
-        auth: { api_keys: [CLIENT_KEY] },
-        providers: [
-          { name: 'first', wire: 'openai', base_url: `${a.url}/v1` },
-          { name: 'second', wire: 'openai', base_url: `${b.url}/v1` },
-        ],
-        models: {
-          first: { deployments: [{ provider: 'first' }] },
-          both: { deployments: [{ provider: 'first' }, { provider: 'second' }] },
-        },
-      },
-    }),
-    { logger: pino({ level: 'silent' }) },
-  )
+  const proxy = await proxyOver({
+    providers: [
+      { name: 'first', wire: 'openai', base_url: `${a.url}/v1` },
+      { name: 'second', wire: 'openai', base_url: `${b.url}/v1` },
+    ],
+    models: {
+      first: { deployments: [{ provider: 'first' }] },
+      both: { deployments: [{ provider: 'first' }, { provider: 'second' }] },
+    },
+  })
   try {
-    await test(await app.listen({ host: '127.0.0.1', port: 0 }), calls)
+    await test(proxy.url, calls)
   } finally {
-    await app.close()
+    await proxy.close()
     await a.close()
     await b.close()
   }
