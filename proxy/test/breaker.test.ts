@@ -1,3 +1,4 @@
+import { once } from 'node:events'
 import { afterEach, describe, expect, it } from 'vitest'
 import { type BreakerCall, type BreakerSettings, ProviderBreaker } from '../src/resilience/breaker.ts'
 import { UpstreamFailure } from '../src/resilience/failure.ts'
@@ -36,8 +37,8 @@ afterEach(() => {
   breakers = []
 })
 
-function breaker(settings: Partial<BreakerSettings> = {}): ProviderBreaker {
-  const b = new ProviderBreaker('p', { ...SETTINGS, ...settings }, new FakeClock())
+function breaker(settings: Partial<BreakerSettings> = {}, clock = new FakeClock()): ProviderBreaker {
+  const b = new ProviderBreaker('p', { ...SETTINGS, ...settings }, clock)
   breakers.push(b)
   return b
 }
@@ -46,6 +47,21 @@ function begin(b: ProviderBreaker): BreakerCall {
   const call = b.begin()
   if (call instanceof UpstreamFailure) throw call
   return call
+}
+
+/**
+ * A breaker opened by five failures whose provider has recovered: the recovery timer (opossum's,
+ * 1 ms here) let it half-open, and both trial calls succeeded.
+ */
+async function recovered(): Promise<ProviderBreaker> {
+  const b = breaker({ failureThreshold: 5, recoveryTimeoutMs: 1 })
+  await calls(b, 5, providerDown)
+  expect(b.state).toBe('open')
+  await once(b, 'state')
+  expect(b.state).toBe('half_open')
+  await calls(b, 2)
+  expect(b.state).toBe('closed')
+  return b
 }
 
 /** `n` calls that end at once with `failure` (undefined: success), each counted before the next. */
@@ -103,5 +119,29 @@ describe('a provider circuit breaker', () => {
     expect(b.state).toBe('closed')
     expect(b.snapshot().window.calls).toBe(25)
     expect(b.snapshot().window.successes).toBe(0)
+  })
+
+  it('judges a recovered provider on a fresh window: one failure after closing does not reopen it', async () => {
+    const b = await recovered()
+    await calls(b, 3)
+    await calls(b, 1, providerDown)
+    expect(b.state).toBe('closed')
+    expect(b.snapshot().window).toMatchObject({ calls: 4, successes: 3, failures: 1 })
+  })
+
+  it('reopens a recovered provider that fails again as often as it took to open it', async () => {
+    const b = await recovered()
+    await calls(b, 5, providerDown)
+    expect(b.state).toBe('open')
+  })
+
+  it('forgets failures older than its window, on the injected clock', async () => {
+    const clock = new FakeClock()
+    const b = breaker({}, clock)
+    await calls(b, 9, providerDown)
+    clock.advance(SETTINGS.windowMs)
+    await calls(b, 1, providerDown)
+    expect(b.state).toBe('closed')
+    expect(b.snapshot().window).toMatchObject({ calls: 1, failures: 1 })
   })
 })

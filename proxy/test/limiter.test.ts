@@ -28,6 +28,7 @@ function limiter(over: Partial<LimiterSettings> = {}) {
 }
 
 const never = new Cancel()
+const DAY = 86_400_000
 /** Two slots, room to wait, and a caller may be predicted to wait up to 500 ms. */
 const TWO_SLOTS = { maxConcurrency: 2, queueSize: 100, queueTimeoutMs: 1000 }
 
@@ -222,5 +223,57 @@ describe('provider limiter', () => {
     // Refused in the storm, but never for want of a connection: health has nothing left to report.
     expect(l.shedding).toBe(false)
     expect(l.snapshot().limit).toBe(40)
+  })
+
+  /** Ten 429s asking for `retryAfterMs` each: a storm. */
+  function storm(l: ProviderLimiter, retryAfterMs: number | undefined): void {
+    for (let i = 0; i < 10; i++) {
+      expect(l.tryAcquire()).toBe(true)
+      l.release('throttled', 5, retryAfterMs)
+    }
+    expect(l.throttling).toBe(true)
+  }
+  const refusal = (l: ProviderLimiter, clock: FakeClock) => l.acquire(clock.monotonic() + 60_000, never)
+
+  it("in a storm, refuses with the Retry-After of the provider's latest 429, not an earlier longer one", () => {
+    const { clock, limiter: l } = limiter({ maxConcurrency: 100 })
+    storm(l, DAY)
+    clock.advance(11_000) // a window after its last 429, the storm is over by itself
+    expect(l.tryAcquire()).toBe(true)
+    l.release('throttled', 5, 2000) // the provider asks for less now, and the storm is back
+    expect(refusal(l, clock)).toMatchObject({ kind: 'throttled', retryAfterMs: 2000 })
+  })
+
+  it('in a storm, refuses with a Retry-After of one second after a 429 whose Retry-After it could not read', () => {
+    const { clock, limiter: l } = limiter({ maxConcurrency: 100 })
+    expect(l.tryAcquire()).toBe(true) // a call sent before the storm
+    storm(l, 5000)
+    clock.advance(1000)
+    l.release('throttled', 5, undefined) // answered 429 without a Retry-After the proxy can read
+    expect(l.tryAcquire()).toBe(true) // the probe: nothing the provider asked for holds it back
+    expect(refusal(l, clock)).toMatchObject({ kind: 'throttled', retryAfterMs: 1000 })
+  })
+
+  it('in a storm, refuses with a Retry-After no longer than the storm has left to run', () => {
+    const { clock, limiter: l } = limiter({ maxConcurrency: 100 })
+    storm(l, DAY)
+    expect(refusal(l, clock)).toMatchObject({ kind: 'throttled', retryAfterMs: 10_000 })
+    clock.advance(4000)
+    expect(refusal(l, clock)).toMatchObject({ kind: 'throttled', retryAfterMs: 6000 })
+  })
+
+  it('in a storm, refuses with a Retry-After of at most retry_after_max', () => {
+    const { clock, limiter: l } = limiter({ maxConcurrency: 100, windowMs: 60_000, retryAfterMaxMs: 30_000 })
+    storm(l, DAY)
+    expect(refusal(l, clock)).toMatchObject({ kind: 'throttled', retryAfterMs: 30_000 })
+  })
+
+  it('in a storm, probes once retry_after_max has passed when the provider asked for longer', () => {
+    const { clock, limiter: l } = limiter({ maxConcurrency: 100, windowMs: 60_000, retryAfterMaxMs: 30_000 })
+    storm(l, DAY)
+    clock.advance(29_999)
+    expect(l.tryAcquire()).toBe(false)
+    clock.advance(1)
+    expect(l.tryAcquire()).toBe(true)
   })
 })

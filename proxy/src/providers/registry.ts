@@ -66,6 +66,7 @@ export function limiterSettings(config: Config): LimiterSettings {
     adaptive: a.adaptive,
     throttleRatio: a.throttle_ratio,
     windowMs: a.window * 1000,
+    retryAfterMaxMs: http.retry_after_max * 1000,
   }
 }
 

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events'
 import CircuitBreaker from 'opossum'
 import type { Clock } from '../clock.ts'
+import { WINDOW_BUCKETS, WindowRotation } from './breaker-window.ts'
 import { UpstreamFailure } from './failure.ts'
 
 export type BreakerState = 'closed' | 'open' | 'half_open'
@@ -31,15 +32,16 @@ export interface BreakerSettings {
 /**
  * A provider's circuit breaker. opossum keeps the rolling window and decides when to open, and
  * runs the recovery timer; this class adds what opossum lacks: several trial calls while
- * half-open judged against a success threshold, and a recovery timeout that backs off while the
- * provider stays down. Percentiles are off: opossum sorts every latency in the window to compute
- * them, on every failure.
+ * half-open judged against a success threshold, a recovery timeout that backs off while the
+ * provider stays down, and a fresh window once the provider has recovered. Percentiles are off:
+ * opossum sorts every latency in the window to compute them, on every failure.
  */
 export class ProviderBreaker extends EventEmitter<{ state: [BreakerState] }> {
   readonly name: string
   readonly #settings: BreakerSettings
   readonly #clock: Clock
   readonly #opossum: CircuitBreaker<[() => Promise<unknown>], unknown>
+  readonly #window: WindowRotation
   #state: BreakerState = 'closed'
   #openedAt = 0
   #recoveryMs: number
@@ -54,19 +56,23 @@ export class ProviderBreaker extends EventEmitter<{ state: [BreakerState] }> {
     this.#settings = settings
     this.#clock = clock
     this.#recoveryMs = settings.recoveryTimeoutMs
+    this.#window = new WindowRotation(settings.windowMs, clock.monotonic())
     this.#opossum = new CircuitBreaker((action: () => Promise<unknown>) => action(), {
       name,
+      // Given at construction, not by disable(): disable() stops the window's rotation too, and a
+      // disabled breaker's window still shows the provider's recent calls.
+      enabled: settings.enabled,
       timeout: false,
       resetTimeout: settings.recoveryTimeoutMs,
       errorThresholdPercentage: settings.errorThresholdPercentage,
       volumeThreshold: settings.failureThreshold,
       rollingCountTimeout: settings.windowMs,
-      rollingCountBuckets: 10,
+      rollingCountBuckets: WINDOW_BUCKETS,
+      rotateBucketController: this.#window,
       rollingPercentilesEnabled: false,
       enableSnapshots: false,
       errorFilter: (err: unknown) => !(err instanceof UpstreamFailure && err.countsAsFailure),
     })
-    if (!settings.enabled) this.#opossum.disable()
     this.#opossum.on('open', () => this.#enter('open'))
     this.#opossum.on('halfOpen', () => this.#enter('half_open'))
     this.#opossum.on('close', () => this.#enter('closed'))
@@ -124,9 +130,11 @@ export class ProviderBreaker extends EventEmitter<{ state: [BreakerState] }> {
    */
   #closedCallEnded(started: number, failure: UpstreamFailure | undefined): Promise<void> {
     const opossum = this.#opossum
+    const now = this.#clock.monotonic()
+    this.#window.advance(now)
     if (failure === undefined) {
       opossum.emit('fire', NO_ARGS)
-      if (opossum.enabled) opossum.emit('success', undefined, this.#clock.monotonic() - started)
+      if (opossum.enabled) opossum.emit('success', undefined, now - started)
       return COUNTED
     }
     return opossum.fire(() => Promise.reject(failure)).then(noop, noop)
@@ -148,6 +156,7 @@ export class ProviderBreaker extends EventEmitter<{ state: [BreakerState] }> {
   }
 
   snapshot() {
+    this.#window.advance(this.#clock.monotonic())
     const stats = this.#opossum.stats
     return {
       state: this.#state,
@@ -212,6 +221,10 @@ export class ProviderBreaker extends EventEmitter<{ state: [BreakerState] }> {
     if (state === 'open') {
       this.#openedAt = this.#clock.now()
       this.#opens++
+    } else if (state === 'closed') {
+      // Recovery is confirmed: the failures that opened the breaker are history. Left in the window,
+      // they reopened it at the first new failure (the five that opened it and one new: 6 of 9).
+      this.#window.clear(this.#clock.monotonic())
     }
     this.#probesStarted = 0
     this.#probeSuccesses = 0

@@ -17,6 +17,12 @@ export interface LimiterSettings {
   /** Share of 429 answers in the window above which calls are refused at once, one probe let through. */
   readonly throttleRatio: number
   readonly windowMs: number
+  /**
+   * The longest Retry-After a storm's refusals carry, and the longest a provider's Retry-After
+   * keeps the storm's probe back (http_client.retry_after_max, the longest the executor waits on
+   * one). Absent: no cap but the storm's own end.
+   */
+  readonly retryAfterMaxMs?: number
 }
 
 /**
@@ -66,8 +72,8 @@ const ABORTED = () =>
  * full, or the wait it predicts is too long, a call is refused at once (`overloaded`, the caller
  * fails over or sheds), so an overloaded proxy answers fast instead of piling up. When most
  * recent calls were answered 429, or ten in a row (a storm), calls are refused at once with the
- * provider's Retry-After (`throttled`), and one probe goes through once the Retry-After has passed
- * (at most one a second); the first success ends the storm and gives back the concurrency its
+ * Retry-After of the provider's latest 429 (`throttled`; capped, and never past the storm's end),
+ * and one probe goes through once the Retry-After has passed (at most one a second); the first success ends the storm and gives back the concurrency its
  * onset cut (the storm was not a sign of too many calls). A stray 429 never shuts a provider: it only
  * makes the request that got it wait (see the executor) and trims the concurrency a little.
  */
@@ -77,6 +83,7 @@ export class ProviderLimiter {
   readonly #counts: RollingCounts
   readonly #queue: Waiter[] = []
   readonly #afterIo: AfterIo
+  readonly #retryAfterMaxMs: number
   #judging = false
   #limit: number
   #inFlight = 0
@@ -89,7 +96,7 @@ export class ProviderLimiter {
   #lastRelease = 0
   #saturatedSince = 0
   #lastDecrease = Number.NEGATIVE_INFINITY
-  /** Until when (epoch ms) the provider last asked to be left alone, and how long it asked for. */
+  /** Until when (epoch ms) the provider's latest 429 asked to be left alone, and how long it asked for (capped). */
   #retryAfterUntil = 0
   #retryAfterMs = 0
   #refused = 0
@@ -107,6 +114,7 @@ export class ProviderLimiter {
     this.#clock = clock
     this.#afterIo = afterIo
     this.#limit = settings.maxConcurrency
+    this.#retryAfterMaxMs = settings.retryAfterMaxMs ?? Number.POSITIVE_INFINITY
     this.#counts = new RollingCounts({ series: 2, windowMs: settings.windowMs }, clock.now)
   }
 
@@ -276,10 +284,7 @@ export class ProviderLimiter {
       if (this.#run++ === 0) this.#limitBeforeRun = this.#limit
       this.#counts.add(THROTTLED)
       this.#lastThrottled = this.#clock.now()
-      if (retryAfterMs !== undefined) {
-        this.#retryAfterMs = retryAfterMs
-        this.#retryAfterUntil = Math.max(this.#retryAfterUntil, this.#clock.now() + retryAfterMs)
-      }
+      this.#askedToWait(retryAfterMs ?? 0)
       if (!storm) this.#decrease()
       if (this.throttling) this.#runWasStorm = true
     } else {
@@ -288,6 +293,26 @@ export class ProviderLimiter {
       this.#runWasStorm = false
     }
     this.#grant()
+  }
+
+  /**
+   * The provider's latest 429 says how long it wants to be left alone, and replaces what earlier
+   * ones said: a provider that asked for a day, then for two seconds, wants two seconds now (the
+   * most ever asked, kept until a success, told clients a day for as long as the storm lasted).
+   * A 429 without a readable Retry-After asks for nothing, so the probe interval rules. Capped as
+   * the executor caps its waits: a provider asking longer is not taken at its word.
+   */
+  #askedToWait(retryAfterMs: number): void {
+    this.#retryAfterMs = Math.min(retryAfterMs, this.#retryAfterMaxMs)
+    this.#retryAfterUntil = this.#lastThrottled + this.#retryAfterMs
+  }
+
+  /**
+   * Milliseconds until the storm is over by itself: it lasts one window past its last 429
+   * (`throttling`), after which calls go through whatever the provider asked.
+   */
+  #stormLeftMs(): number {
+    return this.#lastThrottled + this.#settings.windowMs - this.#clock.now()
   }
 
   /** A call answered: whatever storm there was is over, and the limit it cut is given back. */
@@ -343,8 +368,9 @@ export class ProviderLimiter {
   #refuse(kind: 'overloaded' | 'throttled', waitMs = 0): UpstreamFailure {
     this.#refused++
     if (kind === 'throttled') {
-      // The provider's own Retry-After (what it would answer), or what is left of it if longer.
-      const retryAfterMs = Math.max(1000, this.#retryAfterMs, this.#retryAfterUntil - this.#clock.now())
+      // What the provider's latest 429 asked (what it would answer now), but never past the end
+      // of the storm: from then on the proxy calls the provider again.
+      const retryAfterMs = Math.max(1000, Math.min(this.#retryAfterMs, this.#stormLeftMs()))
       return new UpstreamFailure('throttled', {
         message: 'the provider is answering most calls with 429; refused without a call',
         status: 429,
