@@ -136,6 +136,22 @@ describe('provider limiter', () => {
     expect(l.snapshot().limit).toBe(100)
   })
 
+  it('gives the whole limit back once a window has passed without a 429, to the next burst at once', () => {
+    const { clock, limiter: l } = limiter({ maxConcurrency: 100 })
+    for (let i = 0; i < 8; i++) {
+      l.tryAcquire()
+      clock.advance(100)
+      l.release('throttled', 100, 0)
+    }
+    expect(l.snapshot().limit).toBeLessThan(60)
+    // Quiet: the proxy sends nothing for a while, so no success at high use raises the limit.
+    clock.advance(10_001)
+    let admitted = 0
+    for (let i = 0; i < 100; i++) if (l.tryAcquire()) admitted++
+    expect(admitted).toBe(100)
+    expect(l.snapshot().limit).toBe(100)
+  })
+
   it('climbs back under load from a limit of one or two, after a third of the calls were answered 429', () => {
     const { clock, limiter: l } = limiter({ maxConcurrency: 100 })
     for (let i = 0; i < 180; i++) {

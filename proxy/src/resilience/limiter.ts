@@ -140,10 +140,26 @@ export class ProviderLimiter {
 
   /** A slot now, if one is free and nobody waits for one. */
   tryAcquire(): boolean {
-    if (this.#inFlight >= Math.floor(this.#limit) || this.#queue.length > 0) return false
+    if (this.#inFlight >= Math.floor(this.#limit) && !this.#calmAgain()) return false
+    if (this.#queue.length > 0) return false
     if (this.throttling && !this.#probe()) return false
     this.#take()
     return true
+  }
+
+  /**
+   * Whether the limit, cut by 429s none of which is left in the window, was given back whole and
+   * now has room. Successes at high use raise a cut limit one by one, and a proxy whose traffic went
+   * quiet after the 429s never raised it: its next burst was shed 503 `overloaded` at the cut limit
+   * while the pool sat idle. A window without a 429 says the provider is calm; if it is not, its
+   * next 429s cut the limit again.
+   */
+  #calmAgain(): boolean {
+    const max = this.#settings.maxConcurrency
+    if (this.#limit >= max || this.#clock.now() - this.#lastThrottled <= this.#settings.windowMs) return false
+    this.#limit = max
+    this.#grant()
+    return this.#inFlight < Math.floor(this.#limit) && this.#queue.length === 0
   }
 
   #take(): void {
