@@ -15,7 +15,7 @@ const BySecond = z.array(z.array(z.number()))
 
 export const SamplesFile = z.object({
   bucket_s: z.number().positive(),
-  /** Successful requests and dropped arrivals, at most samplesPerBucket a second (uniformly drawn beyond). */
+  /** What totals.latency_ms counts (recorder.ts), at most samplesPerBucket a second (uniformly drawn beyond). */
   latency_ms: BySecond,
   /** Generated streams (cache replays left out), the same way. */
   ttft_ms: BySecond.optional(),

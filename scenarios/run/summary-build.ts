@@ -115,7 +115,7 @@ export function seedBaselines(tier: Tier, result: EngineResult | null): Baseline
         threshold: stall,
         unit: 'ms',
       },
-      result ? longestStallMs(result.ticks, tier.rampUpS, tier.durationS) : null,
+      result ? longestStallMs(result.ticks, tier.rampUpS, tier.durationS, longestAnswerOf(result)) : null,
     ),
   ]
 }
@@ -142,28 +142,51 @@ export function stallThresholdMs(rps: number, seconds: number): number {
 }
 
 /**
- * The longest run of whole seconds between the ramp-up's end and the last arrival in which requests
- * were in flight (active at the second's end) and none finished (a dropped arrival is not a finish),
- * in ms. The seed baselines cannot see a stall: ten seconds in which the target answers nothing delay
- * 50 of light's 1,425 requests (3.5 %, under p95), fail none and leave the average rate after the
- * ramp-up where it was. Seconds of the ramp-up (a rate near zero leaves seconds empty by chance) and
- * of the drain (the last long streams finish one by one) are not judged.
+ * The longest run of whole seconds after the ramp-up in which requests were in flight (active at the
+ * second's end) and none finished (a dropped arrival is not a finish), in ms. The seed baselines
+ * cannot see a stall: ten seconds in which the target answers nothing delay 50 of light's 1,425
+ * requests (3.5 %, under p95), fail none and leave the average rate after the ramp-up where it was.
+ * The ramp-up is not judged: a rate near zero leaves seconds empty by chance.
+ *
+ * Up to the last arrival (`toS`) new requests keep coming, so a working target keeps finishing some.
+ * In the drain nothing new arrives and the last long streams finish one by one: seconds without a
+ * finish are what a healthy end looks like, whatever the threshold. A target that stops answering near
+ * the end looks the same second by second, its requests cut as `interrupted` when the drain ends (a
+ * target dead for the last 12 s of a full heavy run passed). What tells them apart is how long the
+ * requests in flight had waited: each arrived by `toS`, so at a drain second's end `t` it had waited at
+ * least t - toS. Once that is longer than the run's longest answer (`longestAnswerS`, the drain's
+ * included), none of them can be an answer on its way: each will end as a failure that waited longer
+ * than anything the target answered. A drain second is judged from then on, by the same rule and
+ * threshold. A run whose last 10 s streams finish during the drain is judged on none of it (its longest
+ * answer is 10 s); a target that hangs near the end after answers of a few ms, on every second of it.
+ * Without `longestAnswerS` no drain second is judged.
  */
 export function longestStallMs(
   ticks: readonly Pick<Tick, 't' | 'requests' | 'dropped' | 'active_users'>[],
   fromS: number,
   toS: number,
+  longestAnswerS = Number.POSITIVE_INFINITY,
   bucketS = 1,
 ): number {
   let run = 0
   let longest = 0
   for (const tick of ticks) {
-    const judged = tick.t - bucketS >= fromS - 1e-9 && tick.t <= toS + 1e-9
+    const judged = tick.t - bucketS >= fromS - 1e-9 && (tick.t <= toS + 1e-9 || tick.t - toS > longestAnswerS)
     const stalled = judged && (tick.requests ?? 0) - (tick.dropped ?? 0) === 0 && tick.active_users > 0
     run = stalled ? run + 1 : 0
     longest = Math.max(longest, run)
   }
   return longest * bucketS * 1000
+}
+
+/**
+ * The longest successful request of a run (s): its scenarios' latency counts answers only. 0 when
+ * nothing was answered (every request in flight in the drain is then overdue).
+ */
+export function longestAnswerOf(result: Pick<EngineResult, 'scenarios'>): number {
+  let longest = 0
+  for (const s of result.scenarios) longest = Math.max(longest, s.latency_ms?.max ?? 0)
+  return longest / 1000
 }
 
 /** The tier a run is judged on: a shard's share of its users and of its rate, else the tier. */

@@ -3,8 +3,11 @@
 // by cache status; the proxy's own time and the upstream time are read from Server-Timing.
 import { describe, expect, it } from 'vitest'
 import { readAnswerHeaders } from '../engines/http-call.ts'
+import type { EngineResult } from '../engines/plan.ts'
 import { type Outcome, Recorder } from '../engines/recorder.ts'
 import { seededRandom } from '../random.ts'
+import { seedBaselines } from '../run/summary-build.ts'
+import { getTier, loadTiers } from '../tiers.ts'
 
 function recorder(steady = { from: 0, to: 60_000 }) {
   return new Recorder({
@@ -68,6 +71,47 @@ describe('Recorder', () => {
     const s = r.summary(10)
     expect(s.latency_ms?.max).toBeCloseTo(9000, -1)
     expect(s.latency_ms?.min).toBeCloseTo(6000, -1)
+  })
+
+  it('keeps a failure that took time in the latency at the time it took: 9 % timeouts at 30 s fail p95', () => {
+    // extreme: p95 below 1000 ms, errors below 10 %. Nine requests in a hundred hang until the client's
+    // 30 s timeout, the rest take 5 ms.
+    const extreme = getTier(loadTiers(), 'extreme')
+    const outcomes = Array.from({ length: 2000 }, (_, i): Outcome => {
+      const slow = i % 100 < 9
+      const latencyMs = slow ? 30_000 : 5
+      return { ...ok(i * 5 + latencyMs, latencyMs), ok: !slow, kind: slow ? 'timeout' : null }
+    })
+    const r = recorder()
+    for (const o of outcomes.sort((a, b) => a.endMs - b.endMs)) r.record(o)
+    r.finish(40_000)
+    const s = r.summary(40)
+    expect(s.errorsByKind).toEqual({ timeout: 180 })
+    expect(s.latencyAtTargetMs).toBeGreaterThanOrEqual(30_000)
+    expect(s.latency_ms?.p50).toBe(5)
+    expect(s.samples.flat()).toContain(30_000)
+    const [latency, errorRate] = seedBaselines(extreme, { ...s, ticks: [] } as unknown as EngineResult)
+    expect([latency.passed, errorRate.passed]).toEqual([false, true])
+    // A scenario's latency is still its answers'.
+    expect(s.scenarios.find((x) => x.name === 'chat')?.latency_ms?.p95).toBe(5)
+  })
+
+  it('leaves out failures faster than the median answer: load shed in 1 ms does not improve p95', () => {
+    const answers = (r: Recorder) => {
+      for (let i = 1; i <= 200; i++) r.record(ok(i * 10, i / 2)) // 0.5 to 100 ms
+    }
+    const alone = recorder()
+    answers(alone)
+    alone.finish(3000)
+    const shed = recorder()
+    answers(shed)
+    for (let i = 0; i < 50; i++) shed.record({ ...ok(2000 + i, 1), ok: false, kind: 'http_503' })
+    shed.finish(3000)
+    const { latencyAtTargetMs, latency_ms } = shed.summary(3)
+    expect(latencyAtTargetMs).toBe(alone.summary(3).latencyAtTargetMs)
+    expect(latency_ms).toEqual(alone.summary(3).latency_ms)
+    // Counted at their own 1 ms, the 50 shed would have moved p95 down to the 188th answer, 94 ms.
+    expect(latencyAtTargetMs).toBeCloseTo(95, 0)
   })
 
   it('counts only successful requests after the ramp-up as throughput', () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { parseSummary } from '../../reports/src/summary.ts'
 import type { EngineResult } from '../engines/plan.ts'
+import { Recorder } from '../engines/recorder.ts'
 import { exponential, seededRandom } from '../random.ts'
 import {
   capacityVerdict,
@@ -119,6 +120,77 @@ const capacity: GeneratorCapacity = {
   runs: [],
 }
 
+/**
+ * An open-model run through the recorder, as the native engine records it: an arrival every 1000 / rps
+ * ms until `durationS`, each answered after `latencyMs(arrival)` ms or, when that is null, never: the
+ * drain cuts it `drainS` after the last arrival (`interrupted`). In flight is read at each second's end.
+ */
+function simulateOpenRun(o: {
+  rps: number
+  durationS: number
+  drainS: number
+  latencyMs: (arrivalMs: number) => number | null
+}): EngineResult {
+  const endMs = o.durationS * 1000
+  const cutMs = endMs + o.drainS * 1000
+  const requests: { startMs: number; endMs: number; ok: boolean }[] = []
+  for (let i = 0; (i * 1000) / o.rps < endMs; i++) {
+    const startMs = Math.round((i * 1000) / o.rps)
+    const latency = o.latencyMs(startMs)
+    requests.push(
+      latency === null || startMs + latency > cutMs
+        ? { startMs, endMs: cutMs, ok: false }
+        : { startMs, endMs: startMs + latency, ok: true },
+    )
+  }
+  requests.sort((a, b) => a.endMs - b.endMs)
+  let nowMs = 0
+  const recorder = new Recorder({
+    bucketS: 1,
+    samplesPerBucket: 500,
+    random: seededRandom(1),
+    scenarios: ['chat'],
+    steadyWindowMs: { from: 0, to: endMs },
+    gauges: () => ({
+      activeUsers: requests.filter((r) => r.startMs <= nowMs && r.endMs > nowMs).length,
+      cpuPercent: 1,
+    }),
+  })
+  for (const r of requests) {
+    for (; nowMs + 1000 <= r.endMs; ) {
+      nowMs += 1000
+      recorder.advance(nowMs)
+    }
+    recorder.record({
+      scenario: 'chat',
+      ok: r.ok,
+      kind: r.ok ? null : 'interrupted',
+      latencyMs: r.endMs - r.startMs,
+      endMs: r.endMs,
+      stream: null,
+      proxyMs: Number.NaN,
+    })
+  }
+  nowMs = cutMs
+  recorder.finish(cutMs)
+  return result({
+    ...recorder.summary(o.durationS),
+    droppedIterations: 0,
+    intendedRps: o.rps,
+    durationS: cutMs / 1000,
+  })
+}
+
+/** A heavy-like tier (errors below 5 %, p95 below 500 ms) without a ramp-up, and the run's facts. */
+function endOfRunInput(
+  o: { rps: number; durationS: number; drainS: number },
+  run: EngineResult,
+): SummaryInput {
+  const heavy = getTier(loadTiers(), 'heavy')
+  const tier = { ...heavy, durationS: o.durationS, rampUpS: 0, expectedRps: o.rps, drainS: o.drainS }
+  return input({ tier, mix: tier.scenarios, result: run })
+}
+
 describe('buildSummary', () => {
   it('judges the seed baselines of the tier and passes a healthy run', () => {
     const summary = parseSummary(buildSummary(input()))
@@ -167,7 +239,8 @@ describe('buildSummary', () => {
     brief[151] = second(152, 0, 6)
     expect(longestStallMs(brief, 30, 300)).toBe(2000)
     // Nothing in flight is no stall (a quiet second of a closed loop between think times); nor are
-    // dropped arrivals finishes; nor are the ramp-up and the drain judged.
+    // dropped arrivals finishes; nor is the ramp-up judged, nor the drain while the requests in flight
+    // may still be answers on their way (here the longest answer took 5 s).
     expect(longestStallMs([second(50, 0, 0), second(51, 0, 0)], 30, 300)).toBe(0)
     const dropping = [
       { ...second(50, 4, 9), dropped: 4 },
@@ -175,8 +248,10 @@ describe('buildSummary', () => {
     ]
     expect(longestStallMs(dropping, 30, 300)).toBe(2000)
     expect(
-      longestStallMs([second(5, 0, 1), second(6, 0, 1), second(303, 0, 2), second(304, 0, 1)], 30, 300),
+      longestStallMs([second(5, 0, 1), second(6, 0, 1), second(303, 0, 2), second(304, 0, 1)], 30, 300, 5),
     ).toBe(0)
+    // Past the longest answer, every request still in flight waited longer than anything answered.
+    expect(longestStallMs([second(303, 0, 2), second(304, 0, 1)], 30, 300, 2.5)).toBe(2000)
   })
 
   it("judges a stall only as long as chance cannot explain at the tier's rate", () => {
@@ -218,6 +293,54 @@ describe('buildSummary', () => {
       ),
     )
     expect(summary.status).toBe('inconclusive')
+  })
+
+  it('fails a target that stops answering near the end, whose unanswered requests the drain cuts', () => {
+    // From `hangAtS` on the target answers nothing, ever. Its last requests wait through the drain
+    // and are cut as `interrupted`: 3 % of the run at 100 req/s with a 3 s drain, and at heavy's rate
+    // and drain a target dead for the last 12 s of 300 (0.7 %), under every other baseline.
+    for (const { rps, durationS, hangAtS, drainS } of [
+      { rps: 100, durationS: 30, hangAtS: 29.1, drainS: 3 },
+      { rps: 80, durationS: 300, hangAtS: 298, drainS: 10 },
+    ]) {
+      const run = simulateOpenRun({
+        rps,
+        durationS,
+        drainS,
+        latencyMs: (at) => (at >= hangAtS * 1000 ? null : 5),
+      })
+      const summary = parseSummary(buildSummary(endOfRunInput({ rps, durationS, drainS }, run)))
+      expect(summary.errors_by_kind.interrupted).toBeGreaterThan(0)
+      expect(summary.baselines.map((b) => [b.metric, b.passed])).toEqual([
+        ['latency_p95_ms', true],
+        ['error_rate', true],
+        ['rps_after_ramp_up', true],
+        ['longest_stall_ms', false],
+      ])
+      expect(summary.status).toBe('failed')
+    }
+  })
+
+  it('passes a healthy run whose last long streams finish one by one during the drain', () => {
+    // Answers in 5 ms, but five 10 s streams sent in the last second: for nine seconds of the drain
+    // nothing finishes while they are in flight, as it should.
+    const streamsAt = new Set([29_000, 29_200, 29_400, 29_600, 29_800])
+    const run = simulateOpenRun({
+      rps: 100,
+      durationS: 30,
+      drainS: 10,
+      latencyMs: (at) => (streamsAt.has(at) ? 10_000 : 5),
+    })
+    expect(
+      run.ticks.filter((t) => t.t > 31 && t.requests === 0 && t.active_users > 0).length,
+    ).toBeGreaterThanOrEqual(8)
+    const summary = parseSummary(buildSummary(endOfRunInput({ rps: 100, durationS: 30, drainS: 10 }, run)))
+    expect(summary.errors_by_kind).toEqual({})
+    expect(summary.baselines.find((b) => b.metric === 'longest_stall_ms')).toMatchObject({
+      actual: 0,
+      passed: true,
+    })
+    expect(summary.status).toBe('passed')
   })
 
   it('fails on a baseline and says which, in one line', () => {
