@@ -37,7 +37,7 @@ const BaselineRun = z.strictObject({
   errors: z.int().nonnegative().optional(),
   /** Successful requests per second after the ramp-up. */
   rps: z.number().nonnegative(),
-  /** Latencies (ms) of successful requests and dropped arrivals by 1-second bucket. */
+  /** Latencies (ms) by 1-second bucket: answers, dropped arrivals, failures at least the median answer long. */
   samples_ms: z.array(z.array(z.number().nonnegative())),
 })
 export type BaselineRun = z.infer<typeof BaselineRun>
@@ -192,7 +192,7 @@ export function ownTimeOf(summary: RunSummary): number | null {
 
 /**
  * The requests and errors of a baseline run: as recorded, or for a run recorded without them, from its
- * samples (every successful request and dropped arrival, by second: all of them at the tiers' rates,
+ * samples (every answer, dropped arrival and slow failure, by second: all of them at the tiers' rates,
  * which stay under the 500 a second kept) and its error rate.
  */
 export function baselineCounts(run: BaselineRun): { requests: number; errors: number } {

@@ -59,7 +59,7 @@ export const RunHistograms = z.strictObject({
   schema_version: z.literal(HISTOGRAMS_VERSION),
   encoding: z.literal(HDR_ENCODING),
   unit: z.literal('us'),
-  /** Successful requests and dropped arrivals' lower bounds: totals.latency_ms and the baseline. */
+  /** Answers, dropped arrivals' lower bounds and failures at least the median answer long: totals.latency_ms and the baseline. */
   latency: Encoded.optional(),
   /** Server-Timing: the proxy's own time and the upstream time of successful requests. */
   proxy: Encoded.optional(),

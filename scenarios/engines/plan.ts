@@ -98,7 +98,7 @@ export type EngineResult = {
   readonly requests: number
   readonly errors: number
   readonly latency_ms?: LatencyStats
-  /** Latency (ms) of successful requests at the plan's latencyPercentile; null when none succeeded. */
+  /** Latency (ms) at the plan's latencyPercentile (answers, dropped arrivals, failures at least the median answer long; recorder.ts); null when none succeeded. */
   readonly latencyAtTargetMs: number | null
   readonly stream?: StreamStats
   /** Stream figures by how the proxy's cache answered (x-cache): replays and generations apart. */
@@ -130,7 +130,7 @@ export type EngineResult = {
   readonly generatorLoad?: GeneratorLoad
   /** The proxy's own time and the upstream time per request, from its Server-Timing header. */
   readonly serverTiming?: ServerTimingStats
-  /** Latencies of successful requests by time bucket (the CI gate's samples). */
+  /** The latencies of the percentile above by time bucket (the CI gate's samples). */
   readonly samples: readonly (readonly number[])[]
   /** TTFT and inter-token gaps of generated streams by time bucket (a merge's per-second percentiles). */
   readonly streamSamples?: {
