@@ -85,6 +85,9 @@ function completionTail(view: GenerationView): string {
   )
 }
 
+/** What Anthropic sends while a stream has nothing else to say (and as the third event of every stream). */
+const PING_EVENT = 'event: ping\ndata: {"type":"ping"}\n\n'
+
 /**
  * message_start, content_block_start, ping, one text_delta per token (a tool call: one
  * input_json_delta per arguments piece), content_block_stop, message_delta, message_stop.
@@ -101,7 +104,7 @@ function streamEvents(view: GenerationView): string[] {
     call === null
       ? 'event: content_block_start\ndata: {"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}\n\n'
       : `event: content_block_start\ndata: {"type":"content_block_start","index":0,"content_block":{"type":"tool_use","id":"toolu_${view.id}","name":${call.nameJson},"input":{}}}\n\n`
-  events[n++] = 'event: ping\ndata: {"type":"ping"}\n\n'
+  events[n++] = PING_EVENT
   if (call === null) {
     // Vocabulary pieces are plain ASCII words (test/content.test.ts), so they need no JSON escaping.
     for (let i = 0; i < pieces.length; i++) {
@@ -159,6 +162,7 @@ export const anthropicWire: Wire = {
   name: 'anthropic',
   streamLead: 3,
   toolStreamLead: 3,
+  keepAliveEvent: PING_EVENT,
   route,
   apiKey,
   parse,

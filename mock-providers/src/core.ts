@@ -61,6 +61,7 @@ function basePlan(
     chunks: [body],
     delays: null,
     terminal: 'end',
+    keepAlive: null,
     fault: null,
     stream: false,
     limited: false,
@@ -143,6 +144,17 @@ function applyModifier(wire: Wire, plan: ResponsePlan, fault: Fault): void {
       plan.chunks.length = at
       plan.chunks.push(wire.errorEvent(error))
       if (plan.delays !== null) plan.delays.length = at + 1
+      return
+    }
+    case 'stall': {
+      // The head at once, then the first chunks of a stream (nothing of a plain answer), then only
+      // keep-alive bytes: each resets a client's read timeout, and the answer never ends.
+      const keep = plan.stream ? Math.min(fault.after_chunks, plan.chunks.length - 1) : 0
+      plan.chunks.length = keep
+      if (plan.delays !== null) plan.delays.length = keep
+      plan.headersDelayMs = 0
+      plan.terminal = 'stall'
+      plan.keepAlive = { bytes: plan.stream ? wire.keepAliveEvent : ' ', intervalMs: fault.interval }
       return
     }
     case 'slow_drip': {

@@ -103,7 +103,7 @@ class Exchange {
       return
     }
     res.writeHead(plan.status, plan.headers)
-    if (plan.delays !== null && plan.delays[0] > 0) res.flushHeaders()
+    if (plan.terminal === 'stall' || (plan.delays !== null && plan.delays[0] > 0)) res.flushHeaders()
     this.due = this.service.clock.now()
     this.pump()
   }
@@ -161,7 +161,13 @@ class Exchange {
       return
     }
     if (out !== '') this.res.write(out)
-    if (plan.terminal === 'cut' || plan.terminal === 'reset') this.closeByMock(plan.terminal === 'reset')
+    if (plan.terminal === 'stall') this.keepAlive()
+    else if (plan.terminal === 'cut' || plan.terminal === 'reset') this.closeByMock(plan.terminal === 'reset')
+  }
+
+  /** stall: the next keep-alive write, until the client leaves or the server closes (settle clears it). */
+  keepAlive(): void {
+    this.timer = this.service.timers.setTimeout(onKeepAliveDue, this.run!.keepAlive!.intervalMs, this)
   }
 
   /** cut: FIN after the written data, no chunked terminator; reset: RST (client sees ECONNRESET). */
@@ -199,6 +205,13 @@ function onChunkDue(ex: Exchange): void {
   }
   ex.woken = true
   ex.pump()
+}
+
+function onKeepAliveDue(ex: Exchange): void {
+  ex.timer = null
+  if (ex.state !== RUNNING) return
+  ex.res.write(ex.run!.keepAlive!.bytes)
+  ex.keepAlive()
 }
 
 function onData(this: IncomingMessage & Carrier, chunk: Buffer): void {

@@ -121,6 +121,19 @@ class MswExecutor {
     })
   }
 
+  /** A signal that aborts when the client's does, when end() is called, or when the mock closes. */
+  #stallEnd(client: AbortSignal): { signal: AbortSignal; end(): void } {
+    const halt = new AbortController()
+    const end = () => {
+      this.#hanging.delete(end)
+      client.removeEventListener('abort', end)
+      halt.abort()
+    }
+    this.#hanging.add(end)
+    client.addEventListener('abort', end, { once: true })
+    return { signal: halt.signal, end }
+  }
+
   async #execute(
     run: ResponsePlan,
     planned: ResponsePlan,
@@ -143,27 +156,52 @@ class MswExecutor {
     }
     const service = this.service
     const clock = service.clock
+    const keepAlive = run.keepAlive
+    // A stall ends only when the client leaves (its signal, or it cancels the body) or the mock closes.
+    const stall = keepAlive === null ? null : this.#stallEnd(signal)
     let settled = false
     const settle = (outcome: 'completed' | 'aborted' | 'closed') => {
       if (settled) return
       settled = true
+      stall?.end()
       service.settle(planned, runner, outcome)
     }
     let next = 0
+    let bodyStarted = run.chunks.length > 0
     let due = clock.now()
     // Pull-based with no buffering: an error (cut) must not discard chunks the client has not read yet.
     const stream = new ReadableStream<Uint8Array>(
       {
+        start(controller) {
+          stall?.signal.addEventListener(
+            'abort',
+            () => {
+              settle('aborted')
+              controller.error(new Error('mock stall: the client left or the mock closed'))
+            },
+            { once: true },
+          )
+        },
         async pull(controller) {
           if (settled) return
           if (next < run.chunks.length) {
             const wait = run.delays === null ? 0 : run.delays[next]
             if (wait > 0) {
               due += wait
-              if (!(await sleep(timers, Math.max(0, due - clock.now()), signal))) return settle('aborted')
+              if (!(await sleep(timers, Math.max(0, due - clock.now()), stall?.signal ?? signal)))
+                return settle('aborted')
               if (clock.now() < due) due = clock.now()
             }
             controller.enqueue(encoder.encode(run.chunks[next++]))
+            return
+          }
+          if (keepAlive !== null && stall !== null) {
+            // The interceptor sends the head with the first body bytes: with no chunk before the
+            // stall, the first keep-alive goes at once so the head is not held back an interval.
+            if (!bodyStarted || (await sleep(timers, keepAlive.intervalMs, stall.signal))) {
+              bodyStarted = true
+              controller.enqueue(encoder.encode(keepAlive.bytes))
+            }
             return
           }
           if (run.terminal === 'end') {

@@ -172,6 +172,7 @@ export const openaiWire: Wire = {
   name: 'openai',
   streamLead: 1,
   toolStreamLead: 2,
+  keepAliveEvent: ': keep-alive\n\n',
   route,
   apiKey,
   parse,

@@ -1,7 +1,14 @@
 import type { FaultType, RouteName } from './profile-schema.ts'
 
 /** What happens after the last chunk: a normal end, or a fault's way of leaving the client. */
-export type Terminal = 'end' | 'hang' | 'reset' | 'cut'
+export type Terminal = 'end' | 'hang' | 'reset' | 'cut' | 'stall'
+
+/** stall: what is sent, and how often, once the chunks are out; never an end. */
+export interface KeepAlive {
+  /** An SSE comment or ping for a stream, a space (JSON's leading whitespace) for a plain answer. */
+  bytes: string
+  intervalMs: number
+}
 
 /** Everything an adapter needs to answer one request; built by the core, executed by an adapter. */
 export interface ResponsePlan {
@@ -19,6 +26,8 @@ export interface ResponsePlan {
   delays: number[] | null
   /** cut: the socket is closed after the chunks, without the stream's terminator. */
   terminal: Terminal
+  /** Set for the stall terminal only. */
+  keepAlive: KeepAlive | null
   fault: FaultType | 'context_length_exceeded' | null
   stream: boolean
   /** Held against the profile's concurrency limit while it runs. */

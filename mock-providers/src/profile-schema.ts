@@ -169,6 +169,14 @@ const fault = z.discriminatedUnion('type', [
       ...when,
     })
     .strict(),
+  z
+    .object({
+      type: z.literal('stall'),
+      after_chunks: z.number().int().min(0).default(0),
+      interval: duration.pipe(z.number().positive()).default(1000),
+      ...when,
+    })
+    .strict(),
 ])
 
 const scheduledFault = fault.superRefine((f, ctx) => {

@@ -71,6 +71,8 @@ export interface Wire {
   readonly streamLead: number
   /** Events a tool-call stream sends before its first arguments piece. */
   readonly toolStreamLead: number
+  /** What a stream carries while the provider has nothing to send (an SSE comment, Anthropic's ping). */
+  readonly keepAliveEvent: string
   route(method: string, path: string): RouteName | null
   /** The API key the client sent, if any, in this provider's header. */
   apiKey(headers: HeaderBag): string | undefined

@@ -206,6 +206,100 @@ describe('stream faults', () => {
   })
 })
 
+/** A response read as it arrives: what came so far and whether it ended. */
+async function opened(url: string, path: string, body: unknown) {
+  const res = await request(`${url}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  })
+  const got = { status: res.statusCode, headers: res.headers, text: '', ended: false, body: res.body }
+  res.body.on('data', (chunk: Buffer) => {
+    got.text += chunk.toString()
+  })
+  res.body.on('end', () => {
+    got.ended = true
+  })
+  res.body.on('error', () => {})
+  return got
+}
+
+describe('stall', () => {
+  const PING = 'event: ping\ndata: {"type":"ping"}\n\n'
+  const COMMENT = ': keep-alive\n\n'
+
+  it.each([
+    { wire: 'openai', stream: true, body: STREAM_CHAT, after: 2, keepAlive: COMMENT },
+    { wire: 'openai', stream: false, body: CHAT, after: 2, keepAlive: ' ' },
+    { wire: 'anthropic', stream: true, body: STREAM_MESSAGES, after: 0, keepAlive: PING },
+    { wire: 'anthropic', stream: false, body: MESSAGES, after: 0, keepAlive: ' ' },
+  ] as const)(
+    '$wire, stream $stream: the head, after_chunks events of a stream (nothing of a plain answer), then only keep-alives every interval, never an end',
+    async ({ wire, stream: streamed, body, after, keepAlive }) => {
+      const time = new FakeTime(false)
+      mock = await startMockServer({
+        wire,
+        profile: { name: 'stall', faults: [{ type: 'stall', after_chunks: after, interval: '2s', rate: 1 }] },
+        clock: time,
+        timers: time,
+      })
+      const path = wire === 'openai' ? '/v1/chat/completions' : '/v1/messages'
+      const res = await opened(mock.url, path, body)
+      expect(res.status).toBe(200)
+      const events = () => res.text.split('\n\n').filter((e) => e !== '').length
+      const sent = streamed ? after : 0
+      await waitUntil(() => time.pending.length === 1 && events() === sent, 'the first keep-alive to be due')
+      const head = res.text
+      for (let i = 1; i <= 3; i++) {
+        expect(time.pending).toEqual([2000])
+        time.fireNext()
+        await waitUntil(() => res.text === head + keepAlive.repeat(i), `keep-alive ${i}`)
+      }
+      expect(res.ended).toBe(false)
+      expect(res.headers['content-type']).toMatch(streamed ? /^text\/event-stream/ : /^application\/json/)
+      expect(mock.stats()).toMatchObject({
+        in_flight: 1,
+        completed: 0,
+        faults: { stall: 1 },
+        requests: { by_route: { [wire === 'openai' ? 'chat' : 'messages']: { '200': 1 } } },
+      })
+    },
+  )
+
+  it('the client leaving stops the keep-alives: no timer left, counted aborted', async () => {
+    const time = new FakeTime(false)
+    mock = await startMockServer({
+      wire: 'openai',
+      profile: { name: 'stall', faults: [{ type: 'stall', rate: 1 }] },
+      clock: time,
+      timers: time,
+    })
+    const res = await opened(mock.url, '/v1/chat/completions', STREAM_CHAT)
+    await waitUntil(() => time.pending.length === 1, 'the first keep-alive to be scheduled')
+    expect(time.pending).toEqual([1000])
+    res.body.destroy()
+    await waitUntil(() => mock?.stats().aborted === 1, 'the stall to be counted aborted')
+    expect(time.pending).toEqual([])
+    expect(mock.stats().in_flight).toBe(0)
+  })
+
+  it('close() ends a stalled answer and its keep-alives', async () => {
+    const time = new FakeTime(false)
+    const m = await startMockServer({
+      wire: 'anthropic',
+      profile: { name: 'stall', faults: [{ type: 'stall', rate: 1 }] },
+      clock: time,
+      timers: time,
+    })
+    const res = await opened(m.url, '/v1/messages', MESSAGES)
+    await waitUntil(() => time.pending.length === 1, 'the first keep-alive to be scheduled')
+    await m.close()
+    await waitUntil(() => m.stats().in_flight === 0, 'the stall to end')
+    expect(time.pending).toEqual([])
+    expect(res.ended).toBe(false)
+  })
+})
+
 describe('fault filters', () => {
   it('routes and stream limit where a fault applies', async () => {
     const m = await start([

@@ -250,6 +250,82 @@ describe('msw + undici Pool', () => {
     await waitUntil(() => msw.stats().aborted === 1, 'the abort to reach the handler')
   })
 
+  it.each([
+    { wire: 'openai', stream: true, after: 1, keepAlive: ': keep-alive\n\n' },
+    { wire: 'anthropic', stream: false, after: 0, keepAlive: ' ' },
+  ] as const)(
+    'stall ($wire, stream $stream): after_chunks events, then keep-alives every interval, no end; the client leaving frees the timer',
+    async ({ wire, stream, after, keepAlive }) => {
+      const time = new FakeTime(false)
+      const origin = `http://mock-${wire}.test`
+      const msw = createMswHandlers({
+        wire,
+        baseUrl: origin,
+        profile: { name: 'stall', faults: [{ type: 'stall', after_chunks: after, interval: '3s', rate: 1 }] },
+        clock: time,
+        timers: time,
+      })
+      await network(msw)
+      const res = await pool(origin).request({
+        method: 'POST',
+        path: wire === 'openai' ? '/v1/chat/completions' : '/v1/messages',
+        body: JSON.stringify({ ...(wire === 'openai' ? CHAT : MESSAGES), stream }),
+      })
+      expect(res.statusCode).toBe(200)
+      let text = ''
+      let ended = false
+      res.body.on('data', (chunk: Buffer) => {
+        text += chunk.toString()
+      })
+      res.body.on('end', () => {
+        ended = true
+      })
+      res.body.on('error', () => {})
+      // The interceptor sends the head with the first body bytes: with nothing before the stall,
+      // the first keep-alive comes at once.
+      const head = after === 0 ? keepAlive : undefined
+      const events = () => text.split('\n\n').filter((e) => e !== '').length
+      await waitUntil(
+        () => time.pending.length === 1 && (head === undefined ? events() === after : text === head),
+        'the first keep-alive to be due',
+      )
+      const before = text
+      for (let i = 1; i <= 2; i++) {
+        expect(time.pending).toEqual([3000])
+        time.fireNext()
+        await waitUntil(() => text === before + keepAlive.repeat(i), `keep-alive ${i}`)
+      }
+      expect(ended).toBe(false)
+      expect(msw.stats()).toMatchObject({ in_flight: 1, faults: { stall: 1 } })
+      res.body.destroy()
+      await waitUntil(() => msw.stats().aborted === 1, 'the stall to be counted aborted')
+      expect(time.pending).toEqual([])
+    },
+  )
+
+  it('close() ends a stall', async () => {
+    const time = new FakeTime(false)
+    const msw = createMswHandlers({
+      wire: 'openai',
+      baseUrl: 'http://mock-openai.test',
+      profile: { name: 'stall', faults: [{ type: 'stall', rate: 1 }] },
+      clock: time,
+      timers: time,
+    })
+    await network(msw)
+    const res = await pool('http://mock-openai.test').request({
+      method: 'POST',
+      path: '/v1/chat/completions',
+      body: JSON.stringify({ ...CHAT, stream: true }),
+    })
+    const read = res.body.text().catch((e: unknown) => e as Error)
+    await waitUntil(() => time.pending.length === 1, 'the first keep-alive to be due')
+    msw.close()
+    expect(await read).toBeInstanceOf(Error)
+    expect(msw.stats()).toMatchObject({ in_flight: 0, aborted: 1 })
+    expect(time.pending).toEqual([])
+  })
+
   it('lets requests no handler matches through to real servers', async () => {
     const real = createServer((_req, res) => res.end('real'))
     await new Promise<void>((resolve) => real.listen(0, '127.0.0.1', resolve))

@@ -70,13 +70,23 @@ describe('profiles', () => {
         'latncy: unknown field',
         'latency.itl.stddev: required for normal',
         'faults[0].status: Too small: expected number to be >=400',
-        'faults[1].type: expected one of status|rate_limit|hang|slow_headers|reset|cut|malformed|duplicate|slow_drip|stream_error',
+        'faults[1].type: expected one of status|rate_limit|hang|slow_headers|reset|cut|malformed|duplicate|slow_drip|stream_error|stall',
         "faults[2].retry_after: expected a duration such as '20ms' or '1.5s', or a number of milliseconds",
         'faults[2].rate: Too big: expected number to be <=1',
         'faults[3].rate: a fault needs a rate or a schedule (from/to, every, on_requests)',
       ]),
     )
     expect(issues).toHaveLength(7)
+  })
+
+  it('fills the stall defaults and refuses a stall without an interval between keep-alives', () => {
+    expect(parseProfile({ faults: [{ type: 'stall', rate: 1 }] }).faults[0]).toMatchObject({
+      after_chunks: 0,
+      interval: 1000,
+    })
+    expect(issuesOf({ faults: [{ type: 'stall', interval: 0, rate: 1 }] })).toEqual([
+      'faults[0].interval: Too small: expected number to be >0',
+    ])
   })
 
   it('rejects a time window that ends before it starts', () => {

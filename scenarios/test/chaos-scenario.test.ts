@@ -29,6 +29,7 @@ const CATALOGUE = [
   'rolling-restart',
   'overload',
   'provider-hang',
+  'provider-stall',
   'hostile-prompts',
 ]
 
