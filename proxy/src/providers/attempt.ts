@@ -92,7 +92,7 @@ export async function openStream(
     injectUsage: ctx.injectUsage,
   })
   const call = new StreamCall(translator, new SseParser(ctx.maxEventBytes), cancel, d.provider.mask)
-  ctx.watch.watch(call, deadline)
+  call.watchedBy(ctx.watch, deadline)
   upstream.stream(upstreamRequest, call, headersTimeout(ctx, deadline))
   let opening: StreamOpening
   try {

@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http'
 import type { Dispatcher } from 'undici'
 import type { CancelSignal } from '../cancel.ts'
-import type { WatchedCall } from './call-watch.ts'
+import type { CallWatch, Entry, WatchedCall } from './call-watch.ts'
 
 /** A whole answer: status, headers and the body in one buffer. */
 export interface Answer {
@@ -40,6 +40,8 @@ export class BufferedCall implements Dispatcher.DispatchHandler, WatchedCall {
   #controller: Dispatcher.DispatchController | undefined
   /** Ended by the watch before undici started it (still queued for a connection). */
   #expired: Error | undefined
+  #watch: CallWatch | undefined
+  #entry: Entry | undefined
   /** A plain answer has started when it is complete: the deadline holds to the last byte. */
   readonly started = false
   readonly progress = 0
@@ -58,6 +60,12 @@ export class BufferedCall implements Dispatcher.DispatchHandler, WatchedCall {
 
   get settled(): boolean {
     return this.#settled
+  }
+
+  /** Watched by `watch` until it settles: its answer must be complete by `startBy` (monotonic ms). */
+  watchedBy(watch: CallWatch, startBy: number): void {
+    this.#watch = watch
+    this.#entry = watch.watch(this, startBy)
   }
 
   expire(reason: Error): void {
@@ -107,6 +115,7 @@ export class BufferedCall implements Dispatcher.DispatchHandler, WatchedCall {
   onResponseEnd(): void {
     if (this.#settled) return
     this.#settled = true
+    if (this.#entry) this.#watch?.forget(this.#entry)
     this.#removeCancel?.()
     const body = this.#rest ? Buffer.concat(this.#rest, this.#size) : (this.#first ?? EMPTY)
     this.#resolve({ status: this.#status, headers: this.#headers, body })
@@ -115,6 +124,7 @@ export class BufferedCall implements Dispatcher.DispatchHandler, WatchedCall {
   onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
     if (this.#settled) return
     this.#settled = true
+    if (this.#entry) this.#watch?.forget(this.#entry)
     this.#removeCancel?.()
     this.#reject(err)
   }

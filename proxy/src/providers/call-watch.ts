@@ -21,11 +21,16 @@ export class CallTimeout extends Error {
   }
 }
 
-interface Entry {
+/** A watched call's place in the watch, given back with `forget` when the call settles. */
+export interface Entry {
   readonly call: WatchedCall
   readonly startBy: number
   progress: number
   progressAt: number
+  /** Neighbours in the watch's list; `next` null at the end; `watched` false once forgotten. */
+  prev: Entry | null
+  next: Entry | null
+  watched: boolean
 }
 
 /**
@@ -46,7 +51,9 @@ export class CallWatch {
   readonly #monotonic: () => number
   readonly #idleMs: number
   readonly #intervalMs: number
-  readonly #entries = new Set<Entry>()
+  /** The calls watched, a list linked through their entries: no table to grow, rehash or shrink. */
+  #head: Entry | null = null
+  #size = 0
   #timer: NodeJS.Timeout | undefined
 
   constructor(options: { monotonic: () => number; idleMs: number; intervalMs?: number }) {
@@ -55,32 +62,60 @@ export class CallWatch {
     this.#intervalMs = options.intervalMs ?? 250
   }
 
-  /** Watches `call`, whose answer must start by `startBy` (monotonic ms). */
-  watch(call: WatchedCall, startBy: number): void {
-    this.#entries.add({ call, startBy, progress: 0, progressAt: Number.NaN })
+  /**
+   * Watches `call`, whose answer must start by `startBy` (monotonic ms). The call gives its entry
+   * back (`forget`) as it settles: left for the next look, thousands of finished calls a second
+   * would stay reachable, their answers with them, past a young-generation collection.
+   */
+  watch(call: WatchedCall, startBy: number): Entry {
+    const entry: Entry = {
+      call,
+      startBy,
+      progress: 0,
+      progressAt: Number.NaN,
+      prev: null,
+      next: this.#head,
+      watched: true,
+    }
+    if (this.#head !== null) this.#head.prev = entry
+    this.#head = entry
+    this.#size++
     if (this.#timer === undefined) {
       this.#timer = setInterval(() => this.sweep(), this.#intervalMs)
       this.#timer.unref()
     }
+    return entry
+  }
+
+  forget(entry: Entry): void {
+    if (!entry.watched) return
+    entry.watched = false
+    if (entry.prev !== null) entry.prev.next = entry.next
+    else this.#head = entry.next
+    if (entry.next !== null) entry.next.prev = entry.prev
+    entry.prev = null
+    entry.next = null
+    this.#size--
   }
 
   /** How many calls are watched (for tests). */
   get size(): number {
-    return this.#entries.size
+    return this.#size
   }
 
   /** One look over the calls: forgets the settled ones, ends the overdue ones. */
   sweep(): void {
     const now = this.#monotonic()
-    for (const entry of this.#entries) {
+    for (let entry = this.#head, next: Entry | null; entry !== null; entry = next) {
+      next = entry.next
       const { call } = entry
       if (call.settled) {
-        this.#entries.delete(entry)
+        this.forget(entry)
         continue
       }
       if (!call.started) {
         if (now >= entry.startBy) {
-          this.#entries.delete(entry)
+          this.forget(entry)
           call.expire(
             new CallTimeout(
               'the answer had not started at the request deadline (http_client.request_deadline)',
@@ -93,7 +128,7 @@ export class CallWatch {
         entry.progress = call.progress
         entry.progressAt = now
       } else if (now - entry.progressAt >= this.#idleMs) {
-        this.#entries.delete(entry)
+        this.forget(entry)
         call.expire(
           new CallTimeout(
             `no answer event for ${Math.round(this.#idleMs / 1000)} s (http_client.read_timeout), only comments or pings`,
@@ -101,7 +136,7 @@ export class CallWatch {
         )
       }
     }
-    if (this.#entries.size === 0 && this.#timer !== undefined) {
+    if (this.#size === 0 && this.#timer !== undefined) {
       clearInterval(this.#timer)
       this.#timer = undefined
     }
@@ -110,6 +145,6 @@ export class CallWatch {
   close(): void {
     if (this.#timer !== undefined) clearInterval(this.#timer)
     this.#timer = undefined
-    this.#entries.clear()
+    while (this.#head !== null) this.forget(this.#head)
   }
 }

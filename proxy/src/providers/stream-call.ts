@@ -3,7 +3,7 @@ import type { Dispatcher } from 'undici'
 import type { CancelSignal } from '../cancel.ts'
 import type { SecretMask } from '../config/secret-mask.ts'
 import { networkFailure, UpstreamFailure } from '../resilience/failure.ts'
-import type { WatchedCall } from './call-watch.ts'
+import type { CallWatch, Entry, WatchedCall } from './call-watch.ts'
 import { EventTooLarge, empty, type SseParser } from './sse.ts'
 import type { ProviderErrorBody, StreamTranslator } from './types.ts'
 
@@ -71,6 +71,8 @@ export class StreamCall implements Dispatcher.DispatchHandler, WatchedCall {
   #expired: Error | undefined
   /** Settled before it answered: `opened` rejected, or resolved with the provider's refusal. */
   #refused = false
+  #watch: CallWatch | undefined
+  #entry: Entry | undefined
   /** The read is paused until the client takes what was written: the wait is not the provider's. */
   #waiting = false
 
@@ -81,11 +83,11 @@ export class StreamCall implements Dispatcher.DispatchHandler, WatchedCall {
     this.#mask = mask
     this.opened = new Promise((resolve, reject) => {
       this.#open = (opening) => {
-        if (!opening.ok) this.#refused = true
+        if (!opening.ok) this.#settleRefused()
         resolve(opening)
       }
       this.#fail = (failure) => {
-        this.#refused = true
+        this.#settleRefused()
         reject(failure)
       }
     })
@@ -107,6 +109,17 @@ export class StreamCall implements Dispatcher.DispatchHandler, WatchedCall {
 
   get settled(): boolean {
     return this.#result !== undefined || this.#refused
+  }
+
+  /** Watched by `watch` until it settles: its first answer event must come by `startBy` (monotonic ms). */
+  watchedBy(watch: CallWatch, startBy: number): void {
+    this.#watch = watch
+    this.#entry = watch.watch(this, startBy)
+  }
+
+  #settleRefused(): void {
+    this.#refused = true
+    if (this.#entry) this.#watch?.forget(this.#entry)
   }
 
   get started(): boolean {
@@ -256,6 +269,7 @@ export class StreamCall implements Dispatcher.DispatchHandler, WatchedCall {
   #finish(failure: UpstreamFailure | undefined): void {
     if (this.#result) return
     this.#result = { failure }
+    if (this.#entry) this.#watch?.forget(this.#entry)
     if (this.#end) this.#end(failure)
   }
 }

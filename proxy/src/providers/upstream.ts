@@ -74,7 +74,7 @@ export class Upstream {
   ): Promise<Answer> {
     return new Promise((resolve, reject) => {
       const call = new BufferedCall(cancel, limits, resolve, reject)
-      watch.watch(call, startBy)
+      call.watchedBy(watch, startBy)
       this.#pool.dispatch(
         { method: 'POST', path: req.path, headers: req.headers, body: req.body, headersTimeout },
         call,
