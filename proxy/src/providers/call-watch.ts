@@ -21,16 +21,34 @@ export class CallTimeout extends Error {
   }
 }
 
-/** A watched call's place in the watch, given back with `forget` when the call settles. */
-export interface Entry {
+/**
+ * A watched call's place in the watch, given back with `forget` when the call settles.
+ *
+ * A class, not an object literal: V8 tracks an object literal's allocation site and, once most of
+ * the objects it made have outlived a young-generation collection (a long stream's entry does),
+ * allocates all of them in the old generation from then on ("pretenuring"). An entry there points
+ * at its call, even a short one, which is young: that old-to-young reference keeps the call, its
+ * answer, its client's response and all they hold alive through every young collection until a
+ * full one, long after the call ended. Seen under load (V8 reported the site tenured, one object a
+ * stream): 7.7 KB a stream promoted against 0.2 without the watch, young collections of 6 ms
+ * instead of 1.2, a full collection every half second; with this class, 0.4 KB and none. V8 keeps
+ * no allocation site for the instances of a class.
+ */
+export class Entry {
   readonly call: WatchedCall
   readonly startBy: number
-  progress: number
-  progressAt: number
+  progress = 0
+  progressAt = Number.NaN
   /** Neighbours in the watch's list; `next` null at the end; `watched` false once forgotten. */
-  prev: Entry | null
+  prev: Entry | null = null
   next: Entry | null
-  watched: boolean
+  watched = true
+
+  constructor(call: WatchedCall, startBy: number, next: Entry | null) {
+    this.call = call
+    this.startBy = startBy
+    this.next = next
+  }
 }
 
 /**
@@ -68,15 +86,7 @@ export class CallWatch {
    * would stay reachable, their answers with them, past a young-generation collection.
    */
   watch(call: WatchedCall, startBy: number): Entry {
-    const entry: Entry = {
-      call,
-      startBy,
-      progress: 0,
-      progressAt: Number.NaN,
-      prev: null,
-      next: this.#head,
-      watched: true,
-    }
+    const entry = new Entry(call, startBy, this.#head)
     if (this.#head !== null) this.#head.prev = entry
     this.#head = entry
     this.#size++

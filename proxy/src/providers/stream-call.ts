@@ -56,8 +56,8 @@ export class StreamCall implements Dispatcher.DispatchHandler, WatchedCall {
   /** The content type of a 2xx answer that is not an event stream. */
   #notStream: string | undefined
   #errorBytes = 0
-  #open!: (opening: StreamOpening) => void
-  #fail!: (failure: UpstreamFailure) => void
+  #resolveOpened!: (opening: StreamOpening) => void
+  #rejectOpened!: (failure: UpstreamFailure) => void
   #isOpen = false
   #sink: ChunkSink | undefined
   /** Translated before the sink was attached (between `opened` and `relay`). */
@@ -81,16 +81,26 @@ export class StreamCall implements Dispatcher.DispatchHandler, WatchedCall {
     this.#parser = parser
     this.#cancel = cancel
     this.#mask = mask
+    // The executor keeps the settling functions as they are, the bookkeeping around them is in
+    // methods. With closures made here instead (around them and `this`), every stream's objects
+    // outlived young-generation collections and were promoted, though nothing held them once the
+    // stream had ended (a heap snapshot found only the streams in flight): at 1,000 streams/s, with
+    // the call watch off, 4.4 KB a stream promoted against 0.1, young collections of 4 ms instead of
+    // 1, a full one every few seconds (node 24, V8 13.6).
     this.opened = new Promise((resolve, reject) => {
-      this.#open = (opening) => {
-        if (!opening.ok) this.#settleRefused()
-        resolve(opening)
-      }
-      this.#fail = (failure) => {
-        this.#settleRefused()
-        reject(failure)
-      }
+      this.#resolveOpened = resolve
+      this.#rejectOpened = reject
     })
+  }
+
+  #open(opening: StreamOpening): void {
+    if (!opening.ok) this.#settleRefused()
+    this.#resolveOpened(opening)
+  }
+
+  #fail(failure: UpstreamFailure): void {
+    this.#settleRefused()
+    this.#rejectOpened(failure)
   }
 
   /** Forwards the rest of the stream into `sink`; resolves with the failure that ended it, if any. */
