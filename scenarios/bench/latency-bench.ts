@@ -12,6 +12,7 @@ import {
   startProxy,
   stealWatch,
 } from './common.ts'
+import { GcWatch } from './gc-tally.ts'
 import { type OpenResult, openLoop } from './open-loop.ts'
 import { asTarget, DISPATCH_REFERENCE, startReferences } from './references.ts'
 import {
@@ -98,18 +99,23 @@ async function main(start: Start): Promise<void> {
     `open model: ${rate} req/s to the mock and as many to one gateway, ${rounds} rounds of ${seconds / rounds} s for each of ${gateways.length} gateways in turn (${values.warmup} s warm-up first)\n`,
   )
   const watch = stealWatch([0, 1])
+  // The proxy's collections in its runs after the first (whose warm-up is its JIT's).
+  const gc = new GcWatch(proxy.url)
   const { value: runs, nice } = await ahead(async () => {
     const runs: OpenResult[][][] = gateways.map(() => [])
     for (let r = 0; r < rounds; r++)
-      for (const [i, gateway] of gateways.entries())
-        runs[i].push(
-          await openLoop([direct, gateway], {
+      for (const [i, gateway] of gateways.entries()) {
+        const warmupSeconds = r === 0 ? values.warmup : 2
+        const run = () =>
+          openLoop([direct, gateway], {
             rate,
             seconds: seconds / rounds,
-            warmupSeconds: r === 0 ? values.warmup : 2,
+            warmupSeconds,
             onMeasureStart: r === 0 && i === 0 ? watch.start : undefined,
-          }),
-        )
+          })
+        const measured = i === 0 && (r > 0 || rounds === 1)
+        runs[i].push(await (measured ? gc.measure(warmupSeconds + seconds / rounds, rate, run) : run()))
+      }
     return runs
   })
   const steal = watch.stop()
@@ -143,12 +149,24 @@ async function main(start: Start): Promise<void> {
       ...(stealLine(steal) ? [stealLine(steal), ''] : []),
       `proxy log: ${(loggedBytes(proxy) / 1024 / 1024).toFixed(1)} MB written`,
       '',
+      ...(gc.line('proxy (defaults)') ? [gc.line('proxy (defaults)'), ''] : []),
       goalLine(goal),
     ].join('\n'),
   )
   saveResults(
     'bench-latency',
-    { rate, seconds, rounds, generatorNice: nice, proxyRounds, referenceRounds, added: extra, steal, goal },
+    {
+      rate,
+      seconds,
+      rounds,
+      generatorNice: nice,
+      proxyRounds,
+      referenceRounds,
+      added: extra,
+      steal,
+      goal,
+      proxy_gc: gc.result,
+    },
     values.out,
   )
 }

@@ -11,6 +11,7 @@ import {
   stealWatch,
   streamRequest,
 } from './common.ts'
+import { GcWatch } from './gc-tally.ts'
 import { median, pairedRounds, type WarmUp, warmTogether } from './measure.ts'
 import { type OpenResult, openLoop } from './open-loop.ts'
 import { asTarget, PROXY, startLineUp, type Target } from './references.ts'
@@ -68,7 +69,7 @@ const { values } = readCommandLine({
       default: 30,
       min: 1,
       value: 's',
-      help: 'time measured for each gateway in the open model, all rounds',
+      help: 'time measured in each open-model round',
     },
     'open-rounds': { type: 'integer', default: 3, min: 1, value: 'n', help: 'open-model rounds' },
     'open-warmup': {
@@ -123,27 +124,34 @@ async function main(start: Start): Promise<void> {
     `open model: ${rate} streams/s to the mock and as many to one gateway, ${openRounds} rounds of ${openSeconds} s for each of ${gateways.length} gateways in turn\n`,
   )
   const watch = stealWatch([0, 1])
+  // The proxy's collections in its open-model runs after the first (whose warm-up is its JIT's).
+  const gc = new GcWatch(proxy.url)
   const open: OpenResult[][] = []
   const referenceOpen: OpenResult[][] = []
   const { nice } = await ahead(async () => {
     for (let r = 0; r < openRounds; r++)
-      for (const gateway of gateways)
-        (gateway === gateways[0] ? open : referenceOpen).push(
-          await openLoop(
+      for (const gateway of gateways) {
+        const isProxy = gateway === gateways[0]
+        // The first run's warm-up is the generator's own (its code, its connections, the mock's).
+        const warmupSeconds = r === 0 && isProxy ? openWarmup : 2
+        const run = () =>
+          openLoop(
             [direct, gateway].map((t) => ({ ...t, body })),
             {
               rate,
               seconds: openSeconds,
-              // The first run's warm-up is the generator's own (its code, its connections, the mock's).
-              warmupSeconds: r === 0 && gateway === gateways[0] ? openWarmup : 2,
-              onMeasureStart: r === 0 && gateway === gateways[0] ? watch.start : undefined,
+              warmupSeconds,
+              onMeasureStart: r === 0 && isProxy ? watch.start : undefined,
             },
-          ),
-        )
+          )
+        if (!isProxy) referenceOpen.push(await run())
+        else if (r === 0 && openRounds > 1) open.push(await run())
+        else open.push(await gc.measure(warmupSeconds + openSeconds, rate, run))
+      }
   })
   const steal = watch.stop()
   const paced = itl > 0 ? await pacedRounds(mock.url, targets) : undefined
-  report(targets, references, events, paired, cpu, fastest, open, referenceOpen, nice, warm, steal, paced)
+  report(targets, references, events, paired, cpu, fastest, open, referenceOpen, nice, warm, steal, paced, gc)
 }
 
 /** Phase 3: the mock sends each token --itl ms after the last; CPU per stream, paired. */
@@ -190,6 +198,7 @@ function report(
   warm: WarmUp,
   steal: Steal,
   paced: Map<string, number>[] | undefined,
+  gc: GcWatch,
 ): void {
   const ratio = (name: string) => throughputRatio(paired, name, fastest)
   const lines = [
@@ -227,6 +236,8 @@ function report(
   const proxyOpen = round[proxyIndex]
   const own = ownTimeLine(proxyOpen, ttfbAdded)
   if (own) lines.push('', `${own} (to the first event)`)
+  const collected = gc.line(PROXY)
+  if (collected) lines.push('', collected)
   lines.push('', generatorLine(nice, GENERATOR_NICE))
   if (paced) lines.push('', ...pacedLines(targets, references, paced))
   const stolen = stealLine(steal)
@@ -255,6 +266,7 @@ function report(
       open_warmup: openWarmup,
       fastest,
       warm_up: warm,
+      proxy_gc: gc.result,
       data_events: Object.fromEntries(events),
       paired_cpu_us: paired.map((p) => Object.fromEntries(p)),
       cpu_us: Object.fromEntries(cpu),
