@@ -127,6 +127,7 @@ async function main(start: Start): Promise<void> {
     reference: referenceReads[0] && { name: referenceReads[0].round[1].name, read: referenceReads[0] },
   })
   const ms = (xs: readonly number[]) => xs.map((x) => x.toFixed(2)).join(', ')
+  const collected = gc.line('proxy (defaults)')
   console.log(
     [
       `open-model latency: ${rate} req/s each for ${seconds} s (${rounds} rounds), non-streaming chat, zero-latency mock, from the intended send time`,
@@ -149,7 +150,7 @@ async function main(start: Start): Promise<void> {
       ...(stealLine(steal) ? [stealLine(steal), ''] : []),
       `proxy log: ${(loggedBytes(proxy) / 1024 / 1024).toFixed(1)} MB written`,
       '',
-      ...(gc.line('proxy (defaults)') ? [gc.line('proxy (defaults)'), ''] : []),
+      ...(collected ? [collected, ''] : []),
       goalLine(goal),
     ].join('\n'),
   )
