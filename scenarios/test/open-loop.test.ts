@@ -74,9 +74,10 @@ describe('the open-model generator', () => {
       { rate: 100, seconds: 0.5, warmupSeconds: 0.2 },
     )
     // Warm, a kept-alive target is served on the connections the warm-up opened; one that closes
-    // every connection costs a new one for each arrival.
+    // every connection costs a new one for each arrival. A slow spell of a busy machine can hold a
+    // request past the next arrival 10 ms later (a connection or two more: CI read 3), never dozens.
     expect(kept.ok).toBe(50)
-    expect(kept.connections).toBeLessThanOrEqual(2)
+    expect(kept.connections).toBeLessThanOrEqual(5)
     expect(closing.ok).toBe(50)
     expect(closing.connections).toBeGreaterThanOrEqual(49)
   })
