@@ -277,6 +277,11 @@ describe('streamed answers in the cache', () => {
     expect(completion.id).toBe(chunks[0].id)
     expect(completion.choices[0].message).toMatchObject({ role: 'assistant', content: text })
     expect(completion.choices[0].finish_reason).toBe(chunks.at(-1).choices[0].finish_reason)
+    // The usage the provider reported for the stream, though this client's stream did not carry it.
+    expect(completion.usage.completion_tokens).toBeGreaterThan(0)
+    expect(completion.usage.total_tokens).toBe(
+      completion.usage.prompt_tokens + completion.usage.completion_tokens,
+    )
   })
 
   it('answers a stream from a plain entry with a synthesized stream of the same text', async () => {
@@ -343,7 +348,10 @@ describe('cache administration', () => {
   })
 
   it('reports hits, misses, bytes, removals and compression per cache', async () => {
-    h = await startAll({ profile: fast, overrides: cacheOn })
+    // Records this small are compressed only below the default threshold (a packed stream of 60
+    // tokens is about 1 KB).
+    const compressAll = { performance: { cache: { compression_threshold_bytes: 64 } } }
+    h = await startAll({ profile: fast, overrides: { ...cacheOn, ...compressAll } })
     await postChat(h.url, chatBody())
     await postChat(h.url, chatBody())
     await postChat(h.url, chatBody(), { 'cache-control': 'no-store' })

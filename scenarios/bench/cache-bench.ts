@@ -1,23 +1,36 @@
 import { createServer } from 'node:net'
 import { request } from 'undici'
 import { readCommandLine } from '../run/command-line.ts'
+import { cpuMs } from '../run/procfs.ts'
 import { loadTiers } from '../tiers.ts'
 import { createWorkload } from '../workload.ts'
-import { BENCH_KEY, CHAT_REQUEST, outFlag, PROXY_SCRIPT, saveResults, writeProxyConfig } from './common.ts'
+import {
+  BENCH_KEY,
+  CHAT_REQUEST,
+  fixedLengthProfile,
+  outFlag,
+  PROXY_SCRIPT,
+  saveResults,
+  startMock,
+  writeProxyConfig,
+} from './common.ts'
 import { checkAnswers, type Measurement, measure, median } from './measure.ts'
 import { pinSelf, type Service, startService } from './services.ts'
 
 // npm run bench:cache: the response cache's hit path against the minimal fastify + undici
 // pass-through of `npm run bench` (goal: hits at >= 1.5x its throughput), side by side in one run,
-// rounds alternating; then the hit rate of the mixed workload (tiers.yaml's corpus: Zipf-drawn
-// prompts, the default scenario mix) through a proxy with an empty cache.
+// rounds alternating; then its miss path: every request a prompt never sent before, through the
+// proxy with its default cache and with the cache off (what the cache costs traffic it cannot
+// help, plain and streamed); then the hit rate of the mixed workload (tiers.yaml's corpus:
+// Zipf-drawn prompts, the default scenario mix) through a proxy with an empty cache.
 // Layout as in proxy-bench.ts: servers under test on CPU 0, load generator and mocks on CPU 1.
 
 const { values } = readCommandLine({
   usage: 'npm run bench:cache -- [options]',
   about:
     "The response cache's hit path against a minimal pass-through (goal: hits at 1.5x its throughput or\n" +
-    'more), then the hit rate of the mixed workload through a proxy with an empty cache.',
+    'more), its miss path (every prompt new) against the cache off, then the hit rate of the mixed\n' +
+    'workload through a proxy with an empty cache.',
   flags: {
     seconds: { type: 'number', default: 8, min: 1, value: 's', help: 'length of each round' },
     rounds: { type: 'integer', default: 3, min: 1, value: 'n', help: 'rounds' },
@@ -179,6 +192,108 @@ async function hitPath(openai: string, anthropic: string) {
   return { rows, results: Object.fromEntries(results) }
 }
 
+/** Chat requests whose prompts no request of the run sent before: every one a cacheable miss. */
+function freshBodies(): (stream: boolean) => string {
+  let n = 0
+  const [system, user] = CHAT_REQUEST.messages
+  return (stream) =>
+    JSON.stringify({
+      ...CHAT_REQUEST,
+      ...(stream && { stream: true }),
+      messages: [system, { role: 'user', content: `${user.content} (${process.pid}.${n++})` }],
+    })
+}
+
+/**
+ * What the cache costs when it cannot help: every request a prompt never seen before (as most real
+ * traffic is), through the proxy with its default cache and through one with the cache off. Each
+ * miss is keyed, tracked for warming, fetched and stored; a streamed one through its flight.
+ */
+async function missPath(anthropic: string) {
+  // Answers of one length (a cut one is told by its size): 64 tokens, as in bench:stream.
+  const mock = await startMock(start, {
+    name: 'mock, 64-token answers (cpu 1)',
+    profile: fixedLengthProfile(64),
+    cpu: 1,
+  })
+  const cached = await startProxy('proxy (cache on, every prompt new)', mock.url, anthropic, true)
+  const uncached = await startProxy('proxy (cache off)', mock.url, anthropic, false)
+  const auth = { authorization: `Bearer ${KEY}` }
+  const fresh = freshBodies()
+  const sides = [
+    { name: 'cache off', service: uncached },
+    { name: 'cache on', service: cached },
+  ]
+  const kinds = [
+    { name: 'plain', stream: false },
+    { name: 'streamed', stream: true },
+  ]
+  type Run = Measurement & { cpuUs: number }
+  const runs = new Map<string, Run[]>()
+  const one = async (kind: (typeof kinds)[number], side: (typeof sides)[number], s: number): Promise<Run> => {
+    const pid = side.service.child.pid as number
+    const before = cpuMs(pid)
+    const m = await measure({
+      url: side.service.url,
+      path: '/v1/chat/completions',
+      body: '',
+      fresh: () => fresh(kind.stream),
+      headers: auth,
+      connections,
+      seconds: s,
+    })
+    checkAnswers(`${side.name}, ${kind.name}`, m)
+    return { ...m, cpuUs: ((cpuMs(pid) - before) * 1000) / m.requests }
+  }
+  for (const kind of kinds) for (const side of sides) await one(kind, side, values.warmup)
+  for (let round = 0; round < rounds; round++)
+    for (const kind of kinds)
+      for (const side of round % 2 ? [...sides].reverse() : sides) {
+        const m = await one(kind, side, seconds)
+        const key = `${kind.name}/${side.name}`
+        runs.set(key, [...(runs.get(key) ?? []), m])
+        process.stderr.write(
+          `round ${round + 1}/${rounds} ${kind.name}, ${side.name}: ${m.rps.toFixed(0)} req/s, ${m.cpuUs.toFixed(1)} us CPU a request\n`,
+        )
+      }
+  const stats = await (
+    await fetch(`${cached.url}/api/cache/stats`, { headers: { authorization: `Bearer ${ADMIN}` } })
+  ).json()
+  const response = stats.caches.response
+  if (response.hits !== 0) throw new Error(`the miss path had ${response.hits} cache hits: prompts repeated`)
+  const of = (kind: string, side: string) => runs.get(`${kind}/${side}`) as Run[]
+  const rows = kinds.map(({ name }) => {
+    const [off, on] = [of(name, 'cache off'), of(name, 'cache on')]
+    return {
+      kind: name,
+      offRps: median(off.map((m) => m.rps)),
+      onRps: median(on.map((m) => m.rps)),
+      // Per round: the two sides of a round ran back to back.
+      ratio: median(on.map((m, i) => m.rps / off[i].rps)),
+      offCpuUs: median(off.map((m) => m.cpuUs)),
+      onCpuUs: median(on.map((m) => m.cpuUs)),
+      offP99: median(off.map((m) => m.p99)),
+      onP99: median(on.map((m) => m.p99)),
+    }
+  })
+  console.log(
+    [
+      '',
+      `cache miss path: every request a prompt never sent before, answers of 64 tokens from the zero-latency mock, ${rounds} rounds x ${seconds}s, ${connections} connections, proxy on one core, logging warn`,
+      '',
+      '| request | cache off req/s | cache on req/s | on / off (median of rounds) | CPU a request off / on (us) | p99 off / on (ms) |',
+      '|---|---|---|---|---|---|',
+      ...rows.map(
+        (r) =>
+          `| ${r.kind} | ${r.offRps.toFixed(0)} | ${r.onRps.toFixed(0)} | ${r.ratio.toFixed(2)} | ${r.offCpuUs.toFixed(1)} / ${r.onCpuUs.toFixed(1)} | ${r.offP99.toFixed(2)} / ${r.onP99.toFixed(2)} |`,
+      ),
+      '',
+      `stored ${response.stores} answers, ${response.entries} kept in ${(response.bytes / 1024 / 1024).toFixed(1)} MiB (compression ratio ${response.compression_ratio?.toFixed(2) ?? 'n/a'}), 0 hits`,
+    ].join('\n'),
+  )
+  return { rows, runs: Object.fromEntries(runs) }
+}
+
 async function mixedHitRate(openai: string, anthropic: string) {
   const proxy = await startProxy('proxy (mixed workload)', openai, anthropic, true)
   const catalog = loadTiers()
@@ -261,8 +376,9 @@ async function main(): Promise<void> {
   const openai = `http://127.0.0.1:${openaiPort}`
   const anthropic = `http://127.0.0.1:${anthropicPort}`
   const hit = await hitPath(openai, anthropic)
+  const miss = await missPath(anthropic)
   const mixed = await mixedHitRate(openai, anthropic)
-  saveResults('bench-cache', { seconds, rounds, connections, hit, mixed }, values.out)
+  saveResults('bench-cache', { seconds, rounds, connections, hit, miss, mixed }, values.out)
 }
 
 main()

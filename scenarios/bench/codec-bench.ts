@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs'
-import { answerFromStream, type CachedAnswer } from '../../proxy/src/cache/answer.ts'
+import { answerFromStream, type CachedAnswer, completionFromEvents } from '../../proxy/src/cache/answer.ts'
 import { Codec, type CodecSettings, type CompressionAlgorithm } from '../../proxy/src/cache/codec.ts'
+import { unpackEvents } from '../../proxy/src/cache/sse-pack.ts'
 import { readCommandLine } from '../run/command-line.ts'
 
 // npm run bench:codec: what compressing a cache record costs and saves, by record size, for each
@@ -47,8 +48,10 @@ function answer(tokens: number, streamed: boolean): CachedAnswer {
   ].map((s) => Buffer.from(s))
   const usage = { prompt_tokens: 40, completion_tokens: tokens, total_tokens: 40 + tokens }
   const origin = { provider: 'openai-a', model: 'gpt-4o-mini', storedAt: 1760000000000, condensed: null }
-  const a = answerFromStream(chunks, usage, origin)!
-  return streamed ? a : { ...a, events: Buffer.alloc(0), usageEvent: Buffer.alloc(0) }
+  const a = answerFromStream(chunks, -1, usage, origin)!
+  if (streamed) return a
+  const body = completionFromEvents(unpackEvents(a.packedEvents), usage)
+  return { ...a, body, packedEvents: Buffer.alloc(0), usageEvent: Buffer.alloc(0) }
 }
 
 function timeUs(run: () => void): number {

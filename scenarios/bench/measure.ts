@@ -24,6 +24,8 @@ export interface LoadOptions {
   readonly headers?: Record<string, string>
   readonly connections: number
   readonly seconds: number
+  /** A new body for each request (a prompt never sent before), instead of `body` every time. */
+  readonly fresh?: () => string
 }
 
 /**
@@ -44,6 +46,9 @@ export async function measure(options: LoadOptions): Promise<Measurement> {
     body: options.body,
     connections: options.connections,
     duration: options.seconds,
+    ...(options.fresh && {
+      requests: [{ setupRequest: (req: autocannon.Request) => ({ ...req, body: options.fresh!() }) }],
+    }),
   }) as unknown as Promise<autocannon.Result> & NodeJS.EventEmitter
   let [answers, bytes, fewest] = [0, 0, Number.POSITIVE_INFINITY]
   instance.on('response', (_client: unknown, _status: number, size: number, ms: number) => {

@@ -1,5 +1,6 @@
-import { SseParser } from '../providers/sse.ts'
+import { SSE_DONE, SseParser } from '../providers/sse.ts'
 import type { Json, Usage } from '../providers/types.ts'
+import { packEvents, unpackEvents } from './sse-pack.ts'
 
 /**
  * The normalized form of a cached chat answer, one per key whether it was fetched streamed or
@@ -9,10 +10,17 @@ import type { Json, Usage } from '../providers/types.ts'
  * msgpack bin: a hit sends views of the record as they are, never decoding or re-encoding text.
  */
 export interface CachedAnswer {
-  /** The chat.completion JSON, as a plain request is answered. */
+  /**
+   * The chat.completion JSON, as a plain request is answered. Stored empty for an answer fetched
+   * as a stream; read from the cache, it is folded from the events when asked (answerFromRecord).
+   */
   readonly body: Buffer
-  /** The content chunks of a streamed answer, SSE-framed, without the usage chunk and [DONE]; empty if not streamed. */
-  readonly events: Buffer
+  /**
+   * The chunks of a streamed answer as its first client was sent them, without the usage chunk and
+   * [DONE], packed (sse-pack.ts: each event as what it shares with the one before and the rest);
+   * empty if not streamed.
+   */
+  readonly packedEvents: Buffer
   /** The usage chunk (SSE-framed) sent before [DONE] to a client that asked for it; empty when unknown. */
   readonly usageEvent: Buffer
   readonly usage: Usage | null
@@ -42,13 +50,25 @@ export function asBuffer(bytes: Uint8Array | string | undefined): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
 }
 
-/** A decoded record as an answer: its byte fields as Buffers (views, no copy). */
+/**
+ * A decoded record as an answer: its byte fields as Buffers (views, no copy). A streamed answer
+ * is stored without its chat.completion body (answerFromStream): a plain request answered from it
+ * gets the body folded from its events then. The body is not kept: this object lives as long as
+ * the entry, whose size was counted without it, and a plain request for an answer fetched as a
+ * stream is the exception.
+ */
 export function answerFromRecord(decoded: CachedAnswer): CachedAnswer {
+  const body = asBuffer(decoded.body)
+  const packedEvents = asBuffer(decoded.packedEvents)
+  const usage = decoded.usage ?? null
   return {
     ...decoded,
-    body: asBuffer(decoded.body),
-    events: asBuffer(decoded.events),
+    packedEvents,
     usageEvent: asBuffer(decoded.usageEvent),
+    get body() {
+      if (body.length > 0 || packedEvents.length === 0) return body
+      return completionFromEvents(unpackEvents(packedEvents), usage)
+    },
   }
 }
 
@@ -58,7 +78,7 @@ export function answerFromCompletion(
   usage: Usage | undefined,
   origin: AnswerOrigin,
 ): CachedAnswer {
-  return { body: asBuffer(body), events: NONE, usageEvent: NONE, usage: usage ?? null, ...origin }
+  return { body: asBuffer(body), packedEvents: NONE, usageEvent: NONE, usage: usage ?? null, ...origin }
 }
 
 interface ChoiceAcc {
@@ -72,58 +92,65 @@ interface ChoiceAcc {
 }
 
 /**
- * A streamed answer as it is cached, from the events the client was sent (the stream ended with
- * its terminator: the caller checks). Undefined when it cannot be cached: an error event, or an
- * event that is not JSON. The chunks are also folded into a chat.completion body, so a plain
- * request can be answered from it.
+ * A streamed answer as it is cached: the chunks its first client was sent (`chunks`, the flight's
+ * log of a stream that ended with its terminator, every chunk already checked by the relay), less
+ * the usage chunk (at `usageIndex`, -1 if none; kept apart, for the clients that ask for it) and
+ * [DONE], packed. Nothing is parsed here, on every cacheable miss: `body` is left empty, folded
+ * from the events when a plain request is answered from the entry (answerFromRecord). Undefined
+ * when no chunk is left to store.
  */
 export function answerFromStream(
-  sent: readonly Buffer[],
+  chunks: readonly Buffer[],
+  usageIndex: number,
   usage: Usage | undefined,
   origin: AnswerOrigin,
 ): CachedAnswer | undefined {
-  const parser = new SseParser()
   const events: Buffer[] = []
-  let head: Json
-  let usageSeen: Json
-  const choices = new Map<number, ChoiceAcc>()
-  for (const buf of sent) {
-    for (const event of parser.push(buf)) {
-      if (event.data === '' || event.data === '[DONE]') continue
-      let chunk: Json
-      try {
-        chunk = JSON.parse(event.data)
-      } catch {
-        return undefined
-      }
-      if (chunk?.error || !Array.isArray(chunk?.choices)) return undefined
-      head ??= chunk
-      if (chunk.choices.length === 0) {
-        if (chunk.usage) usageSeen = chunk.usage
-        continue
-      }
-      events.push(event.raw)
-      for (const c of chunk.choices) fold(choices, c)
-    }
-  }
-  if (head === undefined || choices.size === 0) return undefined
-  const finalUsage = usage ?? (usageSeen as Usage | undefined) ?? null
-  const completion: Json = {
-    id: head.id,
-    object: 'chat.completion',
-    created: head.created,
-    model: head.model,
-    ...(head.system_fingerprint ? { system_fingerprint: head.system_fingerprint } : {}),
-    choices: [...choices.values()].sort((a, b) => a.index - b.index).map(toChoice),
-    ...(finalUsage ? { usage: finalUsage } : {}),
-  }
+  for (let i = 0; i < chunks.length; i++)
+    if (i !== usageIndex && !chunks[i].equals(SSE_DONE)) events.push(chunks[i])
+  if (events.length === 0) return undefined
   return {
-    body: Buffer.from(JSON.stringify(completion)),
-    events: Buffer.concat(events),
-    usageEvent: finalUsage ? Buffer.from(usageChunk(head, finalUsage)) : NONE,
-    usage: finalUsage,
+    body: NONE,
+    packedEvents: packEvents(events),
+    usageEvent: usageIndex === -1 ? NONE : chunks[usageIndex],
+    usage: usage ?? null,
     ...origin,
   }
+}
+
+/**
+ * The chat.completion a plain request is answered with, folded from a streamed answer's events:
+ * the text, refusal, tool calls, log probabilities and finish reason of each choice, the first
+ * chunk's id, created, model and fingerprint, and the usage. An event that does not parse (none
+ * does: the relay checked each) is skipped.
+ */
+export function completionFromEvents(events: Buffer, usage: Usage | null): Buffer {
+  const parser = new SseParser()
+  let head: Json
+  const choices = new Map<number, ChoiceAcc>()
+  for (const event of parser.push(events)) {
+    const data = event.data
+    if (data === '' || data === '[DONE]') continue
+    let chunk: Json
+    try {
+      chunk = JSON.parse(data)
+    } catch {
+      continue
+    }
+    if (!Array.isArray(chunk?.choices)) continue
+    head ??= chunk
+    for (const c of chunk.choices) fold(choices, c)
+  }
+  const completion: Json = {
+    id: head?.id,
+    object: 'chat.completion',
+    created: head?.created,
+    model: head?.model,
+    ...(head?.system_fingerprint ? { system_fingerprint: head.system_fingerprint } : {}),
+    choices: [...choices.values()].sort((a, b) => a.index - b.index).map(toChoice),
+    ...(usage ? { usage } : {}),
+  }
+  return Buffer.from(JSON.stringify(completion))
 }
 
 /** The chunk OpenAI sends last when the client asked for stream_options.include_usage. */

@@ -22,6 +22,12 @@ export interface Joined<F> {
   readonly joined: boolean
 }
 
+/** Where the key memo keeps a request's body: the same bytes can be a request to another API. */
+function memoSpace(req: ChatRequest): string {
+  const dialect = req.dialect ?? 'chat'
+  return dialect === 'chat' ? '' : dialect
+}
+
 /** The request as the upstream sees it in a cached stream: usage always asked for (see StreamFlight.usageIndex). */
 function withUsage(req: ChatRequest): ChatRequest {
   if (req.includeUsage) return req
@@ -76,7 +82,7 @@ export class ChatCache {
     const dialect = req.dialect ?? 'chat'
     const compute = () => this.#key(route, req.body, dialect)
     if (!this.#memo) return compute()
-    return this.#memo.key(req.raw, compute, dialect === 'chat' ? '' : dialect)
+    return this.#memo.key(req.raw, compute, memoSpace(req))
   }
 
   #key(route: Route, body: Record<string, Json>, dialect: string): string {
@@ -97,13 +103,23 @@ export class ChatCache {
    * The stored answer for a request, by its policy: `use` looks in this instance's cache, then
    * the shared tier; `refresh` and `bypass` never answer from the cache (and are counted).
    */
-  lookup(key: string, mode: CacheMode): CachedAnswer | Promise<CachedAnswer | undefined> | undefined {
+  lookup(
+    key: string,
+    mode: CacheMode,
+    req: ChatRequest,
+  ): CachedAnswer | Promise<CachedAnswer | undefined> | undefined {
     if (mode !== 'use') {
       this.response.bypasses++
       return undefined
     }
     const response = this.response
-    return response.local(key) ?? (response.l2 ? response.shared(key) : undefined)
+    const local = response.local(key)
+    if (local !== undefined) {
+      // A body answered from the cache is likely to come again: its key is remembered.
+      this.#memo?.remember(req.raw, key, memoSpace(req))
+      return local
+    }
+    return response.l2 ? response.shared(key) : undefined
   }
 
   /** `deadline`: the requesting client's (monotonic ms); a coalesced flight keeps its starter's. */
@@ -234,6 +250,7 @@ export class ChatCache {
     // Only a stream that ended with its terminator is stored; a cut one never is.
     const answer = answerFromStream(
       flight.chunks,
+      flight.usageIndex,
       stream.usage,
       this.#origin(stream.provider, route, upstream.condensed),
     )

@@ -81,7 +81,7 @@ export class StreamFlight extends Members implements ChunkSink {
   #wake: (() => void)[] = []
 
   write(chunk: Buffer): undefined {
-    if (this.usageIndex === -1 && chunk.includes('"choices":[]')) this.usageIndex = this.chunks.length
+    if (this.usageIndex === -1 && isUsageChunk(chunk)) this.usageIndex = this.chunks.length
     this.chunks.push(chunk)
     this.#notify()
     return undefined
@@ -123,6 +123,19 @@ export class StreamFlight extends Members implements ChunkSink {
     this.#wake = []
     for (const resolve of wake) resolve()
   }
+}
+
+const NO_CHOICES = Buffer.from('"choices":[]')
+const EVENT_END = Buffer.from('\n\n')
+
+/**
+ * The chunk is the usage chunk: its first event has no choices. A chunk is one event or a run of
+ * text events (stream-call.ts), never the usage chunk inside a run, so only the first event is
+ * read: a run of 64 text events is not searched through on every stream.
+ */
+function isUsageChunk(chunk: Buffer): boolean {
+  const end = chunk.indexOf(EVENT_END)
+  return (end === -1 ? chunk : chunk.subarray(0, end)).includes(NO_CHOICES)
 }
 
 /** The flights in progress, by cache key; a flight leaves the table when its call settles. */

@@ -10,6 +10,10 @@ export const MEMO_MAX_BODY = 8 * 1024
  * the same bytes, so the canonical form and its sha256 are computed once per distinct body and
  * a repeat costs a map lookup: about a tenth of a cache hit's time. Within one proxy the body
  * decides the route (its model), so the key is a function of the bytes alone. Bounded in bytes.
+ *
+ * Only bodies whose answer was found in the cache are remembered (`remember`, after a hit): most
+ * requests are never repeated, and remembering each of them cost every miss a copy of its body
+ * and churned the memo's entries before any was read again.
  */
 export class KeyMemo implements MemoryPressureTarget {
   readonly name = 'key_memo'
@@ -22,12 +26,16 @@ export class KeyMemo implements MemoryPressureTarget {
     })
   }
 
-  /** `space` keeps bodies of different APIs apart (the same bytes can be a request to either). */
+  /** The key remembered for these bytes, else `compute()`'s (not remembered). */
   key(raw: Buffer, compute: () => string, space = ''): string {
-    if (raw.length === 0 || raw.length > MEMO_MAX_BODY) return compute()
-    // latin1: one character a byte, no UTF-8 decoding; only used as a map key.
-    const body = raw.toString('latin1')
-    return this.#store.getOrSet(space === '' ? body : `${space}\0${body}`, compute)
+    const body = memoKey(raw, space)
+    return (body === undefined ? undefined : this.#store.lookup(body)) ?? compute()
+  }
+
+  /** Remembers the key of a body whose answer the cache had (a repeat is likely). */
+  remember(raw: Buffer, key: string, space = ''): void {
+    const body = memoKey(raw, space)
+    if (body !== undefined && !this.#store.lru.has(body)) this.#store.lru.set(body, key)
   }
 
   bytes(): number {
@@ -41,4 +49,12 @@ export class KeyMemo implements MemoryPressureTarget {
   figures(): CacheFigures {
     return this.#store.figures()
   }
+}
+
+/** What a body is remembered under; undefined for one too large or empty to be worth it. */
+function memoKey(raw: Buffer, space: string): string | undefined {
+  if (raw.length === 0 || raw.length > MEMO_MAX_BODY) return undefined
+  // latin1: one character a byte, no UTF-8 decoding; only used as a map key.
+  const body = raw.toString('latin1')
+  return space === '' ? body : `${space}\0${body}`
 }

@@ -11,7 +11,9 @@ import type { Json } from '../providers/types.ts'
 const DELIVERY_ONLY = new Set(['model', 'stream', 'stream_options', 'user', 'metadata', 'store'])
 
 /** Bump when the key or the record layout changes: old entries (in Redis too) are then never read. */
-export const KEY_VERSION = 'v1'
+// v2: a streamed answer's record holds no chat.completion body (an older instance would answer a
+// plain request from it with an empty one).
+export const KEY_VERSION = 'v2'
 
 /**
  * JSON with object keys in code-point order at every depth, no whitespace: the same request

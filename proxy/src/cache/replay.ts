@@ -1,5 +1,6 @@
 import type { Json } from '../providers/types.ts'
 import { type CachedAnswer, usageChunk } from './answer.ts'
+import { unpackEvents } from './sse-pack.ts'
 
 const DONE = 'data: [DONE]\n\n'
 const DONE_BYTES = Buffer.from(DONE)
@@ -12,11 +13,8 @@ const DONE_BYTES = Buffer.from(DONE)
  * chunk with the whole text, one chunk with the tool calls, a finish chunk.
  */
 export function sseReplay(answer: CachedAnswer, includeUsage: boolean): Buffer {
-  if (answer.events.length > 0) {
-    return Buffer.concat(
-      includeUsage ? [answer.events, answer.usageEvent, DONE_BYTES] : [answer.events, DONE_BYTES],
-    )
-  }
+  if (answer.packedEvents.length > 0)
+    return unpackEvents(answer.packedEvents, includeUsage ? [answer.usageEvent, DONE_BYTES] : [DONE_BYTES])
   return Buffer.from(synthesize(answer.body, includeUsage))
 }
 

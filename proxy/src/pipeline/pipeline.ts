@@ -65,7 +65,7 @@ export class Pipeline {
       if ((req.dialect ?? 'chat') === 'chat') cache.touch(key, req)
     }
     if (cache) {
-      const found = cache.lookup(key, mode)
+      const found = cache.lookup(key, mode, req)
       const hit = found instanceof Promise ? await found : found
       if (hit) return this.#hit(reply, req, hit, record)
     }
