@@ -18,51 +18,55 @@ const LF = 0x0a
 
 /** The events of `chunks` (SSE-framed, in order) packed; empty when there are none. */
 export function packEvents(chunks: readonly Buffer[]): Buffer {
-  const events: Buffer[] = []
+  // Per event, five numbers: its chunk, where it starts and ends in it, the prefix and the suffix
+  // it shares with the event before. Offsets, not views: no object an event.
+  const cuts: number[] = []
   let total = 0
-  for (const chunk of chunks) {
-    total += chunk.length
-    let start = 0
-    // A byte needle is a memchr; the second line feed is checked by hand.
-    for (let lf = chunk.indexOf(LF); lf !== -1; lf = chunk.indexOf(LF, lf + 1)) {
-      if (chunk[lf + 1] !== LF) continue
-      events.push(chunk.subarray(start, lf + 2))
-      start = lf + 2
-      lf++
-    }
-    if (start < chunk.length) events.push(chunk.subarray(start))
-  }
-  // What each event shares with the one before it, then the bytes this takes.
-  const shared = new Array<number>(events.length * 2)
-  let size = varintLength(total) + varintLength(events.length)
+  let size = 0
   let prefix = 0
   let suffix = 0
-  for (let i = 0; i < events.length; i++) {
-    const event = events[i]
-    if (i === 0) {
-      prefix = 0
-      suffix = 0
-    } else {
-      const before = events[i - 1]
-      prefix = sharedPrefix(before, event, prefix)
-      suffix = sharedSuffix(before, event, Math.min(before.length, event.length - prefix), suffix)
+  let before = -1 // the event before's place in `cuts`
+  for (let c = 0; c < chunks.length; c++) {
+    const chunk = chunks[c]
+    total += chunk.length
+    let start = 0
+    while (start < chunk.length) {
+      // A byte needle is a memchr; the second line feed is checked by hand.
+      let end = chunk.length
+      for (let lf = chunk.indexOf(LF, start); lf !== -1; lf = chunk.indexOf(LF, lf + 1))
+        if (chunk[lf + 1] === LF) {
+          end = lf + 2
+          break
+        }
+      if (before === -1) {
+        prefix = 0
+        suffix = 0
+      } else {
+        const last = chunks[cuts[before]]
+        const [lastStart, lastEnd] = [cuts[before + 1], cuts[before + 2]]
+        prefix = sharedPrefix(last, lastStart, lastEnd, chunk, start, end, prefix)
+        const most = Math.min(lastEnd - lastStart, end - start - prefix)
+        suffix = sharedSuffix(last, lastEnd, chunk, end, most, suffix)
+      }
+      before = cuts.length
+      cuts.push(c, start, end, prefix, suffix)
+      const rest = end - start - prefix - suffix
+      size += varintLength(prefix) + varintLength(suffix) + varintLength(rest) + rest
+      start = end
     }
-    shared[2 * i] = prefix
-    shared[2 * i + 1] = suffix
-    const rest = event.length - prefix - suffix
-    size += varintLength(prefix) + varintLength(suffix) + varintLength(rest) + rest
   }
-  const out = Buffer.allocUnsafe(size)
+  const count = cuts.length / 5
+  const out = Buffer.allocUnsafe(size + varintLength(total) + varintLength(count))
   let at = writeVarint(out, 0, total)
-  at = writeVarint(out, at, events.length)
-  for (let i = 0; i < events.length; i++) {
-    const event = events[i]
-    const p = shared[2 * i]
-    const s = shared[2 * i + 1]
-    at = writeVarint(out, at, p)
-    at = writeVarint(out, at, s)
-    at = writeVarint(out, at, event.length - p - s)
-    at += event.copy(out, at, p, event.length - s)
+  at = writeVarint(out, at, count)
+  for (let i = 0; i < cuts.length; i += 5) {
+    const chunk = chunks[cuts[i]]
+    const from = cuts[i + 1] + cuts[i + 3]
+    const to = cuts[i + 2] - cuts[i + 4]
+    at = writeVarint(out, at, cuts[i + 3])
+    at = writeVarint(out, at, cuts[i + 4])
+    at = writeVarint(out, at, to - from)
+    at = copyBytes(chunk, from, to, out, at)
   }
   return out
 }
@@ -90,9 +94,8 @@ export function unpackEvents(packed: Uint8Array, after: readonly Uint8Array[] = 
     out.copyWithin(at, before, before + prefix)
     at += prefix
     if (reader.at + rest > packed.length) throw new RangeError('packed events: truncated')
-    out.set(packed.subarray(reader.at, reader.at + rest), at)
+    at = copyBytes(packed, reader.at, reader.at + rest, out, at)
     reader.at += rest
-    at += rest
     out.copyWithin(at, start - suffix, start)
     at += suffix
     before = start
@@ -105,21 +108,40 @@ export function unpackEvents(packed: Uint8Array, after: readonly Uint8Array[] = 
   return out
 }
 
-/** Bytes `a` and `b` share at their start; `guess` (what the pair before shared) is tried first. */
-function sharedPrefix(a: Buffer, b: Buffer, guess: number): number {
-  const max = Math.min(a.length, b.length)
+/** Bytes two events share at their start; `guess` (what the pair before shared) is tried first. */
+function sharedPrefix(
+  a: Buffer,
+  aStart: number,
+  aEnd: number,
+  b: Buffer,
+  bStart: number,
+  bEnd: number,
+  guess: number,
+): number {
+  const max = Math.min(aEnd - aStart, bEnd - bStart)
   let n = 0
-  if (guess > 0 && guess <= max && a.compare(b, 0, guess, 0, guess) === 0) n = guess
-  while (n < max && a[n] === b[n]) n++
+  if (guess > 0 && guess <= max && a.compare(b, bStart, bStart + guess, aStart, aStart + guess) === 0)
+    n = guess
+  while (n < max && a[aStart + n] === b[bStart + n]) n++
   return n
 }
 
-/** Bytes `a` and `b` share at their end, at most `max`; `guess` is tried first. */
-function sharedSuffix(a: Buffer, b: Buffer, max: number, guess: number): number {
+/** Bytes two events share at their end, at most `max`; `guess` is tried first. */
+function sharedSuffix(a: Buffer, aEnd: number, b: Buffer, bEnd: number, max: number, guess: number): number {
   let n = 0
-  if (guess > 0 && guess <= max && a.compare(b, b.length - guess, b.length, a.length - guess) === 0) n = guess
-  while (n < max && a[a.length - 1 - n] === b[b.length - 1 - n]) n++
+  if (guess > 0 && guess <= max && a.compare(b, bEnd - guess, bEnd, aEnd - guess, aEnd) === 0) n = guess
+  while (n < max && a[aEnd - 1 - n] === b[bEnd - 1 - n]) n++
   return n
+}
+
+/** Copies `from`-`to` of `source` to `out` at `at`; returns the end. A few bytes (a token) are copied by hand. */
+function copyBytes(source: Uint8Array, from: number, to: number, out: Uint8Array, at: number): number {
+  if (to - from > 8) {
+    out.set(source.subarray(from, to), at)
+    return at + to - from
+  }
+  for (let i = from; i < to; i++) out[at++] = source[i]
+  return at
 }
 
 function varintLength(n: number): number {
