@@ -105,6 +105,15 @@ describe('Redis as the shared second tier', () => {
     const replay = await postChat(b.url, chatBody({ stream: true }))
     expect(replay.headers.get('x-cache')).toBe('HIT')
     expect(await sseData(replay)).toEqual(original)
+    // A plain request on the other instance: the completion folded from the shared events.
+    const plain = await postChat(b.url, chatBody())
+    expect(plain.headers.get('x-cache')).toBe('HIT')
+    const text = original
+      .filter((d) => d !== '[DONE]')
+      .map((d) => JSON.parse(d).choices[0]?.delta?.content ?? '')
+      .join('')
+    expect(text.length).toBeGreaterThan(0)
+    expect((await plain.json()).choices[0].message.content).toBe(text)
   })
 
   it('drops the entries of every instance when one of them invalidates', async (ctx) => {
