@@ -1,5 +1,6 @@
 import type { Clock } from '../clock.ts'
 import type { ChatUpstream, UpstreamRun } from '../context/upstream.ts'
+import { withUsageOption } from '../providers/chat-wire.ts'
 import type { Route } from '../providers/registry.ts'
 import type { ChatRequest, CompletionResult, Json } from '../providers/types.ts'
 import type { UpstreamStream } from '../resilience/upstream-stream.ts'
@@ -35,7 +36,10 @@ function withUsage(req: ChatRequest): ChatRequest {
     ...req.body,
     stream_options: { ...req.body.stream_options, include_usage: true },
   }
-  return { body, raw: Buffer.from(JSON.stringify(body)), stream: true, includeUsage: true }
+  // The client's bytes with the option put in front when it sent none (no member twice): a long
+  // conversation is not serialized again on every streamed miss.
+  const raw = req.body.stream_options === undefined ? withUsageOption(req.raw) : undefined
+  return { body, raw: raw ?? Buffer.from(JSON.stringify(body)), stream: true, includeUsage: true }
 }
 
 /**

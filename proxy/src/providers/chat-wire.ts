@@ -79,3 +79,16 @@ export function numberIn(text: string, key: string): number | undefined {
   for (let c = text.charCodeAt(i); c >= 48 && c <= 57; c = text.charCodeAt(++i)) n = n * 10 + (c - 48)
   return i > start ? n : undefined
 }
+
+const USAGE_OPTION = Buffer.from('{"stream_options":{"include_usage":true},')
+
+/** A JSON object's bytes with the usage option as its first member; undefined if not an object with members. */
+export function withUsageOption(raw: Buffer): Buffer | undefined {
+  let open = 0
+  while (open < raw.length && raw[open] <= 0x20) open++
+  if (raw[open] !== 0x7b) return undefined
+  let next = open + 1
+  while (next < raw.length && raw[next] <= 0x20) next++
+  if (raw[next] !== 0x22) return undefined
+  return Buffer.concat([USAGE_OPTION, raw.subarray(next)])
+}

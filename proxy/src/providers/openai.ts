@@ -1,6 +1,13 @@
 import type { DeepReadonly } from '../config/load.ts'
 import type { ProviderConfig } from '../config/schema.ts'
-import { carriesAnswer, numberIn, openAIErrorFromJson, parseChatChunk, readUsage } from './chat-wire.ts'
+import {
+  carriesAnswer,
+  numberIn,
+  openAIErrorFromJson,
+  parseChatChunk,
+  readUsage,
+  withUsageOption,
+} from './chat-wire.ts'
 import { ContentTemplate } from './chunk-template.ts'
 import { answerIds, MESSAGES_CODEC, RESPONSES_CODEC, viaChat } from './dialects.ts'
 import type { SseEvent } from './sse.ts'
@@ -165,19 +172,6 @@ class OpenAIStream implements StreamTranslator {
     }
     out.push(event.raw)
   }
-}
-
-const USAGE_OPTION = Buffer.from('{"stream_options":{"include_usage":true},')
-
-/** A JSON object's bytes with the usage option as its first member; undefined if not an object with members. */
-function withUsageOption(raw: Buffer): Buffer | undefined {
-  let open = 0
-  while (open < raw.length && raw[open] <= 0x20) open++
-  if (raw[open] !== 0x7b) return undefined
-  let next = open + 1
-  while (next < raw.length && raw[next] <= 0x20) next++
-  if (raw[next] !== 0x22) return undefined
-  return Buffer.concat([USAGE_OPTION, raw.subarray(next)])
 }
 
 const LIST = Buffer.from('"data"')
