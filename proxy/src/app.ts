@@ -216,6 +216,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
       monotonic: clock.monotonic,
       requestDeadlineMs: http.request_deadline * 1000,
       headersTimeoutMs: http.timeout * 1000,
+      firstTokenTimeoutMs: (http.first_token_timeout ?? Number.POSITIVE_INFINITY) * 1000,
       maxResponseBytes: Math.floor(http.max_response_mb * 1024 * 1024),
       maxEventBytes: Math.floor(config.streaming.max_event_kb * 1024),
       watch,

@@ -30,6 +30,7 @@ const CATALOGUE = [
   'overload',
   'provider-hang',
   'provider-stall',
+  'provider-stall-failover',
   'hostile-prompts',
 ]
 

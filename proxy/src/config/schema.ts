@@ -67,6 +67,11 @@ const HttpClient = obj({
   // From a request's arrival to the start of its answer: waits in the admission queue, every
   // attempt and every wait between attempts count; past it the request fails (504).
   request_deadline: positiveSeconds.default(60),
+  // From an attempt's start to the start of its answer (a stream's first answer event, a plain
+  // answer's last byte): past it the attempt fails as a timeout and the request fails over while
+  // its deadline allows. Unset, only the deadline bounds that wait: a reasoning model may think
+  // for tens of seconds before its first token, with the response head long sent.
+  first_token_timeout: positiveSeconds.optional(),
   // A non-streamed answer larger than this fails (upstream_bad_response) instead of filling memory.
   max_response_mb: z.number().positive().default(32),
   admission: obj({

@@ -4,7 +4,7 @@ import { retryAfterMs } from '../resilience/backoff.ts'
 import { type FailurePolicy, networkFailure, statusFailure, UpstreamFailure } from '../resilience/failure.ts'
 import { ClientInputError } from '../translate/errors.ts'
 import { type Answer, AnswerTooLarge } from './buffered-call.ts'
-import type { CallWatch } from './call-watch.ts'
+import type { CallWatch, StartBound } from './call-watch.ts'
 import type { Deployment } from './registry.ts'
 import { SseParser } from './sse.ts'
 import { maskedError, StreamCall, type StreamOpening } from './stream-call.ts'
@@ -21,6 +21,11 @@ export interface AttemptContext {
   readonly requestDeadlineMs: number
   /** http_client.timeout: the longest wait for a response head. */
   readonly headersTimeoutMs: number
+  /**
+   * http_client.first_token_timeout: the longest an attempt waits for its answer to start (a
+   * stream's first answer event, a plain answer's last byte); Infinity when unset.
+   */
+  readonly firstTokenTimeoutMs: number
   /** http_client.max_response_mb: the largest non-streamed answer. */
   readonly maxResponseBytes: number
   /** streaming.max_event_kb: the largest single event of a stream. */
@@ -29,9 +34,25 @@ export interface AttemptContext {
   readonly watch: CallWatch
 }
 
-/** The wait for a response head: the configured timeout, or less when the request's deadline is nearer. */
-function headersTimeout(ctx: AttemptContext, deadline: number): number {
-  return Math.max(1, Math.min(ctx.headersTimeoutMs, deadline - ctx.monotonic()))
+/**
+ * When an attempt started at `now` must have started answering (monotonic ms): the request's
+ * deadline, or first_token_timeout later when that is nearer. Undici's timeouts cannot see a
+ * provider that sends its head at once and then only keep-alives; with first_token_timeout set,
+ * such an attempt is left with the rest of the deadline to fail over in, as a silent one is at
+ * http_client.timeout.
+ */
+function startBy(ctx: AttemptContext, deadline: number, now: number): number {
+  return Math.min(now + ctx.firstTokenTimeoutMs, deadline)
+}
+
+/** Which bound `startBy` is, for the error that ends a call past it. */
+function boundOf(by: number, deadline: number): StartBound {
+  return by < deadline ? 'first_token' : 'deadline'
+}
+
+/** The wait for a response head: http_client.timeout, or less when the answer must start sooner. */
+function headersTimeout(ctx: AttemptContext, by: number, now: number): number {
+  return Math.max(1, Math.min(ctx.headersTimeoutMs, by - now))
 }
 
 /** One non-streaming call to one deployment: the OpenAI body for the client, or a failure. */
@@ -44,15 +65,18 @@ export async function completeOnce(
 ): Promise<CompletionResult> {
   const { adapter, upstream } = d.provider
   const upstreamRequest = translated(d, req, ctx)
+  const now = ctx.monotonic()
+  const by = startBy(ctx, deadline, now)
   let answer: Answer
   try {
     answer = await upstream.call(
       upstreamRequest,
       cancel,
       { success: ctx.maxResponseBytes, error: ERROR_BODY_LIMIT },
-      headersTimeout(ctx, deadline),
+      headersTimeout(ctx, by, now),
       ctx.watch,
-      deadline,
+      by,
+      boundOf(by, deadline),
     )
   } catch (err) {
     if (err instanceof AnswerTooLarge) throw tooLarge(err.limit)
@@ -92,8 +116,10 @@ export async function openStream(
     injectUsage: ctx.injectUsage,
   })
   const call = new StreamCall(translator, new SseParser(ctx.maxEventBytes), cancel, d.provider.mask)
-  call.watchedBy(ctx.watch, deadline)
-  upstream.stream(upstreamRequest, call, headersTimeout(ctx, deadline))
+  const now = ctx.monotonic()
+  const by = startBy(ctx, deadline, now)
+  call.watchedBy(ctx.watch, by, boundOf(by, deadline))
+  upstream.stream(upstreamRequest, call, headersTimeout(ctx, by, now))
   let opening: StreamOpening
   try {
     opening = await call.opened

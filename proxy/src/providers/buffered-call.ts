@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http'
 import type { Dispatcher } from 'undici'
 import type { CancelSignal } from '../cancel.ts'
-import type { CallWatch, Entry, WatchedCall } from './call-watch.ts'
+import type { CallWatch, Entry, StartBound, WatchedCall } from './call-watch.ts'
 
 /** A whole answer: status, headers and the body in one buffer. */
 export interface Answer {
@@ -42,7 +42,7 @@ export class BufferedCall implements Dispatcher.DispatchHandler, WatchedCall {
   #expired: Error | undefined
   #watch: CallWatch | undefined
   #entry: Entry | undefined
-  /** A plain answer has started when it is complete: the deadline holds to the last byte. */
+  /** A plain answer has started when it is complete: the start bound holds to the last byte. */
   readonly started = false
   readonly progress = 0
 
@@ -63,9 +63,9 @@ export class BufferedCall implements Dispatcher.DispatchHandler, WatchedCall {
   }
 
   /** Watched by `watch` until it settles: its answer must be complete by `startBy` (monotonic ms). */
-  watchedBy(watch: CallWatch, startBy: number): void {
+  watchedBy(watch: CallWatch, startBy: number, bound: StartBound): void {
     this.#watch = watch
-    this.#entry = watch.watch(this, startBy)
+    this.#entry = watch.watch(this, startBy, bound)
   }
 
   expire(reason: Error): void {

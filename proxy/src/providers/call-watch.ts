@@ -12,6 +12,12 @@ export interface WatchedCall {
   expire(reason: Error): void
 }
 
+/**
+ * What bounds a call's wait for its answer to start: the request's deadline, or the attempt's own
+ * http_client.first_token_timeout when that comes first.
+ */
+export type StartBound = 'deadline' | 'first_token'
+
 /** Why the watch ended a call: classified as a timeout (`ETIMEDOUT`) by networkFailure. */
 export class CallTimeout extends Error {
   readonly code = 'ETIMEDOUT'
@@ -37,6 +43,7 @@ export class CallTimeout extends Error {
 export class Entry {
   readonly call: WatchedCall
   readonly startBy: number
+  readonly bound: StartBound
   progress = 0
   progressAt = Number.NaN
   /** Neighbours in the watch's list; `next` null at the end; `watched` false once forgotten. */
@@ -44,9 +51,10 @@ export class Entry {
   next: Entry | null
   watched = true
 
-  constructor(call: WatchedCall, startBy: number, next: Entry | null) {
+  constructor(call: WatchedCall, startBy: number, bound: StartBound, next: Entry | null) {
     this.call = call
     this.startBy = startBy
+    this.bound = bound
     this.next = next
   }
 }
@@ -58,8 +66,9 @@ export class Entry {
  * the latter for ever: the client waited on, its request's deadline passed unnoticed, and no
  * other deployment was tried. The watch ends such a call:
  * - before its answer starts (the whole body of a plain answer, the first answer event of a
- *   stream), at the request's deadline (http_client.request_deadline), a timeout the executor
- *   fails over from while time is left;
+ *   stream), at the request's deadline (http_client.request_deadline) or, when it comes first,
+ *   http_client.first_token_timeout from the attempt's start: a timeout the executor fails over
+ *   from while time is left;
  * - once a stream is answering, when no answer event came for `idleMs` (http_client.read_timeout),
  *   however many comments or pings did.
  * One timer looks over every call a few times a second, and only while there are calls: no timer
@@ -81,12 +90,12 @@ export class CallWatch {
   }
 
   /**
-   * Watches `call`, whose answer must start by `startBy` (monotonic ms). The call gives its entry
+   * Watches `call`, whose answer must start by `startBy` (monotonic ms, set by `bound`). The call gives its entry
    * back (`forget`) as it settles: left for the next look, thousands of finished calls a second
    * would stay reachable, their answers with them, past a young-generation collection.
    */
-  watch(call: WatchedCall, startBy: number): Entry {
-    const entry = new Entry(call, startBy, this.#head)
+  watch(call: WatchedCall, startBy: number, bound: StartBound = 'deadline'): Entry {
+    const entry = new Entry(call, startBy, bound, this.#head)
     if (this.#head !== null) this.#head.prev = entry
     this.#head = entry
     this.#size++
@@ -128,7 +137,9 @@ export class CallWatch {
           this.forget(entry)
           call.expire(
             new CallTimeout(
-              'the answer had not started at the request deadline (http_client.request_deadline)',
+              entry.bound === 'first_token'
+                ? 'the answer had not started within http_client.first_token_timeout'
+                : 'the answer had not started at the request deadline (http_client.request_deadline)',
             ),
           )
         }

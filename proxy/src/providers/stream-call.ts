@@ -3,7 +3,7 @@ import type { Dispatcher } from 'undici'
 import type { CancelSignal } from '../cancel.ts'
 import type { SecretMask } from '../config/secret-mask.ts'
 import { networkFailure, UpstreamFailure } from '../resilience/failure.ts'
-import type { CallWatch, Entry, WatchedCall } from './call-watch.ts'
+import type { CallWatch, Entry, StartBound, WatchedCall } from './call-watch.ts'
 import { EventTooLarge, empty, type SseParser } from './sse.ts'
 import type { ProviderErrorBody, StreamTranslator } from './types.ts'
 
@@ -122,9 +122,9 @@ export class StreamCall implements Dispatcher.DispatchHandler, WatchedCall {
   }
 
   /** Watched by `watch` until it settles: its first answer event must come by `startBy` (monotonic ms). */
-  watchedBy(watch: CallWatch, startBy: number): void {
+  watchedBy(watch: CallWatch, startBy: number, bound: StartBound): void {
     this.#watch = watch
-    this.#entry = watch.watch(this, startBy)
+    this.#entry = watch.watch(this, startBy, bound)
   }
 
   #settleRefused(): void {

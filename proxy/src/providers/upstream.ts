@@ -3,7 +3,7 @@ import { type Dispatcher, Pool } from 'undici'
 import type { CancelSignal } from '../cancel.ts'
 import type { Config } from '../config/load.ts'
 import { type Answer, BufferedCall } from './buffered-call.ts'
-import type { CallWatch } from './call-watch.ts'
+import type { CallWatch, StartBound } from './call-watch.ts'
 import type { UpstreamRequest } from './types.ts'
 
 export interface PoolStats {
@@ -62,7 +62,7 @@ export class Upstream {
 
   /**
    * A whole non-streaming answer, gathered without a Readable (see BufferedCall), complete by
-   * `startBy` (monotonic ms) or ended by `watch`.
+   * `startBy` (monotonic ms, set by `bound`) or ended by `watch`.
    */
   call(
     req: UpstreamRequest,
@@ -71,10 +71,11 @@ export class Upstream {
     headersTimeout: number,
     watch: CallWatch,
     startBy: number,
+    bound: StartBound,
   ): Promise<Answer> {
     return new Promise((resolve, reject) => {
       const call = new BufferedCall(cancel, limits, resolve, reject)
-      call.watchedBy(watch, startBy)
+      call.watchedBy(watch, startBy, bound)
       this.#pool.dispatch(
         { method: 'POST', path: req.path, headers: req.headers, body: req.body, headersTimeout },
         call,
