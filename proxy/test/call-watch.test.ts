@@ -6,7 +6,8 @@ import { completionBody, type HostileUpstream, proxyOver, startHostileUpstream }
 
 // A provider that sends its head and then a byte now and then (spaces in a JSON body, comments in
 // a stream) resets undici's body timeout for ever: the watch ends such calls at the request's
-// deadline, or once a stream answers, after read_timeout without an answer event.
+// deadline (or an attempt's first_token_timeout, when set and sooner: it fails over), or once a
+// stream answers, after read_timeout without an answer event.
 
 class FakeCall implements WatchedCall {
   settled = false

@@ -2,13 +2,13 @@ import { spawnSync } from 'node:child_process'
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http'
 import { gzipSync } from 'node:zlib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { deeperThan } from '../src/http/body.ts'
+import { deeperThan, MAX_CONTAINERS, SCAN_ABOVE, shapeProblem } from '../src/http/body.ts'
 import { CLIENT_KEY, chatBody, type Harness, postChat, startAll } from './helpers.ts'
 
 describe('HTTP surface', () => {
   let h: Harness
   beforeAll(async () => {
-    h = await startAll({ overrides: { server: { body_limit_mb: 0.01 } } })
+    h = await startAll({ overrides: { server: { body_limit_mb: 0.05 } } })
   })
   afterAll(() => h.close())
 
@@ -18,25 +18,34 @@ describe('HTTP surface', () => {
     expect((await res.json()).error).toMatchObject({ code: 'invalid_json', type: 'invalid_request_error' })
   })
 
-  it('refuses JSON nested more than 128 levels deep with 400 invalid_json; brackets in strings are text', async () => {
-    // The request object is level 1; `metadata` holds `levels` arrays inside it.
-    const nested = (levels: number) => {
-      const body = JSON.stringify(chatBody({ metadata: 0 }))
-      return body.replace('"metadata":0', `"metadata":${'['.repeat(levels)}1${']'.repeat(levels)}`)
-    }
-    const tooDeep = await postChat(h.url, nested(128))
-    expect(tooDeep.status).toBe(400)
-    expect((await tooDeep.json()).error).toMatchObject({
-      code: 'invalid_json',
-      message: 'The request body is nested more than 128 levels deep.',
-    })
-    // 128 levels is within the limit: whatever the route makes of the field, the JSON is accepted.
-    const deepest = await postChat(h.url, nested(127))
-    expect((await deepest.json()).error?.code).not.toBe('invalid_json')
-    const text = '[{'.repeat(500)
-    const inString = await postChat(h.url, chatBody({ messages: [{ role: 'user', content: text }] }))
-    expect(inString.status).toBe(200)
-  })
+  // A small body's depth is read from the parsed value; one over SCAN_ABOVE (the harness takes
+  // 50 KB) from its bytes, before it is parsed. The answers are the same.
+  it.each([
+    ['small', ''],
+    ['over SCAN_ABOVE', 'x'.repeat(SCAN_ABOVE)],
+  ])(
+    'refuses %s JSON nested more than 128 levels deep with 400 invalid_json; brackets in strings are text',
+    async (_size, padding) => {
+      // The request object is level 1; `metadata` holds `levels` arrays inside it.
+      const nested = (levels: number) => {
+        const body = JSON.stringify(chatBody({ metadata: 0, ...(padding ? { user: padding } : {}) }))
+        return body.replace('"metadata":0', `"metadata":${'['.repeat(levels)}1${']'.repeat(levels)}`)
+      }
+      expect(nested(128).length > SCAN_ABOVE).toBe(padding !== '')
+      const tooDeep = await postChat(h.url, nested(128))
+      expect(tooDeep.status).toBe(400)
+      expect((await tooDeep.json()).error).toMatchObject({
+        code: 'invalid_json',
+        message: 'The request body is nested more than 128 levels deep.',
+      })
+      // 128 levels is within the limit: whatever the route makes of the field, the JSON is accepted.
+      const deepest = await postChat(h.url, nested(127))
+      expect((await deepest.json()).error?.code).not.toBe('invalid_json')
+      const text = `"\\${'[{'.repeat(padding ? SCAN_ABOVE / 2 : 500)}`
+      const inString = await postChat(h.url, chatBody({ messages: [{ role: 'user', content: text }] }))
+      expect(inString.status).toBe(200)
+    },
+  )
 
   it('names the offending parameter of an invalid request', async () => {
     const cases: [unknown, string][] = [
@@ -59,7 +68,7 @@ describe('HTTP surface', () => {
   })
 
   it('refuses a body over the configured limit with 413', async () => {
-    const res = await postChat(h.url, chatBody({ messages: [{ role: 'user', content: 'x'.repeat(20_000) }] }))
+    const res = await postChat(h.url, chatBody({ messages: [{ role: 'user', content: 'x'.repeat(60_000) }] }))
     expect(res.status).toBe(413)
     expect((await res.json()).error.code).toBe('request_too_large')
   })
@@ -197,6 +206,66 @@ describe('npm start', () => {
     expect(out.status).toBe(2)
     expect(out.stderr).toContain('HTTP_TIMEOUT: expected a number')
     expect(out.stderr).toContain('server.workers')
+  })
+})
+
+describe('shapeProblem', () => {
+  // A seeded generator of JSON values: nested arrays and objects, and strings full of what a
+  // reader of bytes could mistake for structure (brackets, quotes, backslashes, escapes), short
+  // and long (a long string is found natively, past its first 32 bytes).
+  function randomJson(seed: number): unknown {
+    let state = seed
+    const next = (n: number) => {
+      state = (state * 1_103_515_245 + 12_345) % 2_147_483_648
+      return state % n
+    }
+    const pieces = ['[', ']', '{', '}', '"', '\\', '\\"', 'x', 'é', '\n', '\u005b', ' ']
+    const text = () => {
+      const length = next(3) === 0 ? 40 + next(80) : next(12)
+      let out = ''
+      for (let i = 0; i < length; i++) out += pieces[next(pieces.length)]
+      return out
+    }
+    const value = (depth: number): unknown => {
+      const kind = depth > 12 ? 2 + next(2) : next(5)
+      if (kind === 0) return Array.from({ length: next(4) }, () => value(depth + 1))
+      if (kind === 1)
+        return Object.fromEntries(Array.from({ length: next(4) }, () => [text(), value(depth + 1)]))
+      if (kind === 2) return text()
+      if (kind === 3) return next(1000)
+      return next(2) === 0 ? null : true
+    }
+    return value(0)
+  }
+
+  const containers = (value: unknown): number =>
+    value === null || typeof value !== 'object'
+      ? 0
+      : 1 + Object.values(value as object).reduce((sum: number, v) => sum + containers(v), 0)
+
+  it('agrees with the parsed value on depth and count, whatever its strings hold', () => {
+    for (let seed = 1; seed <= 300; seed++) {
+      const value = randomJson(seed)
+      const bytes = Buffer.from(JSON.stringify(value))
+      let depth = 0
+      while (deeperThan(value, depth)) depth++
+      const count = containers(value)
+      expect(shapeProblem(bytes, depth, count), `seed ${seed}`).toBeUndefined()
+      if (depth > 0) expect(shapeProblem(bytes, depth - 1, count), `seed ${seed}`).toMatch(/nested more than/)
+      if (count > 0)
+        expect(shapeProblem(bytes, depth, count - 1), `seed ${seed}`).toMatch(/more than \d+ arrays/)
+    }
+  })
+
+  it('refuses millions of empty objects and arrays nested millions deep, reading only what it must', () => {
+    const wide = Buffer.from(`[${'{},'.repeat(3_000_000)}{}]`)
+    expect(shapeProblem(wide, 128, MAX_CONTAINERS)).toBe(
+      `holds more than ${MAX_CONTAINERS} arrays and objects`,
+    )
+    const deep = Buffer.from(`${'['.repeat(4_000_000)}${']'.repeat(4_000_000)}`)
+    expect(shapeProblem(deep, 128, MAX_CONTAINERS)).toBe('is nested more than 128 levels deep')
+    // Not JSON: left to the parser, which says what is wrong.
+    expect(shapeProblem(Buffer.from('{"a":"never closed [[[['), 1, 1)).toBeUndefined()
   })
 })
 

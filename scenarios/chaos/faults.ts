@@ -241,8 +241,13 @@ export function describeFault(fault: ChaosFault): string {
     case 'redis_down':
       return fault.mode === 'pause' ? 'redis paused (SIGSTOP)' : 'redis stopped, started again at the end'
     case 'hostile_prompts': {
-      const what = fault.text === 'one_word' ? 'one word' : 'base64'
       const clients = `${fault.clients} client${fault.clients > 1 ? 's' : ''}`
+      if (fault.text === 'deep_json' || fault.text === 'wide_json') {
+        const what =
+          fault.text === 'deep_json' ? 'JSON arrays nested as deep as they fit' : 'empty JSON objects'
+        return `${clients} sending requests of ${fault.size_kb} KiB of ${what} to ${fault.route}, back to back`
+      }
+      const what = fault.text === 'one_word' ? 'one word' : 'base64'
       return `${clients} sending prompts of ${fault.size_kb} KiB of ${what} to ${fault.route}, back to back`
     }
   }

@@ -1,6 +1,6 @@
 // Hostile clients: a phase's fault that is a client, not a provider. A few clients send prompts built
-// to cost the proxy the most per byte (one word of megabytes, or base64: the tokenizer's worst cases)
-// back to back, beside the run's load; the load's assertions judge whether everyone else is still
+// to cost the proxy the most per byte (one word of megabytes, or base64: the tokenizer's worst cases;
+// JSON nested millions deep, or millions of empty objects: the parser's) back to back, beside the run's load; the load's assertions judge whether everyone else is still
 // served. The clients' own answers are kept as a count by status, for the timeline.
 
 import { randomBytes } from 'node:crypto'
@@ -8,7 +8,7 @@ import { Agent, request } from 'undici'
 
 export type HostileSpec = {
   readonly route: 'chat' | 'condense'
-  readonly text: 'one_word' | 'base64'
+  readonly text: 'one_word' | 'base64' | 'deep_json' | 'wide_json'
   readonly size_kb: number
   readonly clients: number
   readonly model: string
@@ -18,7 +18,10 @@ const PATHS = { chat: '/v1/chat/completions', condense: '/v1/context/condense' }
 const REQUEST_TIMEOUT_MS = 60_000
 
 /** The prompt's text: `size_kb` KiB of one letter, or of base64. */
-export function hostileText(spec: Pick<HostileSpec, 'text' | 'size_kb'>, random = randomBytes): string {
+export function hostileText(
+  spec: { readonly text: 'one_word' | 'base64'; readonly size_kb: number },
+  random = randomBytes,
+): string {
   const chars = spec.size_kb * 1024
   if (spec.text === 'one_word') return 'z'.repeat(chars)
   return random(Math.ceil((chars * 3) / 4))
@@ -27,13 +30,34 @@ export function hostileText(spec: Pick<HostileSpec, 'text' | 'size_kb'>, random 
 }
 
 export function hostileBody(spec: HostileSpec): string {
-  const messages = [{ role: 'user', content: hostileText(spec) }]
+  if (spec.text === 'deep_json' || spec.text === 'wide_json') return jsonBomb(spec, spec.text)
+  const messages = [{ role: 'user', content: hostileText({ text: spec.text, size_kb: spec.size_kb }) }]
   // A target the prompt fits: the proxy counts it and answers, no summary is written.
   return JSON.stringify(
     spec.route === 'condense'
       ? { model: spec.model, messages, target_tokens: 100_000_000 }
       : { model: spec.model, messages, max_tokens: 1 },
   )
+}
+
+/**
+ * A request of `size_kb` KiB whose `metadata` is JSON built to cost its parser the most: arrays
+ * nested as deep as the bytes allow, or empty objects side by side (about 0.2 us a level and 0.15 us
+ * an object in V8's JSON.parse, against a few nanoseconds a byte of text).
+ */
+function jsonBomb(spec: HostileSpec, kind: 'deep_json' | 'wide_json'): string {
+  const base = JSON.stringify({
+    model: spec.model,
+    messages: [{ role: 'user', content: 'hi' }],
+    max_tokens: 1,
+    metadata: 0,
+  })
+  const room = Math.max(4, spec.size_kb * 1024 - base.length)
+  const value =
+    kind === 'deep_json'
+      ? `${'['.repeat(Math.floor(room / 2))}${']'.repeat(Math.floor(room / 2))}`
+      : `[${'{},'.repeat(Math.floor((room - 4) / 3))}{}]`
+  return base.replace('"metadata":0', `"metadata":${value}`)
 }
 
 /** The clients of one phase: started when it begins, stopped (requests in flight cut) when it ends. */

@@ -129,10 +129,10 @@ const Fault = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('rolling_restart'), instance: z.int().min(0).default(0) }),
   z.strictObject({ kind: z.literal('redis_down'), mode: z.enum(['stop', 'pause']).default('stop') }),
   z.strictObject({
-    /** Clients sending the tokenizer's worst prompts back to back, beside the load (hostile.ts). */
+    /** Clients sending the tokenizer's or the JSON parser's worst requests back to back, beside the load (hostile.ts). */
     kind: z.literal('hostile_prompts'),
     route: z.enum(['chat', 'condense']).default('condense'),
-    text: z.enum(['one_word', 'base64']).default('one_word'),
+    text: z.enum(['one_word', 'base64', 'deep_json', 'wide_json']).default('one_word'),
     size_kb: z.int().min(1).max(8192).default(2048),
     clients: z.int().min(1).max(8).default(1),
   }),

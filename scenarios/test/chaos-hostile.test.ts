@@ -36,6 +36,23 @@ describe('hostile clients (chaos fault hostile_prompts)', () => {
     expect(condense.messages[0].content).toHaveLength(1024)
   })
 
+  it("builds the JSON parser's worst requests at the size asked: arrays nested deep, empty objects", () => {
+    const spec = { route: 'chat', size_kb: 64, clients: 1, model: 'm' } as const
+    const deep = hostileBody({ ...spec, text: 'deep_json' })
+    const wide = hostileBody({ ...spec, text: 'wide_json' })
+    for (const body of [deep, wide]) {
+      expect(body.length).toBeLessThanOrEqual(64 * 1024)
+      expect(body.length).toBeGreaterThan(64 * 1024 - 8)
+      expect(JSON.parse(body)).toMatchObject({ model: 'm', messages: [{ role: 'user', content: 'hi' }] })
+    }
+    let levels = 0
+    for (let value = JSON.parse(deep).metadata; Array.isArray(value); value = value[0]) levels++
+    expect(levels).toBeGreaterThan(32_000)
+    const objects = JSON.parse(wide).metadata
+    expect(objects.length).toBeGreaterThan(21_000)
+    expect(objects.every((o: object) => Object.keys(o).length === 0)).toBe(true)
+  })
+
   it('send back to back with the key until stopped, and say what they were answered', async () => {
     const seen: Seen[] = []
     server = await upstream(200, seen)

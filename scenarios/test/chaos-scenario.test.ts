@@ -32,6 +32,7 @@ const CATALOGUE = [
   'provider-stall',
   'provider-stall-failover',
   'hostile-prompts',
+  'hostile-json',
 ]
 
 const VALID = `
