@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process'
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http'
+import { connect } from 'node:net'
 import { gzipSync } from 'node:zlib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { deeperThan, MAX_CONTAINERS, SCAN_ABOVE, shapeProblem } from '../src/http/body.ts'
@@ -65,6 +66,40 @@ describe('HTTP surface', () => {
       expect(error.code).toBe('invalid_request')
       if (param) expect(error.param).toBe(param)
     }
+  })
+
+  it('answers Expect: 100-continue only to a request it lets in, before reading its body', async () => {
+    const { hostname, port } = new URL(h.url)
+    // One request on its own connection (closed after the answer); `body` is sent once the proxy
+    // has answered something: 100 Continue, or at once its final answer.
+    const exchange = (headers: string, length: number, body?: string) =>
+      new Promise<{ first: string; all: string }>((resolve, reject) => {
+        const socket = connect(Number(port), hostname)
+        let all = ''
+        let first: string | undefined
+        socket.on('data', (chunk) => {
+          all += chunk.toString()
+          if (first === undefined) {
+            first = all
+            if (body !== undefined && first.startsWith('HTTP/1.1 100 ')) socket.write(body)
+          }
+        })
+        socket.on('end', () => resolve({ first: first ?? '', all }))
+        socket.on('error', reject)
+        socket.write(
+          `POST /v1/chat/completions HTTP/1.1\r\nhost: proxy\r\ncontent-type: application/json\r\n` +
+            `content-length: ${length}\r\nexpect: 100-continue\r\nconnection: close\r\n${headers}\r\n`,
+        )
+      })
+    const key = `authorization: Bearer ${CLIENT_KEY}\r\n`
+    const body = JSON.stringify(chatBody())
+    const noKey = await exchange('', body.length)
+    expect(noKey.first).toMatch(/^HTTP\/1\.1 401 /)
+    const tooLarge = await exchange(key, 10 * 1024 * 1024)
+    expect(tooLarge.first).toMatch(/^HTTP\/1\.1 413 /)
+    const admitted = await exchange(key, Buffer.byteLength(body), body)
+    expect(admitted.first).toBe('HTTP/1.1 100 Continue\r\n\r\n')
+    expect(admitted.all).toMatch(/HTTP\/1\.1 200 OK/)
   })
 
   it('refuses a body over the configured limit with 413', async () => {

@@ -11,6 +11,7 @@ declare module 'fastify' {
 
 /** JSON bodies parsed once, with the bytes kept; unreadable JSON is a 400 in the OpenAI shape. */
 export function registerJsonBody(app: FastifyInstance, bodyLimitBytes: number): void {
+  continueWhenRead(app)
   app.decorateRequest('rawBody', null)
   // JSON only: any other content type is answered 415 in the OpenAI shape.
   app.removeAllContentTypeParsers()
@@ -66,6 +67,23 @@ export function registerJsonBody(app: FastifyInstance, bodyLimitBytes: number): 
       done(null, parsed)
     },
   )
+}
+
+/**
+ * `Expect: 100-continue` is answered when the proxy starts reading the body, that is once the
+ * request has been let in (its key, its route, admission, a Content-Length within the limit). Left
+ * to itself, Node says 100 Continue as the request arrives, before any check: a client without a
+ * key, or with a body over the limit, is invited to send megabytes only to be refused. A request
+ * refused unread never gets it (the refusal is its answer, as RFC 9110 allows).
+ */
+function continueWhenRead(app: FastifyInstance): void {
+  const server = app.server
+  server.on('checkContinue', (req, res) => {
+    req.once('resume', () => {
+      if (!res.headersSent && !res.writableEnded) res.writeContinue()
+    })
+    server.emit('request', req, res)
+  })
 }
 
 /**
