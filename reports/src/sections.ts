@@ -79,15 +79,15 @@ function streamKpi(summary: RunSummary): Kpi | null {
   if (!byCache) {
     return {
       label: 'TTFT p95',
-      value: formatMs(stream.ttft_ms.p95),
-      detail: `p50 ${formatMs(stream.ttft_ms.p50)}, ${formatInt(stream.streams)} streams, cache replays not told apart`,
+      value: formatMs(stream.ttft_ms?.p95),
+      detail: `p50 ${formatMs(stream.ttft_ms?.p50)}, ${formatInt(stream.streams)} streams, cache replays not told apart`,
       state: 'neutral',
     }
   }
   return {
     label: 'TTFT p95, generated',
-    value: formatMs(generated?.ttft_ms.p95),
-    detail: `${formatInt(generated?.streams ?? 0)} streams${hit ? `; cache replays (HIT) p95 ${formatMs(hit.ttft_ms.p95)} over ${formatInt(hit.streams)}` : ''}`,
+    value: formatMs(generated?.ttft_ms?.p95),
+    detail: `${formatInt(generated?.streams ?? 0)} streams${hit ? `; cache replays (HIT) p95 ${formatMs(hit.ttft_ms?.p95)} over ${formatInt(hit.streams)}` : ''}`,
     state: 'neutral',
   }
 }

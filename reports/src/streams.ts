@@ -19,7 +19,7 @@ function num(text: string): string {
 }
 
 function streamRow(name: string, cache: string, stream: StreamStats): string {
-  return `<tr><th scope="row">${escapeHtml(name)}</th><td>${escapeHtml(cache)}</td>${num(formatInt(stream.streams))}${num(formatMs(stream.ttft_ms.p50))}${num(formatMs(stream.ttft_ms.p95))}${num(formatMs(stream.ttft_ms.p99))}${num(formatMs(stream.itl_ms.p50))}${num(formatMs(stream.itl_ms.p95))}${num(formatRate(stream.tokens_per_s, 'tok/s'))}<td class="num${stream.truncated > 0 ? ' bad' : ''}">${formatInt(stream.truncated)} (${formatPercent(stream.truncated_rate)})</td></tr>`
+  return `<tr><th scope="row">${escapeHtml(name)}</th><td>${escapeHtml(cache)}</td>${num(formatInt(stream.streams))}${num(formatMs(stream.ttft_ms?.p50))}${num(formatMs(stream.ttft_ms?.p95))}${num(formatMs(stream.ttft_ms?.p99))}${num(formatMs(stream.itl_ms?.p50))}${num(formatMs(stream.itl_ms?.p95))}${num(formatRate(stream.tokens_per_s, 'tok/s'))}<td class="num${stream.truncated > 0 ? ' bad' : ''}">${formatInt(stream.truncated)} (${formatPercent(stream.truncated_rate)})</td></tr>`
 }
 
 /** One row per cache status (when the run told them apart), else one row of all streams. */

@@ -33,11 +33,14 @@ export const Percentiles = z
   .strictObject({ p50: ms, p90: ms.optional(), p95: ms, p99: ms })
   .superRefine(ordered(['p50', 'p90', 'p95', 'p99']))
 
-/** Streaming (SSE) measurements: TTFT = first content chunk, ITL = every gap between chunks. */
+/**
+ * Streaming (SSE) measurements: TTFT = first content chunk, ITL = every gap between chunks; null
+ * when no stream gave one (none had content, or none a second chunk): not measured, not 0 ms.
+ */
 export const StreamStats = z.strictObject({
   streams: count,
-  ttft_ms: Percentiles,
-  itl_ms: Percentiles,
+  ttft_ms: Percentiles.nullable(),
+  itl_ms: Percentiles.nullable(),
   tokens_per_s: z.number().nonnegative(),
   truncated: count,
   truncated_rate: fraction,

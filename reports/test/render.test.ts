@@ -62,6 +62,19 @@ describe('renderReport', () => {
     expect(embedded(html, 'report-charts')).toEqual({})
   })
 
+  it('reads a TTFT no stream gave as not measured, never as 0 ms', () => {
+    const summary = streamingSummary()
+    const byCache = summary.totals.stream_by_cache!
+    const unmeasured = { ...byCache.miss!, ttft_ms: null, itl_ms: null }
+    const html = renderReport({
+      ...summary,
+      totals: { ...summary.totals, stream_by_cache: { ...byCache, miss: unmeasured } },
+    })
+    const kpi = html.slice(html.indexOf('TTFT p95, generated'))
+    expect(kpi.slice(0, 300)).toContain('\u2014')
+    expect(kpi.slice(0, 300)).not.toMatch(/>0(\u00a0| )ms</)
+  })
+
   it('marks the stream and proxy charts as not measured when the run had neither', () => {
     const figures = chartFigures(renderReport(passedSummary()))
     for (const name of ['ttft', 'itl', 'proxy-memory', 'cache-hit-rate']) {

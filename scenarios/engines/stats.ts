@@ -79,8 +79,9 @@ export class StreamAccumulator {
     const tpotMedianMs = this.tpot.totalCount === 0 ? 0 : this.tpot.getValueAtPercentile(50) / 1000
     return {
       streams: this.streams,
-      ttft_ms: percentilesOf(this.ttft),
-      itl_ms: percentilesOf(this.itl),
+      // Null when no stream had content (or no second chunk): not measured, never 0 ms.
+      ttft_ms: this.ttft.totalCount > 0 ? percentilesOf(this.ttft) : null,
+      itl_ms: this.itl.totalCount > 0 ? percentilesOf(this.itl) : null,
       // The median stream's decoding speed; TPOT is floored at 1 µs, so a mock that sends every token at
       // once reads as 1e6 tokens/s rather than infinity.
       tokens_per_s: tpotMedianMs > 0 ? r2(1000 / tpotMedianMs) : 0,

@@ -132,7 +132,7 @@ const CACHE_NAMES: Record<keyof StreamByCache, string> = {
 }
 
 function streamLine(label: string, s: StreamStats): string {
-  return `  ${label} ${s.streams}: TTFT p50 ${num(s.ttft_ms.p50, 2)} / p95 ${num(s.ttft_ms.p95, 2)} ms, ITL p50 ${num(s.itl_ms.p50, 2)} / p95 ${num(s.itl_ms.p95, 2)} ms, ${num(s.tokens_per_s, 0)} tok/s, truncated ${s.truncated}`
+  return `  ${label} ${s.streams}: TTFT p50 ${num(s.ttft_ms?.p50, 2)} / p95 ${num(s.ttft_ms?.p95, 2)} ms, ITL p50 ${num(s.itl_ms?.p50, 2)} / p95 ${num(s.itl_ms?.p95, 2)} ms, ${num(s.tokens_per_s, 0)} tok/s, truncated ${s.truncated}`
 }
 
 /** Streams by cache status: a replay's TTFT is the proxy's, a generation's the model's. */

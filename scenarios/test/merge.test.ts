@@ -75,6 +75,21 @@ describe('merging histograms', () => {
     for (const shard of shards) addStreamGroup(merged, encodeStreamGroup(shard))
     expect(merged.stats()).toEqual(union.stats())
   })
+
+  it('reports TTFT and ITL as not measured (null), never 0 ms, when no stream gave one, merged or not', () => {
+    const empty = { ttftMs: Number.NaN, itlMs: [], tokens: 0, truncated: false }
+    const oneToken = { ttftMs: 12, itlMs: [], tokens: 1, truncated: false }
+    const group = new StreamGroup()
+    group.add(empty, 5, 'miss')
+    group.add(oneToken, 12, 'hit')
+    const merged = new StreamGroup()
+    addStreamGroup(merged, encodeStreamGroup(group))
+    for (const stats of [group.stats(), merged.stats()]) {
+      expect(stats.stream).toMatchObject({ streams: 2, itl_ms: null })
+      expect(stats.stream?.ttft_ms?.p50).toBeCloseTo(12, 1)
+      expect(stats.stream_by_cache?.miss).toMatchObject({ streams: 1, ttft_ms: null, itl_ms: null })
+    }
+  })
 })
 
 const TIERS = `
