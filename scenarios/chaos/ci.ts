@@ -62,13 +62,14 @@ export async function runChaosCi(
 
 /** One line per scenario, then each failed assertion under it. */
 export function formatCiTable(outcomes: readonly ChaosOutcome[]): string {
-  const lines = ['scenario               status   assertions  time    report']
+  const width = Math.max('scenario'.length, ...outcomes.map((o) => o.summary.run.scenario.length)) + 1
+  const lines = [`${'scenario'.padEnd(width)} status   assertions  time    report`]
   for (const o of outcomes) {
     const all = o.summary.phases.flatMap((p) => p.assertions.map((a) => ({ phase: p.name, ...a })))
     const held = all.filter((a) => a.passed).length
     const report = relative(process.cwd(), join(o.dir, 'report.html'))
     lines.push(
-      `${o.summary.run.scenario.padEnd(22)} ${o.summary.status.padEnd(8)} ${`${held}/${all.length}`.padEnd(11)} ${`${Math.round(o.summary.run.duration_s)} s`.padEnd(7)} ${report}`,
+      `${o.summary.run.scenario.padEnd(width)} ${o.summary.status.padEnd(8)} ${`${held}/${all.length}`.padEnd(11)} ${`${Math.round(o.summary.run.duration_s)} s`.padEnd(7)} ${report}`,
     )
     if (o.summary.status === 'broken') lines.push(`    ${o.summary.status_reason}`)
     for (const a of all.filter((x) => !x.passed))
