@@ -156,7 +156,7 @@ describe('what caches keep', () => {
       expect(kept && alone(kept.record)).toBe(true)
       expect(c.read(kept!, (v) => v.text)).toBe('short answer '.repeat(20))
     }
-    const tracker = new PopularityTracker(1024 * 1024)
+    const tracker = new PopularityTracker(1024 * 1024, 1)
     const body = Buffer.from('{"model":"m","messages":[]}') // a pool slice, as request bodies are
     expect(alone(body)).toBe(false)
     tracker.touch('k', body, false)
@@ -308,6 +308,27 @@ describe('small pieces', () => {
     expect(t.popular(10, 10)).toEqual([])
     for (let i = 0; i < 5000; i++) t.touch(`k${i}`, Buffer.alloc(100), false)
     expect(t.bytes()).toBeLessThanOrEqual(64 * 1024)
+  })
+
+  it('copies a request at its second sighting, the first when once makes it popular, never when nothing is warmed', () => {
+    const body = Buffer.alloc(1000, 0x61)
+    const twice = new PopularityTracker(1024 * 1024)
+    twice.touch('k', body, false)
+    const once = twice.bytes()
+    expect(twice.popular(1, 10)).toEqual([]) // counted, but nothing to fetch it again with
+    twice.touch('k', body, true)
+    expect(twice.bytes()).toBe(once + 1000)
+    const [entry] = twice.popular(2, 10)
+    expect(entry).toMatchObject({ key: 'k', score: 2 })
+    expect(entry.request.equals(body) && entry.request !== body).toBe(true)
+    const first = new PopularityTracker(1024 * 1024, 1)
+    first.touch('k', body, false)
+    expect(first.popular(1, 10)[0].request.equals(body)).toBe(true)
+    const never = new PopularityTracker(1024 * 1024, Number.POSITIVE_INFINITY)
+    for (let i = 0; i < 3; i++) never.touch('k', body, false)
+    expect(never.score('k')).toBe(3)
+    expect(never.bytes()).toBe(once)
+    expect(never.popular(1, 10)).toEqual([])
   })
 })
 

@@ -7,8 +7,11 @@ export interface Tracked {
   score: number
   /** The decay epoch `score` was last brought up to date in. */
   epoch: number
-  /** The request body as a client sent it (a private copy), to fetch the answer again. */
-  readonly request: Buffer
+  /**
+   * The request body as a client sent it (a private copy), to fetch the answer again; kept from
+   * the access that makes it `keepFrom` (see PopularityTracker), undefined before.
+   */
+  readonly request: Buffer | undefined
   readonly stream: boolean
 }
 
@@ -27,20 +30,29 @@ export interface PopularEntry {
  */
 export class PopularityTracker {
   readonly #lru: LRUCache<string, Tracked>
+  readonly #keepFrom: number
   #epoch = 0
 
-  constructor(maxBytes: number) {
+  /**
+   * `keepFrom`: the access of a key at which its request is copied, to be fetched again by the
+   * warmer: the second by default (a prompt never repeated, most of them, is counted without a copy
+   * of its body, which would outlive young collections for nothing); the first when one access
+   * makes a key popular (a threshold of 1); Infinity when nothing is warmed.
+   */
+  constructor(maxBytes: number, keepFrom = 2) {
+    this.#keepFrom = keepFrom
     this.#lru = new LRUCache<string, Tracked>({
       maxSize: Math.max(4096, Math.floor(maxBytes)),
-      sizeCalculation: (t, key) => t.request.length + key.length * 2 + ENTRY_OVERHEAD,
+      sizeCalculation: (t, key) => (t.request?.length ?? 0) + key.length * 2 + ENTRY_OVERHEAD,
     })
   }
 
-  /** Counts one access; `request` is copied the first time a key is seen (never retained as given). */
+  /** Counts one access; `request` is copied at the keepFrom-th (never retained as given). */
   touch(key: string, request: Buffer, stream: boolean): void {
     const t = this.#lru.get(key)
     if (t === undefined) {
-      this.#lru.set(key, { score: 1, epoch: this.#epoch, request: ownedCopy(request), stream })
+      const kept = this.#keepFrom <= 1 ? ownedCopy(request) : undefined
+      this.#lru.set(key, { score: 1, epoch: this.#epoch, request: kept, stream })
       return
     }
     if (t.epoch !== this.#epoch) {
@@ -48,6 +60,9 @@ export class PopularityTracker {
       t.epoch = this.#epoch
     }
     t.score += 1
+    // A new entry, so that the cache sizes it again with its copy.
+    if (t.request === undefined && this.#keepFrom <= 2)
+      this.#lru.set(key, { score: t.score, epoch: t.epoch, request: ownedCopy(request), stream: t.stream })
   }
 
   score(key: string): number {
@@ -65,7 +80,8 @@ export class PopularityTracker {
     const out: PopularEntry[] = []
     for (const [key, t] of this.#lru.entries()) {
       const score = t.score / 2 ** (this.#epoch - t.epoch)
-      if (score >= threshold) out.push({ key, score, request: t.request, stream: t.stream })
+      if (score >= threshold && t.request !== undefined)
+        out.push({ key, score, request: t.request, stream: t.stream })
     }
     out.sort((a, b) => b.score - a.score)
     return out.length > limit ? out.slice(0, limit) : out

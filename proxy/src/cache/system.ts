@@ -99,7 +99,12 @@ export class CacheSystem implements CacheMetricsSource {
       now,
     })
     this.configs = deps.configCache
-    this.tracker = new PopularityTracker(c.warming.max_tracked_mb * MB)
+    // Popular keys are fetched again (by the background runs, or POST /api/cache/warm) unless
+    // preload_popular is off: then no request is kept.
+    this.tracker = new PopularityTracker(
+      c.warming.max_tracked_mb * MB,
+      c.warming.preload_popular ? Math.min(2, c.warming.preload_threshold) : Number.POSITIVE_INFINITY,
+    )
   }
 
   /** Drops expired entries every memory.cache_cleanup_interval (lru-cache only drops them when touched). */
