@@ -102,6 +102,61 @@ describe('HTTP surface', () => {
     expect(admitted.all).toMatch(/HTTP\/1\.1 200 OK/)
   })
 
+  it('ends the connection of a refused request whose large body it has not read, once the answer is out', async () => {
+    const { hostname, port } = new URL(h.url)
+    const socket = connect(Number(port), hostname)
+    let answer = ''
+    socket.on('data', (chunk) => {
+      answer += chunk.toString()
+    })
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()))
+    socket.on('error', () => {})
+    let ended = false
+    void closed.then(() => {
+      ended = true
+    })
+    socket.write(
+      'POST /v1/chat/completions HTTP/1.1\r\nhost: proxy\r\ncontent-type: application/json\r\ncontent-length: 100000000\r\n\r\n',
+    )
+    // No key: refused at once. Node alone would read and drop all 100 MB to keep the connection.
+    const chunk = Buffer.alloc(1024 * 1024, 0x20)
+    let sent = 0
+    while (!ended && sent < 40) {
+      if (!socket.write(chunk))
+        await Promise.race([closed, new Promise((resolve) => socket.once('drain', resolve))])
+      sent++
+      await new Promise((resolve) => setImmediate(resolve))
+    }
+    await closed
+    expect(answer).toMatch(/^HTTP\/1\.1 401 /)
+    expect(answer).toContain('"code":"missing_api_key"')
+    expect(sent).toBeLessThan(40)
+  })
+
+  it('keeps the connection of a refused request whose small body it reads and drops', async () => {
+    const { hostname, port } = new URL(h.url)
+    const socket = connect(Number(port), hostname)
+    let answer = ''
+    const answers = (n: number) =>
+      new Promise<void>((resolve) => {
+        const check = () => {
+          if ((answer.match(/HTTP\/1\.1 401 /g) ?? []).length >= n) resolve()
+          else socket.once('data', check)
+        }
+        check()
+      })
+    socket.on('data', (chunk) => {
+      answer += chunk.toString()
+    })
+    const request = `POST /v1/chat/completions HTTP/1.1\r\nhost: proxy\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n${' '.repeat(1000)}`
+    socket.write(request)
+    await answers(1)
+    socket.write(request)
+    await answers(2)
+    expect(socket.destroyed).toBe(false)
+    socket.destroy()
+  })
+
   it('refuses a body over the configured limit with 413', async () => {
     const res = await postChat(h.url, chatBody({ messages: [{ role: 'user', content: 'x'.repeat(60_000) }] }))
     expect(res.status).toBe(413)

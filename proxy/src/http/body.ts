@@ -1,4 +1,5 @@
 import { isUtf8 } from 'node:buffer'
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { FastifyInstance } from 'fastify'
 import { ProxyError } from '../errors.ts'
 
@@ -67,6 +68,37 @@ export function registerJsonBody(app: FastifyInstance, bodyLimitBytes: number): 
       done(null, parsed)
     },
   )
+}
+
+/** A refused request's unread body larger than this closes its connection (a smaller one is read and dropped). */
+export const UNREAD_BODY_LIMIT = 64 * 1024
+/** How long a refused client may go on sending after its answer before its connection is cut. */
+const LINGER_MS = 2000
+
+/**
+ * After a refusal sent before the request's body was read (no key, over the limit, shed), Node
+ * would read the rest of the body and drop it, to keep the connection: however much a client
+ * without a key chose to send. A large or chunked body instead ends the connection once the
+ * answer is out: the proxy stops writing (the client reads its answer, then the end) and cuts the
+ * connection when the client has not closed it within LINGER_MS. Not at once: a connection closed
+ * with unread bytes is reset, and the reset can reach the client before it has read its answer.
+ */
+export function endAfterRefusal(raw: IncomingMessage, res: ServerResponse): void {
+  if (raw.complete) return
+  const length = raw.headers['content-length']
+  if (
+    raw.headers['transfer-encoding'] === undefined &&
+    (length === undefined || Number(length) <= UNREAD_BODY_LIMIT)
+  )
+    return
+  const socket = raw.socket
+  res.once('finish', () => {
+    if (socket.destroyed) return
+    socket.end()
+    const cut = setTimeout(() => socket.destroy(), LINGER_MS)
+    cut.unref()
+    socket.once('close', () => clearTimeout(cut))
+  })
 }
 
 /**

@@ -3,6 +3,7 @@ import { ProxyError } from '../errors.ts'
 import { UpstreamFailure } from '../resilience/failure.ts'
 import { toClientError } from '../resilience/map-error.ts'
 import { paramOf } from '../routes/chat-schema.ts'
+import { endAfterRefusal } from './body.ts'
 import { routeConfig } from './route-config.ts'
 
 const FASTIFY_CODES: Record<string, ConstructorParameters<typeof ProxyError>[0]> = {
@@ -49,6 +50,7 @@ export function registerErrorHandling(app: FastifyInstance): void {
       )
     }
     if (error.headers) reply.headers(error.headers)
+    endAfterRefusal(request.raw, reply.raw)
     const wire = routeConfig(request).wire
     reply
       .code(error.status)
@@ -59,6 +61,7 @@ export function registerErrorHandling(app: FastifyInstance): void {
     const path = request.url.split('?')[0]
     const error = new ProxyError('not_found', { message: `Unknown route: ${request.method} ${path}` })
     if (request.record) request.record.errorCode = error.code
+    endAfterRefusal(request.raw, reply.raw)
     reply.code(404).header('x-request-id', request.id).send(error.toJSON())
   })
 }
