@@ -3,7 +3,7 @@ import { request as httpRequest, type IncomingHttpHeaders } from 'node:http'
 import { connect } from 'node:net'
 import { gzipSync } from 'node:zlib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { deeperThan, MAX_CONTAINERS, SCAN_ABOVE, shapeProblem } from '../src/http/body.ts'
+import { deeperThan, MAX_CONTAINERS, SCAN_ABOVE, shapeProblem } from '../src/http/json-shape.ts'
 import { CLIENT_KEY, chatBody, type Harness, postChat, startAll } from './helpers.ts'
 
 describe('HTTP surface', () => {

@@ -3,8 +3,8 @@ import { ProxyError } from '../errors.ts'
 import { UpstreamFailure } from '../resilience/failure.ts'
 import { toClientError } from '../resilience/map-error.ts'
 import { paramOf } from '../routes/chat-schema.ts'
-import { endAfterRefusal } from './body.ts'
 import { routeConfig } from './route-config.ts'
+import { endAfterRefusal } from './unread-body.ts'
 
 const FASTIFY_CODES: Record<string, ConstructorParameters<typeof ProxyError>[0]> = {
   FST_ERR_CTP_BODY_TOO_LARGE: 'request_too_large',
