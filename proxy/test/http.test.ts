@@ -3,7 +3,7 @@ import { request as httpRequest, type IncomingHttpHeaders } from 'node:http'
 import { connect } from 'node:net'
 import { gzipSync } from 'node:zlib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { deeperThan, MAX_CONTAINERS, SCAN_ABOVE, shapeProblem } from '../src/http/json-shape.ts'
+import { MAX_CONTAINERS, membersOf, repeatedKey, scanJson } from '../src/http/json-shape.ts'
 import { CLIENT_KEY, chatBody, type Harness, postChat, startAll } from './helpers.ts'
 
 describe('HTTP surface', () => {
@@ -19,11 +19,10 @@ describe('HTTP surface', () => {
     expect((await res.json()).error).toMatchObject({ code: 'invalid_json', type: 'invalid_request_error' })
   })
 
-  // A small body's depth is read from the parsed value; one over SCAN_ABOVE (the harness takes
-  // 50 KB) from its bytes, before it is parsed. The answers are the same.
+  // The harness takes bodies of up to 50 KB.
   it.each([
     ['small', ''],
-    ['over SCAN_ABOVE', 'x'.repeat(SCAN_ABOVE)],
+    ['20 KB', 'x'.repeat(20_000)],
   ])(
     'refuses %s JSON nested more than 128 levels deep with 400 invalid_json; brackets in strings are text',
     async (_size, padding) => {
@@ -32,7 +31,6 @@ describe('HTTP surface', () => {
         const body = JSON.stringify(chatBody({ metadata: 0, ...(padding ? { user: padding } : {}) }))
         return body.replace('"metadata":0', `"metadata":${'['.repeat(levels)}1${']'.repeat(levels)}`)
       }
-      expect(nested(128).length > SCAN_ABOVE).toBe(padding !== '')
       const tooDeep = await postChat(h.url, nested(128))
       expect(tooDeep.status).toBe(400)
       expect((await tooDeep.json()).error).toMatchObject({
@@ -42,9 +40,45 @@ describe('HTTP surface', () => {
       // 128 levels is within the limit: whatever the route makes of the field, the JSON is accepted.
       const deepest = await postChat(h.url, nested(127))
       expect((await deepest.json()).error?.code).not.toBe('invalid_json')
-      const text = `"\\${'[{'.repeat(padding ? SCAN_ABOVE / 2 : 500)}`
+      const text = `"\\${'[{'.repeat(padding ? 10_000 : 500)}`
       const inString = await postChat(h.url, chatBody({ messages: [{ role: 'user', content: text }] }))
       expect(inString.status).toBe(200)
+    },
+  )
+
+  // JSON.parse keeps a repeated key's last value, a provider's parser may keep the first, and the
+  // proxy forwards the bytes: it would validate, route and cache one request and send another.
+  it.each([
+    ['small', ''],
+    ['20 KB', 'x'.repeat(20_000)],
+  ])(
+    'refuses %s JSON naming a key twice in one object with 400 invalid_json, naming the key',
+    async (_size, padding) => {
+      const body = JSON.stringify(chatBody(padding ? { user: padding } : {}))
+      const cases: [string, string][] = [
+        [body.replace('"model":"gpt-4o-mini"', '"model":"gpt-4o-mini","model":"gpt-4o"'), 'model'],
+        [body.replace('"content":', '"content":"first","content":'), 'content'],
+        [body.replace('"max_tokens":', '"\\u006dax_tokens" : 5000, "max_tokens":'), 'max_tokens'],
+        [body.replace('{', `{"${'k'.repeat(100)}":1,"${'k'.repeat(100)}":2,`), `${'k'.repeat(64)}...`],
+      ]
+      for (const [text, key] of cases) {
+        const res = await postChat(h.url, text)
+        expect(res.status, text.slice(0, 80)).toBe(400)
+        expect((await res.json()).error).toMatchObject({
+          code: 'invalid_json',
+          message: `The request body names the key "${key}" twice in one object: send each key once.`,
+        })
+      }
+      // The same key in two objects, and a key's text inside a string, are not repeats.
+      const twoMessages = chatBody({
+        messages: [
+          { role: 'user', content: '"model":"gpt-4o", "content": {"a":1,"a":2}' },
+          { role: 'assistant', content: 'hello' },
+          { role: 'user', content: 'again' },
+        ],
+        ...(padding ? { user: padding } : {}),
+      })
+      expect((await postChat(h.url, twoMessages)).status).toBe(200)
     },
   )
 
@@ -299,77 +333,90 @@ describe('npm start', () => {
   })
 })
 
-describe('shapeProblem', () => {
-  // A seeded generator of JSON values: nested arrays and objects, and strings full of what a
-  // reader of bytes could mistake for structure (brackets, quotes, backslashes, escapes), short
-  // and long (a long string is found natively, past its first 32 bytes).
-  function randomJson(seed: number): unknown {
+describe('scanJson, membersOf, repeatedKey', () => {
+  // A seeded writer of JSON text: nested arrays and objects, strings full of what a reader of bytes
+  // could mistake for structure (brackets, quotes, colons, backslashes, escapes), short and long (a
+  // long string is found natively, past its first 32 bytes), keys sometimes escaped (`\u0078` for
+  // `x`), spaced from their colon, or named twice in one object. It tells what it wrote.
+  function randomJson(seed: number) {
     let state = seed
     const next = (n: number) => {
       state = (state * 1_103_515_245 + 12_345) % 2_147_483_648
-      return state % n
+      return Math.floor((state / 2_147_483_648) * n) // the high bits: the low ones of this generator repeat
     }
-    const pieces = ['[', ']', '{', '}', '"', '\\', '\\"', 'x', 'é', '\n', '\u005b', ' ']
+    const pieces = ['[', ']', '{', '}', '"', ':', '\\', '\\"', 'x', 'é', '\n', '\u005b', ' ']
     const text = () => {
-      const length = next(3) === 0 ? 40 + next(80) : next(12)
+      const length = next(3) === 0 ? 40 + next(80) : next(6)
       let out = ''
       for (let i = 0; i < length; i++) out += pieces[next(pieces.length)]
       return out
     }
-    const value = (depth: number): unknown => {
+    const keyText = (key: string) =>
+      key !== '' && next(4) === 0
+        ? `"\\u${key.charCodeAt(0).toString(16).padStart(4, '0')}${JSON.stringify(key.slice(1)).slice(1)}`
+        : JSON.stringify(key)
+    const written = { members: 0, containers: 0, depth: 0, repeated: new Set<string>() }
+    const write = (depth: number): string => {
       const kind = depth > 12 ? 2 + next(2) : next(5)
-      if (kind === 0) return Array.from({ length: next(4) }, () => value(depth + 1))
-      if (kind === 1)
-        return Object.fromEntries(Array.from({ length: next(4) }, () => [text(), value(depth + 1)]))
-      if (kind === 2) return text()
-      if (kind === 3) return next(1000)
-      return next(2) === 0 ? null : true
+      if (kind <= 1) {
+        written.containers++
+        written.depth = Math.max(written.depth, depth + 1)
+      }
+      if (kind === 0) return `[${Array.from({ length: next(4) }, () => write(depth + 1)).join(',')}]`
+      if (kind === 1) {
+        const keys = Array.from({ length: next(4) }, text)
+        if (keys.length > 0 && next(2) === 0) keys.push(keys[next(keys.length)] as string)
+        const seen = new Set<string>()
+        const members = keys.map((key) => {
+          if (seen.has(key)) written.repeated.add(key)
+          seen.add(key)
+          written.members++
+          return `${keyText(key)}${next(3) === 0 ? ' \n:\t' : ':'}${write(depth + 1)}`
+        })
+        return `{${members.join(',')}}`
+      }
+      if (kind === 2) return JSON.stringify(text())
+      if (kind === 3) return String(next(1000))
+      return next(2) === 0 ? 'null' : 'true'
     }
-    return value(0)
+    return { text: write(0), ...written }
   }
 
-  const containers = (value: unknown): number =>
-    value === null || typeof value !== 'object'
-      ? 0
-      : 1 + Object.values(value as object).reduce((sum: number, v) => sum + containers(v), 0)
-
-  it('agrees with the parsed value on depth and count, whatever its strings hold', () => {
-    for (let seed = 1; seed <= 300; seed++) {
-      const value = randomJson(seed)
-      const bytes = Buffer.from(JSON.stringify(value))
-      let depth = 0
-      while (deeperThan(value, depth)) depth++
-      const count = containers(value)
-      expect(shapeProblem(bytes, depth, count), `seed ${seed}`).toBeUndefined()
-      if (depth > 0) expect(shapeProblem(bytes, depth - 1, count), `seed ${seed}`).toMatch(/nested more than/)
-      if (count > 0)
-        expect(shapeProblem(bytes, depth, count - 1), `seed ${seed}`).toMatch(/more than \d+ arrays/)
+  it('agrees with the parser on depth, containers and members, and finds every key named twice', () => {
+    let withRepeats = 0
+    for (let seed = 1; seed <= 400; seed++) {
+      const { text, members, containers, depth, repeated } = randomJson(seed)
+      const bytes = Buffer.from(text)
+      const parsed = JSON.parse(text)
+      expect(scanJson(bytes, depth, containers), `seed ${seed}`).toBe(members)
+      if (depth > 0)
+        expect(scanJson(bytes, depth - 1, containers), `seed ${seed}`).toMatch(/nested more than/)
+      if (containers > 0)
+        expect(scanJson(bytes, depth, containers - 1), `seed ${seed}`).toMatch(/more than \d+ arrays/)
+      expect(membersOf(parsed) < members, `seed ${seed}`).toBe(repeated.size > 0)
+      const found = repeatedKey(bytes)
+      if (repeated.size === 0) expect(found, `seed ${seed}`).toBeUndefined()
+      else expect(repeated, `seed ${seed}`).toContain(found)
+      if (repeated.size > 0) withRepeats++
     }
+    expect(withRepeats).toBeGreaterThan(30)
   })
 
   it('refuses millions of empty objects and arrays nested millions deep, reading only what it must', () => {
     const wide = Buffer.from(`[${'{},'.repeat(3_000_000)}{}]`)
-    expect(shapeProblem(wide, 128, MAX_CONTAINERS)).toBe(
-      `holds more than ${MAX_CONTAINERS} arrays and objects`,
-    )
+    expect(scanJson(wide, 128, MAX_CONTAINERS)).toBe(`holds more than ${MAX_CONTAINERS} arrays and objects`)
     const deep = Buffer.from(`${'['.repeat(4_000_000)}${']'.repeat(4_000_000)}`)
-    expect(shapeProblem(deep, 128, MAX_CONTAINERS)).toBe('is nested more than 128 levels deep')
-    // Not JSON: left to the parser, which says what is wrong.
-    expect(shapeProblem(Buffer.from('{"a":"never closed [[[['), 1, 1)).toBeUndefined()
+    expect(scanJson(deep, 128, MAX_CONTAINERS)).toBe('is nested more than 128 levels deep')
   })
-})
 
-describe('deeperThan', () => {
-  it('counts the levels of arrays and objects in a parsed value, without recursion', () => {
-    expect(deeperThan('text', 0)).toBe(false)
-    expect(deeperThan({}, 0)).toBe(true)
-    expect(deeperThan({ a: [1, { b: null }] }, 3)).toBe(false)
-    expect(deeperThan({ a: [1, { b: {} }] }, 3)).toBe(true)
-    expect(deeperThan([[], [[[]]], {}], 3)).toBe(true)
-    expect(deeperThan([[], [[]], { a: 'x' }], 3)).toBe(false)
+  it('counts what JSON.parse keeps: a __proto__ key is a member, the same key in two objects is not repeated', () => {
+    const bytes = Buffer.from('{"__proto__":{"a":1},"m":[{"a":1},{"a":2}],"__proto__x":0}')
+    expect(scanJson(bytes, 128, 100)).toBe(6)
+    expect(membersOf(JSON.parse(bytes.toString()))).toBe(6)
+    expect(repeatedKey(bytes)).toBeUndefined()
+    expect(repeatedKey(Buffer.from('{"__proto__":1,"__proto__":2}'))).toBe('__proto__')
+    // A deep array of 200,000 levels is counted without recursion.
     const levels = 200_000
-    const deep = JSON.parse(`${'['.repeat(levels)}${']'.repeat(levels)}`)
-    expect(deeperThan(deep, levels)).toBe(false)
-    expect(deeperThan(deep, levels - 1)).toBe(true)
+    expect(membersOf(JSON.parse(`${'['.repeat(levels)}{"a":1}${']'.repeat(levels)}`))).toBe(1)
   })
 })

@@ -1,7 +1,7 @@
 import { isUtf8 } from 'node:buffer'
 import type { FastifyInstance } from 'fastify'
 import { ProxyError } from '../errors.ts'
-import { deeperThan, MAX_CONTAINERS, MAX_DEPTH, SCAN_ABOVE, shapeProblem } from './json-shape.ts'
+import { MAX_CONTAINERS, MAX_DEPTH, membersOf, repeatedKey, scanJson } from './json-shape.ts'
 import { continueWhenRead } from './unread-body.ts'
 
 declare module 'fastify' {
@@ -37,10 +37,10 @@ export function registerJsonBody(app: FastifyInstance, bodyLimitBytes: number): 
         done(new ProxyError('invalid_json', { message: 'The request body is not valid UTF-8.' }), undefined)
         return
       }
-      // A large body's shape is read before it is parsed: parsing JSON nested millions deep, or
+      // The shape is read before the body is parsed: parsing JSON nested millions deep, or
       // millions of empty objects, holds the thread that serves everyone for up to a second.
-      const shape = body.length > SCAN_ABOVE ? shapeProblem(body, MAX_DEPTH, MAX_CONTAINERS) : undefined
-      if (shape) {
+      const shape = scanJson(body, MAX_DEPTH, MAX_CONTAINERS)
+      if (typeof shape === 'string') {
         done(new ProxyError('invalid_json', { message: `The request body ${shape}.` }), undefined)
         return
       }
@@ -56,19 +56,25 @@ export function registerJsonBody(app: FastifyInstance, bodyLimitBytes: number): 
         )
         return
       }
-      // Each level takes two bytes: a shorter body cannot be too deep (a longer one's shape was read).
-      if (body.length > MAX_DEPTH * 2 && body.length <= SCAN_ABOVE && deeperThan(parsed, MAX_DEPTH)) {
-        done(
-          new ProxyError('invalid_json', {
-            message: `The request body is nested more than ${MAX_DEPTH} levels deep.`,
-          }),
-          undefined,
-        )
+      // A key named twice in one object: JSON.parse keeps the last, a provider may read the first
+      // (RFC 8259 leaves it open), and the bytes are forwarded as they came: the provider would
+      // answer another request than the one validated, routed and cached.
+      if (membersOf(parsed) !== shape) {
+        done(new ProxyError('invalid_json', { message: twiceNamed(repeatedKey(body)) }), undefined)
         return
       }
       done(null, parsed)
     },
   )
+}
+
+/** The refusal of a body that names `key` twice in one object (a long key is cut). */
+function twiceNamed(key: string | undefined): string {
+  const named =
+    key === undefined
+      ? 'a key'
+      : `the key ${JSON.stringify(key.length > 64 ? `${key.slice(0, 64)}...` : key)}`
+  return `The request body names ${named} twice in one object: send each key once.`
 }
 
 /**
