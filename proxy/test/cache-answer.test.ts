@@ -4,7 +4,7 @@ import { Codec } from '../src/cache/codec.ts'
 import { StreamFlight } from '../src/cache/flights.ts'
 import { KeyMemo } from '../src/cache/key-memo.ts'
 import { sseReplay } from '../src/cache/replay.ts'
-import { packEvents, unpackEvents } from '../src/cache/sse-pack.ts'
+import { EventPacker, packEvents, unpackEvents } from '../src/cache/sse-pack.ts'
 import { SSE_DONE } from '../src/providers/sse.ts'
 
 const HEAD = '"id":"chatcmpl-1","object":"chat.completion.chunk","created":1760000000,"model":"gpt-4o-mini"'
@@ -43,6 +43,20 @@ describe('packed stream events', () => {
       expect(unpackEvents(packEvents(pieces)).equals(bytes)).toBe(true)
     }
     expect(unpackEvents(packEvents([])).length).toBe(0)
+  })
+
+  it('are packed alike by one packer answer after answer, long and short, its scratch grown and reused', () => {
+    const packer = new EventPacker()
+    const answers = [300, 3, 1000, 64, 0].map((n) => [
+      role,
+      ...Array.from({ length: n }, (_, i) => text(` w${i % 7}`)),
+      finish,
+    ])
+    for (const chunks of answers) {
+      const packed = packer.pack(chunks)
+      expect(packed.equals(packEvents(chunks))).toBe(true)
+      expect(unpackEvents(packed).equals(Buffer.concat(chunks))).toBe(true)
+    }
   })
 
   it('store what repeats from one event to the next once: 64 text events pack to a tenth of their size or less', () => {
@@ -142,6 +156,32 @@ describe("a flight's usage chunk", () => {
     flight.write(usageEvent)
     flight.write(SSE_DONE)
     expect(flight.usageIndex).toBe(2)
+  })
+})
+
+describe('a stream flight', () => {
+  it('lets its log go once its call is over and no client reads it, not before', () => {
+    const joined = new StreamFlight(false)
+    joined.join()
+    joined.join()
+    joined.writeAll([role, text('a'), finish])
+    joined.end(undefined)
+    joined.finish()
+    // Two clients still reading: the log stays.
+    expect(joined.chunks.length).toBe(3)
+    joined.leave()
+    expect(joined.chunks.length).toBe(3)
+    joined.leave()
+    expect(joined.chunks).toEqual([])
+    // The last client gone before the call is over (and stored): kept until then.
+    const left = new StreamFlight(true)
+    left.join()
+    left.write(role)
+    left.leave()
+    expect(left.chunks.length).toBe(1)
+    left.end(undefined)
+    left.finish()
+    expect(left.chunks).toEqual([])
   })
 })
 

@@ -12,6 +12,7 @@ import {
   PROXY_SCRIPT,
   saveResults,
   startMock,
+  uniqueBodies,
   writeProxyConfig,
 } from './common.ts'
 import { checkAnswers, type Measurement, measure, median } from './measure.ts'
@@ -193,17 +194,6 @@ async function hitPath(openai: string, anthropic: string) {
 }
 
 /** Chat requests whose prompts no request of the run sent before: every one a cacheable miss. */
-function freshBodies(): (stream: boolean) => string {
-  let n = 0
-  const [system, user] = CHAT_REQUEST.messages
-  return (stream) =>
-    JSON.stringify({
-      ...CHAT_REQUEST,
-      ...(stream && { stream: true }),
-      messages: [system, { role: 'user', content: `${user.content} (${process.pid}.${n++})` }],
-    })
-}
-
 /**
  * What the cache costs when it cannot help: every request a prompt never seen before (as most real
  * traffic is), through the proxy with its default cache and through one with the cache off. Each
@@ -219,7 +209,10 @@ async function missPath(anthropic: string) {
   const cached = await startProxy('proxy (cache on, every prompt new)', mock.url, anthropic, true)
   const uncached = await startProxy('proxy (cache off)', mock.url, anthropic, false)
   const auth = { authorization: `Bearer ${KEY}` }
-  const fresh = freshBodies()
+  const fresh = {
+    plain: uniqueBodies(CHAT_REQUEST),
+    streamed: uniqueBodies({ ...CHAT_REQUEST, stream: true }),
+  }
   const sides = [
     { name: 'cache off', service: uncached },
     { name: 'cache on', service: cached },
@@ -237,7 +230,7 @@ async function missPath(anthropic: string) {
       url: side.service.url,
       path: '/v1/chat/completions',
       body: '',
-      fresh: () => fresh(kind.stream),
+      fresh: kind.stream ? fresh.streamed : fresh.plain,
       headers: auth,
       connections,
       seconds: s,

@@ -54,6 +54,22 @@ function historyTurn(n: number): string {
   )
 }
 
+/**
+ * Bodies of `request` whose last message never repeats (its content ends with this process's id and
+ * a count), so no cache can answer one: what most real traffic is to a response cache.
+ */
+export function uniqueBodies(request: Record<string, unknown>): () => string {
+  const messages = request.messages as { role: string; content: string }[]
+  const head = messages.slice(0, -1)
+  const last = messages.at(-1) as { role: string; content: string }
+  let n = 0
+  return () =>
+    JSON.stringify({
+      ...request,
+      messages: [...head, { ...last, content: `${last.content} (${process.pid}.${n++})` }],
+    })
+}
+
 /** The same question answered as a stream of `tokens` token chunks (the mock's profile sets the length). */
 export function streamRequest(tokens: number): Record<string, unknown> {
   return { ...CHAT_REQUEST, max_tokens: tokens, stream: true }

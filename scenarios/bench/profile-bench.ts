@@ -14,6 +14,7 @@ import {
   saveResults,
   startMock,
   startProxy,
+  uniqueBodies,
 } from './common.ts'
 import { checkAnswers, type Measurement, measure } from './measure.ts'
 import {
@@ -82,6 +83,11 @@ const { values } = readCommandLine({
       help: "time between a stream's tokens (with --stream)",
     },
     'prompt-kb': PROMPT_KB_FLAG,
+    unique: {
+      type: 'boolean',
+      default: false,
+      help: 'every request a prompt never sent before (with a cache on: its miss path)',
+    },
     reference: {
       type: 'string',
       default: 'dispatch',
@@ -119,7 +125,9 @@ const outDir = resolve(values.out ?? join('reports', 'out', `bench-profile-${sta
 const ROOT = resolve('.')
 const promptKb = values['prompt-kb']
 const request = promptKb > 0 ? chatRequestOfSize(promptKb) : CHAT_REQUEST
-const body = JSON.stringify(tokens > 0 ? { ...request, max_tokens: tokens, stream: true } : request)
+const sent = tokens > 0 ? { ...request, max_tokens: tokens, stream: true } : request
+const body = JSON.stringify(sent)
+const fresh = values.unique ? uniqueBodies(sent) : undefined
 const PATH = '/v1/chat/completions'
 
 const REFERENCE_KEYS: Record<string, Reference | undefined> = {
@@ -189,6 +197,7 @@ async function closedLoop(g: Gateway, s: number): Promise<Measurement> {
     url: g.service.url,
     path: PATH,
     body,
+    ...(fresh && { fresh }),
     headers: g.headers,
     connections,
     seconds: s,

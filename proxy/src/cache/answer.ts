@@ -1,6 +1,6 @@
 import { SSE_DONE, SseParser } from '../providers/sse.ts'
 import type { Json, Usage } from '../providers/types.ts'
-import { packEvents, unpackEvents } from './sse-pack.ts'
+import { type EventPacker, packEvents, unpackEvents } from './sse-pack.ts'
 
 /**
  * The normalized form of a cached chat answer, one per key whether it was fetched streamed or
@@ -97,13 +97,14 @@ interface ChoiceAcc {
  * the usage chunk (at `usageIndex`, -1 if none; kept apart, for the clients that ask for it) and
  * [DONE], packed. Nothing is parsed here, on every cacheable miss: `body` is left empty, folded
  * from the events when a plain request is answered from the entry (answerFromRecord). Undefined
- * when no chunk is left to store.
+ * when no chunk is left to store. `packer`: the cache's (it keeps its scratch), else one of its own.
  */
 export function answerFromStream(
   chunks: readonly Buffer[],
   usageIndex: number,
   usage: Usage | undefined,
   origin: AnswerOrigin,
+  packer?: EventPacker,
 ): CachedAnswer | undefined {
   const events: Buffer[] = []
   for (let i = 0; i < chunks.length; i++)
@@ -111,7 +112,7 @@ export function answerFromStream(
   if (events.length === 0) return undefined
   return {
     body: NONE,
-    packedEvents: packEvents(events),
+    packedEvents: packer ? packer.pack(events) : packEvents(events),
     usageEvent: usageIndex === -1 ? NONE : chunks[usageIndex],
     usage: usage ?? null,
     ...origin,

@@ -11,6 +11,7 @@ import type { KeyMemo } from './key-memo.ts'
 import { type CacheMode, cacheMode, type PolicySettings } from './policy.ts'
 import type { PopularityTracker } from './popularity.ts'
 import type { ResponseCache } from './response-cache.ts'
+import { EventPacker } from './sse-pack.ts'
 
 export interface CompletionOutcome {
   readonly upstream: UpstreamRun<CompletionResult>
@@ -59,6 +60,7 @@ export class ChatCache {
   readonly #clock: Clock
   readonly #signatures = new WeakMap<Route, string>()
   readonly #memo: KeyMemo | undefined
+  readonly #packer = new EventPacker()
 
   constructor(deps: {
     response: ResponseCache
@@ -223,9 +225,10 @@ export class ChatCache {
   ): StreamFlight {
     const flight = new StreamFlight(pinned)
     if (register) this.streams.add(key, flight)
-    flight.stored = this.#runStream(key, route, withUsage(req), flight, deadline).finally(() =>
-      this.streams.remove(key, flight),
-    )
+    flight.stored = this.#runStream(key, route, withUsage(req), flight, deadline).finally(() => {
+      this.streams.remove(key, flight)
+      flight.finish()
+    })
     return flight
   }
 
@@ -257,6 +260,7 @@ export class ChatCache {
       flight.usageIndex,
       stream.usage,
       this.#origin(stream.provider, route, upstream.condensed),
+      this.#packer,
     )
     if (answer) this.response.store(key, answer)
   }

@@ -1,5 +1,6 @@
 import { Cancel } from '../cancel.ts'
 import type { UpstreamRun } from '../context/upstream.ts'
+import { empty } from '../providers/sse.ts'
 import type { ChunkSink } from '../providers/stream-call.ts'
 import type { Usage } from '../providers/types.ts'
 import type { UpstreamFailure } from '../resilience/failure.ts'
@@ -79,6 +80,28 @@ export class StreamFlight extends Members implements ChunkSink {
   /** Settles once the call is over and its answer, if complete, stored. */
   stored: Promise<void> = Promise.resolve()
   #wake: (() => void)[] = []
+  #finished = false
+
+  /**
+   * The call is over, its answer stored (or not) and the flight out of its table: the log is
+   * released as soon as no client reads it any more. Kept, a log (every chunk of the answer, and
+   * the provider's read buffers they are views of) lived as long as anything still pointed at the
+   * flight, past young-generation collections and into the old generation: a full collection every
+   * second at 4,000 cacheable streams/s, against one in three without the log.
+   */
+  finish(): void {
+    this.#finished = true
+    this.#release()
+  }
+
+  override leave(): void {
+    super.leave()
+    this.#release()
+  }
+
+  #release(): void {
+    if (this.#finished && this.count <= 0) empty(this.chunks)
+  }
 
   write(chunk: Buffer): undefined {
     if (this.usageIndex === -1 && isUsageChunk(chunk)) this.usageIndex = this.chunks.length

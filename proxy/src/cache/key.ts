@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto'
+import { createHash, hash } from 'node:crypto'
 import type { Route } from '../providers/registry.ts'
 import type { Json } from '../providers/types.ts'
 
@@ -71,7 +71,8 @@ export function responseKey(body: Record<string, Json>, signature: string): stri
     if (DELIVERY_ONLY.has(key) || body[key] == null) continue
     text += `${JSON.stringify(key)}:${canonicalJson(body[key])},`
   }
-  return createHash('sha256').update(text).digest('hex')
+  // One-shot: a Hash object is a native object each request would leave for the collector.
+  return hash('sha256', text, 'hex')
 }
 
 /** sha256 hex of a canonical value (summary cache keys). */

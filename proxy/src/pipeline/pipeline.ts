@@ -198,7 +198,11 @@ function sendWhole(reply: FastifyReply, head: Record<string, string>, body: Buff
   return reply
 }
 
-/** Leaves a flight once: when this client goes away, or when its answer is done. */
+/**
+ * Leaves a flight once: when this client goes away, or when its answer is done. Done, it also takes
+ * its listener off the client's cancel, which outlives the answer: left there, it kept the flight
+ * reachable (its log, every chunk of the answer) past young-generation collections.
+ */
 function membership(abort: Cancel, leave: () => void): () => void {
   let left = false
   const once = () => {
@@ -206,6 +210,9 @@ function membership(abort: Cancel, leave: () => void): () => void {
     left = true
     leave()
   }
-  abort.onAbort(once)
-  return once
+  const remove = abort.onAbort(once)
+  return () => {
+    remove()
+    once()
+  }
 }

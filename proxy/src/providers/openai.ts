@@ -142,11 +142,13 @@ class OpenAIStream implements StreamTranslator {
       out.push(event.raw)
       return
     }
-    // The usage chunk, for a client that did not ask for it: only its counts are kept.
-    if (!this.#forwardUsage && this.#template !== undefined) {
+    // The usage chunk, read on its bytes: forwarded as it came to a client that asked for it (and
+    // to the cache's flights, which always ask), else only its counts are kept.
+    if (this.#template !== undefined) {
       const usage = this.#template.usageOf(event.raw)
       if (usage !== undefined) {
         this.usage = usage
+        if (this.#forwardUsage) out.push(event.raw)
         return
       }
     }
