@@ -210,8 +210,8 @@ async function missPath(anthropic: string) {
   const uncached = await startProxy('proxy (cache off)', mock.url, anthropic, false)
   const auth = { authorization: `Bearer ${KEY}` }
   const fresh = {
-    plain: uniqueBodies(CHAT_REQUEST),
-    streamed: uniqueBodies({ ...CHAT_REQUEST, stream: true }),
+    plain: uniqueBodies(CHAT_REQUEST, 'plain '),
+    streamed: uniqueBodies({ ...CHAT_REQUEST, stream: true }, 'streamed '),
   }
   const sides = [
     { name: 'cache off', service: uncached },

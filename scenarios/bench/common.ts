@@ -55,10 +55,11 @@ function historyTurn(n: number): string {
 }
 
 /**
- * Bodies of `request` whose last message never repeats (its content ends with this process's id and
- * a count), so no cache can answer one: what most real traffic is to a response cache.
+ * Bodies of `request` whose last message never repeats (its content ends with `tag`, this process's
+ * id and a count), so no cache can answer one: what most real traffic is to a response cache.
+ * Generators sharing a cache need tags of their own (a streamed and a plain request share a key).
  */
-export function uniqueBodies(request: Record<string, unknown>): () => string {
+export function uniqueBodies(request: Record<string, unknown>, tag = ''): () => string {
   const messages = request.messages as { role: string; content: string }[]
   const head = messages.slice(0, -1)
   const last = messages.at(-1) as { role: string; content: string }
@@ -66,7 +67,7 @@ export function uniqueBodies(request: Record<string, unknown>): () => string {
   return () =>
     JSON.stringify({
       ...request,
-      messages: [...head, { ...last, content: `${last.content} (${process.pid}.${n++})` }],
+      messages: [...head, { ...last, content: `${last.content} (${tag}${process.pid}.${n++})` }],
     })
 }
 
