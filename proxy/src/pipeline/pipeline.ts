@@ -200,8 +200,8 @@ function sendWhole(reply: FastifyReply, head: Record<string, string>, body: Buff
 
 /**
  * Leaves a flight once: when this client goes away, or when its answer is done. Done, it also takes
- * its listener off the client's cancel, which outlives the answer: left there, it kept the flight
- * reachable (its log, every chunk of the answer) past young-generation collections.
+ * its listener off the client's cancel: left there, it kept the flight (and whatever the flight
+ * still held) reachable for as long as the request's own objects were.
  */
 function membership(abort: Cancel, leave: () => void): () => void {
   let left = false
