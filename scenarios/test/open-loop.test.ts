@@ -74,10 +74,13 @@ describe('the open-model generator', () => {
       { rate: 100, seconds: 0.5, warmupSeconds: 0.2 },
     )
     // Warm, a kept-alive target is served on the connections the warm-up opened; one that closes
-    // every connection costs a new one for each arrival. A slow spell of a busy machine can hold a
-    // request past the next arrival 10 ms later (a connection or two more: CI read 3), never dozens.
+    // every connection costs a new one for each arrival. A slow spell of a busy machine holds
+    // requests past the arrivals that follow 10 ms apart, each of which opens one more (CI read 3,
+    // and 14 in a stall of about 150 ms while other test files ran): a count, not a timing, so
+    // the bound is what no stall short of the whole run reaches, and a generator that opened a
+    // connection an arrival would still fail it.
     expect(kept.ok).toBe(50)
-    expect(kept.connections).toBeLessThanOrEqual(5)
+    expect(kept.connections).toBeLessThan(25)
     expect(closing.ok).toBe(50)
     expect(closing.connections).toBeGreaterThanOrEqual(49)
   })
