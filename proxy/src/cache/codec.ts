@@ -99,8 +99,9 @@ export class Codec {
 
   encode(value: unknown): Encoded {
     const msgpack = this.settings.format === 'msgpack'
+    // The encoder's own scratch (a view, not a copy): read before this returns, never kept.
     const raw: Uint8Array = msgpack
-      ? this.#encoder.encode(value)
+      ? this.#encoder.encodeSharedRef(value)
       : Buffer.from(JSON.stringify(toJsonSafe(value)))
     const flags = msgpack ? MSGPACK : 0
     if (this.settings.compress && raw.length >= this.settings.thresholdBytes) {

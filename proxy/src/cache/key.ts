@@ -34,7 +34,7 @@ export function canonicalJson(value: Json): string {
     }
     return `${out}]`
   }
-  const keys = Object.keys(value).sort()
+  const keys = sortedKeys(value)
   let out = '{'
   let first = true
   for (const key of keys) {
@@ -45,6 +45,30 @@ export function canonicalJson(value: Json): string {
     out += `${JSON.stringify(key)}:${canonicalJson(item)}`
   }
   return `${out}}`
+}
+
+/** Up to this many keys are sorted by insertion, in place: Array.prototype.sort allocates its work space. */
+const FEW_KEYS = 12
+
+/**
+ * An object's keys in code-point order (as Array.prototype.sort orders strings). A request's
+ * objects have a few keys each, and sorting them by insertion allocates nothing: with sort, the
+ * sorting of the keys of a small chat request was 2.5 KB of garbage, a tenth of what a cacheable
+ * request allocates in all.
+ */
+export function sortedKeys(value: object): string[] {
+  const keys = Object.keys(value)
+  if (keys.length > FEW_KEYS) return keys.sort()
+  for (let i = 1; i < keys.length; i++) {
+    const key = keys[i] as string
+    let j = i - 1
+    while (j >= 0 && (keys[j] as string) > key) {
+      keys[j + 1] = keys[j] as string
+      j--
+    }
+    keys[j + 1] = key
+  }
+  return keys
 }
 
 /**
@@ -65,7 +89,7 @@ export function routeSignature(route: Route): string {
 export function responseKey(body: Record<string, Json>, signature: string): string {
   // One string, one update: each update() is a call into native code.
   let text = `${KEY_VERSION}\0${signature}\0`
-  const keys = Object.keys(body).sort()
+  const keys = sortedKeys(body)
   for (const key of keys) {
     // null is the API's way of saying "the default", as is leaving the field out.
     if (DELIVERY_ONLY.has(key) || body[key] == null) continue

@@ -68,6 +68,8 @@ export class RecordCache<T, M extends object = object> implements MemoryPressure
    * size: a hot compressed entry (a large answer, embeddings) is inflated once, not on every hit.
    */
   readonly #inflated: LRUCache<Slot<M>, { value: unknown }>
+  readonly #sizeOf = (slot: Slot<M>, key: string): number =>
+    slot.record.length + key.length * 2 + ENTRY_OVERHEAD + (isCompressed(slot.record) ? 0 : DECODED_OVERHEAD)
   #rawWritten = 0
   #storedWritten = 0
 
@@ -79,11 +81,7 @@ export class RecordCache<T, M extends object = object> implements MemoryPressure
     this.#store = new BoundedLru<string, Slot<M>>({
       maxSize: maxBytes,
       maxEntrySize: options.maxEntryBytes ?? Math.max(1024, Math.floor(maxBytes / 8)),
-      sizeCalculation: (slot, key) =>
-        slot.record.length +
-        key.length * 2 +
-        ENTRY_OVERHEAD +
-        (isCompressed(slot.record) ? 0 : DECODED_OVERHEAD),
+      sizeCalculation: this.#sizeOf,
       ttl: Math.max(1, Math.round(options.ttlMs)),
       // Resolution 0: read the clock on every check, so an injected clock is obeyed exactly.
       ttlResolution: 0,
@@ -158,10 +156,14 @@ export class RecordCache<T, M extends object = object> implements MemoryPressure
   setRecord(key: string, given: Slot<M>, ttlMs?: number): Slot<M> | undefined {
     const record = ownedBytes(given.record)
     const slot = record === given.record ? given : { ...given, record }
-    const replaced = this.#lru.peek(key)
-    if (replaced !== undefined) this.#inflated.delete(replaced)
+    // Only an entry replaced can have an inflated copy to drop (none when nothing is compressed).
+    if (this.#inflated.size > 0) {
+      const replaced = this.#lru.peek(key)
+      if (replaced !== undefined) this.#inflated.delete(replaced)
+    }
     this.#lru.set(key, slot, ttlMs === undefined ? undefined : { ttl: Math.max(1, Math.round(ttlMs)) })
-    if (!this.#lru.has(key)) return undefined
+    // lru-cache stores nothing larger than maxEntrySize (and drops what the key held).
+    if (this.#sizeOf(slot, key) > this.#lru.maxEntrySize) return undefined
     this.#rawWritten += slot.rawBytes
     this.#storedWritten += slot.record.length
     return slot
