@@ -152,10 +152,18 @@ describe("a flight's usage chunk", () => {
     flight.write(role)
     // A run whose later text mentions the pattern (escaped, as JSON strings are) is not it.
     flight.write(Buffer.concat([text('a'), text('"choices":[]')]))
+    // Nor an event whose choices hold text that looks empty, or a run ending in an empty choice list.
+    flight.write(text('[]'))
+    flight.write(Buffer.concat([text('b'), usageEvent]))
     expect(flight.usageIndex).toBe(-1)
     flight.write(usageEvent)
     flight.write(SSE_DONE)
-    expect(flight.usageIndex).toBe(2)
+    expect(flight.usageIndex).toBe(4)
+    // A provider writing the usage before the choices.
+    const first = new StreamFlight(false)
+    first.write(text('a'))
+    first.write(Buffer.from(`data: {${HEAD},"usage":${JSON.stringify(usage)},"choices":[]}\n\n`))
+    expect(first.usageIndex).toBe(1)
   })
 })
 

@@ -148,17 +148,18 @@ export class StreamFlight extends Members implements ChunkSink {
   }
 }
 
-const NO_CHOICES = Buffer.from('"choices":[]')
-const EVENT_END = Buffer.from('\n\n')
+const CHOICES = Buffer.from('"choices":[')
 
 /**
- * The chunk is the usage chunk: its first event has no choices. A chunk is one event or a run of
- * text events (stream-call.ts), never the usage chunk inside a run, so only the first event is
- * read: a run of 64 text events is not searched through on every stream.
+ * The chunk is the usage chunk: its first event's choices are empty. A chunk is one event or a run
+ * of text events (stream-call.ts), never the usage chunk inside a run, and every chunk's first
+ * event has choices (an event without fails the stream before it is written here), so the first
+ * `"choices":[` found is the first event's: one search, stopping in the first event of a run of 64,
+ * and no view of it made (a chunk an event when tokens are paced).
  */
 function isUsageChunk(chunk: Buffer): boolean {
-  const end = chunk.indexOf(EVENT_END)
-  return (end === -1 ? chunk : chunk.subarray(0, end)).includes(NO_CHOICES)
+  const at = chunk.indexOf(CHOICES)
+  return at !== -1 && chunk[at + CHOICES.length] === 0x5d // ]
 }
 
 /** The flights in progress, by cache key; a flight leaves the table when its call settles. */

@@ -29,9 +29,10 @@ export interface PopularEntry {
  * preload_threshold times in the last interval or so counts as popular.
  *
  * A key's first access only sets its bits in a filter of keys seen (`Sightings`); its entry is
- * made at its second. Most prompts are never repeated: an entry for each (an object, a map slot and
- * an eviction in a cache of tens of thousands, 240 bytes kept past young collections) was most of
- * what counting cost a cache miss. With a threshold of 1 the first access makes the entry.
+ * made at its second. Most prompts are never repeated: an entry for each (an object kept past
+ * young collections, a map slot, and the eviction of another entry, the tracker being full of them)
+ * was what counting cost a cache miss, and a stream of new prompts pushed the keys that do come
+ * back out of the tracker. With a threshold of 1 the first access makes the entry.
  */
 export class PopularityTracker {
   readonly #lru: LRUCache<string, Tracked>
